@@ -1,0 +1,28 @@
+"""KFP-style pipelines compiled to Airflow DAGs.
+
+Import-light on purpose: the runtime launcher imports ``airflow_kfp.runtime`` inside
+subprocesses and pods, so nothing here may import Airflow or pydantic eagerly.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from airflow_kfp.compiler import to_dag, to_task_group
+
+__all__ = ["__version__", "dsl", "to_dag", "to_task_group"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("to_dag", "to_task_group"):
+        from airflow_kfp import compiler
+
+        return getattr(compiler, name)
+    if name == "dsl":
+        import importlib
+
+        return importlib.import_module("airflow_kfp.dsl")
+    raise AttributeError(f"module 'airflow_kfp' has no attribute {name!r}")

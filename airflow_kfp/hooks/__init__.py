@@ -1,0 +1,1 @@
+"""Hooks: the artifact store is the only code that touches where artifacts live."""
