@@ -1,0 +1,73 @@
+"""The authoring API, with KFP v2 names: port a KFP pipeline by changing its import."""
+
+from typing import NamedTuple
+
+from airflow_kfp.dsl.channels import PipelineChannel
+from airflow_kfp.dsl.components import (
+    BaseComponent,
+    ContainerComponent,
+    ContainerSpec,
+    PythonComponent,
+    component,
+    container_component,
+)
+from airflow_kfp.dsl.pipeline import Pipeline, pipeline
+from airflow_kfp.dsl.pipeline_task import PipelineTask
+from airflow_kfp.dsl.placeholders import (
+    EXECUTOR_INPUT_PLACEHOLDER,
+    PIPELINE_JOB_ID_PLACEHOLDER,
+    PIPELINE_JOB_NAME_PLACEHOLDER,
+    PIPELINE_ROOT_PLACEHOLDER,
+    PIPELINE_TASK_NAME_PLACEHOLDER,
+    ConcatPlaceholder,
+    IfPresentPlaceholder,
+)
+from airflow_kfp.runtime.artifacts import (
+    HTML,
+    Artifact,
+    ClassificationMetrics,
+    Dataset,
+    Input,
+    InputPath,
+    Markdown,
+    Metrics,
+    Model,
+    Output,
+    OutputPath,
+    SlicedClassificationMetrics,
+)
+from airflow_kfp.spec.validate import PipelineDefinitionError
+
+__all__ = [
+    "EXECUTOR_INPUT_PLACEHOLDER",
+    "HTML",
+    "PIPELINE_JOB_ID_PLACEHOLDER",
+    "PIPELINE_JOB_NAME_PLACEHOLDER",
+    "PIPELINE_ROOT_PLACEHOLDER",
+    "PIPELINE_TASK_NAME_PLACEHOLDER",
+    "Artifact",
+    "BaseComponent",
+    "ClassificationMetrics",
+    "ConcatPlaceholder",
+    "ContainerComponent",
+    "ContainerSpec",
+    "Dataset",
+    "IfPresentPlaceholder",
+    "Input",
+    "InputPath",
+    "Markdown",
+    "Metrics",
+    "Model",
+    "NamedTuple",
+    "Output",
+    "OutputPath",
+    "Pipeline",
+    "PipelineChannel",
+    "PipelineDefinitionError",
+    "PipelineTask",
+    "PythonComponent",
+    "SlicedClassificationMetrics",
+    "component",
+    "container_component",
+    "pipeline",
+]

@@ -1,0 +1,56 @@
+"""Placeholders for values that exist only at run time: pipeline inputs and task outputs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow_kfp.spec.model import Argument, PipelineInputArgument, TaskOutputArgument
+
+if TYPE_CHECKING:
+    from airflow_kfp.dsl.pipeline_task import PipelineTask
+
+
+class PipelineChannel:
+    """A value passed between tasks; compiles to an argument source in the model."""
+
+    def __init__(self, kind: str, type_: str, is_list: bool = False) -> None:
+        self.kind = kind
+        self.type = type_
+        self.is_list = is_list
+
+    def to_argument(self) -> Argument:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        raise TypeError(
+            f"{self!r} is only known when the pipeline runs; pass it as a component argument instead "
+            f"of formatting it into a string."
+        )
+
+    def __bool__(self) -> bool:
+        raise TypeError(f"{self!r} has no truth value while the pipeline is defined; use dsl.If(...) instead.")
+
+
+class PipelineInputChannel(PipelineChannel):
+    def __init__(self, name: str, kind: str, type_: str) -> None:
+        super().__init__(kind, type_)
+        self.name = name
+
+    def to_argument(self) -> Argument:
+        return PipelineInputArgument(name=self.name)
+
+    def __repr__(self) -> str:
+        return f"<pipeline input '{self.name}'>"
+
+
+class TaskOutputChannel(PipelineChannel):
+    def __init__(self, task: PipelineTask, output: str, kind: str, type_: str) -> None:
+        super().__init__(kind, type_)
+        self.task = task
+        self.output = output
+
+    def to_argument(self) -> Argument:
+        return TaskOutputArgument(task=self.task.name, output=self.output)
+
+    def __repr__(self) -> str:
+        return f"<output '{self.output}' of task '{self.task.name}'>"

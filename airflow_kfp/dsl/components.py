@@ -1,0 +1,183 @@
+"""``@dsl.component`` and ``@dsl.container_component``: functions become component specs."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, overload
+
+from airflow_kfp.dsl.pipeline_context import current_builder, kfp_name
+from airflow_kfp.dsl.pipeline_task import PipelineTask
+from airflow_kfp.dsl.placeholders import ContainerPlaceholder, placeholder_for, to_ir_string
+from airflow_kfp.dsl.signature import read_signature
+from airflow_kfp.spec.model import ComponentSpec, ContainerImplementation, PythonFunction
+from airflow_kfp.spec.validate import PipelineDefinitionError
+
+DEFAULT_BASE_IMAGE = "python:3.11"
+
+
+class BaseComponent:
+    """Something a pipeline can call: calling it inside ``@dsl.pipeline`` adds a task."""
+
+    component_spec: ComponentSpec
+
+    def __call__(self, *args: Any, **kwargs: Any) -> PipelineTask:
+        builder = current_builder(f"component '{self.component_spec.name}'")
+        if args:
+            raise PipelineDefinitionError(
+                f"pipeline '{builder.name}': component '{self.component_spec.name}' was called with "
+                f"positional arguments; pass every input by name (name=value)."
+            )
+        key = builder.component_key(self.component_spec, id(self))
+        return PipelineTask(builder, self.component_spec, key, kwargs)
+
+    @property
+    def name(self) -> str:
+        return self.component_spec.name
+
+
+def function_source(func: Callable[..., Any]) -> str:
+    """The function's own source without its decorators, as KFP ships lightweight components."""
+    source = textwrap.dedent(inspect.getsource(func))
+    tree = ast.parse(source)
+    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef))
+    lines = source.splitlines(keepends=True)
+    return "".join(lines[node.lineno - 1 :])
+
+
+class PythonComponent(BaseComponent):
+    def __init__(self, func: Callable[..., Any], implementation: PythonFunction, spec: ComponentSpec) -> None:
+        self.python_func = func
+        self.component_spec = spec
+        self.__doc__ = func.__doc__
+        self.__name__ = func.__name__
+        self.__wrapped__ = func
+
+    def execute(self, **kwargs: Any) -> Any:
+        """Call the plain function (for unit tests of the component's logic)."""
+        return self.python_func(**kwargs)
+
+
+def _make_python_component(
+    func: Callable[..., Any],
+    base_image: str | None,
+    packages_to_install: list[str] | None,
+    pip_index_urls: list[str] | None,
+    pip_trusted_hosts: list[str] | None,
+) -> PythonComponent:
+    name = kfp_name(func.__name__)
+    if isinstance(func, BaseComponent):
+        raise PipelineDefinitionError(f"component '{name}' is decorated twice.")
+    inputs, outputs = read_signature(func, name)
+    implementation = PythonFunction(
+        function_name=func.__name__,
+        source=function_source(func),
+        base_image=base_image or DEFAULT_BASE_IMAGE,
+        packages_to_install=list(packages_to_install or []),
+        pip_index_urls=list(pip_index_urls or []),
+        pip_trusted_hosts=list(pip_trusted_hosts or []),
+    )
+    spec = ComponentSpec(
+        name=name,
+        description=inspect.cleandoc(func.__doc__ or ""),
+        inputs=inputs,
+        outputs=outputs,
+        implementation=implementation,
+    )
+    return PythonComponent(func, implementation, spec)
+
+
+@overload
+def component(func: Callable[..., Any]) -> PythonComponent: ...
+@overload
+def component(
+    func: None = None,
+    *,
+    base_image: str | None = None,
+    target_image: str | None = None,
+    packages_to_install: list[str] | None = None,
+    pip_index_urls: list[str] | None = None,
+    pip_trusted_hosts: list[str] | None = None,
+    use_venv: bool = False,
+    install_kfp_package: bool = True,
+    kfp_package_path: str | None = None,
+) -> Callable[[Callable[..., Any]], PythonComponent]: ...
+def component(
+    func: Callable[..., Any] | None = None,
+    *,
+    base_image: str | None = None,
+    target_image: str | None = None,
+    packages_to_install: list[str] | None = None,
+    pip_index_urls: list[str] | None = None,
+    pip_trusted_hosts: list[str] | None = None,
+    use_venv: bool = False,
+    install_kfp_package: bool = True,
+    kfp_package_path: str | None = None,
+) -> PythonComponent | Callable[[Callable[..., Any]], PythonComponent]:
+    """KFP's lightweight Python component. ``target_image``, ``use_venv`` and the kfp-package
+    arguments are accepted for source compatibility; the launcher needs no kfp in the image."""
+
+    def decorate(f: Callable[..., Any]) -> PythonComponent:
+        return _make_python_component(f, target_image or base_image, packages_to_install, pip_index_urls, pip_trusted_hosts)
+
+    return decorate(func) if func is not None else decorate
+
+
+@dataclass
+class ContainerSpec:
+    """What a container component runs; args may hold input values, input paths and output paths."""
+
+    image: str
+    command: list[Any] | None = None
+    args: list[Any] | None = None
+
+
+class ContainerComponent(BaseComponent):
+    def __init__(self, func: Callable[..., Any], spec: ComponentSpec) -> None:
+        self.pipeline_func = func
+        self.component_spec = spec
+        self.__doc__ = func.__doc__
+        self.__name__ = func.__name__
+
+
+def container_component(func: Callable[..., ContainerSpec]) -> ContainerComponent:
+    name = kfp_name(func.__name__)
+    inputs, outputs = read_signature(func, name, allow_return=False)
+    signature = inspect.signature(func, eval_str=True)
+    placeholders = {
+        param: placeholder_for(param, signature.parameters[param].annotation, inputs, outputs)
+        for param in signature.parameters
+    }
+    spec_obj = func(**placeholders)
+    if not isinstance(spec_obj, ContainerSpec):
+        raise PipelineDefinitionError(
+            f"component '{name}': a @dsl.container_component function must return dsl.ContainerSpec(...), "
+            f"got {type(spec_obj).__name__}."
+        )
+    implementation = ContainerImplementation(
+        image=spec_obj.image,
+        command=[to_ir_string(a) for a in spec_obj.command or []],
+        args=[to_ir_string(a) for a in spec_obj.args or []],
+    )
+    spec = ComponentSpec(
+        name=name,
+        description=inspect.cleandoc(func.__doc__ or ""),
+        inputs=inputs,
+        outputs=outputs,
+        implementation=implementation,
+    )
+    return ContainerComponent(func, spec)
+
+
+__all__ = [
+    "BaseComponent",
+    "ContainerComponent",
+    "ContainerPlaceholder",
+    "ContainerSpec",
+    "PythonComponent",
+    "component",
+    "container_component",
+]

@@ -1,0 +1,122 @@
+"""``@dsl.pipeline``: run the function once, recording tasks, and keep the validated model."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, overload
+
+from airflow_kfp.dsl.channels import PipelineChannel, PipelineInputChannel, TaskOutputChannel
+from airflow_kfp.dsl.components import BaseComponent
+from airflow_kfp.dsl.pipeline_context import PipelineBuilder, kfp_name
+from airflow_kfp.dsl.pipeline_task import PipelineTask
+from airflow_kfp.dsl.signature import SINGLE_OUTPUT, read_signature
+from airflow_kfp.spec.model import (
+    ARTIFACT,
+    ComponentSpec,
+    GraphImplementation,
+    OutputSpec,
+    PipelineSpec,
+    TaskOutputArgument,
+)
+from airflow_kfp.spec.validate import PipelineDefinitionError, validate_pipeline
+
+
+class Pipeline(BaseComponent):
+    """A compiled pipeline; also usable as a component inside another pipeline."""
+
+    def __init__(self, func: Callable[..., Any], name: str | None, description: str | None,
+                 pipeline_root: str | None, display_name: str | None) -> None:
+        self.pipeline_func = func
+        self.pipeline_root = pipeline_root
+        self.display_name = display_name
+        self.__name__ = func.__name__
+        self.__doc__ = func.__doc__
+        pipeline_name = name or kfp_name(func.__name__)
+        self.spec = self._build(func, pipeline_name, description or inspect.cleandoc(func.__doc__ or ""))
+        self.component_spec = ComponentSpec(
+            name=pipeline_name,
+            description=self.spec.description,
+            inputs=self.spec.inputs,
+            outputs=self.spec.output_specs,
+            implementation=GraphImplementation(pipeline=self.spec),
+        )
+
+    @staticmethod
+    def _build(func: Callable[..., Any], name: str, description: str) -> PipelineSpec:
+        inputs, _ = read_signature(func, name, allow_return=True)
+        for spec in inputs:
+            if spec.kind == ARTIFACT:
+                raise PipelineDefinitionError(
+                    f"pipeline '{name}', argument '{spec.name}': pipeline inputs must be parameters "
+                    f"(str, int, float, bool, list, dict); bring artifacts in with dsl.importer."
+                )
+        builder = PipelineBuilder(name)
+        with builder:
+            channels = {i.name: PipelineInputChannel(i.name, i.kind, i.type) for i in inputs}
+            returned = func(**channels)
+        outputs, output_specs = _pipeline_outputs(name, returned)
+        spec = builder.spec(description=description, inputs=inputs, outputs=outputs, output_specs=output_specs)
+        return validate_pipeline(spec)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> PipelineTask:
+        return super().__call__(*args, **kwargs)
+
+
+def _pipeline_outputs(
+    name: str, returned: Any
+) -> tuple[dict[str, TaskOutputArgument], list[OutputSpec]]:
+    if returned is None:
+        return {}, []
+    if isinstance(returned, PipelineTask):
+        returned = returned.output
+    if isinstance(returned, PipelineChannel):
+        named: dict[str, Any] = {SINGLE_OUTPUT: returned}
+    elif hasattr(returned, "_asdict"):
+        named = dict(returned._asdict())
+    elif isinstance(returned, dict):
+        named = dict(returned)
+    else:
+        raise PipelineDefinitionError(
+            f"pipeline '{name}': it returned {returned!r}; a pipeline returns a task output, a "
+            f"NamedTuple of them, or nothing."
+        )
+    outputs: dict[str, TaskOutputArgument] = {}
+    specs: list[OutputSpec] = []
+    for out_name, channel in named.items():
+        if not isinstance(channel, TaskOutputChannel):
+            raise PipelineDefinitionError(f"pipeline '{name}', output '{out_name}': it must be a task output.")
+        outputs[out_name] = TaskOutputArgument(task=channel.task.name, output=channel.output)
+        specs.append(OutputSpec(name=out_name, kind=channel.kind, type=channel.type))  # type: ignore[arg-type]
+    return outputs, specs
+
+
+@overload
+def pipeline(func: Callable[..., Any]) -> Pipeline: ...
+@overload
+def pipeline(
+    func: None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    pipeline_root: str | None = None,
+    display_name: str | None = None,
+    pipeline_config: Any = None,
+) -> Callable[[Callable[..., Any]], Pipeline]: ...
+def pipeline(
+    func: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    pipeline_root: str | None = None,
+    display_name: str | None = None,
+    pipeline_config: Any = None,
+) -> Pipeline | Callable[[Callable[..., Any]], Pipeline]:
+    def decorate(f: Callable[..., Any]) -> Pipeline:
+        return Pipeline(f, name, description, pipeline_root, display_name)
+
+    return decorate(func) if func is not None else decorate

@@ -1,0 +1,186 @@
+"""A component call inside a pipeline, with KFP's task methods (each returns the task)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from airflow_kfp.dsl.channels import PipelineChannel, TaskOutputChannel
+from airflow_kfp.dsl.pipeline_context import PipelineBuilder, kfp_name
+from airflow_kfp.spec import quantities
+from airflow_kfp.spec.model import ComponentSpec, ConstantArgument, RetryPolicy, TaskSpec
+from airflow_kfp.spec.validate import PipelineDefinitionError, where
+
+if TYPE_CHECKING:
+    from typing import Self
+
+
+class _Outputs(Mapping[str, TaskOutputChannel]):
+    def __init__(self, task: PipelineTask) -> None:
+        self._task = task
+        self._channels = {
+            o.name: TaskOutputChannel(task, o.name, o.kind, o.type) for o in task.component_spec.outputs
+        }
+
+    def __getitem__(self, name: str) -> TaskOutputChannel:
+        if name not in self._channels:
+            known = ", ".join(self._channels) or "none"
+            raise PipelineDefinitionError(
+                f"{where(self._task.builder.name, self._task.name)}: component "
+                f"'{self._task.component_spec.name}' has no output '{name}' (its outputs: {known})."
+            )
+        return self._channels[name]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._channels)
+
+    def __len__(self) -> int:
+        return len(self._channels)
+
+
+class PipelineTask:
+    def __init__(
+        self,
+        builder: PipelineBuilder,
+        component_spec: ComponentSpec,
+        component_key: str,
+        arguments: dict[str, Any],
+    ) -> None:
+        self.builder = builder
+        self.component_spec = component_spec
+        self.name = builder.add_task(self, kfp_name(component_spec.name))
+        self.spec = TaskSpec(name=self.name, component=component_key)
+        for arg_name, value in arguments.items():
+            self.spec.arguments[arg_name] = self._argument(arg_name, value)
+        self.outputs = _Outputs(self)
+
+    def _where(self, argument: str | None = None) -> str:
+        return where(self.builder.name, self.name, argument)
+
+    def _argument(self, name: str, value: Any):  # type: ignore[no-untyped-def]
+        if self.component_spec.input(name) is None:
+            known = ", ".join(i.name for i in self.component_spec.inputs) or "none"
+            raise PipelineDefinitionError(
+                f"{self._where(name)}: component '{self.component_spec.name}' has no input '{name}' "
+                f"(its inputs: {known})."
+            )
+        if isinstance(value, PipelineTask):
+            value = value.output
+        if isinstance(value, PipelineChannel):
+            return value.to_argument()
+        return ConstantArgument(value=value)
+
+    @property
+    def output(self) -> TaskOutputChannel:
+        if len(self.outputs) != 1:
+            names = ", ".join(self.outputs) or "none"
+            raise PipelineDefinitionError(
+                f"{self._where()}: .output needs exactly one output, '{self.component_spec.name}' has "
+                f"{len(self.outputs)} ({names}); use .outputs['<name>']."
+            )
+        return self.outputs[next(iter(self.outputs))]
+
+    def after(self, *tasks: PipelineTask) -> Self:
+        for task in tasks:
+            if task.name not in self.spec.after:
+                self.spec.after.append(task.name)
+        return self
+
+    def set_display_name(self, name: str) -> Self:
+        self.spec.display_name = name
+        return self
+
+    def set_env_variable(self, name: str, value: str) -> Self:
+        self.spec.env[name] = str(value)
+        return self
+
+    def set_container_image(self, image: str) -> Self:
+        self.spec.container_image = image
+        return self
+
+    def _quantity(self, setter: str, value: str, parse: Any) -> str:
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise PipelineDefinitionError(f"{self._where()}: {setter}: {exc}.") from exc
+        return str(value)
+
+    def set_cpu_request(self, cpu: str) -> Self:
+        self.spec.resources.cpu_request = self._quantity("set_cpu_request", cpu, quantities.cpu_millis)
+        return self
+
+    def set_cpu_limit(self, cpu: str) -> Self:
+        self.spec.resources.cpu_limit = self._quantity("set_cpu_limit", cpu, quantities.cpu_millis)
+        return self
+
+    def set_memory_request(self, memory: str) -> Self:
+        self.spec.resources.memory_request = self._quantity("set_memory_request", memory, quantities.memory_bytes)
+        return self
+
+    def set_memory_limit(self, memory: str) -> Self:
+        self.spec.resources.memory_limit = self._quantity("set_memory_limit", memory, quantities.memory_bytes)
+        return self
+
+    def set_accelerator_type(self, accelerator: str) -> Self:
+        self.spec.resources.accelerator_type = accelerator
+        if self.spec.resources.accelerator_limit is None:
+            self.spec.resources.accelerator_limit = 1
+        return self
+
+    def set_accelerator_limit(self, limit: int | str) -> Self:
+        try:
+            count = int(limit)
+        except (TypeError, ValueError):
+            count = -1
+        if count < 0:
+            raise PipelineDefinitionError(
+                f"{self._where()}: set_accelerator_limit: {limit!r} is not a whole number of accelerators >= 0."
+            )
+        self.spec.resources.accelerator_limit = count
+        return self
+
+    def set_gpu_limit(self, gpu: int | str) -> Self:
+        """KFP's deprecated name for set_accelerator_limit."""
+        return self.set_accelerator_limit(gpu)
+
+    def set_caching_options(
+        self, enable_caching: bool, cache_key: str | None = None, max_staleness: str | None = None
+    ) -> Self:
+        self.spec.caching.enable_caching = bool(enable_caching)
+        self.spec.caching.cache_key = cache_key
+        if max_staleness is not None:
+            self.spec.caching.max_staleness = max_staleness
+        return self
+
+    def set_retry(
+        self,
+        num_retries: int,
+        backoff_duration: str | None = None,
+        backoff_factor: float | None = None,
+        backoff_max_duration: str | None = None,
+    ) -> Self:
+        from airflow_kfp.spec.durations import parse_duration
+
+        if int(num_retries) < 0:
+            raise PipelineDefinitionError(f"{self._where()}: set_retry: num_retries must be >= 0.")
+        policy = RetryPolicy(num_retries=int(num_retries))
+        if backoff_duration is not None:
+            policy.backoff_duration = backoff_duration
+        if backoff_factor is not None:
+            policy.backoff_factor = float(backoff_factor)
+        if backoff_max_duration is not None:
+            policy.backoff_max_duration = backoff_max_duration
+        for value in (policy.backoff_duration, policy.backoff_max_duration):
+            try:
+                parse_duration(value)
+            except ValueError as exc:
+                raise PipelineDefinitionError(f"{self._where()}: set_retry: {exc}.") from exc
+        self.spec.retry = policy
+        return self
+
+    def ignore_upstream_failure(self) -> Self:
+        self.spec.ignore_upstream_failure = True
+        return self
+
+    def __repr__(self) -> str:
+        return f"<PipelineTask '{self.name}' ({self.component_spec.name})>"

@@ -1,0 +1,135 @@
+"""Read a component function's signature into the model's inputs and outputs."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.runtime.artifacts import (
+    ARTIFACT_CLASSES,
+    Artifact,
+    InputPath,
+    OutputPath,
+    _Annotation,
+)
+from airflow_kfp.spec.model import ARTIFACT, PARAMETER, InputSpec, OutputSpec
+from airflow_kfp.spec.validate import PipelineDefinitionError, check_default
+
+SINGLE_OUTPUT = "Output"
+_ARTIFACT_NAMES = {cls.__name__.lower(): title for title, cls in ARTIFACT_CLASSES.items()}
+
+
+def _artifact_title(tp: Any) -> str | None:
+    if isinstance(tp, type) and issubclass(tp, Artifact):
+        return tp.schema_title
+    if isinstance(tp, str) and ptypes.parameter_type_of(tp) is None:
+        return _ARTIFACT_NAMES.get(tp.lower(), "system.Artifact")
+    if tp is None:
+        return "system.Artifact"
+    return None
+
+
+def _list_item(tp: Any) -> Any | None:
+    if typing.get_origin(tp) is list:
+        args = typing.get_args(tp)
+        return args[0] if args else Artifact
+    return None
+
+
+def _fail(component: str, arg: str, message: str) -> PipelineDefinitionError:
+    return PipelineDefinitionError(f"component '{component}', argument '{arg}': {message}")
+
+
+def read_signature(
+    func: Callable[..., Any], component: str, *, allow_return: bool = True
+) -> tuple[list[InputSpec], list[OutputSpec]]:
+    try:
+        signature = inspect.signature(func, eval_str=True)
+    except NameError as exc:
+        raise PipelineDefinitionError(
+            f"component '{component}': an annotation names something undefined ({exc}); import it "
+            f"at module level."
+        ) from exc
+    inputs: list[InputSpec] = []
+    outputs: list[OutputSpec] = []
+    for name, param in signature.parameters.items():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise _fail(component, name, "*args and **kwargs are not supported; name every input.")
+        annotation = param.annotation
+        if annotation is inspect.Parameter.empty:
+            raise _fail(
+                component,
+                name,
+                "it has no type annotation; annotate it (for example `x: int`, `data: Input[Dataset]`, "
+                "`model: Output[Model]`).",
+            )
+        has_default = param.default is not inspect.Parameter.empty
+        default = param.default if has_default else None
+        if isinstance(annotation, _Annotation):
+            item = _list_item(annotation.artifact_type)
+            title = _artifact_title(item if item is not None else annotation.artifact_type)
+            if title is None:
+                raise _fail(component, name, f"{annotation!r} does not name an artifact class.")
+            if annotation.direction == "output":
+                outputs.append(OutputSpec(name=name, kind=ARTIFACT, type=title))
+            else:
+                inputs.append(
+                    InputSpec(name=name, kind=ARTIFACT, type=title, has_default=has_default, is_list=item is not None)
+                )
+            continue
+        if isinstance(annotation, InputPath | OutputPath):
+            param_type = ptypes.parameter_type_of(annotation.type) if annotation.type is not None else None
+            kind, type_ = (PARAMETER, param_type) if param_type else (ARTIFACT, _artifact_title(annotation.type))
+            if type_ is None:
+                raise _fail(component, name, f"{annotation!r} names neither a parameter type nor an artifact class.")
+            if isinstance(annotation, OutputPath):
+                outputs.append(OutputSpec(name=name, kind=kind, type=type_))
+            else:
+                inputs.append(InputSpec(name=name, kind=kind, type=type_, has_default=has_default, default=default))
+            continue
+        param_type = ptypes.parameter_type_of(annotation)
+        if param_type is None:
+            raise _fail(
+                component,
+                name,
+                f"the annotation {annotation!r} is not supported; use str, int, float, bool, list, dict, "
+                f"Input[...], Output[...], InputPath(...) or OutputPath(...).",
+            )
+        spec = InputSpec(name=name, kind=PARAMETER, type=param_type, has_default=has_default, default=default)
+        check_default(component, None, spec)
+        inputs.append(spec)
+    outputs.extend(_return_outputs(signature.return_annotation, component, allow_return))
+    return inputs, outputs
+
+
+def _return_outputs(annotation: Any, component: str, allow_return: bool) -> list[OutputSpec]:
+    if annotation in (inspect.Signature.empty, None, type(None)):
+        return []
+    if not allow_return:
+        raise PipelineDefinitionError(
+            f"component '{component}': a container component returns a dsl.ContainerSpec; declare "
+            f"outputs as Output[...] or OutputPath(...) arguments."
+        )
+    fields = getattr(annotation, "_fields", None)
+    if fields is not None:
+        hints = typing.get_type_hints(annotation)
+        result = []
+        for field in fields:
+            param_type = ptypes.parameter_type_of(hints.get(field))
+            if param_type is None:
+                raise PipelineDefinitionError(
+                    f"component '{component}', output '{field}': {hints.get(field)!r} is not a parameter "
+                    f"type; return str, int, float, bool, list or dict, or write an Output[...] artifact."
+                )
+            result.append(OutputSpec(name=field, kind=PARAMETER, type=param_type))
+        return result
+    param_type = ptypes.parameter_type_of(annotation)
+    if param_type is None:
+        raise PipelineDefinitionError(
+            f"component '{component}': the return annotation {annotation!r} is not supported; return a "
+            f"parameter type or a NamedTuple of them, and write artifacts through Output[...] arguments."
+        )
+    return [OutputSpec(name=SINGLE_OUTPUT, kind=PARAMETER, type=param_type)]

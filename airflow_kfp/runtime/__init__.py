@@ -1,0 +1,1 @@
+"""Code that runs next to the user's code, in a subprocess or a pod: standard library only."""

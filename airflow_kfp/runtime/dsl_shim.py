@@ -1,0 +1,40 @@
+"""What ``airflow_kfp.dsl`` (and ``kfp.dsl``) resolve to inside a running component.
+
+The launcher aliases those module names to this one, so a function body that imports them works in
+an image where only the standard-library runtime is present.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from airflow_kfp.runtime.artifacts import (
+    HTML,
+    Artifact,
+    ClassificationMetrics,
+    Dataset,
+    Input,
+    InputPath,
+    Markdown,
+    Metrics,
+    Model,
+    Output,
+    OutputPath,
+    SlicedClassificationMetrics,
+)
+
+__all__ = [
+    "HTML",
+    "Artifact",
+    "ClassificationMetrics",
+    "Dataset",
+    "Input",
+    "InputPath",
+    "Markdown",
+    "Metrics",
+    "Model",
+    "NamedTuple",
+    "Output",
+    "OutputPath",
+    "SlicedClassificationMetrics",
+]

@@ -1,0 +1,206 @@
+"""Call a Python component function under KFP's executor protocol.
+
+Reads the executor input (parameter values, artifact URIs and paths), builds the typed arguments,
+calls the function and returns the executor output. Standard library only.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import tempfile
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.runtime.artifacts import (
+    Artifact,
+    InputPath,
+    OutputPath,
+    _Annotation,
+    artifact_class,
+)
+
+SINGLE_OUTPUT = "Output"
+
+
+class ExecutorError(Exception):
+    """Raised for a mismatch between the executor input and the function's signature."""
+
+
+def _artifact_from_json(entry: dict[str, Any], default_cls: type[Artifact]) -> Artifact:
+    schema = (entry.get("type") or {}).get("schemaTitle")
+    cls = artifact_class(schema) if schema else default_cls
+    if cls is Artifact and default_cls is not Artifact:
+        cls = default_cls
+    return cls(
+        name=entry.get("name", ""),
+        uri=entry.get("uri", ""),
+        metadata=entry.get("metadata") or {},
+        path=entry.get("path"),
+    )
+
+
+def _list_item_type(tp: Any) -> Any | None:
+    origin = typing.get_origin(tp)
+    if origin in (list, typing.List):  # noqa: UP006
+        args = typing.get_args(tp)
+        return args[0] if args else Artifact
+    return None
+
+
+def _is_artifact_type(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, Artifact) or isinstance(tp, str) and (
+        ptypes.parameter_type_of(tp) is None
+    )
+
+
+class _Call:
+    def __init__(self, func: Callable[..., Any], executor_input: dict[str, Any]) -> None:
+        self.func = func
+        self.inputs = executor_input.get("inputs", {})
+        self.outputs = executor_input.get("outputs", {})
+        self.output_artifacts: dict[str, Artifact] = {}
+        self.output_param_files: dict[str, tuple[str, str]] = {}
+        self._tmp: list[str] = []
+
+    def _input_artifacts(self, name: str) -> list[dict[str, Any]] | None:
+        found = self.inputs.get("artifacts", {}).get(name)
+        return None if found is None else list(found.get("artifacts", []))
+
+    def _output_artifact(self, name: str, cls: type[Artifact]) -> Artifact:
+        entries = self.outputs.get("artifacts", {}).get(name, {}).get("artifacts", [])
+        if not entries:
+            raise ExecutorError(f"the executor input has no output artifact '{name}'")
+        artifact = _artifact_from_json(entries[0], cls)
+        parent = os.path.dirname(artifact.path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        self.output_artifacts[name] = artifact
+        return artifact
+
+    def _output_param_file(self, name: str) -> str:
+        entry = self.outputs.get("parameters", {}).get(name)
+        if entry is None:
+            raise ExecutorError(f"the executor input has no output parameter '{name}'")
+        path = str(entry["outputFile"])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return path
+
+    def _parameter(self, param: inspect.Parameter, annotation: Any) -> Any:
+        values = self.inputs.get("parameterValues", {})
+        if param.name not in values:
+            if param.default is not inspect.Parameter.empty:
+                return param.default
+            raise ExecutorError(f"no value for the required input '{param.name}'")
+        value = values[param.name]
+        param_type = ptypes.parameter_type_of(annotation)
+        if param_type is None or value is None:
+            return value
+        try:
+            return ptypes.coerce(value, param_type)
+        except (TypeError, ValueError) as exc:
+            raise ExecutorError(f"input '{param.name}': {exc}") from exc
+
+    def argument(self, param: inspect.Parameter) -> Any:
+        annotation = param.annotation
+        if isinstance(annotation, _Annotation):
+            item_type = _list_item_type(annotation.artifact_type)
+            if annotation.direction == "output":
+                return self._output_artifact(param.name, annotation.artifact_type)
+            entries = self._input_artifacts(param.name)
+            if entries is None:
+                if param.default is not inspect.Parameter.empty:
+                    return param.default
+                raise ExecutorError(f"no artifact for the required input '{param.name}'")
+            if item_type is not None:
+                return [_artifact_from_json(e, item_type) for e in entries]
+            return _artifact_from_json(entries[0], annotation.artifact_type)
+        if isinstance(annotation, InputPath):
+            entries = self._input_artifacts(param.name)
+            if entries is not None:
+                return _artifact_from_json(entries[0], Artifact).path
+            if param.name in self.inputs.get("parameterValues", {}):
+                handle, path = tempfile.mkstemp(prefix=f"kfp-{param.name}-")
+                with os.fdopen(handle, "w") as fh:
+                    fh.write(ptypes.to_text(self.inputs["parameterValues"][param.name]))
+                self._tmp.append(path)
+                return path
+            if param.default is not inspect.Parameter.empty:
+                return param.default
+            raise ExecutorError(f"no value for the required input '{param.name}'")
+        if isinstance(annotation, OutputPath):
+            param_type = ptypes.parameter_type_of(annotation.type) if annotation.type else None
+            if param_type is not None:
+                path = self._output_param_file(param.name)
+                self.output_param_files[param.name] = (path, param_type)
+                return path
+            cls = annotation.type if isinstance(annotation.type, type) else Artifact
+            return self._output_artifact(param.name, cls).path
+        return self._parameter(param, annotation)
+
+    def run(self) -> dict[str, Any]:
+        signature = inspect.signature(self.func, eval_str=True)
+        kwargs = {name: self.argument(p) for name, p in signature.parameters.items()}
+        try:
+            result = self.func(**kwargs)
+        finally:
+            for path in self._tmp:
+                os.unlink(path)
+        return self._executor_output(signature.return_annotation, result)
+
+    def _executor_output(self, return_annotation: Any, result: Any) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, (path, param_type) in self.output_param_files.items():
+            if not os.path.exists(path):
+                raise ExecutorError(f"the function did not write its output parameter '{name}' to {path}")
+            with open(path, encoding="utf-8") as fh:
+                values[name] = ptypes.from_text(fh.read(), param_type)
+        values.update(_return_values(return_annotation, result))
+        for name, value in values.items():
+            entry = self.outputs.get("parameters", {}).get(name)
+            if entry and name not in self.output_param_files:
+                path = str(entry["outputFile"])
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "w", encoding="utf-8") as fh:
+                    fh.write(ptypes.to_text(value))
+        artifacts = {
+            name: {"artifacts": [{"name": a.name, "uri": a.uri, "metadata": a.metadata}]}
+            for name, a in self.output_artifacts.items()
+        }
+        return {"parameterValues": values, "artifacts": artifacts}
+
+
+def _return_values(annotation: Any, result: Any) -> dict[str, Any]:
+    if annotation in (inspect.Signature.empty, None, type(None)):
+        return {}
+    fields = getattr(annotation, "_fields", None)
+    hints = typing.get_type_hints(annotation) if fields is not None else {}
+    if fields is not None:
+        if not isinstance(result, tuple) or len(result) != len(fields):
+            raise ExecutorError(f"the function must return a tuple of {len(fields)} values {list(fields)}")
+        return {f: _checked(f, hints.get(f), v) for f, v in zip(fields, result, strict=True)}
+    return {SINGLE_OUTPUT: _checked(SINGLE_OUTPUT, annotation, result)}
+
+
+def _checked(name: str, annotation: Any, value: Any) -> Any:
+    param_type = ptypes.parameter_type_of(annotation)
+    if param_type is None or value is None:
+        return value
+    try:
+        return ptypes.coerce(value, param_type)
+    except (TypeError, ValueError) as exc:
+        raise ExecutorError(f"return value '{name}': {exc}") from exc
+
+
+def execute(func: Callable[..., Any], executor_input: dict[str, Any]) -> dict[str, Any]:
+    """Call ``func`` and write the executor output file KFP's protocol names, if any."""
+    output = _Call(func, executor_input).run()
+    output_file = executor_input.get("outputs", {}).get("outputFile")
+    if output_file:
+        os.makedirs(os.path.dirname(output_file), exist_ok=True)
+        with open(output_file, "w", encoding="utf-8") as fh:
+            json.dump(output, fh)
+    return output

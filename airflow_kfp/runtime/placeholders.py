@@ -1,0 +1,97 @@
+"""Resolve KFP placeholders in a container component's command and args.
+
+The strings are KFP's own (``{{$.inputs.parameters['x']}}``, ``{"Concat": [...]}``,
+``{"IfPresent": {...}}``) so a component compiled by the kfp SDK resolves the same way here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.runtime.artifacts import uri_to_local_path
+
+_PLACEHOLDER = re.compile(r"\{\{\$(?P<body>[^{}]*)\}\}")
+_INPUT_PARAM = re.compile(r"^\.inputs\.parameters\['(?P<name>[^']+)'\]$")
+_IO_ARTIFACT = re.compile(r"^\.(?P<io>inputs|outputs)\.artifacts\['(?P<name>[^']+)'\]\.(?P<attr>path|uri|metadata)$")
+_OUTPUT_PARAM = re.compile(r"^\.outputs\.parameters\['(?P<name>[^']+)'\]\.output_file$")
+
+
+class PlaceholderError(Exception):
+    pass
+
+
+class Resolver:
+    def __init__(self, executor_input: dict[str, Any], context: dict[str, str]) -> None:
+        self.executor_input = executor_input
+        self.context = context
+
+    def _artifact(self, io: str, name: str) -> dict[str, Any]:
+        entries = self.executor_input.get(io, {}).get("artifacts", {}).get(name, {}).get("artifacts", [])
+        if not entries:
+            raise PlaceholderError(f"the component's args use {io} artifact '{name}', which it does not have")
+        return dict(entries[0])
+
+    def _one(self, body: str) -> str:
+        if body == "":
+            return json.dumps(self.executor_input)
+        if body == ".outputs.output_file":
+            return str(self.executor_input["outputs"]["outputFile"])
+        if body.startswith(".pipeline_"):
+            key = body[1:]
+            if key not in self.context:
+                raise PlaceholderError(f"unknown placeholder {{{{${body}}}}}")
+            return self.context[key]
+        if m := _INPUT_PARAM.match(body):
+            values = self.executor_input.get("inputs", {}).get("parameterValues", {})
+            if m["name"] not in values:
+                raise PlaceholderError(f"no value for input parameter '{m['name']}'")
+            return ptypes.to_text(values[m["name"]])
+        if m := _IO_ARTIFACT.match(body):
+            artifact = self._artifact(m["io"], m["name"])
+            if m["attr"] == "uri":
+                return str(artifact.get("uri", ""))
+            if m["attr"] == "metadata":
+                return json.dumps(artifact.get("metadata") or {})
+            return str(artifact.get("path") or uri_to_local_path(str(artifact.get("uri", ""))))
+        if m := _OUTPUT_PARAM.match(body):
+            entry = self.executor_input.get("outputs", {}).get("parameters", {}).get(m["name"])
+            if entry is None:
+                raise PlaceholderError(f"the component's args use output parameter '{m['name']}', which it does not have")
+            return str(entry["outputFile"])
+        raise PlaceholderError(f"unknown placeholder {{{{${body}}}}}")
+
+    def _present(self, name: str) -> bool:
+        inputs = self.executor_input.get("inputs", {})
+        return name in inputs.get("parameterValues", {}) or name in inputs.get("artifacts", {})
+
+    def _structured(self, node: Any) -> list[str]:
+        if isinstance(node, str):
+            return self.resolve_arg(node)
+        if isinstance(node, dict) and "Concat" in node:
+            return ["".join("".join(self._structured(part)) for part in node["Concat"])]
+        if isinstance(node, dict) and "IfPresent" in node:
+            spec = node["IfPresent"]
+            branch = spec.get("Then") if self._present(spec["InputName"]) else spec.get("Else")
+            if branch is None:
+                return []
+            items = branch if isinstance(branch, list) else [branch]
+            return [out for item in items for out in self._structured(item)]
+        raise PlaceholderError(f"cannot resolve {node!r}")
+
+    def resolve_arg(self, arg: str) -> list[str]:
+        """One arg resolves to one string, or to zero or more for an IfPresent."""
+        stripped = arg.strip()
+        if stripped.startswith("{") and ('"Concat"' in stripped or '"IfPresent"' in stripped):
+            try:
+                node = json.loads(stripped)
+            except json.JSONDecodeError:
+                node = None
+            if isinstance(node, dict):
+                return self._structured(node)
+        return [_PLACEHOLDER.sub(lambda m: self._one(m["body"]), arg)]
+
+    def resolve(self, args: list[str]) -> list[str]:
+        return [out for arg in args for out in self.resolve_arg(arg)]

@@ -1,0 +1,180 @@
+"""The pipeline model: plain, validated, serialisable data that every other part reads.
+
+Front ends (the DSL, loaders) build it; the compiler, operators, cache and lineage only read it.
+Its canonical JSON digest is the pipeline version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ARTIFACT = "artifact"
+PARAMETER = "parameter"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class InputSpec(_Model):
+    name: str
+    kind: Literal["parameter", "artifact"]
+    type: str
+    """A parameter type (``NUMBER_INTEGER``...) or an artifact schema title (``system.Dataset``)."""
+    has_default: bool = False
+    default: Any = None
+    is_list: bool = False
+    """A list of artifacts, as gathered by ``dsl.Collected``."""
+    description: str = ""
+
+
+class OutputSpec(_Model):
+    name: str
+    kind: Literal["parameter", "artifact"]
+    type: str
+    description: str = ""
+
+
+class PythonFunction(_Model):
+    kind: Literal["python"] = "python"
+    function_name: str
+    source: str
+    base_image: str = "python:3.11"
+    packages_to_install: list[str] = Field(default_factory=list)
+    pip_index_urls: list[str] = Field(default_factory=list)
+    pip_trusted_hosts: list[str] = Field(default_factory=list)
+
+    @property
+    def image(self) -> str:
+        return self.base_image
+
+
+class ContainerImplementation(_Model):
+    kind: Literal["container"] = "container"
+    image: str
+    command: list[str] = Field(default_factory=list)
+    args: list[str] = Field(default_factory=list)
+
+
+class GraphImplementation(_Model):
+    """A pipeline used as a component inside another pipeline."""
+
+    kind: Literal["graph"] = "graph"
+    pipeline: PipelineSpec
+
+
+Implementation = Annotated[
+    PythonFunction | ContainerImplementation | GraphImplementation, Field(discriminator="kind")
+]
+
+
+class ComponentSpec(_Model):
+    name: str
+    description: str = ""
+    inputs: list[InputSpec] = Field(default_factory=list)
+    outputs: list[OutputSpec] = Field(default_factory=list)
+    implementation: Implementation
+
+    def input(self, name: str) -> InputSpec | None:
+        return next((i for i in self.inputs if i.name == name), None)
+
+    def output(self, name: str) -> OutputSpec | None:
+        return next((o for o in self.outputs if o.name == name), None)
+
+
+class ConstantArgument(_Model):
+    kind: Literal["constant"] = "constant"
+    value: Any
+
+
+class PipelineInputArgument(_Model):
+    kind: Literal["pipeline_input"] = "pipeline_input"
+    name: str
+
+
+class TaskOutputArgument(_Model):
+    kind: Literal["task_output"] = "task_output"
+    task: str
+    output: str
+
+
+Argument = Annotated[
+    ConstantArgument | PipelineInputArgument | TaskOutputArgument, Field(discriminator="kind")
+]
+
+
+class Resources(_Model):
+    cpu_request: str | None = None
+    cpu_limit: str | None = None
+    memory_request: str | None = None
+    memory_limit: str | None = None
+    accelerator_type: str | None = None
+    accelerator_limit: int | None = None
+
+
+class CachingOptions(_Model):
+    enable_caching: bool = True
+    cache_key: str | None = None
+    max_staleness: str | None = None
+    """A duration such as ``"7d"`` or ``"12h"``; older cache entries are misses."""
+
+
+class RetryPolicy(_Model):
+    num_retries: int = 0
+    backoff_duration: str = "0s"
+    backoff_factor: float = 2.0
+    backoff_max_duration: str = "3600s"
+
+
+class TaskSpec(_Model):
+    name: str
+    component: str
+    """Key into ``PipelineSpec.components``."""
+    arguments: dict[str, Argument] = Field(default_factory=dict)
+    after: list[str] = Field(default_factory=list)
+    display_name: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    resources: Resources = Field(default_factory=Resources)
+    caching: CachingOptions = Field(default_factory=CachingOptions)
+    retry: RetryPolicy | None = None
+    container_image: str | None = None
+    ignore_upstream_failure: bool = False
+    kubernetes: dict[str, Any] = Field(default_factory=dict)
+    """Platform settings (node selectors, tolerations, volumes...) read by the Kubernetes runner."""
+
+
+class PipelineSpec(_Model):
+    name: str
+    description: str = ""
+    inputs: list[InputSpec] = Field(default_factory=list)
+    outputs: dict[str, TaskOutputArgument] = Field(default_factory=dict)
+    output_specs: list[OutputSpec] = Field(default_factory=list)
+    tasks: list[TaskSpec] = Field(default_factory=list)
+    components: dict[str, ComponentSpec] = Field(default_factory=dict)
+
+    def task(self, name: str) -> TaskSpec:
+        for task in self.tasks:
+            if task.name == name:
+                return task
+        raise KeyError(name)
+
+    def component_of(self, task: TaskSpec) -> ComponentSpec:
+        return self.components[task.component]
+
+    def input(self, name: str) -> InputSpec | None:
+        return next((i for i in self.inputs if i.name == name), None)
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    def digest(self) -> str:
+        """The pipeline version: identical pipelines have identical digests."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+GraphImplementation.model_rebuild()
+ComponentSpec.model_rebuild()

@@ -1,0 +1,169 @@
+"""Graph checks on a pipeline model, with messages that name the pipeline, task and argument.
+
+Run when a front end finishes building a pipeline, so a wrong pipeline fails at DAG parse time as an
+import error that says what to change.
+"""
+
+from __future__ import annotations
+
+from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.spec.model import (
+    ARTIFACT,
+    ConstantArgument,
+    InputSpec,
+    OutputSpec,
+    PipelineInputArgument,
+    PipelineSpec,
+    TaskOutputArgument,
+)
+
+
+class PipelineDefinitionError(Exception):
+    """A pipeline that cannot run; the message names where and what to change."""
+
+
+def where(pipeline: str, task: str | None = None, argument: str | None = None) -> str:
+    parts = [f"pipeline '{pipeline}'"]
+    if task is not None:
+        parts.append(f"task '{task}'")
+    if argument is not None:
+        parts.append(f"argument '{argument}'")
+    return ", ".join(parts)
+
+
+def describe(kind: str, type_: str, is_list: bool = False) -> str:
+    if kind == ARTIFACT:
+        title = type_.split(".", 1)[-1]
+        return f"List[{title}] artifacts" if is_list else f"a {title} artifact"
+    return f"a {ptypes.JSON_SCHEMA_TYPES.get(type_, type_)} parameter"
+
+
+def types_compatible(source: OutputSpec | InputSpec, target: InputSpec) -> bool:
+    if source.kind != target.kind:
+        return False
+    if source.kind == ARTIFACT:
+        return target.type == "system.Artifact" or source.type == target.type
+    if source.type == target.type:
+        return True
+    return source.type == ptypes.INTEGER and target.type == ptypes.DOUBLE
+
+
+def check_default(pipeline: str, task: str | None, spec: InputSpec) -> None:
+    if spec.kind != ARTIFACT and spec.has_default and spec.default is not None:
+        if not ptypes.value_matches(spec.default, spec.type):
+            raise PipelineDefinitionError(
+                f"{where(pipeline, task, spec.name)}: the default {spec.default!r} is not "
+                f"{describe(spec.kind, spec.type)}; change the default or the annotation."
+            )
+
+
+def _check_arguments(spec: PipelineSpec) -> dict[str, set[str]]:
+    names = {t.name for t in spec.tasks}
+    upstream: dict[str, set[str]] = {t.name: set() for t in spec.tasks}
+    for task in spec.tasks:
+        component = spec.components.get(task.component)
+        if component is None:
+            raise PipelineDefinitionError(
+                f"{where(spec.name, task.name)}: component '{task.component}' is not in the pipeline."
+            )
+        for arg_name, arg in task.arguments.items():
+            target = component.input(arg_name)
+            at = where(spec.name, task.name, arg_name)
+            if target is None:
+                known = ", ".join(i.name for i in component.inputs) or "none"
+                raise PipelineDefinitionError(
+                    f"{at}: component '{component.name}' has no input '{arg_name}' (its inputs: {known})."
+                )
+            if isinstance(arg, TaskOutputArgument):
+                if arg.task not in names:
+                    raise PipelineDefinitionError(f"{at}: it reads from task '{arg.task}', which does not exist.")
+                producer = spec.components[spec.task(arg.task).component]
+                source = producer.output(arg.output)
+                if source is None:
+                    known = ", ".join(o.name for o in producer.outputs) or "none"
+                    raise PipelineDefinitionError(
+                        f"{at}: task '{arg.task}' has no output '{arg.output}' (its outputs: {known})."
+                    )
+                if not types_compatible(source, target):
+                    raise PipelineDefinitionError(
+                        f"{at}: output '{arg.output}' of task '{arg.task}' is "
+                        f"{describe(source.kind, source.type)}, but the input expects "
+                        f"{describe(target.kind, target.type, target.is_list)}; pass a matching output "
+                        f"or change the annotation."
+                    )
+                upstream[task.name].add(arg.task)
+            elif isinstance(arg, PipelineInputArgument):
+                pipeline_input = spec.input(arg.name)
+                if pipeline_input is None:
+                    raise PipelineDefinitionError(f"{at}: the pipeline has no input '{arg.name}'.")
+                if not types_compatible(pipeline_input, target):
+                    raise PipelineDefinitionError(
+                        f"{at}: pipeline input '{arg.name}' is {describe(pipeline_input.kind, pipeline_input.type)}, "
+                        f"but the input expects {describe(target.kind, target.type, target.is_list)}."
+                    )
+            elif isinstance(arg, ConstantArgument):
+                if target.kind == ARTIFACT:
+                    raise PipelineDefinitionError(
+                        f"{at}: the input expects {describe(target.kind, target.type)}, got the constant "
+                        f"{arg.value!r}; pass a task output or use dsl.importer for an existing artifact."
+                    )
+                if arg.value is not None and not ptypes.value_matches(arg.value, target.type):
+                    raise PipelineDefinitionError(
+                        f"{at}: {arg.value!r} is not {describe(target.kind, target.type)}."
+                    )
+        for required in component.inputs:
+            if not required.has_default and required.name not in task.arguments:
+                raise PipelineDefinitionError(
+                    f"{where(spec.name, task.name, required.name)}: the required input is not given; "
+                    f"pass {required.name}=... when calling '{component.name}'."
+                )
+        for dep in task.after:
+            if dep not in names:
+                raise PipelineDefinitionError(f"{where(spec.name, task.name)}: .after() names unknown task '{dep}'.")
+            upstream[task.name].add(dep)
+    return upstream
+
+
+def _check_acyclic(spec: PipelineSpec, upstream: dict[str, set[str]]) -> None:
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        if state.get(node) == 2:
+            return
+        if state.get(node) == 1:
+            cycle = path[path.index(node) :] + [node]
+            raise PipelineDefinitionError(
+                f"{where(spec.name, node)}: the tasks form a cycle ({' -> '.join(cycle)}); "
+                f"remove one of these dependencies."
+            )
+        state[node] = 1
+        for parent in sorted(upstream[node]):
+            visit(parent, [*path, node])
+        state[node] = 2
+
+    for name in upstream:
+        visit(name, [])
+
+
+def validate_pipeline(spec: PipelineSpec) -> PipelineSpec:
+    seen: set[str] = set()
+    for task in spec.tasks:
+        if task.name in seen:
+            raise PipelineDefinitionError(
+                f"{where(spec.name, task.name)}: two tasks have this name; task names must be unique."
+            )
+        seen.add(task.name)
+    for pipeline_input in spec.inputs:
+        check_default(spec.name, None, pipeline_input)
+    upstream = _check_arguments(spec)
+    _check_acyclic(spec, upstream)
+    for out_name, ref in spec.outputs.items():
+        if ref.task not in seen or spec.components[spec.task(ref.task).component].output(ref.output) is None:
+            raise PipelineDefinitionError(
+                f"{where(spec.name)}: pipeline output '{out_name}' refers to missing {ref.task}.{ref.output}."
+            )
+    for component in spec.components.values():
+        impl = component.implementation
+        if impl.kind == "graph":
+            validate_pipeline(impl.pipeline)
+    return spec
