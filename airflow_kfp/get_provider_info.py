@@ -1,0 +1,101 @@
+"""Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_kfp import __version__
+
+
+def _option(description: str, type_: str, default: str | None, example: str | None = None) -> dict[str, Any]:
+    return {
+        "description": description,
+        "version_added": "0.1.0",
+        "type": type_,
+        "example": example,
+        "default": default,
+    }
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-kfp",
+        "name": "Kubeflow Pipelines on Airflow",
+        "description": "Write pipelines the Kubeflow Pipelines v2 way and run them as Airflow DAGs.",
+        "versions": [__version__],
+        "operators": [
+            {
+                "integration-name": "Kubeflow Pipelines on Airflow",
+                "python-modules": ["airflow_kfp.operators.local", "airflow_kfp.operators.base"],
+            }
+        ],
+        "config": {
+            "kfp": {
+                "description": "Deployment-wide defaults for airflow-kfp pipelines; to_dag(...) overrides any of them per DAG.",
+                "options": {
+                    "runner": _option(
+                        "Where components run: 'local' (a subprocess on the worker) or 'kubernetes' (a pod).",
+                        "string",
+                        "local",
+                        "kubernetes",
+                    ),
+                    "artifact_root": _option(
+                        "Where artifacts live: a local folder, file:// URI or s3://bucket/prefix. "
+                        "Empty means <AIRFLOW_HOME>/kfp/artifacts.",
+                        "string",
+                        "",
+                        "s3://ml-artifacts/pipelines",
+                    ),
+                    "artifact_conn_id": _option(
+                        "Airflow connection (aws type) used for an s3:// artifact root; empty uses boto3's "
+                        "default credential chain.",
+                        "string",
+                        "",
+                        "aws_default",
+                    ),
+                    "enable_caching": _option(
+                        "Reuse the outputs of an identical earlier step instead of running it again.",
+                        "boolean",
+                        "True",
+                        "False",
+                    ),
+                    "max_cache_staleness": _option(
+                        "Cache entries older than this are ignored (e.g. 30d, 12h); empty means no limit.",
+                        "string",
+                        "",
+                        "30d",
+                    ),
+                    "local_install_packages": _option(
+                        "Local runner: 'auto' installs packages_to_install into a cached folder only when the "
+                        "worker's environment lacks them; 'never' fails instead; 'always' installs every time "
+                        "the cache folder is missing.",
+                        "string",
+                        "auto",
+                        "never",
+                    ),
+                    "namespace": _option("Kubernetes namespace for component pods.", "string", "default", "ml"),
+                    "kubernetes_conn_id": _option(
+                        "Airflow Kubernetes connection for the pods; empty uses in-cluster or KUBECONFIG.",
+                        "string",
+                        "",
+                        "kubernetes_default",
+                    ),
+                    "service_account": _option(
+                        "Service account of component pods (IRSA/workload identity for the artifact store).",
+                        "string",
+                        "",
+                        "kfp-runner",
+                    ),
+                    "gpu_resource_name": _option(
+                        "Extended resource a GPU limit becomes.", "string", "nvidia.com/gpu", "amd.com/gpu"
+                    ),
+                    "accelerator_node_label": _option(
+                        "Node label that set_accelerator_type() selects on.",
+                        "string",
+                        "accelerator",
+                        "cloud.google.com/gke-accelerator",
+                    ),
+                },
+            }
+        },
+    }

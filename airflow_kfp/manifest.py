@@ -1,0 +1,51 @@
+"""The small JSON document a task publishes to XCom: values and artifact references, never data."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+MANIFEST_VERSION = 1
+
+
+class ArtifactRecord(TypedDict, total=False):
+    uri: str
+    type: str
+    metadata: dict[str, Any]
+    size: int
+    digest: str | None
+    producer_cache_key: str | None
+
+
+class CacheRecord(TypedDict, total=False):
+    key: str | None
+    hit: bool
+    source_run_id: str | None
+    source_task_id: str | None
+
+
+class Manifest(TypedDict, total=False):
+    version: int
+    pipeline: str
+    pipeline_version: str
+    task: str
+    component: str
+    run_id: str
+    parameters: dict[str, Any]
+    artifacts: dict[str, ArtifactRecord]
+    cache: CacheRecord
+
+
+def new_manifest(
+    *, pipeline: str, pipeline_version: str, task: str, component: str, run_id: str
+) -> Manifest:
+    return Manifest(
+        version=MANIFEST_VERSION,
+        pipeline=pipeline,
+        pipeline_version=pipeline_version,
+        task=task,
+        component=component,
+        run_id=run_id,
+        parameters={},
+        artifacts={},
+        cache=CacheRecord(key=None, hit=False, source_run_id=None, source_task_id=None),
+    )

@@ -1,0 +1,1 @@
+"""Component operators: one shared behaviour, one family per runner."""

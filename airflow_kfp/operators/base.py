@@ -1,0 +1,200 @@
+"""What every component operator does, whatever runs the code.
+
+Resolve inputs from upstream manifests and run parameters, give each output its final URI, run the
+component (the runner's part), store the outputs and publish the manifest. Runner families (local
+subprocess, Kubernetes pod) supply only ``run_component``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_kfp.config import KfpSettings, load_settings
+from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, get_artifact_store
+from airflow_kfp.manifest import ArtifactRecord, Manifest, new_manifest
+from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.spec.model import ARTIFACT, ComponentSpec, InputSpec, TaskSpec
+from airflow_kfp.spec.validate import where
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
+
+
+class ComponentFailedError(Exception):
+    """The component ran and failed; the message carries its exit code and output tail."""
+
+
+class InputResolutionError(Exception):
+    """An input could not be resolved at run time (missing upstream output, a bad run parameter)."""
+
+
+def path_segment(value: str) -> str:
+    """Run ids carry ':' and '+'; keep artifact keys portable across file systems and S3."""
+    return _UNSAFE.sub("_", value).strip("_") or "_"
+
+
+@dataclass
+class ResolvedInputs:
+    parameters: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, list[ArtifactRecord]] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """What the runner reports back: parameter values and, per output artifact, what was stored."""
+
+    parameters: dict[str, Any]
+    artifacts: dict[str, ArtifactRecord]
+
+
+class ComponentOperatorMixin:
+    """Shared behaviour; mixed into a BaseOperator (local) or a KubernetesPodOperator subclass."""
+
+    pipeline_name: str
+    pipeline_version: str
+    task_spec: TaskSpec
+    component_spec: ComponentSpec
+    input_bindings: dict[str, dict[str, Any]]
+    external_arguments: dict[str, Any]
+    settings_overrides: dict[str, Any]
+
+    def init_component(
+        self,
+        *,
+        pipeline_name: str,
+        pipeline_version: str,
+        task_spec: TaskSpec,
+        component_spec: ComponentSpec,
+        input_bindings: dict[str, dict[str, Any]],
+        settings_overrides: dict[str, Any] | None = None,
+        external_arguments: dict[str, Any] | None = None,
+    ) -> None:
+        self.pipeline_name = pipeline_name
+        self.pipeline_version = pipeline_version
+        self.task_spec = task_spec
+        self.component_spec = component_spec
+        self.input_bindings = input_bindings
+        self.settings_overrides = dict(settings_overrides or {})
+        self.external_arguments = dict(external_arguments or {})
+
+    # -- settings and store -------------------------------------------------------------
+    def kfp_settings(self) -> KfpSettings:
+        return load_settings().with_overrides(**self.settings_overrides)
+
+    def artifact_store(self, settings: KfpSettings) -> ArtifactStore:
+        return get_artifact_store(settings.resolved_artifact_root(), settings.artifact_conn_id or None)
+
+    def where(self, argument: str | None = None) -> str:
+        return where(self.pipeline_name, self.task_spec.name, argument)
+
+    # -- inputs ---------------------------------------------------------------------------
+    def _upstream_manifest(self, context: Mapping[str, Any], task_id: str) -> Manifest | None:
+        value = context["ti"].xcom_pull(task_ids=task_id, key="return_value")
+        return value if isinstance(value, dict) else None
+
+    def _binding_value(self, context: Mapping[str, Any], spec: InputSpec, binding: dict[str, Any]) -> Any:
+        kind = binding["kind"]
+        if kind == "constant":
+            return binding["value"]
+        if kind == "param":
+            params = context.get("params") or {}
+            if binding["name"] not in params:
+                raise InputResolutionError(
+                    f"{self.where(spec.name)}: the run has no value for pipeline input '{binding['name']}'; "
+                    f"pass it in the run conf."
+                )
+            return params[binding["name"]]
+        if kind == "external":
+            return self.external_arguments[binding["name"]]
+        if kind == "upstream":
+            manifest = self._upstream_manifest(context, binding["task_id"])
+            if manifest is None:
+                raise InputResolutionError(
+                    f"{self.where(spec.name)}: upstream task '{binding['task_id']}' published no outputs "
+                    f"(was it skipped or cleared?); re-run it."
+                )
+            section = "artifacts" if spec.kind == ARTIFACT else "parameters"
+            values = manifest.get(section) or {}
+            if binding["output"] not in values:
+                raise InputResolutionError(
+                    f"{self.where(spec.name)}: upstream task '{binding['task_id']}' has no output "
+                    f"'{binding['output']}' in its manifest."
+                )
+            return values[binding["output"]]  # type: ignore[literal-required]
+        raise InputResolutionError(f"{self.where(spec.name)}: unknown input binding {kind!r}.")
+
+    def resolve_inputs(self, context: Mapping[str, Any]) -> ResolvedInputs:
+        resolved = ResolvedInputs()
+        for spec in self.component_spec.inputs:
+            binding = self.input_bindings.get(spec.name)
+            if binding is None:
+                if spec.has_default and spec.kind != ARTIFACT:
+                    resolved.parameters[spec.name] = spec.default
+                continue
+            value = self._binding_value(context, spec, binding)
+            if spec.kind == ARTIFACT:
+                records = value if isinstance(value, list) else [value]
+                resolved.artifacts[spec.name] = [dict(r) for r in records]  # type: ignore[misc]
+                continue
+            if value is None:
+                resolved.parameters[spec.name] = None
+                continue
+            try:
+                resolved.parameters[spec.name] = ptypes.coerce(value, spec.type)
+            except (TypeError, ValueError) as exc:
+                raise InputResolutionError(
+                    f"{self.where(spec.name)}: {value!r} does not fit the input ({exc}); fix the value "
+                    f"passed to the run."
+                ) from exc
+        return resolved
+
+    # -- outputs --------------------------------------------------------------------------
+    def output_prefix(self, context: Mapping[str, Any], store: ArtifactStore) -> str:
+        ti = context["ti"]
+        parts = [path_segment(self.pipeline_name), path_segment(context["run_id"]), path_segment(ti.task_id)]
+        map_index = getattr(ti, "map_index", -1)
+        if map_index is not None and map_index >= 0:
+            parts.append(str(map_index))
+        return store.uri_for(*parts)
+
+    def output_uris(self, context: Mapping[str, Any], store: ArtifactStore) -> dict[str, str]:
+        prefix = self.output_prefix(context, store)
+        return {o.name: f"{prefix}/{o.name}" for o in self.component_spec.outputs if o.kind == ARTIFACT}
+
+    def run_component(
+        self,
+        context: Mapping[str, Any],
+        inputs: ResolvedInputs,
+        output_uris: dict[str, str],
+        store: ArtifactStore,
+        settings: KfpSettings,
+    ) -> RunResult:
+        raise NotImplementedError
+
+    def build_manifest(self, context: Mapping[str, Any], result: RunResult) -> Manifest:
+        manifest = new_manifest(
+            pipeline=self.pipeline_name,
+            pipeline_version=self.pipeline_version,
+            task=self.task_spec.name,
+            component=self.component_spec.name,
+            run_id=str(context["run_id"]),
+        )
+        manifest["parameters"] = dict(result.parameters)
+        manifest["artifacts"] = dict(result.artifacts)
+        return manifest
+
+    def execute_component(self, context: Mapping[str, Any]) -> Manifest:
+        settings = self.kfp_settings()
+        store = self.artifact_store(settings)
+        inputs = self.resolve_inputs(context)
+        try:
+            uris = self.output_uris(context, store)
+            result = self.run_component(context, inputs, uris, store, settings)
+        except ArtifactStoreError as exc:
+            raise ArtifactStoreError(f"{self.where()}: {exc}") from exc
+        missing = [o.name for o in self.component_spec.outputs if o.kind != ARTIFACT and o.name not in result.parameters]
+        if missing:
+            raise ComponentFailedError(f"{self.where()}: the component produced no value for output(s) {missing}.")
+        return self.build_manifest(context, result)

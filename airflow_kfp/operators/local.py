@@ -1,0 +1,235 @@
+"""Local runner: each component runs as a subprocess on the worker through the launcher."""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+import airflow_kfp
+from airflow_kfp.config import KfpSettings
+from airflow_kfp.hooks.artifact_store import ArtifactStore
+from airflow_kfp.manifest import ArtifactRecord
+from airflow_kfp.operators import payload
+from airflow_kfp.operators.base import (
+    ComponentFailedError,
+    ComponentOperatorMixin,
+    ResolvedInputs,
+    RunResult,
+)
+from airflow_kfp.spec.model import ARTIFACT
+
+PACKAGE_PARENT = str(Path(airflow_kfp.__file__).resolve().parent.parent)
+LOG_TAIL_LINES = 40
+METRICS_TYPES = ("system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics")
+
+
+def _requirement_satisfied(requirement: str) -> bool:
+    from importlib import metadata
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        req = Requirement(requirement)
+        if req.url:
+            return False
+        version = metadata.version(req.name)
+    except (InvalidRequirement, metadata.PackageNotFoundError):
+        return False
+    return req.specifier.contains(version, prereleases=True)
+
+
+class LocalComponentOperator(ComponentOperatorMixin, BaseOperator):
+    """Runs one pipeline task in a subprocess; the image is ignored, the worker's Python is used."""
+
+    template_fields: Sequence[str] = ("external_arguments",)
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        pipeline_name: str,
+        pipeline_version: str,
+        task_spec: Any,
+        component_spec: Any,
+        input_bindings: dict[str, dict[str, Any]],
+        settings_overrides: dict[str, Any] | None = None,
+        external_arguments: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.init_component(
+            pipeline_name=pipeline_name,
+            pipeline_version=pipeline_version,
+            task_spec=task_spec,
+            component_spec=component_spec,
+            input_bindings=input_bindings,
+            settings_overrides=settings_overrides,
+            external_arguments=external_arguments,
+        )
+
+    def execute(self, context: Any) -> Any:
+        return self.execute_component(context)
+
+    # -- the runner's part ----------------------------------------------------------------
+    def _package_plan(self, settings: KfpSettings) -> tuple[bool, str | None]:
+        impl = self.component_spec.implementation
+        packages = list(getattr(impl, "packages_to_install", []) or [])
+        if not packages:
+            return False, None
+        missing = [p for p in packages if not _requirement_satisfied(p)]
+        if settings.local_install_packages == "auto" and not missing:
+            return False, None
+        if settings.local_install_packages == "never":
+            if missing:
+                raise ComponentFailedError(
+                    f"{self.where()}: packages_to_install {missing} are not installed on this worker and "
+                    f"[kfp] local_install_packages is 'never'; install them or set it to 'auto'."
+                )
+            return False, None
+        key = json.dumps(
+            [packages, getattr(impl, "pip_index_urls", []), sys.version_info[:2]], sort_keys=True
+        ).encode()
+        home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
+        target = os.path.join(home, "kfp", "pip", hashlib.sha256(key).hexdigest()[:16])
+        self.log.info("Installing %s into %s (reused by later runs)", missing or packages, target)
+        return True, target
+
+    def _stage_inputs(self, inputs: ResolvedInputs, store: ArtifactStore, workdir: Path) -> dict[str, list[dict[str, Any]]]:
+        staged: dict[str, list[dict[str, Any]]] = {}
+        for name, records in inputs.artifacts.items():
+            entries = []
+            for i, record in enumerate(records):
+                uri = record["uri"]
+                local = store.local_path(uri)
+                if local is None:
+                    local = workdir / "inputs" / name / str(i) / Path(uri.rstrip("/")).name
+                    local.parent.mkdir(parents=True, exist_ok=True)
+                    store.get_path(uri, local)
+                elif not local.exists():
+                    raise ComponentFailedError(
+                        f"{self.where(name)}: input artifact {uri} no longer exists; re-run the task that produced it."
+                    )
+                entries.append(payload.artifact_entry(name, record, str(local)))
+            staged[name] = entries
+        return staged
+
+    def _run_launcher(self, task_file: Path, workdir: Path, env: dict[str, str]) -> None:
+        cmd = [sys.executable, "-m", "airflow_kfp.runtime.launcher", "--task-file", str(task_file), "--workdir", str(workdir)]
+        tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
+        with subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=workdir, text=True, bufsize=1
+        ) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                line = line.rstrip("\n")
+                tail.append(line)
+                self.log.info("[%s] %s", self.task_spec.name, line)
+            code = proc.wait()
+        if code != 0:
+            raise ComponentFailedError(
+                f"{self.where()}: component '{self.component_spec.name}' exited with code {code}. "
+                f"Last {len(tail)} lines of its output:\n" + "\n".join(tail)
+            )
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.task_spec.env)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_PARENT, env.get("PYTHONPATH", "")) if p)
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def run_component(
+        self,
+        context: Mapping[str, Any],
+        inputs: ResolvedInputs,
+        output_uris: dict[str, str],
+        store: ArtifactStore,
+        settings: KfpSettings,
+    ) -> RunResult:
+        impl = self.component_spec.implementation
+        if impl.kind == "container":
+            self.log.info(
+                "Local runner: running the command of container component '%s' on this host; its image %r is ignored.",
+                self.component_spec.name,
+                payload.image_of(self.component_spec, self.task_spec),
+            )
+        install, pip_target = self._package_plan(settings)
+        workdir = Path(tempfile.mkdtemp(prefix=f"kfp-{self.task_spec.name[:40]}-"))
+        try:
+            staged = self._stage_inputs(inputs, store, workdir)
+            types = payload.output_types(self.component_spec)
+            out_paths = {name: workdir / "outputs" / name for name in output_uris}
+            outputs = {
+                name: payload.artifact_entry(name, {"uri": uri, "type": types[name]}, str(out_paths[name]))
+                for name, uri in output_uris.items()
+            }
+            param_files = {
+                o.name: str(workdir / "parameters" / o.name)
+                for o in self.component_spec.outputs
+                if o.kind != ARTIFACT
+            }
+            executor_output = workdir / "executor_output.json"
+            task_doc = {
+                "component": payload.runtime_component(self.component_spec, self.task_spec),
+                "executor_input": payload.executor_input(
+                    inputs.parameters, staged, outputs, param_files, str(executor_output)
+                ),
+                "context": {
+                    "pipeline_job_name": self.pipeline_name,
+                    "pipeline_job_uuid": str(context["run_id"]),
+                    "pipeline_task_name": self.task_spec.name,
+                    "pipeline_root": store.root,
+                },
+                "install_packages": install,
+                "pip_target": pip_target,
+            }
+            task_file = workdir / "task.json"
+            task_file.write_text(json.dumps(task_doc))
+            self._run_launcher(task_file, workdir, self._env())
+            written = json.loads(executor_output.read_text()) if executor_output.exists() else {}
+            return RunResult(
+                parameters=dict(written.get("parameterValues") or {}),
+                artifacts=self._store_outputs(written, out_paths, output_uris, types, store),
+            )
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _store_outputs(
+        self,
+        written: dict[str, Any],
+        out_paths: dict[str, Path],
+        output_uris: dict[str, str],
+        types: dict[str, str],
+        store: ArtifactStore,
+    ) -> dict[str, ArtifactRecord]:
+        records: dict[str, ArtifactRecord] = {}
+        for name, uri in output_uris.items():
+            produced = (written.get("artifacts") or {}).get(name, {}).get("artifacts") or [{}]
+            metadata = dict(produced[0].get("metadata") or {})
+            path = out_paths[name]
+            if not path.exists():
+                if types[name] in METRICS_TYPES:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(json.dumps(metadata, indent=2, sort_keys=True))
+                else:
+                    raise ComponentFailedError(
+                        f"{self.where()}: component '{self.component_spec.name}' did not write its output "
+                        f"artifact '{name}' (nothing at its .path); write a file or directory there."
+                    )
+            info = store.put_path(path, uri, move=True)
+            records[name] = ArtifactRecord(
+                uri=info.uri, type=types[name], metadata=metadata, size=info.size, digest=info.digest
+            )
+            self.log.info("Stored output '%s' at %s (%d bytes, %s)", name, info.uri, info.size, info.digest)
+        return records
