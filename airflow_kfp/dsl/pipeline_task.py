@@ -72,6 +72,9 @@ class PipelineTask:
 
     @property
     def output(self) -> TaskOutputChannel:
+        """The single output, or the function's return value when it also writes artifacts."""
+        if len(self.outputs) != 1 and "Output" in self.outputs:
+            return self.outputs["Output"]
         if len(self.outputs) != 1:
             names = ", ".join(self.outputs) or "none"
             raise PipelineDefinitionError(

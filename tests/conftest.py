@@ -1,0 +1,45 @@
+"""Session-wide Airflow home on SQLite; every test gets a clean artifact root."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_HOME = Path(tempfile.mkdtemp(prefix="airflow-kfp-tests-"))
+os.environ["AIRFLOW_HOME"] = str(_HOME)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_HOME / "dags")
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+(_HOME / "dags").mkdir(parents=True, exist_ok=True)
+
+pytest_plugins = ["tests.fixtures.moto_server"]
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated SQLite metadata DB, made once per session."""
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, env=os.environ.copy()
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return _HOME
+
+
+@pytest.fixture
+def artifact_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "artifacts"
+    monkeypatch.setenv("AIRFLOW__KFP__ARTIFACT_ROOT", str(root))
+    return root
+
+
+@pytest.fixture
+def dag_runner(airflow_db: Path, artifact_root: Path):
+    from tests.harness import DagRunner
+
+    return DagRunner(airflow_db / "dags")
