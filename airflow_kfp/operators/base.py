@@ -59,6 +59,8 @@ class ComponentOperatorMixin:
     input_bindings: dict[str, dict[str, Any]]
     external_arguments: dict[str, Any]
     settings_overrides: dict[str, Any]
+    kfp_resolved_inputs: ResolvedInputs | None = None
+    kfp_manifest: Manifest | None = None
 
     def init_component(
         self,
@@ -189,6 +191,7 @@ class ComponentOperatorMixin:
         settings = self.kfp_settings()
         store = self.artifact_store(settings)
         inputs = self.resolve_inputs(context)
+        self.kfp_resolved_inputs = inputs  # read by lineage after execute, in the same process
         try:
             uris = self.output_uris(context, store)
             result = self.run_component(context, inputs, uris, store, settings)
@@ -197,4 +200,6 @@ class ComponentOperatorMixin:
         missing = [o.name for o in self.component_spec.outputs if o.kind != ARTIFACT and o.name not in result.parameters]
         if missing:
             raise ComponentFailedError(f"{self.where()}: the component produced no value for output(s) {missing}.")
-        return self.build_manifest(context, result)
+        manifest = self.build_manifest(context, result)
+        self.kfp_manifest = manifest
+        return manifest
