@@ -165,7 +165,8 @@ def to_task_group(
                 f"pipeline '{spec.name}', argument '{spec_input.name}': the required pipeline input is not "
                 f"given; pass it in to_task_group(arguments={{'{spec_input.name}': ...}})."
             )
-    group = TaskGroup(group_id=group_id or spec.name, dag=dag, tooltip=spec.description or None)
+    group_kwargs: dict[str, Any] = {"dag": dag} if dag is not None else {}
+    group = TaskGroup(group_id=group_id or spec.name, tooltip=spec.description, **group_kwargs)
     ctx = RenderContext(spec.name, spec.digest(), operator_class_for(settings), overrides, arguments)
     with group:
         render_pipeline(spec, ctx, bindings, group)

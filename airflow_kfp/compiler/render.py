@@ -102,7 +102,7 @@ def render_pipeline(
         upstream.extend(rendered[dep].node for dep in task.after)
         impl = component.implementation
         if impl.kind == "graph":
-            inner_group = TaskGroup(group_id=task.name, parent_group=group, tooltip=component.description or None)
+            inner_group = TaskGroup(group_id=task.name, parent_group=group, tooltip=component.description)
             inner = render_pipeline(impl.pipeline, ctx, bindings, inner_group)
             outputs = {
                 name: inner[ref.task].outputs[ref.output] for name, ref in impl.pipeline.outputs.items()

@@ -44,7 +44,7 @@ class Pipeline(BaseComponent):
 
     @staticmethod
     def _build(func: Callable[..., Any], name: str, description: str) -> PipelineSpec:
-        inputs, _ = read_signature(func, name, allow_return=True)
+        inputs, _ = read_signature(func, name, allow_return=True, owner_kind="pipeline")
         for spec in inputs:
             if spec.kind == ARTIFACT:
                 raise PipelineDefinitionError(

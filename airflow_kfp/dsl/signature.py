@@ -39,13 +39,14 @@ def _list_item(tp: Any) -> Any | None:
     return None
 
 
-def _fail(component: str, arg: str, message: str) -> PipelineDefinitionError:
-    return PipelineDefinitionError(f"component '{component}', argument '{arg}': {message}")
+def _fail(component: str, arg: str, message: str, owner_kind: str = "component") -> PipelineDefinitionError:
+    return PipelineDefinitionError(f"{owner_kind} '{component}', argument '{arg}': {message}")
 
 
 def read_signature(
-    func: Callable[..., Any], component: str, *, allow_return: bool = True
+    func: Callable[..., Any], component: str, *, allow_return: bool = True, owner_kind: str = "component"
 ) -> tuple[list[InputSpec], list[OutputSpec]]:
+    """``owner_kind`` is "pipeline" when reading a pipeline function's inputs, for the messages."""
     try:
         signature = inspect.signature(func, eval_str=True)
     except NameError as exc:
@@ -63,7 +64,8 @@ def read_signature(
             raise _fail(
                 component,
                 name,
-                "it has no type annotation; annotate it (for example `x: int`, `data: Input[Dataset]`, "
+                owner_kind=owner_kind,
+                message="it has no type annotation; annotate it (for example `x: int`, `data: Input[Dataset]`, "
                 "`model: Output[Model]`).",
             )
         has_default = param.default is not inspect.Parameter.empty
@@ -99,7 +101,7 @@ def read_signature(
                 f"Input[...], Output[...], InputPath(...) or OutputPath(...).",
             )
         spec = InputSpec(name=name, kind=PARAMETER, type=param_type, has_default=has_default, default=default)
-        check_default(component, None, spec)
+        check_default(component, None, spec, component=owner_kind == "component")
         inputs.append(spec)
     outputs.extend(_return_outputs(signature.return_annotation, component, allow_return))
     return inputs, outputs

@@ -31,11 +31,15 @@ def where(pipeline: str, task: str | None = None, argument: str | None = None) -
     return ", ".join(parts)
 
 
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1].lower() in "aeiou" else f"a {word}"
+
+
 def describe(kind: str, type_: str, is_list: bool = False) -> str:
     if kind == ARTIFACT:
         title = type_.split(".", 1)[-1]
-        return f"List[{title}] artifacts" if is_list else f"a {title} artifact"
-    return f"a {ptypes.JSON_SCHEMA_TYPES.get(type_, type_)} parameter"
+        return f"List[{title}] artifacts" if is_list else _a(f"{title} artifact")
+    return _a(f"{ptypes.JSON_SCHEMA_TYPES.get(type_, type_)} parameter")
 
 
 def types_compatible(source: OutputSpec | InputSpec, target: InputSpec) -> bool:
@@ -48,11 +52,12 @@ def types_compatible(source: OutputSpec | InputSpec, target: InputSpec) -> bool:
     return source.type == ptypes.INTEGER and target.type == ptypes.DOUBLE
 
 
-def check_default(pipeline: str, task: str | None, spec: InputSpec) -> None:
+def check_default(owner: str, task: str | None, spec: InputSpec, *, component: bool = False) -> None:
     if spec.kind != ARTIFACT and spec.has_default and spec.default is not None:
         if not ptypes.value_matches(spec.default, spec.type):
+            at = f"component '{owner}', argument '{spec.name}'" if component else where(owner, task, spec.name)
             raise PipelineDefinitionError(
-                f"{where(pipeline, task, spec.name)}: the default {spec.default!r} is not "
+                f"{at}: the default {spec.default!r} is not "
                 f"{describe(spec.kind, spec.type)}; change the default or the annotation."
             )
 
