@@ -15,8 +15,10 @@ from airflow_kfp.dsl.pipeline import Pipeline, pipeline
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.dsl.placeholders import (
     EXECUTOR_INPUT_PLACEHOLDER,
+    PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER,
     PIPELINE_JOB_ID_PLACEHOLDER,
     PIPELINE_JOB_NAME_PLACEHOLDER,
+    PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER,
     PIPELINE_ROOT_PLACEHOLDER,
     PIPELINE_TASK_NAME_PLACEHOLDER,
     ConcatPlaceholder,
@@ -41,7 +43,9 @@ from airflow_kfp.spec.validate import PipelineDefinitionError
 __all__ = [
     "EXECUTOR_INPUT_PLACEHOLDER",
     "HTML",
+    "PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER",
     "PIPELINE_JOB_ID_PLACEHOLDER",
+    "PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER",
     "PIPELINE_JOB_NAME_PLACEHOLDER",
     "PIPELINE_ROOT_PLACEHOLDER",
     "PIPELINE_TASK_NAME_PLACEHOLDER",

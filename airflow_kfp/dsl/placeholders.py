@@ -12,6 +12,8 @@ PIPELINE_JOB_NAME_PLACEHOLDER = "{{$.pipeline_job_name}}"
 PIPELINE_JOB_ID_PLACEHOLDER = "{{$.pipeline_job_uuid}}"
 PIPELINE_TASK_NAME_PLACEHOLDER = "{{$.pipeline_task_name}}"
 PIPELINE_ROOT_PLACEHOLDER = "{{$.pipeline_root}}"
+PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER = "{{$.pipeline_job_create_time_utc}}"
+PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER = "{{$.pipeline_job_schedule_time_utc}}"
 EXECUTOR_INPUT_PLACEHOLDER = "{{$}}"
 
 

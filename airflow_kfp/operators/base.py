@@ -99,7 +99,8 @@ class ComponentOperatorMixin:
     def _binding_value(self, context: Mapping[str, Any], spec: InputSpec, binding: dict[str, Any]) -> Any:
         kind = binding["kind"]
         if kind == "constant":
-            return binding["value"]
+            value = binding["value"]
+            return self._pipeline_placeholders(context, value) if isinstance(value, str) and "{{$." in value else value
         if kind == "param":
             params = context.get("params") or {}
             if binding["name"] not in params:
@@ -126,6 +127,22 @@ class ComponentOperatorMixin:
                 )
             return values[binding["output"]]  # type: ignore[literal-required]
         raise InputResolutionError(f"{self.where(spec.name)}: unknown input binding {kind!r}.")
+
+    def _pipeline_placeholders(self, context: Mapping[str, Any], value: str) -> str:
+        """KFP lets dsl.PIPELINE_JOB_NAME_PLACEHOLDER and friends be passed as argument values."""
+        dag_run = context.get("dag_run")
+        created = getattr(dag_run, "start_date", None) or getattr(dag_run, "run_after", None)
+        replacements = {
+            "{{$.pipeline_job_name}}": self.pipeline_name,
+            "{{$.pipeline_job_uuid}}": str(context["run_id"]),
+            "{{$.pipeline_task_name}}": self.task_spec.name,
+            "{{$.pipeline_root}}": self.kfp_settings().resolved_artifact_root(),
+            "{{$.pipeline_job_create_time_utc}}": created.isoformat() if created else "",
+            "{{$.pipeline_job_schedule_time_utc}}": str(context.get("logical_date") or ""),
+        }
+        for placeholder, replacement in replacements.items():
+            value = value.replace(placeholder, replacement)
+        return value
 
     def resolve_inputs(self, context: Mapping[str, Any]) -> ResolvedInputs:
         resolved = ResolvedInputs()
