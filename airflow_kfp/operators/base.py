@@ -149,7 +149,8 @@ class ComponentOperatorMixin:
         for spec in self.component_spec.inputs:
             binding = self.input_bindings.get(spec.name)
             if binding is None:
-                if spec.has_default and spec.kind != ARTIFACT:
+                # An optional input left out stays absent (IfPresent sees it so); other defaults are passed.
+                if spec.has_default and spec.kind != ARTIFACT and spec.default is not None:
                     resolved.parameters[spec.name] = spec.default
                 continue
             value = self._binding_value(context, spec, binding)
