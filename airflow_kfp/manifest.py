@@ -35,9 +35,7 @@ class Manifest(TypedDict, total=False):
     cache: CacheRecord
 
 
-def new_manifest(
-    *, pipeline: str, pipeline_version: str, task: str, component: str, run_id: str
-) -> Manifest:
+def new_manifest(*, pipeline: str, pipeline_version: str, task: str, component: str, run_id: str) -> Manifest:
     return Manifest(
         version=MANIFEST_VERSION,
         pipeline=pipeline,

@@ -52,7 +52,9 @@ def split(data: Input[Dataset], train: Output[Dataset], test: Output[Dataset], t
 
 
 @dsl.component(base_image=IMAGE, packages_to_install=SKLEARN)
-def train_model(train: Input[Dataset], model: Output[Model], metrics: Output[Metrics], c: float = 1.0, max_iter: int = 500):
+def train_model(
+    train: Input[Dataset], model: Output[Model], metrics: Output[Metrics], c: float = 1.0, max_iter: int = 500
+):
     import csv
     import pickle
 
@@ -104,7 +106,8 @@ def write_report(accuracy: float, roc_auc: float, run_name: str, report: Output[
         image="alpine:3.20",
         command=["sh", "-c"],
         args=[
-            'mkdir -p "$(dirname "$3")" && printf "# Weekly retrain\\n\\nrun: %s\\n\\naccuracy: %s\\nROC AUC: %s\\n" "$2" "$0" "$1" > "$3"',
+            'mkdir -p "$(dirname "$3")" && '
+            'printf "# Weekly retrain\\n\\nrun: %s\\n\\naccuracy: %s\\nROC AUC: %s\\n" "$2" "$0" "$1" > "$3"',
             accuracy,
             roc_auc,
             run_name,

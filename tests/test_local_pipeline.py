@@ -81,9 +81,7 @@ def test_container_component_values_paths_and_directory_outputs(basic_run):
     assert sorted(p.name for p in folder.iterdir()) == ["extra.txt", "report.md"]
     record = manifest["artifacts"]["copy"]
     assert record["size"] == sum(p.stat().st_size for p in folder.iterdir())
-    lines = "".join(
-        f"{p.name}\0{hashlib.sha256(p.read_bytes()).hexdigest()}\n" for p in sorted(folder.iterdir())
-    )
+    lines = "".join(f"{p.name}\0{hashlib.sha256(p.read_bytes()).hexdigest()}\n" for p in sorted(folder.iterdir()))
     assert record["digest"] == "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
 
 

@@ -121,7 +121,9 @@ def component(
     arguments are accepted for source compatibility; the launcher needs no kfp in the image."""
 
     def decorate(f: Callable[..., Any]) -> PythonComponent:
-        return _make_python_component(f, target_image or base_image, packages_to_install, pip_index_urls, pip_trusted_hosts)
+        return _make_python_component(
+            f, target_image or base_image, packages_to_install, pip_index_urls, pip_trusted_hosts
+        )
 
     return decorate(func) if func is not None else decorate
 

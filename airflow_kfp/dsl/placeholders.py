@@ -93,13 +93,11 @@ def to_ir_string(item: Any) -> str:
     return rendered if isinstance(rendered, str) else json.dumps(rendered)
 
 
-def placeholder_for(
-    name: str, annotation: Any, inputs: list[InputSpec], outputs: list[OutputSpec]
-) -> Any:
+def placeholder_for(name: str, annotation: Any, inputs: list[InputSpec], outputs: list[OutputSpec]) -> Any:
     """What a container component function receives for each of its arguments."""
     is_output = any(o.name == name for o in outputs)
-    spec: InputSpec | OutputSpec = next(o for o in outputs if o.name == name) if is_output else next(
-        i for i in inputs if i.name == name
+    spec: InputSpec | OutputSpec = (
+        next(o for o in outputs if o.name == name) if is_output else next(i for i in inputs if i.name == name)
     )
     if isinstance(annotation, _Annotation):
         return _ArtifactPlaceholder("outputs" if is_output else "inputs", name)

@@ -51,8 +51,7 @@ def read_signature(
         signature = inspect.signature(func, eval_str=True)
     except NameError as exc:
         raise PipelineDefinitionError(
-            f"component '{component}': an annotation names something undefined ({exc}); import it "
-            f"at module level."
+            f"component '{component}': an annotation names something undefined ({exc}); import it at module level."
         ) from exc
     inputs: list[InputSpec] = []
     outputs: list[OutputSpec] = []

@@ -22,6 +22,7 @@ from airflow_kfp.runtime.artifacts import (
     OutputPath,
     SlicedClassificationMetrics,
 )
+from airflow_kfp.runtime.final_status import PipelineTaskFinalStatus
 
 __all__ = [
     "HTML",
@@ -36,5 +37,6 @@ __all__ = [
     "NamedTuple",
     "Output",
     "OutputPath",
+    "PipelineTaskFinalStatus",
     "SlicedClassificationMetrics",
 ]

@@ -22,6 +22,7 @@ from airflow_kfp.runtime.artifacts import (
     _Annotation,
     artifact_class,
 )
+from airflow_kfp.runtime.final_status import PipelineTaskFinalStatus
 
 SINGLE_OUTPUT = "Output"
 
@@ -49,12 +50,6 @@ def _list_item_type(tp: Any) -> Any | None:
         args = typing.get_args(tp)
         return args[0] if args else Artifact
     return None
-
-
-def _is_artifact_type(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, Artifact) or isinstance(tp, str) and (
-        ptypes.parameter_type_of(tp) is None
-    )
 
 
 class _Call:
@@ -99,6 +94,8 @@ class _Call:
         param_type = ptypes.parameter_type_of(annotation)
         if param_type is None or value is None:
             return value
+        if param_type == ptypes.TASK_FINAL_STATUS and isinstance(value, dict):
+            return PipelineTaskFinalStatus.from_dict(value)
         try:
             return ptypes.coerce(value, param_type)
         except (TypeError, ValueError) as exc:

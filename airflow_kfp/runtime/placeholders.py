@@ -59,7 +59,9 @@ class Resolver:
         if m := _OUTPUT_PARAM.match(body):
             entry = self.executor_input.get("outputs", {}).get("parameters", {}).get(m["name"])
             if entry is None:
-                raise PlaceholderError(f"the component's args use output parameter '{m['name']}', which it does not have")
+                raise PlaceholderError(
+                    f"the component's args use output parameter '{m['name']}', which it does not have"
+                )
             return str(entry["outputFile"])
         raise PlaceholderError(f"unknown placeholder {{{{${body}}}}}")
 

@@ -10,12 +10,17 @@ import json
 import typing
 from typing import Any
 
+from airflow_kfp.runtime.final_status import TYPE_NAME as FINAL_STATUS_TYPE
+from airflow_kfp.runtime.final_status import is_final_status_annotation
+
 STRING = "STRING"
 INTEGER = "NUMBER_INTEGER"
 DOUBLE = "NUMBER_DOUBLE"
 BOOLEAN = "BOOLEAN"
 LIST = "LIST"
 STRUCT = "STRUCT"
+TASK_FINAL_STATUS = FINAL_STATUS_TYPE
+"""An exit task's ``dsl.PipelineTaskFinalStatus`` input, filled by the compiler, never by the caller."""
 PARAMETER_TYPES = (STRING, INTEGER, DOUBLE, BOOLEAN, LIST, STRUCT)
 
 _PY_TO_PARAM: dict[Any, str] = {
@@ -49,6 +54,7 @@ JSON_SCHEMA_TYPES = {
     BOOLEAN: "boolean",
     LIST: "array",
     STRUCT: "object",
+    TASK_FINAL_STATUS: "object",
 }
 
 
@@ -65,6 +71,8 @@ def strip_optional(annotation: Any) -> tuple[Any, bool]:
 def parameter_type_of(annotation: Any) -> str | None:
     """The IR type of a Python annotation, or None if it is not a parameter type."""
     annotation, _ = strip_optional(annotation)
+    if is_final_status_annotation(annotation):
+        return TASK_FINAL_STATUS
     if isinstance(annotation, str):
         return _NAME_TO_PARAM.get(annotation.lower())
     origin = typing.get_origin(annotation) or annotation
@@ -95,6 +103,8 @@ def coerce(value: Any, param_type: str) -> Any:
     """
     if value is None:
         return None
+    if param_type == TASK_FINAL_STATUS and isinstance(value, dict):
+        return value
     if param_type == INTEGER:
         if isinstance(value, bool):
             raise TypeError(f"expected an integer, got the boolean {value!r}")

@@ -76,8 +76,17 @@ def shout(message: str, count: int, text: Input[Markdown], out: OutputPath(str),
 
 
 @dsl.component
-def consume(label: str, passed: bool, tags: list, summary: dict, shouted: str, folder: Input[Artifact],
-            html: Output[HTML], cm: Output[ClassificationMetrics], raw: OutputPath("Dataset")) -> str:
+def consume(
+    label: str,
+    passed: bool,
+    tags: list,
+    summary: dict,
+    shouted: str,
+    folder: Input[Artifact],
+    html: Output[HTML],
+    cm: Output[ClassificationMetrics],
+    raw: OutputPath("Dataset"),
+) -> str:
     import os
 
     files = sorted(os.listdir(folder.path))

@@ -15,7 +15,7 @@ def write_lines(n: int, data: Output[Dataset]) -> None:
 
 
 @dsl.component
-def count_lines(data: InputPath("Dataset"), count: OutputPath(int), note: Optional[str] = None) -> str:
+def count_lines(data: InputPath("Dataset"), count: OutputPath(int), note: Optional[str] = None) -> str:  # noqa: UP045
     with open(data) as f:
         n = len(f.readlines())
     with open(count, "w") as f:
@@ -24,7 +24,7 @@ def count_lines(data: InputPath("Dataset"), count: OutputPath(int), note: Option
 
 
 @dsl.container_component
-def flags(name: str, data: InputPath("Dataset"), out: OutputPath(str), suffix: Optional[str] = None):
+def flags(name: str, data: InputPath("Dataset"), out: OutputPath(str), suffix: str | None = None):
     return dsl.ContainerSpec(
         image="busybox",
         command=["sh", "-c", 'echo "$@" > "$0"', out],
