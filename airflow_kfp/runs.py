@@ -29,7 +29,9 @@ def run_outputs(dag_id: str, run_id: str | None = None) -> tuple[str, list[tuple
         run_id = run_id or _latest_run_id(dag_id, session)
         if run_id is None:
             raise SystemExit(f"DAG '{dag_id}' has no runs yet; run it first (airflow dags test {dag_id}).")
-        rows = session.scalars(XComModel.get_many(run_id=run_id, dag_ids=dag_id, key="return_value")).all()
+        rows: list[Any] = list(
+            session.scalars(XComModel.get_many(run_id=run_id, dag_ids=dag_id, key="return_value")).all()
+        )
         found = []
         for row in rows:
             value = XComModel.deserialize_value(row)

@@ -56,8 +56,8 @@ class Pipeline(BaseComponent):
             channels = {i.name: PipelineInputChannel(i.name, i.kind, i.type) for i in inputs}
             returned = func(**channels)
         outputs, output_specs = _pipeline_outputs(name, returned)
-        spec = builder.spec(description=description, inputs=inputs, outputs=outputs, output_specs=output_specs)
-        return validate_pipeline(spec)
+        built = builder.spec(description=description, inputs=inputs, outputs=outputs, output_specs=output_specs)
+        return validate_pipeline(built)
 
     @property
     def name(self) -> str:
