@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 
-def test_paths_optionals_and_placeholders(dag_runner):
+def test_paths_optionals_and_placeholders(dag_runner, capfd):
     result = dag_runner.run_pipeline("tests.pipelines.extras:extras", conf={"n": 3})
     assert result.state == "success", result.states
+    assert "container component 'flags' on this host; its image 'busybox' is ignored" in capfd.readouterr().out
+    assert result.dag.get_task("echo-value").upstream_task_ids == {"count-lines-2"}  # .after()
     assert result.manifest("count-lines")["parameters"] == {"count": 3, "Output": "counted:3"}
     assert result.manifest("count-lines-2")["parameters"] == {"count": 3, "Output": "None:3"}
     data_path = str(result.artifact_path("write-lines", "data"))

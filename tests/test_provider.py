@@ -77,3 +77,28 @@ def test_wheel_builds_with_entry_point_and_runtime(tmp_path):
     assert "airflow_kfp/runtime/launcher.py" in names and "airflow_kfp/py.typed" in names
     assert "[apache_airflow_provider]" in entry_points
     assert "provider_info = airflow_kfp.get_provider_info:get_provider_info" in entry_points
+
+    # The wheel alone installs into a clean environment, dependencies resolved from the index.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "uv", "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    installed = subprocess.run(
+        [sys.executable, "-m", "uv", "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    probe = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "from airflow_kfp import dsl, to_dag; from airflow_kfp.get_provider_info import get_provider_info; "
+            "print(get_provider_info()['package-name'])",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    assert probe.stdout.strip().splitlines()[-1] == "airflow-kfp"

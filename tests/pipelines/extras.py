@@ -46,7 +46,7 @@ def echo_value(value: str) -> str:
 def extras(n: int = 4):
     w = write_lines(n=n)
     count_lines(data=w.outputs["data"], note="counted")
-    count_lines(data=w.outputs["data"])
+    second = count_lines(data=w.outputs["data"])
     flags(name="x", data=w.outputs["data"], suffix="s1")
     flags(name="y", data=w.outputs["data"])
-    echo_value(value=dsl.PIPELINE_JOB_NAME_PLACEHOLDER + "/" + dsl.PIPELINE_TASK_NAME_PLACEHOLDER)
+    echo_value(value=dsl.PIPELINE_JOB_NAME_PLACEHOLDER + "/" + dsl.PIPELINE_TASK_NAME_PLACEHOLDER).after(second)
