@@ -10,9 +10,14 @@ from typing import Any
 
 from airflow.sdk import TaskGroup
 
+from airflow_kfp.compiler.control_flow import FlowRenderer, dependencies, finish_bindings
 from airflow_kfp.spec.durations import parse_duration
 from airflow_kfp.spec.model import (
+    Argument,
+    CollectedArgument,
     ConstantArgument,
+    LoopItemArgument,
+    OneOfArgument,
     PipelineInputArgument,
     PipelineSpec,
     TaskOutputArgument,
@@ -38,6 +43,7 @@ class RenderContext:
     settings_overrides: dict[str, Any]
     external_arguments: dict[str, Any] = field(default_factory=dict)
     operators: list[Any] = field(default_factory=list)
+    operators_by_id: dict[str, Any] = field(default_factory=dict)
 
 
 def retry_kwargs(task: TaskSpec) -> dict[str, Any]:
@@ -53,24 +59,26 @@ def retry_kwargs(task: TaskSpec) -> dict[str, Any]:
 
 
 def _ordered(spec: PipelineSpec) -> list[TaskSpec]:
-    """Tasks in dependency order, so every producer is rendered before its consumers."""
+    """Tasks in dependency order, so every producer is rendered before its consumers (iterative: long
+    chains of tasks must not hit the recursion limit)."""
+    by_name = {t.name: t for t in spec.tasks}
+    groups = {g.name: g for g in spec.groups}
     done: set[str] = set()
     ordered: list[TaskSpec] = []
-    by_name = {t.name: t for t in spec.tasks}
-
-    def visit(task: TaskSpec) -> None:
-        if task.name in done:
-            return
-        done.add(task.name)
-        for arg in task.arguments.values():
-            if isinstance(arg, TaskOutputArgument):
-                visit(by_name[arg.task])
-        for dep in task.after:
-            visit(by_name[dep])
-        ordered.append(task)
-
-    for task in spec.tasks:
-        visit(task)
+    for root in spec.tasks:
+        if root.name in done:
+            continue
+        done.add(root.name)
+        stack = [(root, iter(dependencies(spec, root, groups)))]
+        while stack:
+            task, deps = stack[-1]
+            dep = next(deps, None)
+            if dep is None:
+                ordered.append(task)
+                stack.pop()
+            elif dep not in done:
+                done.add(dep)
+                stack.append((by_name[dep], iter(dependencies(spec, by_name[dep], groups))))
     return ordered
 
 
@@ -81,35 +89,62 @@ def render_pipeline(
     group: TaskGroup | None,
 ) -> dict[str, RenderedNode]:
     rendered: dict[str, RenderedNode] = {}
+    flow: FlowRenderer
+
+    def binding_of(arg: Argument) -> Binding | None:
+        """A copy per consumer: bindings inside loops are marked per consumer (same_map_index)."""
+        if isinstance(arg, ConstantArgument):
+            return {"kind": "constant", "value": arg.value}
+        if isinstance(arg, PipelineInputArgument):
+            if arg.name in input_bindings:
+                return dict(input_bindings[arg.name])
+            pipeline_input = spec.input(arg.name)
+            if pipeline_input is not None and pipeline_input.has_default:
+                return {"kind": "constant", "value": pipeline_input.default}
+            return None
+        if isinstance(arg, TaskOutputArgument):
+            return dict(rendered[arg.task].outputs[arg.output])
+        if isinstance(arg, LoopItemArgument):
+            return flow.loop_item_binding(arg)
+        if isinstance(arg, CollectedArgument):
+            source = rendered[arg.task].outputs[arg.output]
+            return {"kind": "collected", "task_id": source["task_id"], "output": source["output"]}
+        if isinstance(arg, OneOfArgument):
+            return {"kind": "one_of", "options": [dict(rendered[o.task].outputs[o.output]) for o in arg.options]}
+        return None
+
+    flow = FlowRenderer(spec, ctx, input_bindings, group, binding_of)
     for task in _ordered(spec):
         component = spec.components[task.component]
+        task_group = flow.airflow_group(task.group)
         bindings: dict[str, Binding] = {}
-        upstream: list[Any] = []
+        upstream: list[Any] = list(flow.gates(task.group))
         for arg_name, arg in task.arguments.items():
-            if isinstance(arg, ConstantArgument):
-                bindings[arg_name] = {"kind": "constant", "value": arg.value}
-            elif isinstance(arg, PipelineInputArgument):
-                if arg.name in input_bindings:
-                    bindings[arg_name] = input_bindings[arg.name]
-                else:
-                    pipeline_input = spec.input(arg.name)
-                    if pipeline_input is not None and pipeline_input.has_default:
-                        bindings[arg_name] = {"kind": "constant", "value": pipeline_input.default}
-            elif isinstance(arg, TaskOutputArgument):
-                producer = rendered[arg.task]
-                bindings[arg_name] = producer.outputs[arg.output]
-                upstream.append(producer.node)
+            binding = binding_of(arg)
+            if binding is None:
+                continue
+            bindings[arg_name] = binding
+            if isinstance(arg, TaskOutputArgument | CollectedArgument):
+                upstream.append(rendered[arg.task].node)
+            elif isinstance(arg, OneOfArgument):
+                upstream.extend(rendered[o.task].node for o in arg.options)
         upstream.extend(rendered[dep].node for dep in task.after)
         impl = component.implementation
         if impl.kind == "graph":
-            inner_group = TaskGroup(group_id=task.name, parent_group=group, tooltip=component.description)
+            inner_group = TaskGroup(group_id=task.name, parent_group=task_group, tooltip=component.description)
+            for up in upstream:  # before rendering inside, so every inner task follows them
+                up >> inner_group
             inner = render_pipeline(impl.pipeline, ctx, bindings, inner_group)
-            outputs = {
-                name: inner[ref.task].outputs[ref.output] for name, ref in impl.pipeline.outputs.items()
-            }
+            outputs = {name: inner[ref.task].outputs[ref.output] for name, ref in impl.pipeline.outputs.items()}
             node = RenderedNode(inner_group, outputs)
+            upstream = []
         else:
-            externals = {b["name"]: ctx.external_arguments[b["name"]] for b in bindings.values() if b["kind"] == "external"}
+            control = flow.task_kwargs(task, component, bindings)
+            externals = {
+                b["name"]: ctx.external_arguments[b["name"]]
+                for b in bindings.values()
+                if b["kind"] in ("external", "loop_item")
+            }
             kwargs: dict[str, Any] = {
                 "task_id": task.name,
                 "pipeline_name": ctx.pipeline_name,
@@ -119,7 +154,7 @@ def render_pipeline(
                 "input_bindings": bindings,
                 "settings_overrides": ctx.settings_overrides,
                 "external_arguments": externals,
-                "task_group": group,
+                "task_group": task_group,
                 "doc_md": component.description or None,
                 **retry_kwargs(task),
             }
@@ -127,13 +162,17 @@ def render_pipeline(
                 kwargs["task_display_name"] = task.display_name
             if task.ignore_upstream_failure:
                 kwargs["trigger_rule"] = "all_done"
+            kwargs.update(control)
             operator = ctx.operator_class(**kwargs)
             ctx.operators.append(operator)
-            node = RenderedNode(
-                operator,
-                {o.name: {"kind": "upstream", "task_id": operator.task_id, "output": o.name} for o in component.outputs},
-            )
-        for up in upstream:
-            up >> node.node
+            ctx.operators_by_id[operator.task_id] = operator
+            finish_bindings(ctx, operator)
+            outputs = {
+                o.name: {"kind": "upstream", "task_id": operator.task_id, "output": o.name} for o in component.outputs
+            }
+            node = RenderedNode(operator, outputs)
+        if upstream:  # one call per task: Airflow hashes the whole DAG once per call, not per edge
+            node.node.set_upstream(list({id(up): up for up in upstream}.values()))
         rendered[task.name] = node
+    flow.finish(rendered)
     return rendered

@@ -30,6 +30,44 @@ class PipelineChannel:
     def __bool__(self) -> bool:
         raise TypeError(f"{self!r} has no truth value while the pipeline is defined; use dsl.If(...) instead.")
 
+    # Comparisons build conditions for dsl.If / dsl.Elif, as in KFP.
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> ConditionExpression:  # type: ignore[override]
+        return ConditionExpression(self, "==", other)
+
+    def __ne__(self, other: object) -> ConditionExpression:  # type: ignore[override]
+        return ConditionExpression(self, "!=", other)
+
+    def __lt__(self, other: object) -> ConditionExpression:
+        return ConditionExpression(self, "<", other)
+
+    def __le__(self, other: object) -> ConditionExpression:
+        return ConditionExpression(self, "<=", other)
+
+    def __gt__(self, other: object) -> ConditionExpression:
+        return ConditionExpression(self, ">", other)
+
+    def __ge__(self, other: object) -> ConditionExpression:
+        return ConditionExpression(self, ">=", other)
+
+
+class ConditionExpression:
+    """``channel <op> value``: evaluated at run time by the branch's condition task."""
+
+    def __init__(self, left: PipelineChannel, operator: str, right: object) -> None:
+        self.left = left
+        self.operator = operator
+        self.right = right
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            f"the condition {self!r} is only known when the pipeline runs; use it in dsl.If(...) / dsl.Elif(...)."
+        )
+
+    def __repr__(self) -> str:
+        return f"{self.left!r} {self.operator} {self.right!r}"
+
 
 class PipelineInputChannel(PipelineChannel):
     def __init__(self, name: str, kind: str, type_: str) -> None:

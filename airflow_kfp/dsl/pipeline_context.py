@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from airflow_kfp.spec.model import ComponentSpec, PipelineSpec
+from airflow_kfp.spec.model import ComponentSpec, GroupSpec, PipelineSpec
 from airflow_kfp.spec.validate import PipelineDefinitionError
 
 if TYPE_CHECKING:
@@ -26,15 +26,48 @@ class PipelineBuilder:
         self.tasks: list[PipelineTask] = []
         self.components: dict[str, ComponentSpec] = {}
         self._component_keys: dict[int, str] = {}
+        self._names: set[str] = set()
+        self._suffixes: dict[str, int] = {}
+        self.groups: list[GroupSpec] = []
+        self.group_stack: list[GroupSpec] = []
+        """Open control-flow groups (dsl.If, dsl.ParallelFor, dsl.ExitHandler), innermost last."""
+        self.last_closed: GroupSpec | None = None
+        """The If/Elif branch that just closed, for a following dsl.Elif / dsl.Else."""
+        self._group_count = 0
 
     def add_task(self, task: PipelineTask, base_name: str) -> str:
-        taken = {t.name for t in self.tasks}
-        name, n = base_name, 1
-        while name in taken:
+        name, n = base_name, self._suffixes.get(base_name, 1)
+        while name in self._names:
             n += 1
             name = f"{base_name}-{n}"
+        self._suffixes[base_name] = n  # the next call for this base name starts here: linear, not quadratic
+        self._names.add(name)
         self.tasks.append(task)
+        self.last_closed = None
         return name
+
+    @property
+    def current_group(self) -> str | None:
+        return self.group_stack[-1].name if self.group_stack else None
+
+    def open_group(self, group: GroupSpec) -> None:
+        self.groups.append(group)
+        self.group_stack.append(group)
+        self.last_closed = None
+
+    def close_group(self) -> GroupSpec:
+        group = self.group_stack.pop()
+        self.last_closed = group if group.kind == "condition" and not group.is_else else None
+        return group
+
+    def group_name(self, kind: str) -> str:
+        """KFP's naming: one counter over all groups, so names are unique and ordered."""
+        while True:
+            self._group_count += 1
+            name = f"{kind}-{self._group_count}"
+            if name not in self._names:
+                self._names.add(name)
+                return name
 
     def component_key(self, component: ComponentSpec, identity: int) -> str:
         """One entry per component object; a name clash between different components gets a suffix."""
@@ -60,6 +93,7 @@ class PipelineBuilder:
             name=self.name,
             tasks=[t.spec for t in self.tasks],
             components=dict(self.components),
+            groups=list(self.groups),
             **fields,  # type: ignore[arg-type]
         )
 

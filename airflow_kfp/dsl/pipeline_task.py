@@ -49,7 +49,7 @@ class PipelineTask:
         self.builder = builder
         self.component_spec = component_spec
         self.name = builder.add_task(self, kfp_name(component_spec.name))
-        self.spec = TaskSpec(name=self.name, component=component_key)
+        self.spec = TaskSpec(name=self.name, component=component_key, group=builder.current_group)
         for arg_name, value in arguments.items():
             self.spec.arguments[arg_name] = self._argument(arg_name, value)
         self.outputs = _Outputs(self)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from airflow_kfp.config import KfpSettings, load_settings
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, get_artifact_store
 from airflow_kfp.manifest import ArtifactRecord, Manifest, new_manifest
+from airflow_kfp.operators import flow_inputs
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.model import ARTIFACT, ComponentSpec, InputSpec, TaskSpec
 from airflow_kfp.spec.validate import where
@@ -94,7 +95,7 @@ class ComponentOperatorMixin:
     # -- inputs ---------------------------------------------------------------------------
     def _upstream_manifest(self, context: Mapping[str, Any], task_id: str) -> Manifest | None:
         value = context["ti"].xcom_pull(task_ids=task_id, key="return_value")
-        return value if isinstance(value, dict) else None
+        return cast(Manifest, value) if isinstance(value, dict) else None
 
     def _binding_value(self, context: Mapping[str, Any], spec: InputSpec, binding: dict[str, Any]) -> Any:
         kind = binding["kind"]
@@ -111,8 +112,19 @@ class ComponentOperatorMixin:
             return params[binding["name"]]
         if kind == "external":
             return self.external_arguments[binding["name"]]
+        if kind in flow_inputs.FLOW_KINDS:
+            section = "artifacts" if spec.kind == ARTIFACT else "parameters"
+            return flow_inputs.resolve(
+                context, binding, section=section, external_arguments=self.external_arguments,
+                where=self.where(spec.name),
+            )
         if kind == "upstream":
-            manifest = self._upstream_manifest(context, binding["task_id"])
+            if binding.get("same_map_index"):  # a producer in the same loop: its instance for this item
+                manifest = cast("Manifest | None", flow_inputs.upstream_manifest(context, binding))
+            else:
+                manifest = self._upstream_manifest(context, binding["task_id"])
+            if manifest is None and self.task_spec.ignore_upstream_failure and spec.has_default:
+                return spec.default  # KFP: with ignore_upstream_failure(), a failed producer means the default
             if manifest is None:
                 raise InputResolutionError(
                     f"{self.where(spec.name)}: upstream task '{binding['task_id']}' published no outputs "
@@ -145,6 +157,7 @@ class ComponentOperatorMixin:
         return value
 
     def resolve_inputs(self, context: Mapping[str, Any]) -> ResolvedInputs:
+        flow_inputs.check_gates(context, self.input_bindings)
         resolved = ResolvedInputs()
         for spec in self.component_spec.inputs:
             binding = self.input_bindings.get(spec.name)

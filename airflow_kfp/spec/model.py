@@ -102,9 +102,66 @@ class TaskOutputArgument(_Model):
     output: str
 
 
+class LoopItemArgument(_Model):
+    """The current item of a ``dsl.ParallelFor`` (or one field of it, for a list of dicts)."""
+
+    kind: Literal["loop_item"] = "loop_item"
+    loop: str
+    field: str | None = None
+
+
+class CollectedArgument(_Model):
+    """``dsl.Collected``: an output of a task inside a loop, gathered over all iterations as a list."""
+
+    kind: Literal["collected"] = "collected"
+    task: str
+    output: str
+
+
+class OneOfArgument(_Model):
+    """``dsl.OneOf``: the output of whichever branch of an If/Elif/Else ran."""
+
+    kind: Literal["one_of"] = "one_of"
+    options: list[TaskOutputArgument]
+
+
 Argument = Annotated[
-    ConstantArgument | PipelineInputArgument | TaskOutputArgument, Field(discriminator="kind")
+    ConstantArgument
+    | PipelineInputArgument
+    | TaskOutputArgument
+    | LoopItemArgument
+    | CollectedArgument
+    | OneOfArgument,
+    Field(discriminator="kind"),
 ]
+
+
+class ConditionSpec(_Model):
+    """One comparison of a branch condition; ``negate`` holds for the branches after it (Elif/Else)."""
+
+    left: Argument
+    operator: Literal["==", "!=", "<", "<=", ">", ">="]
+    right: Argument
+    negate: bool = False
+
+
+class GroupSpec(_Model):
+    """A control-flow group (dsl.If/Elif/Else, dsl.ParallelFor, dsl.ExitHandler) holding tasks."""
+
+    name: str
+    kind: Literal["condition", "loop", "exit_handler"]
+    parent: str | None = None
+    """The enclosing control-flow group, if any."""
+    conditions: list[ConditionSpec] = Field(default_factory=list)
+    """Condition groups: the branch runs when every comparison holds."""
+    branches: str | None = None
+    """Condition groups: the If/Elif/Else chain this branch belongs to (named after its If)."""
+    is_else: bool = False
+    items: Argument | None = None
+    """Loop groups: a constant list, a pipeline input or a task output holding a list."""
+    parallelism: int | None = None
+    exit_task: str | None = None
+    """Exit handler groups: the task that runs after the group, whatever its outcome."""
 
 
 class Resources(_Model):
@@ -145,6 +202,8 @@ class TaskSpec(_Model):
     ignore_upstream_failure: bool = False
     kubernetes: dict[str, Any] = Field(default_factory=dict)
     """Platform settings (node selectors, tolerations, volumes...) read by the Kubernetes runner."""
+    group: str | None = None
+    """The innermost control-flow group (``PipelineSpec.groups``) the task was defined in."""
 
 
 class PipelineSpec(_Model):
@@ -155,6 +214,8 @@ class PipelineSpec(_Model):
     output_specs: list[OutputSpec] = Field(default_factory=list)
     tasks: list[TaskSpec] = Field(default_factory=list)
     components: dict[str, ComponentSpec] = Field(default_factory=dict)
+    groups: list[GroupSpec] = Field(default_factory=list)
+    """Control-flow groups, parents before children."""
 
     def task(self, name: str) -> TaskSpec:
         for task in self.tasks:

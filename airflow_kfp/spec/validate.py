@@ -64,6 +64,7 @@ def check_default(owner: str, task: str | None, spec: InputSpec, *, component: b
 
 def _check_arguments(spec: PipelineSpec) -> dict[str, set[str]]:
     names = {t.name for t in spec.tasks}
+    by_name = {t.name: t for t in spec.tasks}
     upstream: dict[str, set[str]] = {t.name: set() for t in spec.tasks}
     for task in spec.tasks:
         component = spec.components.get(task.component)
@@ -82,7 +83,7 @@ def _check_arguments(spec: PipelineSpec) -> dict[str, set[str]]:
             if isinstance(arg, TaskOutputArgument):
                 if arg.task not in names:
                     raise PipelineDefinitionError(f"{at}: it reads from task '{arg.task}', which does not exist.")
-                producer = spec.components[spec.task(arg.task).component]
+                producer = spec.components[by_name[arg.task].component]
                 source = producer.output(arg.output)
                 if source is None:
                     known = ", ".join(o.name for o in producer.outputs) or "none"
@@ -117,7 +118,9 @@ def _check_arguments(spec: PipelineSpec) -> dict[str, set[str]]:
                         f"{at}: {arg.value!r} is not {describe(target.kind, target.type)}."
                     )
         for required in component.inputs:
-            if not required.has_default and required.name not in task.arguments:
+            if not required.has_default and required.name not in task.arguments and (
+                required.type != ptypes.TASK_FINAL_STATUS  # filled by the ExitHandler, see spec/control_flow.py
+            ):
                 raise PipelineDefinitionError(
                     f"{where(spec.name, task.name, required.name)}: the required input is not given; "
                     f"pass {required.name}=... when calling '{component.name}'."
@@ -130,24 +133,30 @@ def _check_arguments(spec: PipelineSpec) -> dict[str, set[str]]:
 
 
 def _check_acyclic(spec: PipelineSpec, upstream: dict[str, set[str]]) -> None:
+    """Iterative depth-first search: pipelines may hold thousands of chained tasks."""
     state: dict[str, int] = {}
-
-    def visit(node: str, path: list[str]) -> None:
-        if state.get(node) == 2:
-            return
-        if state.get(node) == 1:
-            cycle = path[path.index(node) :] + [node]
-            raise PipelineDefinitionError(
-                f"{where(spec.name, node)}: the tasks form a cycle ({' -> '.join(cycle)}); "
-                f"remove one of these dependencies."
-            )
-        state[node] = 1
-        for parent in sorted(upstream[node]):
-            visit(parent, [*path, node])
-        state[node] = 2
-
-    for name in upstream:
-        visit(name, [])
+    for root in upstream:
+        if state.get(root):
+            continue
+        path: list[str] = [root]
+        stack = [iter(sorted(upstream[root]))]
+        state[root] = 1
+        while stack:
+            parent = next(stack[-1], None)
+            if parent is None:
+                state[path.pop()] = 2
+                stack.pop()
+                continue
+            if state.get(parent) == 1:
+                cycle = path[path.index(parent) :] + [parent]
+                raise PipelineDefinitionError(
+                    f"{where(spec.name, parent)}: the tasks form a cycle ({' -> '.join(cycle)}); "
+                    f"remove one of these dependencies."
+                )
+            if state.get(parent) != 2:
+                state[parent] = 1
+                path.append(parent)
+                stack.append(iter(sorted(upstream[parent])))
 
 
 def validate_pipeline(spec: PipelineSpec) -> PipelineSpec:
@@ -161,6 +170,9 @@ def validate_pipeline(spec: PipelineSpec) -> PipelineSpec:
     for pipeline_input in spec.inputs:
         check_default(spec.name, None, pipeline_input)
     upstream = _check_arguments(spec)
+    from airflow_kfp.spec.control_flow import check_control_flow  # it imports this module
+
+    check_control_flow(spec, upstream)
     _check_acyclic(spec, upstream)
     for out_name, ref in spec.outputs.items():
         if ref.task not in seen or spec.components[spec.task(ref.task).component].output(ref.output) is None:

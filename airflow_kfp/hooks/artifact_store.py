@@ -1,0 +1,121 @@
+"""Public surface of the artifact store: the only code that reads or writes artifact data.
+
+Everything else in the package (operators, cache, lineage, runners) talks to an ``ArtifactStore``
+obtained from :func:`get_artifact_store`, so the storage backend is a configuration choice, not
+something pipelines or operators know about.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+SUPPORTED_SCHEMES = ("file://", "s3://", "a plain path")
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What the store knows about one artifact (a file or a directory)."""
+
+    uri: str
+    size: int  # bytes; for a directory the sum of its files
+    digest: str | None  # "sha256:<hex>" (directory: see digest.dir_digest); None when unknown
+    is_dir: bool
+    etag: str | None = None  # S3 ETag without quotes; None for local
+    mtime: float | None = None  # POSIX seconds
+
+
+class ArtifactStoreError(Exception):
+    """Any store failure; the message names the URI and what to do about it."""
+
+
+class ArtifactNotFoundError(ArtifactStoreError):
+    """The artifact (or its bucket) does not exist."""
+
+
+class ArtifactAccessDeniedError(ArtifactStoreError):
+    """The credentials in use may not do this; the message names the connection id."""
+
+
+class ArtifactStoreUnreachableError(ArtifactStoreError):
+    """The store's endpoint could not be reached, even after retries."""
+
+
+class UnsupportedURIError(ArtifactStoreError):
+    """The URI's scheme is not one this store (or any store) handles."""
+
+
+class ArtifactStore(ABC):
+    """A place artifacts live: every method takes and returns URIs under the store's scheme."""
+
+    root: str
+
+    def uri_for(self, *parts: str) -> str:
+        """Join ``parts`` to the root with "/" (empty parts and stray slashes are dropped)."""
+        cleaned = [p.strip("/") for p in parts if p.strip("/")]
+        return "/".join([self.root.rstrip("/"), *cleaned])
+
+    @abstractmethod
+    def put_path(self, local: Path, uri: str, *, move: bool = False) -> ObjectInfo:
+        """Store a local file or directory at ``uri``, replacing what was there."""
+
+    @abstractmethod
+    def get_path(self, uri: str, local: Path) -> ObjectInfo:
+        """Fetch the file or directory at ``uri`` to ``local`` (replaced atomically)."""
+
+    @abstractmethod
+    def local_path(self, uri: str) -> Path | None:
+        """The path to read ``uri`` in place, or None when it must be downloaded."""
+
+    @abstractmethod
+    def stat(self, uri: str) -> ObjectInfo | None:
+        """Describe ``uri`` without reading its data; None when nothing is there."""
+
+    def exists(self, uri: str) -> bool:
+        """True when a file or a non-empty directory is at ``uri``."""
+        return self.stat(uri) is not None
+
+    @abstractmethod
+    def read_bytes(self, uri: str) -> bytes:
+        """Read a small object whole (cache entries, manifests)."""
+
+    @abstractmethod
+    def write_bytes(self, uri: str, data: bytes, *, if_absent: bool = False) -> bool:
+        """Write a small object atomically; with ``if_absent`` return False if one was there."""
+
+    @abstractmethod
+    def list_uris(self, prefix_uri: str) -> list[str]:
+        """URIs of the files whose URI starts with ``prefix_uri``, sorted."""
+
+    @abstractmethod
+    def delete(self, uri: str, *, recursive: bool = False) -> None:
+        """Remove ``uri`` (a directory needs ``recursive``); a missing one is not an error."""
+
+    @abstractmethod
+    def presigned_url(self, uri: str, method: str = "GET", expires_s: int = 3600) -> str | None:
+        """A URL that lets a credential-less client GET or PUT ``uri``; None if not supported."""
+
+
+def get_artifact_store(root: str, conn_id: str | None = None) -> ArtifactStore:
+    """Build the store for ``root``: ``s3://bucket/prefix``, ``file:///abs`` or a plain path."""
+    if root.startswith("s3://"):
+        from airflow_kfp.hooks.s3_store import S3ArtifactStore
+
+        return S3ArtifactStore(root, conn_id=conn_id)
+    if root.startswith("file://") or "://" not in root:
+        from airflow_kfp.hooks.local_store import LocalArtifactStore
+
+        return LocalArtifactStore(root)
+    scheme = root.split("://", 1)[0]
+    raise UnsupportedURIError(
+        f"artifact root {root!r} uses the unsupported scheme {scheme!r}: "
+        f"use one of {', '.join(SUPPORTED_SCHEMES)} (S3-compatible stores such as MinIO "
+        "are reached with s3:// and an endpoint_url in the connection)"
+    )
+
+
+def plain_path(path: str | os.PathLike[str]) -> Path:
+    """An absolute path without resolving symlinks (they may be deliberate mounts)."""
+    return Path(os.path.abspath(os.fspath(path)))

@@ -1,0 +1,126 @@
+"""SHA-256 digests computed while data streams by, so no artifact is ever read twice."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import BinaryIO
+
+CHUNK_SIZE = 8 * 1024 * 1024
+
+
+def format_digest(hexdigest: str) -> str:
+    """The digest spelling used in manifests and ``ObjectInfo``."""
+    return f"sha256:{hexdigest}"
+
+
+def dir_digest(files: Iterable[tuple[str, str]]) -> str:
+    """Digest of a directory from ``(relpath, file_sha256_hex)`` pairs, in any order.
+
+    SHA-256 over the sorted lines ``f"{relpath}\\0{hex}\\n"`` (relpath with "/"), so the result does
+    not depend on the platform, the walk order or the store the directory came from.
+    """
+    h = hashlib.sha256()
+    for rel, hexdigest in sorted(files):
+        h.update(f"{rel}\0{hexdigest}\n".encode())
+    return format_digest(h.hexdigest())
+
+
+def copy_hashing(src: BinaryIO, dst: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[str, int]:
+    """Copy ``src`` to ``dst`` in bounded chunks; return (sha256 hex, bytes copied)."""
+    h = hashlib.sha256()
+    buf = bytearray(chunk_size)
+    view = memoryview(buf)
+    total = 0
+    while n := src.readinto(view):  # type: ignore[attr-defined]
+        h.update(view[:n])
+        dst.write(view[:n])
+        total += n
+    return h.hexdigest(), total
+
+
+def hash_file(src: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[str, int]:
+    """Hash an open file in bounded chunks; return (sha256 hex, size)."""
+    h = hashlib.sha256()
+    buf = bytearray(chunk_size)
+    view = memoryview(buf)
+    total = 0
+    while n := src.readinto(view):  # type: ignore[attr-defined]
+        h.update(view[:n])
+        total += n
+    return h.hexdigest(), total
+
+
+class HashingReader:
+    """A seekable reader that hashes each byte the first time it is read.
+
+    boto3 may read a body more than once (checksums, retries) after seeking back; bytes below the
+    high-water mark are not hashed again, so the digest is that of the file whatever the pattern.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._h = hashlib.sha256()
+        self._pos = raw.tell()
+        self._hashed = self._pos
+        self._start = self._pos
+        self._gap = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        start, end = self._pos, self._pos + len(data)
+        if start <= self._hashed < end:
+            self._h.update(memoryview(data)[self._hashed - start :])
+            self._hashed = end
+        elif start > self._hashed:
+            self._gap = True
+        self._pos = end
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._pos = self._raw.seek(offset, whence)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        """s3transfer closes the body it was given; the caller owns the file, so do nothing."""
+
+    def hexdigest(self, expected_size: int) -> str | None:
+        """The digest, or None if the consumer skipped bytes (then the caller must re-hash)."""
+        if self._gap or self._hashed - self._start != expected_size:
+            return None
+        return self._h.hexdigest()
+
+
+class HashingWriter:
+    """A deliberately non-seekable writer, so s3transfer writes in order and we hash as it goes."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._h = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._h.update(data)
+        self.size += len(data)
+        return self._raw.write(data)
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()

@@ -1,0 +1,128 @@
+"""The small tasks control flow adds: a branch's condition check and a loop's item list.
+
+A check that is false raises AirflowSkipException, so the check and every task of its branch show as
+skipped in the Airflow UI (skips flow down through the default trigger rule), also per mapped instance
+inside a loop. A loop's items task publishes the list a mapped task group expands over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import operator as op
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowSkipException
+
+from airflow_kfp.operators.flow_inputs import FlowInputError, value_of
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "==": op.eq,
+    "!=": op.ne,
+    "<": op.lt,
+    "<=": op.le,
+    ">": op.gt,
+    ">=": op.ge,
+}
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def compare(left: Any, operator: str, right: Any) -> bool:
+    """KFP compares numbers as numbers (a numeric string counts), everything else as values."""
+    if operator not in _COMPARE:
+        raise ValueError(f"unknown comparison {operator!r}")
+    numbers = (_number(left), _number(right))
+    both_numeric = numbers[0] is not None and numbers[1] is not None
+    if both_numeric and not (isinstance(left, str) and isinstance(right, str)):
+        return _COMPARE[operator](numbers[0], numbers[1])
+    if operator in ("==", "!="):
+        return _COMPARE[operator](left, right)
+    try:
+        return _COMPARE[operator](left, right)
+    except TypeError as exc:
+        raise ValueError(f"cannot compare {left!r} {operator} {right!r}") from exc
+
+
+class _FlowOperator(BaseOperator):
+    """Resolves bindings like a component operator does; loop items arrive through external_arguments."""
+
+    template_fields: Sequence[str] = ("external_arguments",)
+    ui_color = "#fff4e5"
+
+    def __init__(
+        self,
+        *,
+        pipeline_name: str,
+        external_arguments: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.pipeline_name = pipeline_name
+        self.external_arguments = dict(external_arguments or {})
+
+    def _where(self) -> str:
+        return f"pipeline '{self.pipeline_name}', {self.task_id}"
+
+    def _value(self, context: Any, binding: dict[str, Any]) -> Any:
+        return value_of(context, binding, self.external_arguments, self._where())
+
+
+class ConditionOperator(_FlowOperator):
+    """One branch of dsl.If/Elif/Else: succeeds when every comparison holds, else skips the branch."""
+
+    ui_color = "#fde8c8"
+
+    def __init__(self, *, conditions: list[dict[str, Any]], description: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conditions = conditions
+        self.description = description
+
+    def execute(self, context: Any) -> bool:
+        for condition in self.conditions:
+            left = self._value(context, condition["left"])
+            right = self._value(context, condition["right"])
+            try:
+                holds = compare(left, condition["operator"], right)
+            except ValueError as exc:
+                raise FlowInputError(f"{self._where()}: {exc}; compare values of the same type.") from exc
+            if condition.get("negate"):
+                holds = not holds
+            text = f"{'not ' if condition.get('negate') else ''}({left!r} {condition['operator']} {right!r})"
+            self.log.info("Condition %s is %s", text, holds)
+            if not holds:
+                raise AirflowSkipException(f"{self.description or 'the condition'}: {text} is false; branch skipped.")
+        return True
+
+
+class LoopItemsOperator(_FlowOperator):
+    """Publishes a dsl.ParallelFor's items (from a pipeline input or a task output) for the mapped group."""
+
+    ui_color = "#e6f4ea"
+
+    def __init__(self, *, items: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.items = items
+
+    def execute(self, context: Any) -> list[Any]:
+        value = self._value(context, self.items)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = json.loads(value)
+        if not isinstance(value, list | tuple):
+            raise FlowInputError(f"{self._where()}: dsl.ParallelFor needs a list of items, got {value!r}.")
+        self.log.info("Looping over %d item(s)", len(value))
+        return list(value)
