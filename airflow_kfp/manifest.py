@@ -14,6 +14,9 @@ class ArtifactRecord(TypedDict, total=False):
     size: int
     digest: str | None
     producer_cache_key: str | None
+    etag: str | None
+    mtime: float | None
+    external: bool
 
 
 class CacheRecord(TypedDict, total=False):

@@ -11,6 +11,7 @@ from typing import Any
 from airflow.sdk import TaskGroup
 
 from airflow_kfp.compiler.control_flow import FlowRenderer, dependencies, finish_bindings
+from airflow_kfp.lineage.assets import attach_output_assets
 from airflow_kfp.spec.durations import parse_duration
 from airflow_kfp.spec.model import (
     Argument,
@@ -44,6 +45,15 @@ class RenderContext:
     external_arguments: dict[str, Any] = field(default_factory=dict)
     operators: list[Any] = field(default_factory=list)
     operators_by_id: dict[str, Any] = field(default_factory=dict)
+    emit_assets: bool = False
+    """Publish every artifact output as an Airflow Asset (``to_dag(emit_assets=True)``)."""
+
+
+def importer_operator_class() -> type:
+    """Importers run no code, so they run on the worker whatever the runner."""
+    from airflow_kfp.operators.importer import ImporterOperator
+
+    return ImporterOperator
 
 
 def retry_kwargs(task: TaskSpec) -> dict[str, Any]:
@@ -163,9 +173,10 @@ def render_pipeline(
             if task.ignore_upstream_failure:
                 kwargs["trigger_rule"] = "all_done"
             kwargs.update(control)
-            operator = ctx.operator_class(**kwargs)
+            operator = (importer_operator_class() if impl.kind == "importer" else ctx.operator_class)(**kwargs)
             ctx.operators.append(operator)
             ctx.operators_by_id[operator.task_id] = operator
+            attach_output_assets(operator, ctx.pipeline_name, ctx.emit_assets)
             finish_bindings(ctx, operator)
             outputs = {
                 o.name: {"kind": "upstream", "task_id": operator.task_id, "output": o.name} for o in component.outputs

@@ -22,6 +22,7 @@ from airflow_kfp.dsl.control_flow import (
     ParallelFor,
     PipelineTaskFinalStatus,
 )
+from airflow_kfp.dsl.importer_node import importer
 from airflow_kfp.dsl.pipeline import Pipeline, pipeline
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.dsl.placeholders import (
@@ -93,5 +94,6 @@ __all__ = [
     "SlicedClassificationMetrics",
     "component",
     "container_component",
+    "importer",
     "pipeline",
 ]

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from airflow_kfp.spec.kubernetes import KubernetesSettings
+
 ARTIFACT = "artifact"
 PARAMETER = "parameter"
 
@@ -67,8 +69,18 @@ class GraphImplementation(_Model):
     pipeline: PipelineSpec
 
 
+class ImporterImplementation(_Model):
+    """``dsl.importer``: an artifact from outside the pipeline (its URI is the ``uri`` input)."""
+
+    kind: Literal["importer"] = "importer"
+    artifact_class: str = "system.Artifact"
+    reimport: bool = False
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
 Implementation = Annotated[
-    PythonFunction | ContainerImplementation | GraphImplementation, Field(discriminator="kind")
+    PythonFunction | ContainerImplementation | GraphImplementation | ImporterImplementation,
+    Field(discriminator="kind"),
 ]
 
 
@@ -200,10 +212,13 @@ class TaskSpec(_Model):
     retry: RetryPolicy | None = None
     container_image: str | None = None
     ignore_upstream_failure: bool = False
-    kubernetes: dict[str, Any] = Field(default_factory=dict)
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     """Platform settings (node selectors, tolerations, volumes...) read by the Kubernetes runner."""
     group: str | None = None
     """The innermost control-flow group (``PipelineSpec.groups``) the task was defined in."""
+    output_assets: dict[str, str | None] = Field(default_factory=dict)
+    """Artifact outputs published as Airflow Assets (``set_output_asset``): output name -> asset URI,
+    None for the default ``kfp://<pipeline>/<task_id>/<output>``."""
 
 
 class PipelineSpec(_Model):

@@ -1,0 +1,34 @@
+"""Pipelines for the artifact store tests: outputs on S3, and artifacts imported from outside."""
+
+from __future__ import annotations
+
+from airflow_kfp import dsl
+from airflow_kfp.dsl import Dataset, Input, Output
+
+
+@dsl.component
+def summarise(data: Input[Dataset], summary: Output[Dataset]) -> int:
+    import os
+
+    if os.path.isdir(data.path):
+        names = sorted(os.listdir(data.path))
+        total = sum(os.path.getsize(os.path.join(data.path, n)) for n in names)
+        text = ",".join(names)
+    else:
+        total = os.path.getsize(data.path)
+        text = open(data.path).read()
+    with open(summary.path, "w") as f:
+        f.write(f"{data.metadata.get('origin', '?')}:{text}")
+    return total
+
+
+@dsl.pipeline(name="imported")
+def imported(source: str):
+    raw = dsl.importer(artifact_uri=source, artifact_class=Dataset, metadata={"origin": "warehouse"})
+    summarise(data=raw.output)
+
+
+@dsl.pipeline(name="imported-constant")
+def imported_constant():
+    raw = dsl.importer(artifact_uri="s3://missing-bucket-kfp/none.csv", artifact_class=Dataset)
+    summarise(data=raw.output)
