@@ -95,3 +95,11 @@ def test_missing_bucket_as_artifact_root_names_task_and_bucket(dag_runner, s3_co
         line for line in out.splitlines() if "no-such-bucket-kfp" in line and "pipeline 'basic-retrain'" in line
     )
     assert "pipeline 'basic-retrain', task 'make-data'" in line and "does not exist" in line, line
+
+
+def test_a_task_failing_half_way_publishes_nothing(dag_runner, capfd):
+    result = dag_runner.run_pipeline("tests.pipelines.storage:half")
+    out = capfd.readouterr().out
+    assert result.states == {"half-written": "failed", "summarise": "upstream_failed"}
+    assert result.manifests == {}  # no manifest: nothing downstream (or the cache) can take 'a' for complete
+    assert "task 'half-written': component 'half-written' did not write its output artifact 'b'" in out

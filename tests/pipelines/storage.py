@@ -32,3 +32,15 @@ def imported(source: str):
 def imported_constant():
     raw = dsl.importer(artifact_uri="s3://missing-bucket-kfp/none.csv", artifact_class=Dataset)
     summarise(data=raw.output)
+
+
+@dsl.component
+def half_written(a: Output[Dataset], b: Output[Dataset]) -> None:
+    with open(a.path, "w") as f:
+        f.write("only a")
+
+
+@dsl.pipeline(name="half-written")
+def half():
+    out = half_written()
+    summarise(data=out.outputs["a"])

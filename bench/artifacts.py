@@ -1,0 +1,58 @@
+"""Figure 5: artifact transfer through the S3 hook against plain boto3, by bench/bench_artifact_transfer.py.
+
+Calls that module's own measurement (moto server, interleaved hook/boto3 child processes, peak RSS
+per child) at a modest size, without touching the JSON file it writes when run on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench._common import Figure, not_available
+
+
+def run(*, size_mib: int, reps: int, log: Any = print) -> list[Figure]:
+    try:
+        from bench import bench_artifact_transfer as transfer
+    except Exception as exc:
+        return [not_available("artifact_upload", "artifact transfer", None, f"bench_artifact_transfer: {exc}")]
+    args = argparse.Namespace(reps=reps, chunk_mib=8, concurrency=8)
+    proc, endpoint = transfer.start_moto()
+    try:
+        import boto3
+
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        ).create_bucket(Bucket=transfer.BUCKET)
+        with tempfile.TemporaryDirectory(prefix="bench-artifacts-") as tmp:
+            rows = transfer.run_size(args, endpoint, size_mib, Path(tmp))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    figures = []
+    for op in ("upload", "download"):
+        hook, boto = rows[f"hook-{op}"], rows[f"boto3-{op}"]
+        log(f"  {op}: hook {hook['mib_per_s']:.0f} MiB/s, boto3 {boto['mib_per_s']:.0f} MiB/s")
+        figures.append(
+            Figure(
+                key=f"artifact_{op}",
+                title=f"{size_mib} MiB {op}: S3 hook (with sha256) vs boto3 time",
+                ratio=hook["median_s"] / boto["median_s"],
+                reps=reps,
+                numerator="hook",
+                denominator="boto3",
+                num_s=hook["median_s"],
+                den_s=boto["median_s"],
+                peak_mib={"hook": hook["rss_peak_mib"], "boto3": boto["rss_peak_mib"]},
+                details={"mib_per_s": {"hook": hook["mib_per_s"], "boto3": boto["mib_per_s"]}},
+                note="moto server on 127.0.0.1; 8 MiB parts, 8 threads",
+            )
+        )
+    return figures
