@@ -6,6 +6,8 @@ UV := $(BIN)/uv
 EXAMPLE_HOME ?= $(CURDIR)/.airflow_home
 
 export AIRFLOW__CORE__LOAD_EXAMPLES = False
+# Some machines forbid .pyc files; then every Airflow subprocess recompiles Airflow from source.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: venv example test lint typecheck unit bench clean
 
