@@ -16,12 +16,19 @@ class KfpSettings:
     artifact_conn_id: str = ""
     enable_caching: bool = True
     max_cache_staleness: str = ""
+    cache_version: str = ""
     local_install_packages: str = "auto"
     namespace: str = "default"
     kubernetes_conn_id: str = ""
     service_account: str = ""
     gpu_resource_name: str = "nvidia.com/gpu"
     accelerator_node_label: str = "accelerator"
+    gpu_toleration_key: str = "nvidia.com/gpu"
+    default_image: str = ""
+    staging_image: str = "python:3.12-slim"
+    image_pull_policy: str = ""
+    artifact_volume_claim: str = ""
+    presigned_url_expiry: str = "12h"
 
     def resolved_artifact_root(self) -> str:
         if self.artifact_root:
@@ -39,6 +46,13 @@ class KfpSettings:
         return settings
 
     def check(self) -> None:
+        if self.max_cache_staleness:
+            from airflow_kfp.spec.durations import parse_duration
+
+            try:
+                parse_duration(self.max_cache_staleness)
+            except ValueError as exc:
+                raise ValueError(f"[kfp] max_cache_staleness: {exc}") from None
         if self.runner not in RUNNERS:
             raise ValueError(f"[kfp] runner is {self.runner!r}; use one of {', '.join(RUNNERS)}")
         if self.local_install_packages not in ("auto", "never", "always"):

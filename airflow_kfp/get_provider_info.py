@@ -23,10 +23,21 @@ def get_provider_info() -> dict[str, Any]:
         "name": "Kubeflow Pipelines on Airflow",
         "description": "Write pipelines the Kubeflow Pipelines v2 way and run them as Airflow DAGs.",
         "versions": [__version__],
+        "asset-uris": [
+            {
+                "schemes": ["kfp"],
+                "handler": "airflow_kfp.lineage.assets.normalize_asset_uri",
+                "to_openlineage_converter": "airflow_kfp.lineage.assets.convert_asset_to_openlineage",
+            }
+        ],
         "operators": [
             {
                 "integration-name": "Kubeflow Pipelines on Airflow",
-                "python-modules": ["airflow_kfp.operators.local", "airflow_kfp.operators.base"],
+                "python-modules": [
+                    "airflow_kfp.operators.local",
+                    "airflow_kfp.operators.base",
+                    "airflow_kfp.operators.kubernetes",
+                ],
             }
         ],
         "config": {
@@ -65,6 +76,12 @@ def get_provider_info() -> dict[str, Any]:
                         "",
                         "30d",
                     ),
+                    "cache_version": _option(
+                        "Part of every cache key: change it to invalidate all cache entries at once.",
+                        "string",
+                        "",
+                        "2",
+                    ),
                     "local_install_packages": _option(
                         "Local runner: 'auto' installs packages_to_install into a cached folder only when the "
                         "worker's environment lacks them; 'never' fails instead; 'always' installs every time "
@@ -94,6 +111,46 @@ def get_provider_info() -> dict[str, Any]:
                         "string",
                         "accelerator",
                         "cloud.google.com/gke-accelerator",
+                    ),
+                    "gpu_toleration_key": _option(
+                        "Taint key tolerated (effect NoSchedule, operator Exists) by pods that request a GPU; "
+                        "empty adds no toleration.",
+                        "string",
+                        "nvidia.com/gpu",
+                        "amd.com/gpu",
+                    ),
+                    "default_image": _option(
+                        "Image for Python components that keep KFP's default base image (python:3.11); "
+                        "empty keeps it.",
+                        "string",
+                        "",
+                        "registry.example.com/ml/python:3.11",
+                    ),
+                    "staging_image": _option(
+                        "Image with python3 that moves artifacts in and out of container-component pods.",
+                        "string",
+                        "python:3.12-slim",
+                        "registry.example.com/ml/python:3.12-slim",
+                    ),
+                    "image_pull_policy": _option(
+                        "Default imagePullPolicy of component pods; empty leaves it to Kubernetes.",
+                        "string",
+                        "",
+                        "IfNotPresent",
+                    ),
+                    "artifact_volume_claim": _option(
+                        "With a local artifact root on the kubernetes runner: a ReadWriteMany PVC holding "
+                        "that root, mounted in every pod at the same path. Empty: a local root is refused.",
+                        "string",
+                        "",
+                        "kfp-artifacts",
+                    ),
+                    "presigned_url_expiry": _option(
+                        "Lifetime of the presigned URLs a pod uses to read and write its artifacts; it must "
+                        "cover the pod's queueing and run time (at most 7d for S3).",
+                        "string",
+                        "12h",
+                        "2d",
                     ),
                 },
             }

@@ -24,6 +24,8 @@ class CacheRecord(TypedDict, total=False):
     hit: bool
     source_run_id: str | None
     source_task_id: str | None
+    source_dag_id: str | None
+    source_map_index: int | None
 
 
 class Manifest(TypedDict, total=False):

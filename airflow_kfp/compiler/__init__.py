@@ -97,6 +97,7 @@ def to_dag(
     artifact_conn_id: str | None = None,
     enable_caching: bool | None = None,
     max_cache_staleness: str | None = None,
+    cache_version: str | None = None,
     namespace: str | None = None,
     kfp_settings: dict[str, Any] | None = None,
     emit_assets: bool = False,
@@ -113,6 +114,7 @@ def to_dag(
             "artifact_conn_id": artifact_conn_id,
             "enable_caching": enable_caching,
             "max_cache_staleness": max_cache_staleness,
+            "cache_version": cache_version,
             "namespace": namespace,
             **(kfp_settings or {}),
         }
@@ -147,6 +149,7 @@ def to_task_group(
     artifact_conn_id: str | None = None,
     enable_caching: bool | None = None,
     max_cache_staleness: str | None = None,
+    cache_version: str | None = None,
     namespace: str | None = None,
     kfp_settings: dict[str, Any] | None = None,
     emit_assets: bool = False,
@@ -164,6 +167,7 @@ def to_task_group(
             "artifact_conn_id": artifact_conn_id,
             "enable_caching": enable_caching,
             "max_cache_staleness": max_cache_staleness,
+            "cache_version": cache_version,
             "namespace": namespace,
             **(kfp_settings or {}),
         }

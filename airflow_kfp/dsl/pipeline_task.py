@@ -152,6 +152,12 @@ class PipelineTask:
         self.spec.caching.enable_caching = bool(enable_caching)
         self.spec.caching.cache_key = cache_key
         if max_staleness is not None:
+            from airflow_kfp.spec.durations import parse_duration
+
+            try:
+                parse_duration(max_staleness)
+            except ValueError as exc:
+                raise PipelineDefinitionError(f"{self._where()}: set_caching_options(max_staleness=...): {exc}.") from None
             self.spec.caching.max_staleness = max_staleness
         return self
 
@@ -183,6 +189,27 @@ class PipelineTask:
 
     def ignore_upstream_failure(self) -> Self:
         self.spec.ignore_upstream_failure = True
+        return self
+
+    def set_output_asset(self, output: str, uri: str | None = None) -> Self:
+        """Publish an artifact output as an Airflow Asset, so other DAGs can be scheduled on it.
+
+        The asset is ``kfp://<pipeline>/<task_id>/<output>`` unless ``uri`` names another one; every
+        run's asset event carries the artifact's real URI in its extra.
+        """
+        spec = self.component_spec.output(output)
+        if spec is None or spec.kind != "artifact":
+            known = ", ".join(o.name for o in self.component_spec.outputs if o.kind == "artifact") or "none"
+            raise PipelineDefinitionError(
+                f"{self._where(output)}: set_output_asset: component '{self.component_spec.name}' has no artifact "
+                f"output '{output}' (its artifact outputs: {known}); only artifacts can be assets."
+            )
+        if uri is not None and "://" not in uri:
+            raise PipelineDefinitionError(
+                f"{self._where(output)}: set_output_asset: uri {uri!r} is not a URI; give one such as "
+                f"'s3://bucket/models/churn' or leave it out for the default kfp:// asset."
+            )
+        self.spec.output_assets[output] = uri
         return self
 
     def __repr__(self) -> str:

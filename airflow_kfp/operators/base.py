@@ -16,6 +16,7 @@ from airflow_kfp.config import KfpSettings, load_settings
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, get_artifact_store
 from airflow_kfp.manifest import ArtifactRecord, Manifest, new_manifest
 from airflow_kfp.operators import flow_inputs
+from airflow_kfp.operators.caching import CachingMixin
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.model import ARTIFACT, ComponentSpec, InputSpec, TaskSpec
 from airflow_kfp.spec.validate import where
@@ -50,7 +51,7 @@ class RunResult:
     artifacts: dict[str, ArtifactRecord]
 
 
-class ComponentOperatorMixin:
+class ComponentOperatorMixin(CachingMixin):
     """Shared behaviour; mixed into a BaseOperator (local) or a KubernetesPodOperator subclass."""
 
     pipeline_name: str
@@ -223,6 +224,10 @@ class ComponentOperatorMixin:
         store = self.artifact_store(settings)
         inputs = self.resolve_inputs(context)
         self.kfp_resolved_inputs = inputs  # read by lineage after execute, in the same process
+        cache = self.lookup_cache(context, inputs, store, settings)
+        if cache.hit is not None:  # nothing runs: the cached manifest is the task's result
+            self.kfp_manifest = cache.hit
+            return cache.hit
         try:
             uris = self.output_uris(context, store)
             result = self.run_component(context, inputs, uris, store, settings)
@@ -232,5 +237,6 @@ class ComponentOperatorMixin:
         if missing:
             raise ComponentFailedError(f"{self.where()}: the component produced no value for output(s) {missing}.")
         manifest = self.build_manifest(context, result)
+        self.record_cache(context, cache, manifest, store)
         self.kfp_manifest = manifest
         return manifest

@@ -10,6 +10,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_kfp.config import KfpSettings
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, get_artifact_store
+from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
 from airflow_kfp.operators.base import ComponentFailedError, ComponentOperatorMixin, ResolvedInputs, RunResult
 
@@ -22,7 +23,7 @@ def store_root_of(uri: str) -> str:
     return posixpath.dirname(path.rstrip("/")) or "/"
 
 
-class ImporterOperator(ComponentOperatorMixin, BaseOperator):
+class ImporterOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperator):
     template_fields: Sequence[str] = ("external_arguments",)
     ui_color = "#fdf6e3"
 

@@ -19,6 +19,7 @@ from airflow.sdk import BaseOperator
 import airflow_kfp
 from airflow_kfp.config import KfpSettings
 from airflow_kfp.hooks.artifact_store import ArtifactStore
+from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
 from airflow_kfp.operators import payload
 from airflow_kfp.operators.base import (
@@ -49,7 +50,7 @@ def _requirement_satisfied(requirement: str) -> bool:
     return req.specifier.contains(version, prereleases=True)
 
 
-class LocalComponentOperator(ComponentOperatorMixin, BaseOperator):
+class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperator):
     """Runs one pipeline task in a subprocess; the image is ignored, the worker's Python is used."""
 
     template_fields: Sequence[str] = ("external_arguments",)
@@ -147,6 +148,11 @@ class LocalComponentOperator(ComponentOperatorMixin, BaseOperator):
         env.update(self.task_spec.env)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_PARENT, env.get("PYTHONPATH", "")) if p)
         env["PYTHONUNBUFFERED"] = "1"
+        if env.pop("PYTHONDONTWRITEBYTECODE", "") and "PYTHONPYCACHEPREFIX" not in env:
+            # Images often forbid .pyc files beside the sources; without any, every component start
+            # recompiles the launcher and the user's libraries. Keep them in a private cache instead.
+            home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
+            env["PYTHONPYCACHEPREFIX"] = os.path.join(home, "kfp", "pycache")
         return env
 
     def run_component(

@@ -16,6 +16,7 @@ from airflow_kfp.spec.model import (
     PipelineSpec,
     TaskOutputArgument,
 )
+from airflow_kfp.spec.resources import resource_problem
 
 
 class PipelineDefinitionError(Exception):
@@ -167,6 +168,9 @@ def validate_pipeline(spec: PipelineSpec) -> PipelineSpec:
                 f"{where(spec.name, task.name)}: two tasks have this name; task names must be unique."
             )
         seen.add(task.name)
+        problem = resource_problem(task.resources)
+        if problem:
+            raise PipelineDefinitionError(f"{where(spec.name, task.name)}: {problem}.")
     for pipeline_input in spec.inputs:
         check_default(spec.name, None, pipeline_input)
     upstream = _check_arguments(spec)

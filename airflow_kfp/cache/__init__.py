@@ -1,0 +1,9 @@
+"""Hash-based step caching: the key (``key``) and the index kept in the artifact store (``index``).
+
+The operators use it through ``airflow_kfp.operators.caching.CachingMixin``.
+"""
+
+from airflow_kfp.cache.index import INDEX_FOLDER, CacheEntry, CacheSource, entry_uri
+from airflow_kfp.cache.key import KEY_FORMAT, cache_key, output_cache_key
+
+__all__ = ["INDEX_FOLDER", "KEY_FORMAT", "CacheEntry", "CacheSource", "cache_key", "entry_uri", "output_cache_key"]

@@ -1,0 +1,141 @@
+"""The cache index: one small JSON entry per key, kept in the artifact store beside the artifacts.
+
+Layout: ``<artifact_root>/.cache/<component>/<key>.json``. An entry is written once, whole, after
+every output is stored (``write_bytes(if_absent=True)``), so two runs racing on one key leave one
+complete entry: the first to finish wins and the other keeps its own outputs without recording them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from airflow_kfp.cache.key import KEY_FORMAT
+from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
+from airflow_kfp.manifest import Manifest
+
+INDEX_FOLDER = ".cache"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
+
+
+def entry_uri(store: ArtifactStore, component: str, key: str) -> str:
+    return store.uri_for(INDEX_FOLDER, _UNSAFE.sub("_", component).strip("_") or "_", f"{key}.json")
+
+
+@dataclass(frozen=True)
+class CacheSource:
+    """Where a cached result was first computed."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int = -1
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    key: str
+    created_at: float
+    """POSIX seconds at which the entry was written."""
+    source: CacheSource
+    manifest: Manifest
+    """The producing task's manifest: output parameters and artifact records (original URIs)."""
+
+    def to_bytes(self) -> bytes:
+        document = {
+            "format": KEY_FORMAT,
+            "key": self.key,
+            "created_at": self.created_at,
+            "created": datetime.fromtimestamp(self.created_at, UTC).isoformat(),
+            "source": vars(self.source),
+            "manifest": self.manifest,
+        }
+        return json.dumps(document, sort_keys=True, indent=1).encode()
+
+
+class CorruptEntryError(ValueError):
+    """An index entry that is not a complete entry of this format for this key."""
+
+
+def parse_entry(data: bytes, key: str) -> CacheEntry:
+    try:
+        document = json.loads(data)
+        if not isinstance(document, dict):
+            raise CorruptEntryError("not a JSON object")
+        if document.get("format") != KEY_FORMAT:
+            raise CorruptEntryError(f"format {document.get('format')!r}, expected {KEY_FORMAT}")
+        if document.get("key") != key:
+            raise CorruptEntryError(f"it holds key {document.get('key')!r}")
+        manifest = document["manifest"]
+        if not isinstance(manifest.get("parameters"), dict) or not isinstance(manifest.get("artifacts"), dict):
+            raise CorruptEntryError("its manifest lacks parameters or artifacts")
+        source = CacheSource(**document["source"])
+        return CacheEntry(key=key, created_at=float(document["created_at"]), source=source, manifest=manifest)
+    except CorruptEntryError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CorruptEntryError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def read_entry(store: ArtifactStore, uri: str) -> bytes | None:
+    """The raw entry, or None when there is none."""
+    if not store.exists(uri):
+        return None
+    try:
+        return store.read_bytes(uri)
+    except ArtifactStoreError:
+        if store.exists(uri):
+            raise
+        return None  # deleted between the two calls
+
+
+def miss_reason(
+    entry: CacheEntry,
+    store: ArtifactStore,
+    *,
+    max_staleness: timedelta | None,
+    expected_parameters: set[str],
+    expected_artifacts: set[str],
+    now: float | None = None,
+) -> str | None:
+    """Why ``entry`` cannot be reused (None when it can): too old, outputs missing or changed."""
+    now = time.time() if now is None else now
+    age = now - entry.created_at
+    if max_staleness is not None and age > max_staleness.total_seconds():
+        return f"the entry is {timedelta(seconds=int(age))} old, older than the maximum staleness {max_staleness}"
+    parameters = entry.manifest.get("parameters") or {}
+    artifacts = entry.manifest.get("artifacts") or {}
+    if set(parameters) != expected_parameters or set(artifacts) != expected_artifacts:
+        return "the entry's outputs do not match the component's outputs"
+    for name, record in sorted(artifacts.items()):
+        uri = record.get("uri", "")
+        info = store.stat(uri)
+        if info is None:
+            return f"its output artifact '{name}' at {uri} no longer exists"
+        if record.get("size") is not None and info.size != record.get("size"):
+            return f"its output artifact '{name}' at {uri} changed size ({record.get('size')} -> {info.size} bytes)"
+        if record.get("etag") and info.etag and info.etag != record.get("etag"):
+            return f"its output artifact '{name}' at {uri} changed (ETag {record.get('etag')} -> {info.etag})"
+    return None
+
+
+def write_entry(store: ArtifactStore, uri: str, entry: CacheEntry, *, replaces: bytes | None = None) -> bool:
+    """Write ``entry`` unless a complete one is already there; True when this one was written.
+
+    ``replaces`` is the unusable entry (stale, broken, corrupt) the lookup saw at ``uri``: it is
+    removed first, but only if it is still the very same bytes, so a fresh entry that a racing run
+    wrote in the meantime is kept.
+    """
+    data = entry.to_bytes()
+    if store.write_bytes(uri, data, if_absent=True):
+        return True
+    if replaces is None:
+        return False
+    current = read_entry(store, uri)
+    if current != replaces:
+        return False  # someone else already wrote a new entry: the first complete result wins
+    store.delete(uri)
+    return store.write_bytes(uri, data, if_absent=True)

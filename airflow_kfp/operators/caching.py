@@ -1,0 +1,259 @@
+"""The cache step of a component operator: look up before running, record after a success.
+
+Mixed into ``ComponentOperatorMixin``, so both runners (subprocess and pod) get it: a hit returns
+before ``run_component``, so no subprocess and no pod is started.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from airflow.sdk import BaseOperatorLink
+
+from airflow_kfp.cache import index
+from airflow_kfp.cache.key import cache_key, output_cache_key
+from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
+from airflow_kfp.manifest import CacheRecord, Manifest, new_manifest
+from airflow_kfp.spec.durations import parse_duration
+from airflow_kfp.spec.model import ARTIFACT
+
+if TYPE_CHECKING:
+    from airflow_kfp.config import KfpSettings
+    from airflow_kfp.operators.base import ResolvedInputs
+
+RUN_CONF_SWITCH = "kfp_enable_caching"
+"""Run conf key: ``{"kfp_enable_caching": false}`` runs every step of that run afresh."""
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+class CacheSourceLink(BaseOperatorLink):
+    """'Cache source' button on a task instance: the run and task whose outputs a cache hit reused.
+
+    Airflow 3 computes links in the task process when it finishes and keeps them in XCom, so the
+    link reads the manifest the operator just produced; on a miss it is empty.
+    """
+
+    name = "Cache source"
+
+    def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        manifest = getattr(operator, "kfp_manifest", None) or {}
+        cache = manifest.get("cache") or {}
+        if not cache.get("hit") or not cache.get("source_run_id"):
+            return ""
+        from airflow.configuration import conf
+
+        base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
+        dag_id = cache.get("source_dag_id") or getattr(ti_key, "dag_id", "")
+        url = (
+            f"{base}/dags/{quote(str(dag_id), safe='')}/runs/{quote(str(cache['source_run_id']), safe='')}"
+            f"/tasks/{quote(str(cache.get('source_task_id')), safe='')}"
+        )
+        map_index = cache.get("source_map_index")
+        return f"{url}/mapped/{map_index}" if isinstance(map_index, int) and map_index >= 0 else url
+
+
+@dataclass
+class CacheDecision:
+    """What the lookup found; ``record_cache`` finishes the job after a run."""
+
+    key: str
+    read: bool
+    """Look up the index (caching on for this task, pipeline, run and deployment)."""
+    write: bool
+    """Record a successful result (caching on; importers are never recorded)."""
+    uri: str | None = None
+    hit: Manifest | None = None
+    unusable: bytes | None = None
+    """The stale, broken or corrupt entry seen at ``uri``; recording may replace it."""
+
+
+def _switch(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(value)
+
+
+class CachingMixin:
+    """Needs the attributes of ``ComponentOperatorMixin`` (task and component spec, ``where``, ``log``)."""
+
+    operator_extra_links: Collection[BaseOperatorLink] = (CacheSourceLink(),)
+
+    def caching_switch(self, context: Mapping[str, Any], settings: KfpSettings) -> tuple[bool, str]:
+        """(on, why off): per task, then per run (conf), then per pipeline/deployment ([kfp])."""
+        op: Any = self
+        if not op.task_spec.caching.enable_caching:
+            return False, "set_caching_options(enable_caching=False) on this task"
+        dag_run = context.get("dag_run")
+        run_conf = getattr(dag_run, "conf", None) or {}
+        if RUN_CONF_SWITCH in run_conf:
+            try:
+                switch = _switch(run_conf[RUN_CONF_SWITCH])
+            except ValueError:
+                from airflow_kfp.operators.base import InputResolutionError
+
+                raise InputResolutionError(
+                    f"{op.where()}: run conf '{RUN_CONF_SWITCH}' is {run_conf[RUN_CONF_SWITCH]!r}; use true or false."
+                ) from None
+            if switch is False:
+                return False, f"run conf {RUN_CONF_SWITCH}=false"
+            if switch is True:
+                return True, ""
+        if not settings.enable_caching:
+            return False, "[kfp] enable_caching is off for this pipeline or deployment"
+        return True, ""
+
+    def cache_runner(self, settings: KfpSettings) -> str:
+        """What executes the code, as far as the key is concerned (importers run nothing)."""
+        op: Any = self
+        return "none" if op.component_spec.implementation.kind == "importer" else settings.runner
+
+    def max_staleness(self, settings: KfpSettings) -> timedelta | None:
+        """The task's ``max_staleness``, else the pipeline's/deployment's ``max_cache_staleness``."""
+        op: Any = self
+        value = op.task_spec.caching.max_staleness or settings.max_cache_staleness
+        return parse_duration(value) if value else None
+
+    def _expected_outputs(self) -> tuple[set[str], set[str]]:
+        op: Any = self
+        outputs = op.component_spec.outputs
+        return {o.name for o in outputs if o.kind != ARTIFACT}, {o.name for o in outputs if o.kind == ARTIFACT}
+
+    def lookup_cache(
+        self, context: Mapping[str, Any], inputs: ResolvedInputs, store: ArtifactStore, settings: KfpSettings
+    ) -> CacheDecision:
+        op: Any = self
+        key = cache_key(
+            op.component_spec,
+            op.task_spec,
+            inputs.parameters,
+            inputs.artifacts,
+            settings.cache_version,
+            runner=self.cache_runner(settings),
+        )
+        op.kfp_cache_key = key  # the Kubernetes runner labels its pod with it
+        importer = op.component_spec.implementation.kind == "importer"
+        on, why_off = (
+            (False, "importers always re-read their artifact") if importer else self.caching_switch(context, settings)
+        )
+        decision = CacheDecision(key=key, read=on, write=on)
+        if not on:
+            op.log.info("Cache off (%s); cache key %s.", why_off, key)
+            return decision
+        decision.uri = index.entry_uri(store, op.component_spec.name, key)
+        try:
+            raw = index.read_entry(store, decision.uri)
+            if raw is None:
+                op.log.info("Cache miss: no entry for key %s (%s).", key, decision.uri)
+                return decision
+            try:
+                entry = index.parse_entry(raw, key)
+            except index.CorruptEntryError as exc:
+                decision.unusable = raw
+                op.log.warning("Cache miss: the entry %s is unreadable (%s); running the step.", decision.uri, exc)
+                return decision
+            params, artifacts = self._expected_outputs()
+            reason = index.miss_reason(
+                entry,
+                store,
+                max_staleness=self.max_staleness(settings),
+                expected_parameters=params,
+                expected_artifacts=artifacts,
+            )
+        except ArtifactStoreError as exc:
+            op.log.warning("Cache miss: could not read the cache index at %s (%s).", decision.uri, exc)
+            return decision
+        if reason is not None:
+            decision.unusable = raw
+            op.log.info("Cache miss for key %s: %s; running the step.", key, reason)
+            return decision
+        decision.hit = self._hit_manifest(context, entry)
+        op.log.info(
+            "Cache hit: reusing the outputs of DAG '%s', run '%s', task '%s' (cache key %s, entry written %s, "
+            "%s); no subprocess or pod is started.",
+            entry.source.dag_id,
+            entry.source.run_id,
+            entry.source.task_id,
+            key,
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(entry.created_at)),
+            decision.uri,
+        )
+        for name, record in sorted((decision.hit.get("artifacts") or {}).items()):
+            op.log.info(
+                "Cached output '%s' at %s (%s bytes, %s)",
+                name,
+                record.get("uri"),
+                record.get("size"),
+                record.get("digest"),
+            )
+        return decision
+
+    def _hit_manifest(self, context: Mapping[str, Any], entry: index.CacheEntry) -> Manifest:
+        op: Any = self
+        manifest = new_manifest(
+            pipeline=op.pipeline_name,
+            pipeline_version=op.pipeline_version,
+            task=op.task_spec.name,
+            component=op.component_spec.name,
+            run_id=str(context["run_id"]),
+        )
+        manifest["parameters"] = copy.deepcopy(dict(entry.manifest.get("parameters") or {}))
+        manifest["artifacts"] = copy.deepcopy(dict(entry.manifest.get("artifacts") or {}))
+        manifest["cache"] = CacheRecord(
+            key=entry.key,
+            hit=True,
+            source_run_id=entry.source.run_id,
+            source_task_id=entry.source.task_id,
+            source_dag_id=entry.source.dag_id,
+            source_map_index=entry.source.map_index,
+        )
+        return manifest
+
+    def record_cache(
+        self, context: Mapping[str, Any], decision: CacheDecision, manifest: Manifest, store: ArtifactStore
+    ) -> None:
+        """Stamp the keys on the manifest (always) and write the index entry (caching on only).
+
+        Called only after the step succeeded and all its outputs were stored.
+        """
+        op: Any = self
+        cache = manifest.setdefault("cache", CacheRecord(hit=False, source_run_id=None, source_task_id=None))
+        cache["key"] = decision.key
+        for name, record in (manifest.get("artifacts") or {}).items():
+            if not record.get("external"):
+                record["producer_cache_key"] = output_cache_key(decision.key, name, record)
+        if not decision.write or decision.uri is None:
+            return
+        ti = context["ti"]
+        map_index = getattr(ti, "map_index", -1)
+        entry = index.CacheEntry(
+            key=decision.key,
+            created_at=time.time(),
+            source=index.CacheSource(
+                dag_id=str(getattr(ti, "dag_id", "")),
+                run_id=str(context["run_id"]),
+                task_id=str(ti.task_id),
+                map_index=map_index if isinstance(map_index, int) else -1,
+            ),
+            manifest=Manifest(parameters=manifest.get("parameters") or {}, artifacts=manifest.get("artifacts") or {}),
+        )
+        try:
+            written = index.write_entry(store, decision.uri, entry, replaces=decision.unusable)
+        except ArtifactStoreError as exc:
+            op.log.warning("Could not record cache entry %s (%s); the step's outputs are kept.", decision.uri, exc)
+            return
+        if written:
+            op.log.info("Recorded cache entry %s for key %s.", decision.uri, decision.key)
+        else:
+            op.log.info("Cache entry %s was recorded first by a concurrent run; it is kept.", decision.uri)
