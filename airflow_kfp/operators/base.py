@@ -95,7 +95,9 @@ class ComponentOperatorMixin(CachingMixin):
 
     # -- inputs ---------------------------------------------------------------------------
     def _upstream_manifest(self, context: Mapping[str, Any], task_id: str) -> Manifest | None:
-        value = context["ti"].xcom_pull(task_ids=task_id, key="return_value")
+        # The producer is not mapped here (same-loop producers go through flow_inputs): asking for
+        # map index -1 is one direct read, where an unspecified index lists every index first.
+        value = context["ti"].xcom_pull(task_ids=task_id, key="return_value", map_indexes=-1)
         return cast(Manifest, value) if isinstance(value, dict) else None
 
     def _binding_value(self, context: Mapping[str, Any], spec: InputSpec, binding: dict[str, Any]) -> Any:

@@ -59,6 +59,9 @@ class CacheSourceLink(BaseOperatorLink):
         return f"{url}/mapped/{map_index}" if isinstance(map_index, int) and map_index >= 0 else url
 
 
+_CACHE_LINKS: tuple[BaseOperatorLink, ...] = (CacheSourceLink(),)
+
+
 @dataclass
 class CacheDecision:
     """What the lookup found; ``record_cache`` finishes the job after a run."""
@@ -88,7 +91,14 @@ def _switch(value: Any) -> bool | None:
 class CachingMixin:
     """Needs the attributes of ``ComponentOperatorMixin`` (task and component spec, ``where``, ``log``)."""
 
-    operator_extra_links: Collection[BaseOperatorLink] = (CacheSourceLink(),)
+    @property
+    def operator_extra_links(self) -> Collection[BaseOperatorLink]:  # type: ignore[override]
+        """Declared for the UI; after a miss the link is left out, since Airflow stores every link
+        in XCom when a task ends and that round trip would be most of a cache hit's cost."""
+        manifest = getattr(self, "kfp_manifest", None)
+        if manifest is not None and not (manifest.get("cache") or {}).get("hit"):
+            return ()
+        return _CACHE_LINKS
 
     def caching_switch(self, context: Mapping[str, Any], settings: KfpSettings) -> tuple[bool, str]:
         """(on, why off): per task, then per run (conf), then per pipeline/deployment ([kfp])."""
