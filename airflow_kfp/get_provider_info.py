@@ -42,7 +42,9 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "config": {
             "kfp": {
-                "description": "Deployment-wide defaults for airflow-kfp pipelines; to_dag(...) overrides any of them per DAG.",
+                "description": (
+                    "Deployment-wide defaults for airflow-kfp pipelines; to_dag(...) overrides any of them per DAG."
+                ),
                 "options": {
                     "runner": _option(
                         "Where components run: 'local' (a subprocess on the worker) or 'kubernetes' (a pod).",
@@ -120,8 +122,7 @@ def get_provider_info() -> dict[str, Any]:
                         "amd.com/gpu",
                     ),
                     "default_image": _option(
-                        "Image for Python components that keep KFP's default base image (python:3.11); "
-                        "empty keeps it.",
+                        "Image for Python components that keep KFP's default base image (python:3.11); empty keeps it.",
                         "string",
                         "",
                         "registry.example.com/ml/python:3.11",

@@ -71,7 +71,9 @@ def pipeline_params(spec: PipelineSpec, arguments: dict[str, Any] | None = None)
     params: dict[str, Param] = {}
     for spec_input in spec.inputs:
         json_type = ptypes.JSON_SCHEMA_TYPES[spec_input.type]
-        schema_type: Any = json_type if spec_input.default is not None or not spec_input.has_default else [json_type, "null"]
+        schema_type: Any = (
+            json_type if spec_input.default is not None or not spec_input.has_default else [json_type, "null"]
+        )
         description = spec_input.description or f"Pipeline input '{spec_input.name}' ({json_type})."
         if spec_input.name in arguments:
             value = arguments[spec_input.name]

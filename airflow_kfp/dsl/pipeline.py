@@ -25,8 +25,14 @@ from airflow_kfp.spec.validate import PipelineDefinitionError, validate_pipeline
 class Pipeline(BaseComponent):
     """A compiled pipeline; also usable as a component inside another pipeline."""
 
-    def __init__(self, func: Callable[..., Any], name: str | None, description: str | None,
-                 pipeline_root: str | None, display_name: str | None) -> None:
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        name: str | None,
+        description: str | None,
+        pipeline_root: str | None,
+        display_name: str | None,
+    ) -> None:
         self.pipeline_func = func
         self.pipeline_root = pipeline_root
         self.display_name = display_name
@@ -67,9 +73,7 @@ class Pipeline(BaseComponent):
         return super().__call__(*args, **kwargs)
 
 
-def _pipeline_outputs(
-    name: str, returned: Any
-) -> tuple[dict[str, TaskOutputArgument], list[OutputSpec]]:
+def _pipeline_outputs(name: str, returned: Any) -> tuple[dict[str, TaskOutputArgument], list[OutputSpec]]:
     if returned is None:
         return {}, []
     if isinstance(returned, PipelineTask):

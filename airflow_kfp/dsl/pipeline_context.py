@@ -101,7 +101,6 @@ class PipelineBuilder:
 def current_builder(what: str) -> PipelineBuilder:
     if not _stack:
         raise PipelineDefinitionError(
-            f"{what} was called outside a pipeline; call components inside a function decorated "
-            f"with @dsl.pipeline."
+            f"{what} was called outside a pipeline; call components inside a function decorated with @dsl.pipeline."
         )
     return _stack[-1]

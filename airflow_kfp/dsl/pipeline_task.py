@@ -18,9 +18,7 @@ if TYPE_CHECKING:
 class _Outputs(Mapping[str, TaskOutputChannel]):
     def __init__(self, task: PipelineTask) -> None:
         self._task = task
-        self._channels = {
-            o.name: TaskOutputChannel(task, o.name, o.kind, o.type) for o in task.component_spec.outputs
-        }
+        self._channels = {o.name: TaskOutputChannel(task, o.name, o.kind, o.type) for o in task.component_spec.outputs}
 
     def __getitem__(self, name: str) -> TaskOutputChannel:
         if name not in self._channels:
@@ -157,7 +155,9 @@ class PipelineTask:
             try:
                 parse_duration(max_staleness)
             except ValueError as exc:
-                raise PipelineDefinitionError(f"{self._where()}: set_caching_options(max_staleness=...): {exc}.") from None
+                raise PipelineDefinitionError(
+                    f"{self._where()}: set_caching_options(max_staleness=...): {exc}."
+                ) from None
             self.spec.caching.max_staleness = max_staleness
         return self
 

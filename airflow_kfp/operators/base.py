@@ -118,7 +118,10 @@ class ComponentOperatorMixin(CachingMixin):
         if kind in flow_inputs.FLOW_KINDS:
             section = "artifacts" if spec.kind == ARTIFACT else "parameters"
             return flow_inputs.resolve(
-                context, binding, section=section, external_arguments=self.external_arguments,
+                context,
+                binding,
+                section=section,
+                external_arguments=self.external_arguments,
                 where=self.where(spec.name),
             )
         if kind == "upstream":
@@ -133,14 +136,15 @@ class ComponentOperatorMixin(CachingMixin):
                     f"{self.where(spec.name)}: upstream task '{binding['task_id']}' published no outputs "
                     f"(was it skipped or cleared?); re-run it."
                 )
-            section = "artifacts" if spec.kind == ARTIFACT else "parameters"
-            values = manifest.get(section) or {}
+            values: Mapping[str, Any] = (
+                manifest.get("artifacts") if spec.kind == ARTIFACT else manifest.get("parameters")
+            ) or {}
             if binding["output"] not in values:
                 raise InputResolutionError(
                     f"{self.where(spec.name)}: upstream task '{binding['task_id']}' has no output "
                     f"'{binding['output']}' in its manifest."
                 )
-            return values[binding["output"]]  # type: ignore[literal-required]
+            return values[binding["output"]]
         raise InputResolutionError(f"{self.where(spec.name)}: unknown input binding {kind!r}.")
 
     def _pipeline_placeholders(self, context: Mapping[str, Any], value: str) -> str:
@@ -235,7 +239,9 @@ class ComponentOperatorMixin(CachingMixin):
             result = self.run_component(context, inputs, uris, store, settings)
         except ArtifactStoreError as exc:
             raise ArtifactStoreError(f"{self.where()}: {exc}") from exc
-        missing = [o.name for o in self.component_spec.outputs if o.kind != ARTIFACT and o.name not in result.parameters]
+        missing = [
+            o.name for o in self.component_spec.outputs if o.kind != ARTIFACT and o.name not in result.parameters
+        ]
         if missing:
             raise ComponentFailedError(f"{self.where()}: the component produced no value for output(s) {missing}.")
         manifest = self.build_manifest(context, result)

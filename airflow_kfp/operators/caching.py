@@ -92,13 +92,20 @@ class CachingMixin:
     """Needs the attributes of ``ComponentOperatorMixin`` (task and component spec, ``where``, ``log``)."""
 
     @property
-    def operator_extra_links(self) -> Collection[BaseOperatorLink]:  # type: ignore[override]
+    def operator_extra_links(self) -> Collection[BaseOperatorLink]:
         """Declared for the UI; after a miss the link is left out, since Airflow stores every link
         in XCom when a task ends and that round trip would be most of a cache hit's cost."""
+        override = self.__dict__.get("_kfp_extra_links")
+        if override is not None:
+            return override  # type: ignore[no-any-return]
         manifest = getattr(self, "kfp_manifest", None)
         if manifest is not None and not (manifest.get("cache") or {}).get("hit"):
             return ()
         return _CACHE_LINKS
+
+    @operator_extra_links.setter
+    def operator_extra_links(self, links: Collection[BaseOperatorLink]) -> None:
+        self.__dict__["_kfp_extra_links"] = tuple(links)
 
     def caching_switch(self, context: Mapping[str, Any], settings: KfpSettings) -> tuple[bool, str]:
         """(on, why off): per task, then per run (conf), then per pipeline/deployment ([kfp])."""

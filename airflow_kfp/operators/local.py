@@ -98,15 +98,15 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
                     f"[kfp] local_install_packages is 'never'; install them or set it to 'auto'."
                 )
             return False, None
-        key = json.dumps(
-            [packages, getattr(impl, "pip_index_urls", []), sys.version_info[:2]], sort_keys=True
-        ).encode()
+        key = json.dumps([packages, getattr(impl, "pip_index_urls", []), sys.version_info[:2]], sort_keys=True).encode()
         home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
         target = os.path.join(home, "kfp", "pip", hashlib.sha256(key).hexdigest()[:16])
         self.log.info("Installing %s into %s (reused by later runs)", missing or packages, target)
         return True, target
 
-    def _stage_inputs(self, inputs: ResolvedInputs, store: ArtifactStore, workdir: Path) -> dict[str, list[dict[str, Any]]]:
+    def _stage_inputs(
+        self, inputs: ResolvedInputs, store: ArtifactStore, workdir: Path
+    ) -> dict[str, list[dict[str, Any]]]:
         staged: dict[str, list[dict[str, Any]]] = {}
         for name, records in inputs.artifacts.items():
             entries = []
@@ -126,7 +126,15 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
         return staged
 
     def _run_launcher(self, task_file: Path, workdir: Path, env: dict[str, str]) -> None:
-        cmd = [sys.executable, "-m", "airflow_kfp.runtime.launcher", "--task-file", str(task_file), "--workdir", str(workdir)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "airflow_kfp.runtime.launcher",
+            "--task-file",
+            str(task_file),
+            "--workdir",
+            str(workdir),
+        ]
         tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
         with subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=workdir, text=True, bufsize=1
@@ -181,9 +189,7 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
                 for name, uri in output_uris.items()
             }
             param_files = {
-                o.name: str(workdir / "parameters" / o.name)
-                for o in self.component_spec.outputs
-                if o.kind != ARTIFACT
+                o.name: str(workdir / "parameters" / o.name) for o in self.component_spec.outputs if o.kind != ARTIFACT
             }
             executor_output = workdir / "executor_output.json"
             task_doc = {

@@ -114,13 +114,12 @@ def run_python(task: dict[str, Any], workdir: str) -> dict[str, Any]:
     return execute(func, task["executor_input"])
 
 
-def run_container(task: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def container_argv(task: dict[str, Any]) -> list[str]:
+    """The container component's command with placeholders resolved; output folders created."""
     component = task["component"]
     executor_input = task["executor_input"]
     resolver = Resolver(executor_input, task.get("context") or {})
-    argv = resolver.resolve(list(component.get("command") or [])) + resolver.resolve(
-        list(component.get("args") or [])
-    )
+    argv = resolver.resolve(list(component.get("command") or [])) + resolver.resolve(list(component.get("args") or []))
     if not argv:
         raise LauncherError(f"container component '{component['name']}' has neither command nor args")
     outputs = executor_input.get("outputs", {})
@@ -131,14 +130,20 @@ def run_container(task: dict[str, Any]) -> tuple[int, dict[str, Any]]:
             path = artifact.get("path")
             if path:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
+    return argv
+
+
+def run_container(task: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    argv = container_argv(task)
     _log(f"running {argv[0]!r} with {len(argv) - 1} argument(s)")
     code = subprocess.call(argv)
     if code != 0:
         return code, {}
-    return 0, _collect_container_outputs(component, outputs)
+    return 0, collect_container_outputs(task["component"], task["executor_input"].get("outputs", {}))
 
 
-def _collect_container_outputs(component: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
+def collect_container_outputs(component: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
+    """The executor output of a finished container: its output file, else one file per parameter."""
     result: dict[str, Any] = {"parameterValues": {}, "artifacts": {}}
     output_file = outputs.get("outputFile")
     if output_file and os.path.exists(output_file):

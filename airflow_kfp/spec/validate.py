@@ -115,12 +115,14 @@ def _check_arguments(spec: PipelineSpec) -> dict[str, set[str]]:
                         f"{arg.value!r}; pass a task output or use dsl.importer for an existing artifact."
                     )
                 if arg.value is not None and not ptypes.value_matches(arg.value, target.type):
-                    raise PipelineDefinitionError(
-                        f"{at}: {arg.value!r} is not {describe(target.kind, target.type)}."
-                    )
+                    raise PipelineDefinitionError(f"{at}: {arg.value!r} is not {describe(target.kind, target.type)}.")
         for required in component.inputs:
-            if not required.has_default and required.name not in task.arguments and (
-                required.type != ptypes.TASK_FINAL_STATUS  # filled by the ExitHandler, see spec/control_flow.py
+            if (
+                not required.has_default
+                and required.name not in task.arguments
+                and (
+                    required.type != ptypes.TASK_FINAL_STATUS  # filled by the ExitHandler, see spec/control_flow.py
+                )
             ):
                 raise PipelineDefinitionError(
                     f"{where(spec.name, task.name, required.name)}: the required input is not given; "

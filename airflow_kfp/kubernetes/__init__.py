@@ -1,0 +1,314 @@
+"""Kubernetes settings per task, with kfp-kubernetes names: ``from airflow_kfp import kubernetes``.
+
+Each function records plain data on the task's model (``TaskSpec.kubernetes``) and returns the task,
+exactly like ``from kfp import kubernetes``. Bad values fail here, at DAG parse time, naming the
+pipeline, the task and the argument. The local runner ignores these settings.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from airflow_kfp.spec import quantities
+from airflow_kfp.spec.kubernetes import (
+    ConfigMapAsEnv,
+    ConfigMapAsVolume,
+    EmptyDirMount,
+    NodeAffinityTerm,
+    PvcMount,
+    SecretAsEnv,
+    SecretAsVolume,
+    SecurityContext,
+    Toleration,
+)
+from airflow_kfp.spec.validate import PipelineDefinitionError, where
+
+if TYPE_CHECKING:
+    from airflow_kfp.dsl.pipeline_task import PipelineTask
+
+__all__ = [
+    "add_node_affinity",
+    "add_node_selector",
+    "add_pod_annotation",
+    "add_pod_label",
+    "add_toleration",
+    "empty_dir_mount",
+    "mount_pvc",
+    "set_image_pull_policy",
+    "set_image_pull_secrets",
+    "set_security_context",
+    "set_service_account",
+    "set_timeout",
+    "use_config_map_as_env",
+    "use_config_map_as_volume",
+    "use_secret_as_env",
+    "use_secret_as_volume",
+]
+
+_DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)$")
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+_PULL_POLICIES = ("Always", "Never", "IfNotPresent")
+
+
+def _fail(task: PipelineTask, func: str, argument: str, message: str) -> PipelineDefinitionError:
+    return PipelineDefinitionError(f"{where(task.builder.name, task.name, argument)}: kubernetes.{func}: {message}.")
+
+
+def _name(task: PipelineTask, func: str, argument: str, value: Any) -> str:
+    if not isinstance(value, str) or not _DNS_NAME.match(value):
+        raise _fail(task, func, argument, f"{value!r} is not a Kubernetes object name (lower case a-z, 0-9, '-', '.')")
+    return value
+
+
+def _mount_path(task: PipelineTask, func: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise _fail(task, func, "mount_path", f"{value!r} is not an absolute path; write e.g. '/mnt/data'")
+    if value.rstrip("/") in ("/kfp", "/airflow/xcom") or value.startswith(("/kfp/", "/airflow/xcom/")):
+        raise _fail(task, func, "mount_path", f"{value!r} is reserved for the runner's own files; pick another path")
+    return value
+
+
+def _label_key(task: PipelineTask, func: str, argument: str, key: Any) -> str:
+    prefix, _, name = str(key).rpartition("/")
+    if not isinstance(key, str) or not _LABEL_NAME.match(name) or (prefix and not _DNS_NAME.match(prefix)):
+        raise _fail(
+            task, func, argument, f"{key!r} is not a valid label or annotation key (e.g. 'team' or 'example.com/team')"
+        )
+    return key
+
+
+def _env_map(task: PipelineTask, func: str, argument: str, mapping: Any) -> dict[str, str]:
+    if not isinstance(mapping, dict) or not mapping:
+        raise _fail(task, func, argument, "pass a non-empty dict from key to environment variable name")
+    for env in mapping.values():
+        if not isinstance(env, str) or not _ENV_NAME.match(env):
+            raise _fail(task, func, argument, f"{env!r} is not a valid environment variable name")
+    return {str(k): str(v) for k, v in mapping.items()}
+
+
+def _model(task: PipelineTask, func: str, cls: Any, **values: Any) -> Any:
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        argument = ".".join(str(p) for p in first.get("loc", ())) or "?"
+        raise _fail(task, func, argument, str(first.get("msg", exc))) from exc
+
+
+def use_secret_as_env(
+    task: PipelineTask, secret_name: str, secret_key_to_env: dict[str, str], optional: bool = False
+) -> PipelineTask:
+    """Expose keys of an existing Secret as environment variables (values never enter the DAG)."""
+    _name(task, "use_secret_as_env", "secret_name", secret_name)
+    mapping = _env_map(task, "use_secret_as_env", "secret_key_to_env", secret_key_to_env)
+    task.spec.kubernetes.secret_as_env.append(
+        SecretAsEnv(secret_name=secret_name, secret_key_to_env=mapping, optional=bool(optional))
+    )
+    return task
+
+
+def use_secret_as_volume(task: PipelineTask, secret_name: str, mount_path: str, optional: bool = False) -> PipelineTask:
+    _name(task, "use_secret_as_volume", "secret_name", secret_name)
+    path = _mount_path(task, "use_secret_as_volume", mount_path)
+    task.spec.kubernetes.secret_as_volume.append(
+        SecretAsVolume(secret_name=secret_name, mount_path=path, optional=bool(optional))
+    )
+    return task
+
+
+def use_config_map_as_env(
+    task: PipelineTask, config_map_name: str, config_map_key_to_env: dict[str, str], optional: bool = False
+) -> PipelineTask:
+    _name(task, "use_config_map_as_env", "config_map_name", config_map_name)
+    mapping = _env_map(task, "use_config_map_as_env", "config_map_key_to_env", config_map_key_to_env)
+    task.spec.kubernetes.config_map_as_env.append(
+        ConfigMapAsEnv(config_map_name=config_map_name, config_map_key_to_env=mapping, optional=bool(optional))
+    )
+    return task
+
+
+def use_config_map_as_volume(
+    task: PipelineTask, config_map_name: str, mount_path: str, optional: bool = False
+) -> PipelineTask:
+    _name(task, "use_config_map_as_volume", "config_map_name", config_map_name)
+    path = _mount_path(task, "use_config_map_as_volume", mount_path)
+    task.spec.kubernetes.config_map_as_volume.append(
+        ConfigMapAsVolume(config_map_name=config_map_name, mount_path=path, optional=bool(optional))
+    )
+    return task
+
+
+def mount_pvc(task: PipelineTask, pvc_name: str, mount_path: str, sub_path: str | None = None) -> PipelineTask:
+    """Mount an existing PersistentVolumeClaim (KFP's CreatePVC/DeletePVC are not supported)."""
+    _name(task, "mount_pvc", "pvc_name", pvc_name)
+    path = _mount_path(task, "mount_pvc", mount_path)
+    task.spec.kubernetes.pvc_mount.append(PvcMount(pvc_name=pvc_name, mount_path=path, sub_path=sub_path))
+    return task
+
+
+def empty_dir_mount(
+    task: PipelineTask,
+    volume_name: str,
+    mount_path: str,
+    medium: str | None = None,
+    size_limit: str | None = None,
+) -> PipelineTask:
+    _name(task, "empty_dir_mount", "volume_name", volume_name)
+    path = _mount_path(task, "empty_dir_mount", mount_path)
+    if medium not in (None, "", "Memory"):
+        raise _fail(task, "empty_dir_mount", "medium", f"{medium!r} is not an emptyDir medium; use None or 'Memory'")
+    if size_limit is not None:
+        try:
+            quantities.memory_bytes(size_limit)
+        except ValueError as exc:
+            raise _fail(task, "empty_dir_mount", "size_limit", str(exc)) from exc
+    task.spec.kubernetes.empty_dir_mount.append(
+        EmptyDirMount(volume_name=volume_name, mount_path=path, medium=medium or None, size_limit=size_limit)
+    )
+    return task
+
+
+def add_node_selector(task: PipelineTask, label_key: str, label_value: str) -> PipelineTask:
+    _label_key(task, "add_node_selector", "label_key", label_key)
+    if not isinstance(label_value, str) or not _LABEL_VALUE.match(label_value):
+        raise _fail(task, "add_node_selector", "label_value", f"{label_value!r} is not a valid label value")
+    task.spec.kubernetes.node_selector[label_key] = label_value
+    return task
+
+
+def add_toleration(
+    task: PipelineTask,
+    key: str | None = None,
+    operator: str = "Equal",
+    value: str | None = None,
+    effect: str | None = None,
+    toleration_seconds: int | None = None,
+) -> PipelineTask:
+    if operator == "Exists" and value:
+        raise _fail(task, "add_toleration", "value", "a toleration with operator 'Exists' takes no value")
+    if toleration_seconds is not None and effect != "NoExecute":
+        raise _fail(
+            task, "add_toleration", "toleration_seconds", "only a 'NoExecute' toleration takes toleration_seconds"
+        )
+    toleration = _model(
+        task,
+        "add_toleration",
+        Toleration,
+        key=key,
+        operator=operator,
+        value=value,
+        effect=effect,
+        toleration_seconds=toleration_seconds,
+    )
+    task.spec.kubernetes.tolerations.append(toleration)
+    return task
+
+
+def add_node_affinity(
+    task: PipelineTask,
+    match_expressions: list[dict[str, Any]] | None = None,
+    match_fields: list[dict[str, Any]] | None = None,
+    weight: int | None = None,
+) -> PipelineTask:
+    """Required node affinity, or preferred with ``weight`` (1-100); terms added later are OR-ed."""
+    if not match_expressions and not match_fields:
+        raise _fail(task, "add_node_affinity", "match_expressions", "give match_expressions or match_fields")
+    if weight is not None and not (isinstance(weight, int) and 1 <= weight <= 100):
+        raise _fail(task, "add_node_affinity", "weight", f"{weight!r} is not a weight between 1 and 100")
+    term = _model(
+        task,
+        "add_node_affinity",
+        NodeAffinityTerm,
+        match_expressions=list(match_expressions or []),
+        match_fields=list(match_fields or []),
+        weight=weight,
+    )
+    for requirement in [*term.match_expressions, *term.match_fields]:
+        if requirement.operator in ("In", "NotIn") and not requirement.values:
+            raise _fail(
+                task, "add_node_affinity", "match_expressions", f"operator {requirement.operator!r} needs values"
+            )
+    task.spec.kubernetes.node_affinity.append(term)
+    return task
+
+
+def set_image_pull_secrets(task: PipelineTask, secret_names: list[str]) -> PipelineTask:
+    if isinstance(secret_names, str):
+        secret_names = [secret_names]
+    for name in secret_names:
+        _name(task, "set_image_pull_secrets", "secret_names", name)
+    task.spec.kubernetes.image_pull_secrets = list(secret_names)
+    return task
+
+
+def set_image_pull_policy(task: PipelineTask, policy: str) -> PipelineTask:
+    if policy not in _PULL_POLICIES:
+        raise _fail(task, "set_image_pull_policy", "policy", f"{policy!r} is not one of {', '.join(_PULL_POLICIES)}")
+    task.spec.kubernetes.image_pull_policy = policy  # type: ignore[assignment]
+    return task
+
+
+def add_pod_label(task: PipelineTask, label_key: str, label_value: str) -> PipelineTask:
+    _label_key(task, "add_pod_label", "label_key", label_key)
+    if not isinstance(label_value, str) or not _LABEL_VALUE.match(label_value):
+        raise _fail(
+            task,
+            "add_pod_label",
+            "label_value",
+            f"{label_value!r} is not a valid label value (<= 63 characters of A-Z, a-z, 0-9, '-', '_', '.'); "
+            "use add_pod_annotation for free text",
+        )
+    task.spec.kubernetes.pod_labels[label_key] = label_value
+    return task
+
+
+def add_pod_annotation(task: PipelineTask, annotation_key: str, annotation_value: str) -> PipelineTask:
+    _label_key(task, "add_pod_annotation", "annotation_key", annotation_key)
+    task.spec.kubernetes.pod_annotations[annotation_key] = str(annotation_value)
+    return task
+
+
+def set_security_context(
+    task: PipelineTask,
+    run_as_user: int | None = None,
+    run_as_group: int | None = None,
+    run_as_non_root: bool | None = None,
+    fs_group: int | None = None,
+    allow_privilege_escalation: bool | None = None,
+    read_only_root_filesystem: bool | None = None,
+) -> PipelineTask:
+    """kfp-kubernetes' ``run_as_user``/``run_as_group``, plus the usual hardening fields."""
+    for argument, value in (("run_as_user", run_as_user), ("run_as_group", run_as_group), ("fs_group", fs_group)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise _fail(task, "set_security_context", argument, f"{value!r} is not a numeric id >= 0")
+    if run_as_non_root and run_as_user == 0:
+        raise _fail(task, "set_security_context", "run_as_user", "run_as_non_root=True contradicts run_as_user=0")
+    task.spec.kubernetes.security_context = SecurityContext(
+        run_as_user=run_as_user,
+        run_as_group=run_as_group,
+        run_as_non_root=run_as_non_root,
+        fs_group=fs_group,
+        allow_privilege_escalation=allow_privilege_escalation,
+        read_only_root_filesystem=read_only_root_filesystem,
+    )
+    return task
+
+
+def set_service_account(task: PipelineTask, service_account: str) -> PipelineTask:
+    """The pod's service account (overrides ``[kfp] service_account``), e.g. one bound to an IAM role."""
+    _name(task, "set_service_account", "service_account", service_account)
+    task.spec.kubernetes.service_account = service_account
+    return task
+
+
+def set_timeout(task: PipelineTask, seconds: int) -> PipelineTask:
+    """Kill the pod after ``seconds`` (activeDeadlineSeconds); the task fails and may retry."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0:
+        raise _fail(task, "set_timeout", "seconds", f"{seconds!r} is not a whole number of seconds > 0")
+    task.spec.kubernetes.timeout_seconds = seconds
+    return task

@@ -1,0 +1,338 @@
+"""Kubernetes runner: each component runs in its own pod, through the KubernetesPodOperator.
+
+The operator is a real ``KubernetesPodOperator`` subclass, so its options (namespace, connection,
+in-cluster config, deferrable mode, ``on_finish_action``, log streaming, reattaching to a running pod
+after a worker restart) keep working. At ``__init__`` (every DAG parse) it only maps the model's
+settings to pod arguments. At execute time it resolves inputs, writes the per-run task document
+(executor input, presigned transfer plan) into the pod's environment, lets KPO run the pod and reads
+the outputs back from the XCom sidecar.
+
+Pod layout:
+- Python component: one container, the component's image, ``python3 -c BOOTSTRAP run``: stage inputs,
+  run the function with the launcher, upload outputs, write ``/airflow/xcom/return.json``.
+- Container component (image needs only ``sh``): an init container (``[kfp] staging_image``) stages
+  inputs into the shared ``/kfp`` volume and writes the resolved command; the main container runs it
+  under a small ``sh`` wrapper; a second container uploads the outputs once the wrapper has recorded
+  the exit code, and the wrapper waits for it before exiting so KPO reads a complete XCom result.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
+from kubernetes.client import models as k8s
+
+from airflow_kfp.config import KfpSettings, load_settings
+from airflow_kfp.hooks.artifact_store import ArtifactStore
+from airflow_kfp.lineage.mixin import KfpLineageMixin
+from airflow_kfp.manifest import ArtifactRecord
+from airflow_kfp.operators import payload, pod_spec, pod_staging
+from airflow_kfp.operators.base import ComponentFailedError, ComponentOperatorMixin, ResolvedInputs, RunResult
+from airflow_kfp.operators.runtime_bundle import runtime_zip_b64
+from airflow_kfp.runtime.pod import BOOTSTRAP, CONTAINER_WRAPPER, POD_WORKDIR, RUNTIME_ENV, encode_task
+from airflow_kfp.spec.durations import parse_duration
+from airflow_kfp.spec.model import ARTIFACT, ComponentSpec, TaskSpec
+from airflow_kfp.spec.validate import PipelineDefinitionError, where
+
+STAGE_IN = "kfp-stage-in"
+STAGE_OUT = "kfp-stage-out"
+ENV_CHUNK = 100_000  # bytes per variable; Linux caps one "NAME=value" string at 128 KiB
+ENV_TOTAL_MAX = 1_000_000  # the pod object must stay well under etcd's 1.5 MiB
+HELPER_RESOURCES = k8s.V1ResourceRequirements(requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "256Mi"})
+
+
+def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, settings: KfpSettings) -> dict[str, Any]:
+    """KPO arguments from the model and ``[kfp]``; cheap, it runs at every parse."""
+    impl = component.implementation
+    volumes, mounts = pod_spec.user_volumes(task)
+    volumes.append(k8s.V1Volume(name=pod_spec.WORK_VOLUME, empty_dir=k8s.V1EmptyDirVolumeSource()))
+    work_mount = k8s.V1VolumeMount(name=pod_spec.WORK_VOLUME, mount_path=POD_WORKDIR)
+    mounts.append(work_mount)
+    helper_mounts = [work_mount]
+    if settings.artifact_volume_claim:
+        root = settings.resolved_artifact_root().removeprefix("file://")
+        claim = k8s.V1PersistentVolumeClaimVolumeSource(claim_name=settings.artifact_volume_claim)
+        volumes.append(k8s.V1Volume(name=pod_spec.ARTIFACT_VOLUME, persistent_volume_claim=claim))
+        artifact_mount = k8s.V1VolumeMount(name=pod_spec.ARTIFACT_VOLUME, mount_path=root)
+        mounts.append(artifact_mount)
+        helper_mounts.append(artifact_mount)
+    pod_security, container_security = pod_spec.security_contexts(task)
+    env = [k8s.V1EnvVar(name="AIRFLOW_KFP_WORKDIR", value=POD_WORKDIR), *pod_spec.user_env(task)]
+    kwargs: dict[str, Any] = {
+        "namespace": settings.namespace or None,
+        "kubernetes_conn_id": settings.kubernetes_conn_id or None,
+        "image": pod_spec.image_for(component, task, settings),
+        "name": pod_spec.pod_name(pipeline_name, task.name),
+        "env_vars": env,
+        "container_resources": pod_spec.container_resources(task.resources, settings),
+        "node_selector": pod_spec.node_selector(task, settings),
+        "tolerations": pod_spec.tolerations(task, settings),
+        "affinity": pod_spec.affinity(task),
+        "volumes": volumes,
+        "volume_mounts": mounts,
+        "labels": pod_spec.pod_labels(pipeline_name, task),
+        "annotations": dict(task.kubernetes.pod_annotations) or None,
+        "service_account_name": task.kubernetes.service_account or settings.service_account or None,
+        "image_pull_policy": task.kubernetes.image_pull_policy or settings.image_pull_policy or None,
+        "image_pull_secrets": [k8s.V1LocalObjectReference(name=n) for n in task.kubernetes.image_pull_secrets] or None,
+        "security_context": pod_security,
+        "container_security_context": container_security,
+        "active_deadline_seconds": task.kubernetes.timeout_seconds,
+    }
+    if impl.kind == "python":
+        kwargs.update(cmds=["python3", "-c", BOOTSTRAP], arguments=["run"])
+    elif impl.kind == "container":
+        helper_env = [k8s.V1EnvVar(name="AIRFLOW_KFP_WORKDIR", value=POD_WORKDIR)]
+
+        def helper(name: str, step: str) -> k8s.V1Container:
+            return k8s.V1Container(
+                name=name,
+                image=settings.staging_image,
+                command=["python3", "-c", BOOTSTRAP],
+                args=[step],
+                env=list(helper_env),
+                volume_mounts=list(helper_mounts),
+                resources=HELPER_RESOURCES,
+                image_pull_policy=settings.image_pull_policy or None,
+            )
+
+        kwargs.update(
+            cmds=["sh", "-c", CONTAINER_WRAPPER],
+            arguments=[],
+            init_containers=[helper(STAGE_IN, "stage-in")],
+            init_container_logs=[STAGE_IN],
+        )
+        stage_out = helper(STAGE_OUT, "stage-out")
+        stage_out.volume_mounts.append(k8s.V1VolumeMount(name="xcom", mount_path="/airflow/xcom"))
+        kwargs["_stage_out"] = stage_out
+    else:
+        raise ValueError(f"component '{component.name}' runs no code; it needs no pod")
+    return kwargs
+
+
+class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, KubernetesPodOperator):
+    """Runs one pipeline task in a pod built from the task's settings."""
+
+    template_fields: Sequence[str] = (*KubernetesPodOperator.template_fields, "external_arguments")
+    ui_color = "#d6e9ff"
+
+    def __init__(
+        self,
+        *,
+        pipeline_name: str,
+        pipeline_version: str,
+        task_spec: TaskSpec,
+        component_spec: ComponentSpec,
+        input_bindings: dict[str, dict[str, Any]],
+        settings_overrides: dict[str, Any] | None = None,
+        external_arguments: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        settings = load_settings().with_overrides(**(settings_overrides or {}))
+        try:
+            pod_kwargs = _pod_kwargs(pipeline_name, task_spec, component_spec, settings)
+        except ValueError as exc:
+            raise PipelineDefinitionError(f"{where(pipeline_name, task_spec.name)}: {exc}.") from exc
+        self._kfp_stage_out: k8s.V1Container | None = pod_kwargs.pop("_stage_out", None)
+        for key, value in pod_kwargs.items():
+            kwargs.setdefault(key, value)
+        kwargs["do_xcom_push"] = True  # outputs come back through the XCom sidecar
+        kwargs.setdefault("log_pod_spec_on_failure", False)  # the spec holds presigned URLs
+        kwargs.setdefault("container_logs", KubernetesPodOperator.BASE_CONTAINER_NAME)
+        super().__init__(**kwargs)
+        self.init_component(
+            pipeline_name=pipeline_name,
+            pipeline_version=pipeline_version,
+            task_spec=task_spec,
+            component_spec=component_spec,
+            input_bindings=input_bindings,
+            settings_overrides=settings_overrides,
+            external_arguments=external_arguments,
+        )
+        self._kfp_run_env: dict[str, str] = {}
+        self._kfp_reentry_result: Any = None
+
+    # -- Airflow entry points ----------------------------------------------------------------
+    def execute(self, context: Any) -> Any:
+        return self.execute_component(context)
+
+    def trigger_reentry(self, context: Any, event: dict[str, Any]) -> Any:
+        """Deferrable mode: KPO finishes the pod, then the manifest is built as in ``execute``."""
+        self._kfp_reentry_result = KubernetesPodOperator.trigger_reentry(self, context, event)
+        return self.execute_component(context)
+
+    # -- the pod ------------------------------------------------------------------------------
+    def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> k8s.V1Pod:
+        """KPO's pod plus the per-run runtime and task document, and run / cache-key labels."""
+        pod = super().build_pod_request_obj(context, dry_run=dry_run)
+        if self._kfp_stage_out is not None and not any(c.name == STAGE_OUT for c in pod.spec.containers):
+            # After the main container, before KPO's XCom sidecar; it writes the XCom result.
+            pod.spec.containers.insert(1, copy.deepcopy(self._kfp_stage_out))
+        if context is not None:
+            pod.metadata.labels[f"{pod_spec.LABEL_PREFIX}/run"] = pod_spec.label_value(str(context["run_id"]))
+        cache_key = getattr(self, "kfp_cache_key", None)
+        if cache_key:
+            pod.metadata.labels[f"{pod_spec.LABEL_PREFIX}/cache-key"] = pod_spec.label_value(str(cache_key)[:40])
+        if self._kfp_run_env:
+            env = [k8s.V1EnvVar(name=k, value=v) for k, v in self._kfp_run_env.items()]
+            containers = [*(pod.spec.init_containers or []), *pod.spec.containers]
+            targets = (
+                {self.base_container_name}
+                if self.component_spec.implementation.kind == "python"
+                else {STAGE_IN, STAGE_OUT}
+            )
+            for container in containers:
+                if container.name in targets:
+                    container.env = [*(container.env or []), *env]
+        return pod
+
+    def _settings_check(self, store: ArtifactStore, settings: KfpSettings) -> bool:
+        """True when artifacts sit on a shared volume; refuse a local root pods cannot reach."""
+        if pod_staging.is_s3(store):
+            return False
+        if settings.artifact_volume_claim:
+            return True
+        raise ComponentFailedError(
+            f"{self.where()}: the kubernetes runner cannot use the local artifact root {store.root!r}: pods do "
+            "not see the worker's disk. Set [kfp] artifact_root to s3://bucket/prefix (pods get short-lived "
+            "presigned URLs), or keep the root on a ReadWriteMany volume mounted at that path on the workers "
+            "and name its claim in [kfp] artifact_volume_claim."
+        )
+
+    def task_document(
+        self,
+        context: Mapping[str, Any],
+        inputs: ResolvedInputs,
+        output_uris: dict[str, str],
+        store: ArtifactStore,
+        settings: KfpSettings,
+    ) -> dict[str, Any]:
+        """What the pod runs: KFP's executor input with pod paths, and its transfer plan."""
+        on_volume = self._settings_check(store, settings)
+        expires = int(parse_duration(settings.presigned_url_expiry).total_seconds())
+        staged, inputs_plan = pod_staging.input_plan(store, inputs, expires, on_volume)
+        types = payload.output_types(self.component_spec)
+        outputs, outputs_plan = pod_staging.output_plan(store, output_uris, types, expires, on_volume)
+        param_files = {
+            o.name: f"{POD_WORKDIR}/outputs/parameters/{o.name}"
+            for o in self.component_spec.outputs
+            if o.kind != ARTIFACT
+        }
+        impl = self.component_spec.implementation
+        return {
+            "component": payload.runtime_component(self.component_spec, self.task_spec),
+            "executor_input": payload.executor_input(
+                inputs.parameters, staged, outputs, param_files, f"{POD_WORKDIR}/executor_output.json"
+            ),
+            "context": {
+                "pipeline_job_name": self.pipeline_name,
+                "pipeline_job_uuid": str(context["run_id"]),
+                "pipeline_task_name": self.task_spec.name,
+                "pipeline_root": store.root,
+            },
+            "install_packages": bool(getattr(impl, "packages_to_install", None)),
+            "pip_target": f"{POD_WORKDIR}/site-packages",
+            "pod": {"inputs": inputs_plan, "outputs": outputs_plan},
+        }
+
+    def prepare_pod(
+        self,
+        context: Mapping[str, Any],
+        inputs: ResolvedInputs,
+        output_uris: dict[str, str],
+        store: ArtifactStore,
+        settings: KfpSettings,
+    ) -> None:
+        """Put this run's task document and the runtime into the pod's environment."""
+        doc = self.task_document(context, inputs, output_uris, store, settings)
+        env = encode_task(doc, ENV_CHUNK)
+        size = sum(len(v) for v in env.values())
+        if size > ENV_TOTAL_MAX:
+            files = sum(len(i.get("files") or []) for i in doc["pod"]["inputs"])
+            raise ComponentFailedError(
+                f"{self.where()}: the pod's task document is {size} bytes ({files} input files, each with a "
+                f"presigned URL), over the {ENV_TOTAL_MAX}-byte limit; pass fewer, larger input files (e.g. "
+                "an archive) or use a shared artifact volume ([kfp] artifact_volume_claim)."
+            )
+        self._kfp_run_env = {RUNTIME_ENV: runtime_zip_b64(), **env}
+        self.pod_request_obj = None  # built by KPO with the new environment
+
+    def run_component(
+        self,
+        context: Mapping[str, Any],
+        inputs: ResolvedInputs,
+        output_uris: dict[str, str],
+        store: ArtifactStore,
+        settings: KfpSettings,
+    ) -> RunResult:
+        result = self._kfp_reentry_result
+        if result is None:
+            self.prepare_pod(context, inputs, output_uris, store, settings)
+            try:
+                result = KubernetesPodOperator.execute(self, context)  # type: ignore[arg-type]
+            except AirflowSkipException:
+                raise
+            except AirflowException as exc:
+                raise ComponentFailedError(self._failure_message(exc)) from None
+        return self._collect(result, output_uris, store)
+
+    def _failure_message(self, exc: BaseException) -> str:
+        from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
+
+        pod = self.remote_pod
+        code: Any = "unknown"
+        message = ""
+        if pod is not None and pod.status is not None:
+            for status in pod.status.container_statuses or []:
+                terminated = status.state.terminated if status.state else None
+                if status.name == self.base_container_name and terminated is not None:
+                    code = terminated.exit_code
+            message = get_container_termination_message(pod, self.base_container_name) or ""
+        name = pod.metadata.name if pod is not None and pod.metadata else "?"
+        detail = message.strip() or str(exc).splitlines()[0]
+        return (
+            f"{self.where()}: component '{self.component_spec.name}' failed in pod {name} with exit code "
+            f"{code}.\n{detail}"
+        )
+
+    def _collect(self, result: Any, output_uris: dict[str, str], store: ArtifactStore) -> RunResult:
+        """The pod's XCom result as a RunResult, checked against the store; stale files removed."""
+        if not isinstance(result, dict) or result.get("airflow_kfp") != 1:
+            raise ComponentFailedError(
+                f"{self.where()}: the pod finished without an airflow-kfp result in /airflow/xcom/return.json "
+                f"(got {type(result).__name__}); check the pod's log."
+            )
+        reported = result.get("artifacts") or {}
+        records: dict[str, ArtifactRecord] = {}
+        for name, uri in output_uris.items():
+            entry = reported.get(name)
+            if not entry:
+                raise ComponentFailedError(f"{self.where()}: the pod reported no output artifact '{name}'.")
+            files = entry.pop("files", None)
+            if pod_staging.is_s3(store):
+                self._drop_stale(store, uri, set(files or []))
+            info = store.stat(uri)
+            if info is None or info.size != entry["size"]:
+                raise ComponentFailedError(
+                    f"{self.where()}: output '{name}' at {uri} holds {info.size if info else 'nothing'} bytes, "
+                    f"the pod reported {entry['size']}; the upload did not complete."
+                )
+            records[name] = ArtifactRecord(
+                uri=uri,
+                type=entry["type"],
+                metadata=entry.get("metadata") or {},
+                size=entry["size"],
+                digest=entry["digest"],
+            )
+        return RunResult(parameters=dict(result.get("parameters") or {}), artifacts=records)
+
+    def _drop_stale(self, store: ArtifactStore, uri: str, keep: set[str]) -> None:
+        """Files an earlier try left under a directory output that this try did not write."""
+        prefix = uri.rstrip("/") + "/"
+        for stale in [u for u in store.list_uris(prefix) if u[len(prefix) :] not in keep]:
+            self.log.info("Removing %s, left by an earlier try", stale)
+            store.delete(stale)

@@ -1,0 +1,195 @@
+"""The model's task settings as KubernetesPodOperator arguments (resources, scheduling, volumes...).
+
+Pure and cheap: it runs in the operator's ``__init__``, at every DAG parse, and builds only
+kubernetes client model objects, no pod and no API call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from kubernetes.client import models as k8s
+
+from airflow_kfp.config import KfpSettings
+from airflow_kfp.spec.model import ComponentSpec, PythonFunction, Resources, TaskSpec
+
+LABEL_PREFIX = "airflow-kfp"
+WORK_VOLUME = "kfp-work"
+ARTIFACT_VOLUME = "kfp-artifacts"
+_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_NAME_UNSAFE = re.compile(r"[^a-z0-9-]+")
+KFP_DEFAULT_BASE_IMAGE = PythonFunction.model_fields["base_image"].default
+
+
+def label_value(value: str) -> str:
+    """A valid label value naming ``value``: sanitised, and hashed when it had to be changed or cut."""
+    safe = _LABEL_UNSAFE.sub("-", value).strip("-_.")
+    if safe == value and len(safe) <= 63:
+        return safe
+    digest = hashlib.sha256(value.encode()).hexdigest()[:10]
+    return f"{safe[:52].rstrip('-_.')}-{digest}".lstrip("-_.")
+
+
+def pod_name(pipeline: str, task: str) -> str:
+    """A readable DNS-1123 pod name base; KPO appends a random suffix."""
+    name = _NAME_UNSAFE.sub("-", f"{pipeline}-{task}".lower()).strip("-")
+    return name[:50].rstrip("-") or "kfp-task"
+
+
+def image_for(component: ComponentSpec, task: TaskSpec, settings: KfpSettings) -> str:
+    impl = component.implementation
+    if task.container_image:
+        return task.container_image
+    if impl.kind == "python":
+        if settings.default_image and impl.base_image == KFP_DEFAULT_BASE_IMAGE:
+            return settings.default_image
+        return impl.base_image
+    if impl.kind == "container":
+        return impl.image
+    raise ValueError(f"component '{component.name}' runs no code, so it has no image")
+
+
+def container_resources(resources: Resources, settings: KfpSettings) -> k8s.V1ResourceRequirements | None:
+    requests: dict[str, str] = {}
+    limits: dict[str, str] = {}
+    if resources.cpu_request:
+        requests["cpu"] = resources.cpu_request
+    if resources.cpu_limit:
+        limits["cpu"] = resources.cpu_limit
+    if resources.memory_request:
+        requests["memory"] = resources.memory_request
+    if resources.memory_limit:
+        limits["memory"] = resources.memory_limit
+    if resources.accelerator_limit:
+        limits[settings.gpu_resource_name] = str(resources.accelerator_limit)
+    if not requests and not limits:
+        return None
+    return k8s.V1ResourceRequirements(requests=requests or None, limits=limits or None)
+
+
+def node_selector(task: TaskSpec, settings: KfpSettings) -> dict[str, str]:
+    selector: dict[str, str] = {}
+    if task.resources.accelerator_type and settings.accelerator_node_label:
+        selector[settings.accelerator_node_label] = task.resources.accelerator_type
+    selector.update(task.kubernetes.node_selector)
+    return selector
+
+
+def tolerations(task: TaskSpec, settings: KfpSettings) -> list[k8s.V1Toleration]:
+    result = [
+        k8s.V1Toleration(
+            key=t.key, operator=t.operator, value=t.value, effect=t.effect, toleration_seconds=t.toleration_seconds
+        )
+        for t in task.kubernetes.tolerations
+    ]
+    wants_gpu = bool(task.resources.accelerator_limit)
+    if wants_gpu and settings.gpu_toleration_key and not any(t.key == settings.gpu_toleration_key for t in result):
+        result.append(k8s.V1Toleration(key=settings.gpu_toleration_key, operator="Exists", effect="NoSchedule"))
+    return result
+
+
+def _requirements(items: list[Any]) -> list[k8s.V1NodeSelectorRequirement] | None:
+    found = [k8s.V1NodeSelectorRequirement(key=r.key, operator=r.operator, values=r.values or None) for r in items]
+    return found or None
+
+
+def affinity(task: TaskSpec) -> k8s.V1Affinity | None:
+    """Terms without a weight are OR-ed into the required selector; weighted ones are preferences."""
+    required, preferred = [], []
+    for term in task.kubernetes.node_affinity:
+        selector_term = k8s.V1NodeSelectorTerm(
+            match_expressions=_requirements(term.match_expressions), match_fields=_requirements(term.match_fields)
+        )
+        if term.weight is None:
+            required.append(selector_term)
+        else:
+            preferred.append(k8s.V1PreferredSchedulingTerm(weight=term.weight, preference=selector_term))
+    if not required and not preferred:
+        return None
+    return k8s.V1Affinity(
+        node_affinity=k8s.V1NodeAffinity(
+            required_during_scheduling_ignored_during_execution=(
+                k8s.V1NodeSelector(node_selector_terms=required) if required else None
+            ),
+            preferred_during_scheduling_ignored_during_execution=preferred or None,
+        )
+    )
+
+
+def user_env(task: TaskSpec) -> list[k8s.V1EnvVar]:
+    """``set_env_variable`` values, then Secret and ConfigMap keys by reference (never by value)."""
+    env = [k8s.V1EnvVar(name=k, value=v) for k, v in task.env.items()]
+    for secret in task.kubernetes.secret_as_env:
+        for key, name in secret.secret_key_to_env.items():
+            ref = k8s.V1SecretKeySelector(name=secret.secret_name, key=key, optional=secret.optional or None)
+            env.append(k8s.V1EnvVar(name=name, value_from=k8s.V1EnvVarSource(secret_key_ref=ref)))
+    for cm in task.kubernetes.config_map_as_env:
+        for key, name in cm.config_map_key_to_env.items():
+            cm_ref = k8s.V1ConfigMapKeySelector(name=cm.config_map_name, key=key, optional=cm.optional or None)
+            env.append(k8s.V1EnvVar(name=name, value_from=k8s.V1EnvVarSource(config_map_key_ref=cm_ref)))
+    return env
+
+
+def user_volumes(task: TaskSpec) -> tuple[list[k8s.V1Volume], list[k8s.V1VolumeMount]]:
+    volumes: list[k8s.V1Volume] = []
+    mounts: list[k8s.V1VolumeMount] = []
+    settings = task.kubernetes
+    for i, s in enumerate(settings.secret_as_volume):
+        name = f"secret-{i}"
+        volumes.append(
+            k8s.V1Volume(
+                name=name,
+                secret=k8s.V1SecretVolumeSource(secret_name=s.secret_name, optional=s.optional or None),
+            )
+        )
+        mounts.append(k8s.V1VolumeMount(name=name, mount_path=s.mount_path, read_only=True))
+    for i, c in enumerate(settings.config_map_as_volume):
+        name = f"config-map-{i}"
+        volumes.append(
+            k8s.V1Volume(
+                name=name,
+                config_map=k8s.V1ConfigMapVolumeSource(name=c.config_map_name, optional=c.optional or None),
+            )
+        )
+        mounts.append(k8s.V1VolumeMount(name=name, mount_path=c.mount_path, read_only=True))
+    for i, p in enumerate(settings.pvc_mount):
+        name = f"pvc-{i}"
+        volumes.append(
+            k8s.V1Volume(
+                name=name, persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(claim_name=p.pvc_name)
+            )
+        )
+        mounts.append(k8s.V1VolumeMount(name=name, mount_path=p.mount_path, sub_path=p.sub_path))
+    for e in settings.empty_dir_mount:
+        volumes.append(
+            k8s.V1Volume(
+                name=e.volume_name, empty_dir=k8s.V1EmptyDirVolumeSource(medium=e.medium, size_limit=e.size_limit)
+            )
+        )
+        mounts.append(k8s.V1VolumeMount(name=e.volume_name, mount_path=e.mount_path))
+    return volumes, mounts
+
+
+def security_contexts(task: TaskSpec) -> tuple[k8s.V1PodSecurityContext | None, k8s.V1SecurityContext | None]:
+    sc = task.kubernetes.security_context
+    if sc is None:
+        return None, None
+    pod = k8s.V1PodSecurityContext(fs_group=sc.fs_group) if sc.fs_group is not None else None
+    container = k8s.V1SecurityContext(
+        run_as_user=sc.run_as_user,
+        run_as_group=sc.run_as_group,
+        run_as_non_root=sc.run_as_non_root,
+        allow_privilege_escalation=sc.allow_privilege_escalation,
+        read_only_root_filesystem=sc.read_only_root_filesystem,
+    )
+    return pod, container
+
+
+def pod_labels(pipeline: str, task: TaskSpec) -> dict[str, str]:
+    """Labels kubectl users select on; values are label-safe (sanitised, hashed when changed)."""
+    labels = dict(task.kubernetes.pod_labels)
+    labels[f"{LABEL_PREFIX}/pipeline"] = label_value(pipeline)
+    labels[f"{LABEL_PREFIX}/task"] = label_value(task.name)
+    return labels

@@ -1,0 +1,254 @@
+"""What runs inside a component pod: stage inputs, run the launcher, store outputs, report via XCom.
+
+``python3 -c BOOTSTRAP <step>`` unpacks this package from an environment variable (the image needs
+only ``python3``) and calls :func:`main`. Steps:
+
+- ``run`` (Python components, one container): all of the below in one process.
+- ``stage-in`` (container components, an init container with python3): fetch inputs into the shared
+  work volume and write ``run.sh``, the component's command with its placeholders resolved.
+- ``stage-out`` (container components, a second container): wait until the main container's
+  wrapper records its exit code, then collect outputs, store them and write the XCom result.
+
+Paths: the work volume is ``$AIRFLOW_KFP_WORKDIR`` (``/kfp``) and the XCom file goes to
+``$AIRFLOW_KFP_XCOM_DIR/return.json`` (``/airflow/xcom``); both can be moved, so the exact pod
+command also runs as a local process. Standard library only.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import json
+import os
+import subprocess
+import sys
+import time
+import zlib
+from typing import Any
+
+from airflow_kfp.runtime import staging
+
+POD_WORKDIR = "/kfp"
+TASK_CHUNK_ENV = "AIRFLOW_KFP_TASK_Z"
+RUNTIME_ENV = "AIRFLOW_KFP_RUNTIME_B64"
+TAIL_LINES = 40
+TERMINATION_MESSAGE_MAX = 4000
+
+BOOTSTRAP = (
+    "import base64,os,sys\n"
+    "w=os.environ.get('AIRFLOW_KFP_WORKDIR','/kfp')\n"
+    "os.makedirs(w,exist_ok=True)\n"
+    "z=os.path.join(w,'airflow_kfp_runtime.zip')\n"
+    "open(z,'wb').write(base64.b64decode(os.environ['AIRFLOW_KFP_RUNTIME_B64']))\n"
+    "sys.path.insert(0,z)\n"
+    "from airflow_kfp.runtime.pod import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+# The main container of a container component: only ``sh`` (plus sleep/tee/tail) is needed.
+CONTAINER_WRAPPER = r"""W="${AIRFLOW_KFP_WORKDIR:-/kfp}"
+T="${AIRFLOW_KFP_TERMINATION_LOG:-/dev/termination-log}"
+{ sh "$W/run.sh"; echo $? > "$W/.main-exit"; } 2>&1 | tee "$W/main.log"
+read code < "$W/.main-exit"
+while [ ! -e "$W/.uploaded" ]; do sleep 1; done
+read status < "$W/.uploaded"
+if [ "$code" -ne 0 ]; then
+  { echo "exit code $code; last lines of its output:"; tail -n 40 "$W/main.log"; } > "$T" 2>/dev/null
+  echo "[airflow-kfp] the command exited with code $code" >&2
+  exit "$code"
+fi
+if [ "$status" != ok ]; then
+  echo "storing the outputs failed: $status" > "$T" 2>/dev/null
+  echo "[airflow-kfp] storing the outputs failed: $status" >&2
+  exit 1
+fi
+"""
+
+
+def encode_task(doc: dict[str, Any], chunk_size: int) -> dict[str, str]:
+    """The task document as compressed base64 environment variables of at most ``chunk_size`` bytes."""
+    blob = base64.b64encode(zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 9)).decode()
+    chunks = [blob[i : i + chunk_size] for i in range(0, len(blob), chunk_size)] or [""]
+    env = {f"{TASK_CHUNK_ENV}_{i}": chunk for i, chunk in enumerate(chunks)}
+    env[f"{TASK_CHUNK_ENV}_N"] = str(len(chunks))
+    return env
+
+
+def decode_task(environ: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
+    count = int(environ.get(f"{TASK_CHUNK_ENV}_N", "0"))
+    if count <= 0:
+        raise staging.StagingError(f"the pod has no task document ({TASK_CHUNK_ENV}_N is not set)")
+    blob = "".join(environ[f"{TASK_CHUNK_ENV}_{i}"] for i in range(count))
+    return dict(json.loads(zlib.decompress(base64.b64decode(blob))))
+
+
+def _moved(path: str, workdir: str) -> str:
+    if workdir != POD_WORKDIR and (path == POD_WORKDIR or path.startswith(POD_WORKDIR + "/")):
+        return workdir + path[len(POD_WORKDIR) :]
+    return path
+
+
+def relocate(task: dict[str, Any], workdir: str) -> dict[str, Any]:
+    """Move every runner path from ``/kfp`` to ``workdir`` (parameter values are left alone)."""
+    if workdir == POD_WORKDIR:
+        return task
+    ex = task["executor_input"]
+    for section in ("inputs", "outputs"):
+        for group in (ex.get(section, {}).get("artifacts") or {}).values():
+            for entry in group.get("artifacts", []):
+                if entry.get("path"):
+                    entry["path"] = _moved(entry["path"], workdir)
+    outputs = ex.get("outputs", {})
+    for entry in (outputs.get("parameters") or {}).values():
+        entry["outputFile"] = _moved(entry["outputFile"], workdir)
+    if outputs.get("outputFile"):
+        outputs["outputFile"] = _moved(outputs["outputFile"], workdir)
+    if task.get("pip_target"):
+        task["pip_target"] = _moved(task["pip_target"], workdir)
+    for item in [*task["pod"]["inputs"], *task["pod"]["outputs"]]:
+        item["path"] = _moved(item["path"], workdir)
+    return task
+
+
+def _paths() -> tuple[str, str, str]:
+    workdir = os.environ.get("AIRFLOW_KFP_WORKDIR", POD_WORKDIR)
+    xcom_dir = os.environ.get("AIRFLOW_KFP_XCOM_DIR", "/airflow/xcom")
+    termination = os.environ.get("AIRFLOW_KFP_TERMINATION_LOG", "/dev/termination-log")
+    return workdir, xcom_dir, termination
+
+
+def _terminate_message(path: str, message: str) -> None:
+    """Kubernetes shows this file as the container's termination message; the operator reads it."""
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(message[-TERMINATION_MESSAGE_MAX:])
+    except OSError:
+        pass
+
+
+def write_xcom(xcom_dir: str, parameters: dict[str, Any], artifacts: dict[str, Any]) -> None:
+    os.makedirs(xcom_dir, exist_ok=True)
+    tmp = os.path.join(xcom_dir, ".return.json.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump({"airflow_kfp": 1, "parameters": parameters, "artifacts": artifacts}, fh)
+    os.replace(tmp, os.path.join(xcom_dir, "return.json"))
+
+
+def _run_launcher(task_file: str, workdir: str, termination: str) -> int:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (sys.path[0], env.get("PYTHONPATH", "")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    for name in [k for k in env if k.startswith((TASK_CHUNK_ENV, RUNTIME_ENV))]:
+        del env[name]  # the user's code has no use for them
+    cmd = [sys.executable, "-m", "airflow_kfp.runtime.launcher", "--task-file", task_file, "--workdir", workdir]
+    tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True, bufsize=1) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            tail.append(line.rstrip("\n"))
+        code = proc.wait()
+    if code != 0:
+        _terminate_message(termination, f"exit code {code}; last lines of its output:\n" + "\n".join(tail))
+    return code
+
+
+def _prepare(task: dict[str, Any], workdir: str) -> str:
+    os.makedirs(workdir, exist_ok=True)
+    staging.stage_inputs(task["pod"]["inputs"])
+    task_file = os.path.join(workdir, "task.json")
+    with open(task_file, "w", encoding="utf-8") as fh:
+        json.dump({k: v for k, v in task.items() if k != "pod"}, fh)
+    return task_file
+
+
+def _executor_output(task: dict[str, Any]) -> dict[str, Any]:
+    path = task["executor_input"].get("outputs", {}).get("outputFile")
+    if path and os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            return dict(json.load(fh))
+    return {}
+
+
+def step_run(task: dict[str, Any]) -> int:
+    workdir, xcom_dir, termination = _paths()
+    task_file = _prepare(task, workdir)
+    code = _run_launcher(task_file, workdir, termination)
+    if code != 0:
+        return code
+    output = _executor_output(task)
+    artifacts = staging.stage_outputs(task["pod"]["outputs"], output)
+    write_xcom(xcom_dir, dict(output.get("parameterValues") or {}), artifacts)
+    return 0
+
+
+def _shell_quote(arg: str) -> str:
+    return "'" + arg.replace("'", "'\"'\"'") + "'"
+
+
+def step_stage_in(task: dict[str, Any]) -> int:
+    from airflow_kfp.runtime.launcher import container_argv
+
+    workdir, _, _ = _paths()
+    os.umask(0)  # the main container may run as another user: let it write the output folders
+    _prepare(task, workdir)
+    argv = container_argv(task)
+    with open(os.path.join(workdir, "run.sh"), "w", encoding="utf-8") as fh:
+        fh.write("exec " + " ".join(_shell_quote(a) for a in argv) + "\n")
+    staging._log(f"prepared {argv[0]!r} with {len(argv) - 1} argument(s)")
+    return 0
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def step_stage_out(task: dict[str, Any], poll_s: float = 1.0) -> int:
+    from airflow_kfp.runtime.launcher import collect_container_outputs
+
+    workdir, xcom_dir, _ = _paths()
+    marker, done = os.path.join(workdir, ".main-exit"), os.path.join(workdir, ".uploaded")
+    while not _read(marker):
+        time.sleep(poll_s)
+    code = int(_read(marker))
+    status = "skipped"
+    try:
+        if code == 0:
+            outputs = task["executor_input"].get("outputs", {})
+            output = collect_container_outputs(task["component"], outputs)
+            artifacts = staging.stage_outputs(task["pod"]["outputs"], output)
+            write_xcom(xcom_dir, dict(output.get("parameterValues") or {}), artifacts)
+            status = "ok"
+    except Exception as exc:
+        status = f"error: {exc}".replace("\n", " ")
+        staging._log(status)
+        return 1
+    finally:
+        with open(done + ".tmp", "w", encoding="utf-8") as fh:
+            fh.write(status + "\n")
+        os.replace(done + ".tmp", done)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    step = argv[0] if argv else "run"
+    workdir, _, termination = _paths()
+    try:
+        task = relocate(decode_task(os.environ), workdir)
+        if step == "run":
+            return step_run(task)
+        if step == "stage-in":
+            return step_stage_in(task)
+        if step == "stage-out":
+            return step_stage_out(task)
+        raise staging.StagingError(f"unknown step {step!r}; use run, stage-in or stage-out")
+    except Exception as exc:  # the message reaches the task log through the termination message
+        message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, staging.StagingError) else str(exc)
+        staging._log(f"error: {message}")
+        _terminate_message(termination, f"airflow-kfp {step} failed: {message}")
+        return 2

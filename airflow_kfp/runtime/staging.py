@@ -1,0 +1,254 @@
+"""Move artifacts in and out of a pod with the standard library only, hashing bytes as they stream.
+
+The operator, which holds the store credentials, hands the pod a plan at execute time: for each input
+file a presigned GET URL; for each output a presigned POST form (one for a single file, one whose
+policy allows any key under ``<uri>/`` for a directory, since the file names are unknown until the
+component has run). The pod never sees a long-lived credential. With the artifact root on a shared
+volume (PVC), inputs are read in place and outputs are renamed into place instead.
+
+Memory stays bounded whatever the artifact size: every transfer moves 1 MiB chunks. A presigned POST
+is one S3 request, so a single file is limited to 5 GiB; a directory may hold any number of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+CHUNK = 1024 * 1024
+MAX_POST_BYTES = 5 * 1024**3
+ATTEMPTS = 4
+METRICS_TYPES = ("system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics")
+
+
+class StagingError(Exception):
+    """A transfer that failed for good; the message names the artifact URI, never a signed URL."""
+
+
+def _log(message: str) -> None:
+    print(f"[airflow-kfp] {message}", file=sys.stderr, flush=True)
+
+
+def format_digest(hexdigest: str) -> str:
+    return f"sha256:{hexdigest}"
+
+
+def dir_digest(files: list[tuple[str, str]]) -> str:
+    """Same rule as ``airflow_kfp.hooks.digest.dir_digest``: sorted ``relpath\\0hex\\n`` lines."""
+    h = hashlib.sha256()
+    for rel, hexdigest in sorted(files):
+        h.update(f"{rel}\0{hexdigest}\n".encode())
+    return format_digest(h.hexdigest())
+
+
+def walk_files(root: str) -> Iterator[tuple[str, str]]:
+    """``(relpath with "/", path)`` of every file under ``root``."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            yield os.path.relpath(path, root).replace(os.sep, "/"), path
+
+
+def _retrying(what: str, fn: Any) -> Any:
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return fn()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read(2000).decode("utf-8", "replace")
+            if (exc.code < 500 and exc.code not in (408, 429)) or attempt == ATTEMPTS:
+                raise StagingError(f"{what}: HTTP {exc.code} {exc.reason}; {_s3_message(detail)}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            if attempt == ATTEMPTS:
+                raise StagingError(f"{what}: {getattr(exc, 'reason', exc)}") from None
+        _log(f"{what}: attempt {attempt} failed, retrying")
+        time.sleep(min(2**attempt, 20))
+    raise AssertionError("unreachable")
+
+
+def _s3_message(body: str) -> str:
+    """The Code/Message of an S3 error body; presigned URLs expire, so say so."""
+    for tag in ("Code", "Message"):
+        start = body.find(f"<{tag}>")
+        if start >= 0:
+            body = body.replace(f"<{tag}>", f"{tag}=").replace(f"</{tag}>", " ")
+    hint = " (the presigned URL expired: raise [kfp] presigned_url_expiry)" if "expired" in body.lower() else ""
+    return " ".join(body.split())[:500] + hint
+
+
+# -- inputs ---------------------------------------------------------------------------------
+
+
+def download(url: str, dest: str, uri: str) -> tuple[str, int]:
+    """GET ``url`` into ``dest`` (via a temporary sibling); return (sha256 hex, size)."""
+    os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+    tmp = f"{dest}.part-{uuid.uuid4().hex[:8]}"
+
+    def once() -> tuple[str, int]:
+        h, size = hashlib.sha256(), 0
+        with urllib.request.urlopen(url, timeout=60) as resp, open(tmp, "wb") as out:
+            while chunk := resp.read(CHUNK):
+                h.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+        return h.hexdigest(), size
+
+    try:
+        hexd, size = _retrying(f"downloading {uri}", once)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return hexd, size
+
+
+def stage_inputs(inputs: list[dict[str, Any]]) -> None:
+    """Fetch every input artifact to its local path and check it against the producer's digest."""
+    for item in inputs:
+        uri, path = item["uri"], item["path"]
+        if item["kind"] == "volume":
+            if not os.path.exists(path):
+                raise StagingError(f"input {uri} is not on the shared artifact volume at {path}")
+            continue
+        if item["kind"] == "file":
+            hexd, size = download(item["files"][0]["url"], path, uri)
+            digest = format_digest(hexd)
+        else:
+            os.makedirs(path, exist_ok=True)
+            hashes, size = [], 0
+            for entry in item["files"]:
+                hexd, n = download(entry["url"], os.path.join(path, *entry["rel"].split("/")), uri)
+                hashes.append((entry["rel"], hexd))
+                size += n
+            digest = dir_digest(hashes)
+        expected = item.get("digest")
+        if expected and expected != digest:
+            raise StagingError(f"input {uri} changed since it was produced: digest {digest}, expected {expected}")
+        _log(f"staged input '{item['name']}' from {uri} ({size} bytes)")
+
+
+# -- outputs --------------------------------------------------------------------------------
+
+
+def _multipart(fields: dict[str, str], key: str, path: str, size: int, h: Any) -> tuple[Iterator[bytes], int, str]:
+    """A streaming multipart/form-data body: fields, then the file in chunks (hashed as sent)."""
+    boundary = f"----airflow-kfp-{uuid.uuid4().hex}"
+    head = b""
+    for name, value in {**fields, "key": key}.items():
+        head += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{os.path.basename(path)}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    def body() -> Iterator[bytes]:
+        yield head
+        with open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                h.update(chunk)
+                yield chunk
+        yield tail
+
+    return body(), len(head) + size + len(tail), f"multipart/form-data; boundary={boundary}"
+
+
+def upload(form: dict[str, Any], key: str, path: str, uri: str) -> tuple[str, int]:
+    """POST ``path`` to S3 under ``key`` with a presigned form; return (sha256 hex, size)."""
+    size = os.path.getsize(path)
+    if size > MAX_POST_BYTES:
+        raise StagingError(
+            f"output {uri}: {path} is {size} bytes; one file uploaded with a presigned POST is limited to 5 GiB. "
+            "Write the artifact as a directory of smaller parts, or put the artifact root on a shared volume "
+            "([kfp] artifact_volume_claim)"
+        )
+
+    def once() -> str:
+        h = hashlib.sha256()
+        body, length, content_type = _multipart(form["fields"], key, path, size, h)
+        request = urllib.request.Request(
+            form["url"],
+            data=body,
+            method="POST",
+            headers={"Content-Type": content_type, "Content-Length": str(length)},
+        )
+        with urllib.request.urlopen(request, timeout=300) as resp:
+            resp.read()
+        return h.hexdigest()
+
+    return _retrying(f"uploading {uri}", once), size
+
+
+def _move_into_place(path: str, dest: str) -> None:
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    if os.path.isdir(dest) and not os.path.islink(dest):
+        shutil.rmtree(dest)
+    elif os.path.lexists(dest):
+        os.unlink(dest)
+    shutil.move(path, dest)
+
+
+def _hash_local(path: str) -> tuple[str, int]:
+    h, size = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def store_output(item: dict[str, Any]) -> tuple[int, str, list[str]]:
+    """Upload (or move) one output artifact; return (size, digest, relative paths of a directory's files)."""
+    path, uri = item["path"], item["uri"]
+    is_dir = os.path.isdir(path)
+    files = list(walk_files(path)) if is_dir else [("", path)]
+    hashes: list[tuple[str, str]] = []
+    total = 0
+    for rel, fpath in files:
+        if item.get("move_to"):
+            hexd, size = _hash_local(fpath)
+        elif is_dir:
+            hexd, size = upload(item["dir_form"], f"{item['key']}/{rel}", fpath, uri)
+        else:
+            hexd, size = upload(item["file_form"], item["key"], fpath, uri)
+        hashes.append((rel, hexd))
+        total += size
+    if item.get("move_to"):
+        _move_into_place(path, item["move_to"])
+    digest = dir_digest(hashes) if is_dir else format_digest(hashes[0][1])
+    _log(f"stored output '{item['name']}' at {uri} ({total} bytes, {digest})")
+    return total, digest, [rel for rel, _ in hashes] if is_dir else []
+
+
+def stage_outputs(outputs: list[dict[str, Any]], executor_output: dict[str, Any]) -> dict[str, Any]:
+    """Store every output artifact; return ``{name: ArtifactRecord}`` for the XCom result."""
+    produced = executor_output.get("artifacts") or {}
+    records: dict[str, Any] = {}
+    for item in outputs:
+        name = item["name"]
+        entries = (produced.get(name) or {}).get("artifacts") or [{}]
+        metadata = dict(entries[0].get("metadata") or {})
+        path = item["path"]
+        if not os.path.exists(path):
+            if item["type"] not in METRICS_TYPES:
+                raise StagingError(
+                    f"the component did not write its output artifact '{name}' (nothing at its .path); "
+                    "write a file or directory there"
+                )
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as fh:
+                json.dump(metadata, fh, indent=2, sort_keys=True)
+        size, digest, files = store_output(item)
+        records[name] = {"uri": item["uri"], "type": item["type"], "metadata": metadata, "size": size, "digest": digest}
+        if files:
+            records[name]["files"] = files  # lets the operator drop what an earlier try left there
+    return records

@@ -1,0 +1,105 @@
+"""Per-task Kubernetes settings (the kfp-kubernetes extras), stored on ``TaskSpec.kubernetes``.
+
+Plain data, read only by the Kubernetes runner; the local runner ignores it. Field names follow
+kfp-kubernetes arguments so a compiled KFP ``platforms.kubernetes`` section maps onto it directly.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SecretAsEnv(_Model):
+    secret_name: str
+    secret_key_to_env: dict[str, str]
+    optional: bool = False
+
+
+class SecretAsVolume(_Model):
+    secret_name: str
+    mount_path: str
+    optional: bool = False
+
+
+class ConfigMapAsEnv(_Model):
+    config_map_name: str
+    config_map_key_to_env: dict[str, str]
+    optional: bool = False
+
+
+class ConfigMapAsVolume(_Model):
+    config_map_name: str
+    mount_path: str
+    optional: bool = False
+
+
+class PvcMount(_Model):
+    pvc_name: str
+    mount_path: str
+    sub_path: str | None = None
+
+
+class EmptyDirMount(_Model):
+    volume_name: str
+    mount_path: str
+    medium: str | None = None
+    size_limit: str | None = None
+
+
+class Toleration(_Model):
+    key: str | None = None
+    operator: Literal["Equal", "Exists"] = "Equal"
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    toleration_seconds: int | None = None
+
+
+class SelectorRequirement(_Model):
+    key: str
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]
+    values: list[str] = Field(default_factory=list)
+
+
+class NodeAffinityTerm(_Model):
+    """Required when ``weight`` is None, preferred with that weight (1-100) otherwise."""
+
+    match_expressions: list[SelectorRequirement] = Field(default_factory=list)
+    match_fields: list[SelectorRequirement] = Field(default_factory=list)
+    weight: int | None = None
+
+
+class SecurityContext(_Model):
+    """Container security context of the component's container."""
+
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    run_as_non_root: bool | None = None
+    fs_group: int | None = None
+    allow_privilege_escalation: bool | None = None
+    read_only_root_filesystem: bool | None = None
+
+
+class KubernetesSettings(_Model):
+    secret_as_env: list[SecretAsEnv] = Field(default_factory=list)
+    secret_as_volume: list[SecretAsVolume] = Field(default_factory=list)
+    config_map_as_env: list[ConfigMapAsEnv] = Field(default_factory=list)
+    config_map_as_volume: list[ConfigMapAsVolume] = Field(default_factory=list)
+    pvc_mount: list[PvcMount] = Field(default_factory=list)
+    empty_dir_mount: list[EmptyDirMount] = Field(default_factory=list)
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[Toleration] = Field(default_factory=list)
+    node_affinity: list[NodeAffinityTerm] = Field(default_factory=list)
+    image_pull_secrets: list[str] = Field(default_factory=list)
+    image_pull_policy: Literal["Always", "Never", "IfNotPresent"] | None = None
+    pod_labels: dict[str, str] = Field(default_factory=dict)
+    pod_annotations: dict[str, str] = Field(default_factory=dict)
+    security_context: SecurityContext | None = None
+    service_account: str | None = None
+    timeout_seconds: int | None = None
+    """``set_timeout``: the pod's activeDeadlineSeconds."""

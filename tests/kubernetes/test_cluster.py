@@ -1,0 +1,41 @@
+"""Opt-in end to end run on a real cluster: ``KUBECONFIG`` set, and an S3 root both reach.
+
+    KUBECONFIG=~/.kube/config KFP_E2E_ARTIFACT_ROOT=s3://bucket/e2e KFP_E2E_NAMESPACE=kfp-e2e \\
+        AWS_ENDPOINT_URL_S3=... .venv/bin/pytest -m kubernetes_cluster tests/kubernetes/test_cluster.py
+
+The worker (this test) presigns with its own credentials; pods need only network access to the
+endpoint. The example retraining pipeline would also need scikit-learn from PyPI in its pods, so
+this runs the data-moving pipeline (a Python component, an sh-only container component, and a
+consumer) that exercises every path between the worker, the store and the pods.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+pytestmark = [
+    pytest.mark.kubernetes_cluster,
+    pytest.mark.skipif(
+        not (os.environ.get("KUBECONFIG") and os.environ.get("KFP_E2E_ARTIFACT_ROOT")),
+        reason="needs KUBECONFIG and KFP_E2E_ARTIFACT_ROOT (an s3:// root the cluster can reach)",
+    ),
+]
+
+
+def test_pipeline_on_a_real_cluster(dag_runner: Any) -> None:
+    root = os.environ["KFP_E2E_ARTIFACT_ROOT"]
+    run = dag_runner.run_pipeline(
+        "tests.pipelines.kube:plain",
+        conf={"rows": 9},
+        runner="kubernetes",
+        artifact_root=root,
+        enable_caching=False,
+        namespace=os.environ.get("KFP_E2E_NAMESPACE", "default"),
+    )
+    assert run.state == "success", run.states
+    assert run.manifest("check")["parameters"] == {"Output": "9|18|True"}
+    data = run.manifest("produce")["artifacts"]["data"]
+    assert data["uri"].startswith(root) and data["size"] == len("".join(f"{i}\n" for i in range(9)))

@@ -1,0 +1,188 @@
+"""Pods built by the real operator (``build_pod_request_obj``) for a pipeline using every setting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from kubernetes.client import ApiClient
+
+from airflow_kfp import dsl, kubernetes
+from airflow_kfp.operators.kubernetes import STAGE_IN, STAGE_OUT, KubernetesComponentOperator
+from airflow_kfp.spec.validate import PipelineDefinitionError
+from tests.kubernetes.conftest import compile_dag
+from tests.pipelines import kube
+
+K8S_VERSION = "1.30"
+
+
+def as_manifest(pod: Any) -> dict[str, Any]:
+    return ApiClient().sanitize_for_serialization(pod)
+
+
+def build(dag: Any, task_id: str) -> Any:
+    op = dag.get_task(task_id)
+    assert isinstance(op, KubernetesComponentOperator)
+    return op.build_pod_request_obj(None, dry_run=True)
+
+
+@pytest.fixture
+def dag(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("AIRFLOW__KFP__ARTIFACT_ROOT", "s3://bucket/root")
+    return compile_dag(kube.everything, namespace="ml-pipelines")
+
+
+def test_every_setting_reaches_the_pod(dag: Any) -> None:
+    pod = build(dag, "produce")
+    manifest = as_manifest(pod)
+    kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
+    spec, meta = manifest["spec"], manifest["metadata"]
+    base = spec["containers"][0]
+    assert meta["namespace"] == "ml-pipelines"
+    assert meta["name"].startswith("kube-everything-produce")
+    assert meta["labels"]["team"] == "ml"
+    assert meta["labels"]["airflow-kfp/pipeline"] == "kube-everything"
+    assert meta["labels"]["airflow-kfp/task"] == "produce"
+    assert meta["annotations"] == {"example.com/owner": "ML team <ml@example.com>"}
+    assert base["image"] == "python:3.12-slim" and base["imagePullPolicy"] == "Always"
+    assert base["resources"] == {
+        "requests": {"cpu": "500m", "memory": "1Gi"},
+        "limits": {"cpu": "2", "memory": "2Gi", "nvidia.com/gpu": "2"},
+    }
+    assert spec["nodeSelector"] == {"accelerator": "nvidia-tesla-t4", "pool": "training"}
+    assert {"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"} in spec["tolerations"]
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    node_affinity = spec["affinity"]["nodeAffinity"]
+    required = node_affinity["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert required == [{"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a", "b"]}]}]
+    preferred = node_affinity["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert preferred == [
+        {"weight": 50, "preference": {"matchExpressions": [{"key": "spot", "operator": "DoesNotExist"}]}}
+    ]
+    assert spec["imagePullSecrets"] == [{"name": "regcred"}]
+    assert spec["serviceAccountName"] == "trainer"
+    assert spec["activeDeadlineSeconds"] == 3600
+    assert spec["securityContext"] == {"fsGroup": 2000}
+    assert base["securityContext"] == {"runAsUser": 1000, "runAsGroup": 1000, "runAsNonRoot": True}
+    env = {e["name"]: e for e in base["env"]}
+    assert env["MODE"]["value"] == "train"
+    assert env["DB_PASSWORD"]["valueFrom"] == {"secretKeyRef": {"name": "db-creds", "key": "password"}}
+    assert env["LOG_LEVEL"]["valueFrom"] == {"configMapKeyRef": {"name": "app-config", "key": "level"}}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in base["volumeMounts"]}
+    assert volumes[mounts["/etc/tls"]]["secret"] == {"secretName": "tls-certs", "optional": True}
+    assert volumes[mounts["/etc/app"]]["configMap"] == {"name": "app-files"}
+    assert volumes[mounts["/data"]]["persistentVolumeClaim"] == {"claimName": "datasets"}
+    assert volumes[mounts["/scratch"]]["emptyDir"] == {"medium": "Memory", "sizeLimit": "1Gi"}
+    assert volumes[mounts["/kfp"]]["emptyDir"] == {}
+    assert mounts["/airflow/xcom"] == "xcom" and spec["containers"][-1]["name"] == "airflow-xcom-sidecar"
+    assert spec["restartPolicy"] == "Never"
+    assert base["command"][:2] == ["python3", "-c"] and base["args"] == ["run"]
+    assert not any(name.startswith("AWS_") for name in env)
+
+
+def test_container_component_pod_layout(dag: Any) -> None:
+    manifest = as_manifest(build(dag, "summarise"))
+    kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
+    spec = manifest["spec"]
+    assert [c["name"] for c in spec["initContainers"]] == [STAGE_IN]
+    assert [c["name"] for c in spec["containers"]] == ["base", STAGE_OUT, "airflow-xcom-sidecar"]
+    main, stage_out = spec["containers"][0], spec["containers"][1]
+    stage_in = spec["initContainers"][0]
+    assert main["image"] == "busybox:1.36" and main["command"][:2] == ["sh", "-c"]
+    assert main["resources"] == {"limits": {"memory": "64Mi"}}
+    for helper in (stage_in, stage_out):
+        assert helper["image"] == "python:3.12-slim" and helper["command"][:2] == ["python3", "-c"]
+        assert {"name": "kfp-work", "mountPath": "/kfp"} in helper["volumeMounts"]
+    assert stage_in["args"] == ["stage-in"] and stage_out["args"] == ["stage-out"]
+    assert {"name": "xcom", "mountPath": "/airflow/xcom"} in stage_out["volumeMounts"]
+    assert not spec.get("nodeSelector") and not spec.get("tolerations")  # settings are per task
+
+
+def test_deployment_defaults_and_dag_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__KFP__ARTIFACT_ROOT", "s3://bucket/root")
+    monkeypatch.setenv("AIRFLOW__KFP__NAMESPACE", "from-config")
+    monkeypatch.setenv("AIRFLOW__KFP__SERVICE_ACCOUNT", "kfp-runner")
+    monkeypatch.setenv("AIRFLOW__KFP__DEFAULT_IMAGE", "registry.example.com/py:3.11")
+    dag = compile_dag(
+        kube.everything,
+        kfp_settings={
+            "gpu_resource_name": "amd.com/gpu",
+            "accelerator_node_label": "gpu-type",
+            "gpu_toleration_key": "",
+        },
+    )
+    produce = as_manifest(build(dag, "produce"))
+    assert produce["metadata"]["namespace"] == "from-config"
+    assert produce["spec"]["containers"][0]["resources"]["limits"]["amd.com/gpu"] == "2"
+    assert produce["spec"]["nodeSelector"]["gpu-type"] == "nvidia-tesla-t4"
+    assert all(t["key"] != "nvidia.com/gpu" for t in produce["spec"]["tolerations"])
+    assert produce["spec"]["serviceAccountName"] == "trainer"  # the task's own wins
+    check = as_manifest(build(dag, "check"))
+    assert check["spec"]["serviceAccountName"] == "kfp-runner"
+    assert check["spec"]["containers"][0]["image"] == "registry.example.com/py:3.11"  # KFP's default image replaced
+    kubernetes_validate.validate(check, K8S_VERSION, strict=True)
+
+
+def test_labels_are_label_safe_and_name_the_run() -> None:
+    from airflow_kfp.operators.pod_spec import label_value
+
+    run_id = "manual__2024-01-01T00:00:00+00:00"
+    value = label_value(run_id)
+    assert len(value) <= 63 and ":" not in value and "+" not in value
+    assert value != label_value("manual__2024-01-01T00:00:00+00_00")  # hashed, so no collisions
+    assert label_value("x" * 80) != label_value("x" * 81) and len(label_value("x" * 80)) <= 63
+    assert label_value("train") == "train"
+
+
+@dsl.component
+def noop() -> None:
+    pass
+
+
+def _pipeline(configure: Any) -> Any:
+    @dsl.pipeline(name="bad-settings")
+    def pipeline() -> None:
+        configure(noop())
+
+    return pipeline
+
+
+@pytest.mark.parametrize(
+    ("configure", "message"),
+    [
+        (
+            lambda t: t.set_cpu_request("2").set_cpu_limit("1"),
+            "task 'noop': the cpu request '2' is above the cpu limit '1'",
+        ),
+        (
+            lambda t: t.set_memory_limit("1Gi").set_memory_request("2Gi"),
+            "memory request '2Gi' is above the memory limit",
+        ),
+        (lambda t: t.set_memory_limit("2GiBB"), "'2GiBB' is not a memory quantity"),
+        (lambda t: t.set_cpu_limit("-1"), "'-1' is not a CPU quantity"),
+        (lambda t: t.set_accelerator_limit(-1), "not a whole number of accelerators"),
+        (lambda t: kubernetes.add_pod_label(t, "team", "has spaces"), "argument 'label_value'"),
+        (lambda t: kubernetes.mount_pvc(t, "data", "relative/path"), "argument 'mount_path'"),
+        (lambda t: kubernetes.mount_pvc(t, "Bad_Name", "/data"), "argument 'pvc_name'"),
+        (lambda t: kubernetes.add_toleration(t, key="k", operator="Maybe"), "argument 'operator'"),
+        (lambda t: kubernetes.set_image_pull_policy(t, "Sometimes"), "argument 'policy'"),
+        (lambda t: kubernetes.set_timeout(t, 0), "argument 'seconds'"),
+        (lambda t: kubernetes.empty_dir_mount(t, "s", "/s", size_limit="1GBB"), "argument 'size_limit'"),
+        (lambda t: kubernetes.add_node_affinity(t, [{"key": "z", "operator": "In"}]), "needs values"),
+        (lambda t: kubernetes.use_secret_as_env(t, "creds", {"k": "1BAD NAME"}), "argument 'secret_key_to_env'"),
+    ],
+)
+def test_bad_settings_fail_at_parse_time(configure: Any, message: str) -> None:
+    with pytest.raises(PipelineDefinitionError, match="pipeline 'bad-settings', task 'noop'") as info:
+        _pipeline(configure)
+    assert message in str(info.value)
+
+
+def test_a_limit_without_a_request_is_fine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__KFP__ARTIFACT_ROOT", "s3://bucket/root")
+    pipeline = _pipeline(lambda t: t.set_cpu_limit("1").set_memory_request("100Mi"))
+    manifest = as_manifest(build(compile_dag(pipeline), "noop"))
+    assert manifest["spec"]["containers"][0]["resources"] == {"requests": {"memory": "100Mi"}, "limits": {"cpu": "1"}}
+    kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)

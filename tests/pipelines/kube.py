@@ -1,0 +1,105 @@
+"""Pipelines for the Kubernetes runner tests: every pod setting, and small data-moving components."""
+
+from __future__ import annotations
+
+from airflow_kfp import dsl, kubernetes
+from airflow_kfp.dsl import Artifact, Dataset, Input, Markdown, Metrics, Output, OutputPath
+
+
+@dsl.component(base_image="python:3.12-slim", packages_to_install=["tqdm==4.66.5"])
+def produce(rows: int, data: Output[Dataset], folder: Output[Artifact], metrics: Output[Metrics]) -> int:
+    import os
+
+    with open(data.path, "w") as fh:
+        fh.write("".join(f"{i}\n" for i in range(rows)))
+    data.metadata["rows"] = rows
+    os.makedirs(os.path.join(folder.path, "sub"), exist_ok=True)
+    with open(os.path.join(folder.path, "a.txt"), "w") as fh:
+        fh.write("alpha")
+    with open(os.path.join(folder.path, "sub", "b.txt"), "w") as fh:
+        fh.write("beta")
+    metrics.log_metric("rows", rows)
+    return rows * 2
+
+
+@dsl.container_component
+def summarise(data: Input[Dataset], folder: Input[Artifact], lines: OutputPath(int), report: Output[Markdown]):
+    return dsl.ContainerSpec(
+        image="busybox:1.36",
+        command=["sh", "-c"],
+        args=[
+            'wc -l < "$0" | tr -d " " > "$2"; { echo "# files"; ls "$1" "$1/sub"; } > "$3"',
+            data.path,
+            folder.path,
+            lines,
+            report.path,
+        ],
+    )
+
+
+@dsl.component
+def check(report: Input[Markdown], lines: int, doubled: int) -> str:
+    text = open(report.path).read()
+    return f"{lines}|{doubled}|{'a.txt' in text and 'b.txt' in text}"
+
+
+@dsl.pipeline(name="kube-everything", description="Uses every Kubernetes setting.")
+def everything(rows: int = 5):
+    p = produce(rows=rows)
+    p.set_cpu_request("500m").set_cpu_limit("2").set_memory_request("1Gi").set_memory_limit("2Gi")
+    p.set_accelerator_type("nvidia-tesla-t4").set_accelerator_limit(2)
+    p.set_env_variable("MODE", "train")
+    kubernetes.use_secret_as_env(p, secret_name="db-creds", secret_key_to_env={"password": "DB_PASSWORD"})
+    kubernetes.use_secret_as_volume(p, secret_name="tls-certs", mount_path="/etc/tls", optional=True)
+    kubernetes.use_config_map_as_env(p, config_map_name="app-config", config_map_key_to_env={"level": "LOG_LEVEL"})
+    kubernetes.use_config_map_as_volume(p, config_map_name="app-files", mount_path="/etc/app")
+    kubernetes.mount_pvc(p, pvc_name="datasets", mount_path="/data")
+    kubernetes.empty_dir_mount(p, volume_name="scratch", mount_path="/scratch", medium="Memory", size_limit="1Gi")
+    kubernetes.add_node_selector(p, label_key="pool", label_value="training")
+    kubernetes.add_toleration(p, key="dedicated", operator="Equal", value="ml", effect="NoSchedule")
+    kubernetes.add_node_affinity(p, match_expressions=[{"key": "zone", "operator": "In", "values": ["a", "b"]}])
+    kubernetes.add_node_affinity(p, match_expressions=[{"key": "spot", "operator": "DoesNotExist"}], weight=50)
+    kubernetes.set_image_pull_secrets(p, ["regcred"])
+    kubernetes.set_image_pull_policy(p, "Always")
+    kubernetes.add_pod_label(p, label_key="team", label_value="ml")
+    kubernetes.add_pod_annotation(p, annotation_key="example.com/owner", annotation_value="ML team <ml@example.com>")
+    kubernetes.set_security_context(p, run_as_user=1000, run_as_group=1000, run_as_non_root=True, fs_group=2000)
+    kubernetes.set_service_account(p, "trainer")
+    kubernetes.set_timeout(p, 3600)
+    s = summarise(data=p.outputs["data"], folder=p.outputs["folder"])
+    s.set_memory_limit("64Mi")
+    check(report=s.outputs["report"], lines=s.outputs["lines"], doubled=p.outputs["Output"])
+
+
+@dsl.pipeline(name="kube-plain")
+def plain(rows: int = 4):
+    """The data-moving part of ``everything`` without settings a local run cannot honour."""
+    p = produce(rows=rows)
+    s = summarise(data=p.outputs["data"], folder=p.outputs["folder"])
+    check(report=s.outputs["report"], lines=s.outputs["lines"], doubled=p.outputs["Output"])
+
+
+@dsl.component
+def exits(code: int) -> None:
+    import sys
+
+    print("line before the failure")
+    print("the data is bad")
+    sys.exit(code)
+
+
+@dsl.pipeline(name="kube-failing")
+def failing(code: int = 3):
+    exits(code=code).set_retry(num_retries=1, backoff_duration="0s")
+
+
+@dsl.component
+def make(data: Output[Dataset]) -> str:
+    with open(data.path, "w") as fh:
+        fh.write("fresh")
+    return "fresh"
+
+
+@dsl.pipeline(name="kube-single")
+def single():
+    make()
