@@ -6,7 +6,7 @@ Each figure is a ratio of two things measured interleaved in this run (A, B, A, 
 ``--reps`` repetitions, so background load on a shared machine hits both sides alike. Each side runs
 in its own child process; "peak MiB" is that process's peak RSS (ru_maxrss). ``--profile`` adds a
 cProfile of the slow side of each timed comparison (bench/results/profiles/*.pstats, summaries in
-the JSON). See docs/benchmarks.md.
+the JSON). See "Benchmarks" in the README.
 """
 
 from __future__ import annotations
