@@ -133,7 +133,9 @@ def to_dag(
     doc = f"Kubeflow-style pipeline **{spec.name}**, version `{version[:12]}`."
     dag_kwargs.setdefault("doc_md", f"{spec.description}\n\n{doc}" if spec.description else doc)
     dag = DAG(dag_id=dag_id or spec.name, params=params, tags=tags, **dag_kwargs)
-    ctx = RenderContext(spec.name, version, operator_class_for(settings), overrides, emit_assets=emit_assets)
+    ctx = RenderContext(
+        spec.name, version, operator_class_for(settings), overrides, emit_assets=emit_assets, settings=settings
+    )
     with dag, gc_paused():
         render_pipeline(spec, ctx, {i.name: {"kind": "param", "name": i.name} for i in spec.inputs}, None)
     dag.kfp_pipeline = spec  # type: ignore[attr-defined]
@@ -162,7 +164,7 @@ def to_task_group(
     strings; pipeline inputs not given take their defaults.
     """
     spec = _spec_of(pipeline)
-    _, overrides = _settings(
+    settings, overrides = _settings(
         {
             "runner": runner,
             "artifact_root": artifact_root,
@@ -174,7 +176,6 @@ def to_task_group(
             **(kfp_settings or {}),
         }
     )
-    settings = load_settings().with_overrides(**overrides)
     arguments = dict(arguments or {})
     unknown = set(arguments) - {i.name for i in spec.inputs}
     if unknown:
@@ -194,7 +195,13 @@ def to_task_group(
     group_kwargs: dict[str, Any] = {"dag": dag} if dag is not None else {}
     group = TaskGroup(group_id=group_id or spec.name, tooltip=spec.description, **group_kwargs)
     ctx = RenderContext(
-        spec.name, spec.digest(), operator_class_for(settings), overrides, arguments, emit_assets=emit_assets
+        spec.name,
+        spec.digest(),
+        operator_class_for(settings),
+        overrides,
+        arguments,
+        emit_assets=emit_assets,
+        settings=settings,
     )
     with group, gc_paused():
         render_pipeline(spec, ctx, bindings, group)

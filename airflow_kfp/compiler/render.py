@@ -47,6 +47,8 @@ class RenderContext:
     operators_by_id: dict[str, Any] = field(default_factory=dict)
     emit_assets: bool = False
     """Publish every artifact output as an Airflow Asset (``to_dag(emit_assets=True)``)."""
+    settings: Any = None
+    """The [kfp] settings resolved once for this compile, so operators need not re-read them."""
 
 
 def importer_operator_class() -> type:
@@ -163,6 +165,7 @@ def render_pipeline(
                 "component_spec": component,
                 "input_bindings": bindings,
                 "settings_overrides": ctx.settings_overrides,
+                "parse_settings": ctx.settings,
                 "external_arguments": externals,
                 "task_group": task_group,
                 "doc_md": component.description or None,

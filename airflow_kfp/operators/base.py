@@ -64,6 +64,35 @@ class ComponentOperatorMixin(CachingMixin):
     kfp_resolved_inputs: ResolvedInputs | None = None
     kfp_manifest: Manifest | None = None
 
+    def __init__(
+        self,
+        *,
+        pipeline_name: str,
+        pipeline_version: str,
+        task_spec: TaskSpec,
+        component_spec: ComponentSpec,
+        input_bindings: dict[str, dict[str, Any]],
+        settings_overrides: dict[str, Any] | None = None,
+        external_arguments: dict[str, Any] | None = None,
+        parse_settings: KfpSettings | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Takes the compiler's component arguments and passes the rest to the Airflow operator.
+
+        ``parse_settings`` are the settings the compiler resolved (for building pods at parse time);
+        at run time the operator reads them afresh, so a configuration change applies.
+        """
+        super().__init__(**kwargs)
+        self.init_component(
+            pipeline_name=pipeline_name,
+            pipeline_version=pipeline_version,
+            task_spec=task_spec,
+            component_spec=component_spec,
+            input_bindings=input_bindings,
+            settings_overrides=settings_overrides,
+            external_arguments=external_arguments,
+        )
+
     def init_component(
         self,
         *,

@@ -27,29 +27,6 @@ class ImporterOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperator):
     template_fields: Sequence[str] = ("external_arguments",)
     ui_color = "#fdf6e3"
 
-    def __init__(
-        self,
-        *,
-        pipeline_name: str,
-        pipeline_version: str,
-        task_spec: Any,
-        component_spec: Any,
-        input_bindings: dict[str, dict[str, Any]],
-        settings_overrides: dict[str, Any] | None = None,
-        external_arguments: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.init_component(
-            pipeline_name=pipeline_name,
-            pipeline_version=pipeline_version,
-            task_spec=task_spec,
-            component_spec=component_spec,
-            input_bindings=input_bindings,
-            settings_overrides=settings_overrides,
-            external_arguments=external_arguments,
-        )
-
     def execute(self, context: Any) -> Any:
         return self.execute_component(context)
 

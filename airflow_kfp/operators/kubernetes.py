@@ -32,6 +32,7 @@ from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
 from airflow_kfp.operators import payload, pod_spec, pod_staging
 from airflow_kfp.operators.base import ComponentFailedError, ComponentOperatorMixin, ResolvedInputs, RunResult
+from airflow_kfp.operators.pod_spec import model
 from airflow_kfp.operators.runtime_bundle import runtime_zip_b64
 from airflow_kfp.runtime.pod import BOOTSTRAP, CONTAINER_WRAPPER, POD_WORKDIR, RUNTIME_ENV, encode_task
 from airflow_kfp.spec.durations import parse_duration
@@ -42,26 +43,28 @@ STAGE_IN = "kfp-stage-in"
 STAGE_OUT = "kfp-stage-out"
 ENV_CHUNK = 100_000  # bytes per variable; Linux caps one "NAME=value" string at 128 KiB
 ENV_TOTAL_MAX = 1_000_000  # the pod object must stay well under etcd's 1.5 MiB
-HELPER_RESOURCES = k8s.V1ResourceRequirements(requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "256Mi"})
+HELPER_RESOURCES = model(
+    k8s.V1ResourceRequirements, requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "256Mi"}
+)
 
 
 def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, settings: KfpSettings) -> dict[str, Any]:
     """KPO arguments from the model and ``[kfp]``; cheap, it runs at every parse."""
     impl = component.implementation
     volumes, mounts = pod_spec.user_volumes(task)
-    volumes.append(k8s.V1Volume(name=pod_spec.WORK_VOLUME, empty_dir=k8s.V1EmptyDirVolumeSource()))
-    work_mount = k8s.V1VolumeMount(name=pod_spec.WORK_VOLUME, mount_path=POD_WORKDIR)
+    volumes.append(model(k8s.V1Volume, name=pod_spec.WORK_VOLUME, empty_dir=model(k8s.V1EmptyDirVolumeSource)))
+    work_mount = model(k8s.V1VolumeMount, name=pod_spec.WORK_VOLUME, mount_path=POD_WORKDIR)
     mounts.append(work_mount)
     helper_mounts = [work_mount]
     if settings.artifact_volume_claim:
         root = settings.resolved_artifact_root().removeprefix("file://")
-        claim = k8s.V1PersistentVolumeClaimVolumeSource(claim_name=settings.artifact_volume_claim)
-        volumes.append(k8s.V1Volume(name=pod_spec.ARTIFACT_VOLUME, persistent_volume_claim=claim))
-        artifact_mount = k8s.V1VolumeMount(name=pod_spec.ARTIFACT_VOLUME, mount_path=root)
+        claim = model(k8s.V1PersistentVolumeClaimVolumeSource, claim_name=settings.artifact_volume_claim)
+        volumes.append(model(k8s.V1Volume, name=pod_spec.ARTIFACT_VOLUME, persistent_volume_claim=claim))
+        artifact_mount = model(k8s.V1VolumeMount, name=pod_spec.ARTIFACT_VOLUME, mount_path=root)
         mounts.append(artifact_mount)
         helper_mounts.append(artifact_mount)
     pod_security, container_security = pod_spec.security_contexts(task)
-    env = [k8s.V1EnvVar(name="AIRFLOW_KFP_WORKDIR", value=POD_WORKDIR), *pod_spec.user_env(task)]
+    env = [model(k8s.V1EnvVar, name="AIRFLOW_KFP_WORKDIR", value=POD_WORKDIR), *pod_spec.user_env(task)]
     kwargs: dict[str, Any] = {
         "namespace": settings.namespace or None,
         "kubernetes_conn_id": settings.kubernetes_conn_id or None,
@@ -78,7 +81,8 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
         "annotations": dict(task.kubernetes.pod_annotations) or None,
         "service_account_name": task.kubernetes.service_account or settings.service_account or None,
         "image_pull_policy": task.kubernetes.image_pull_policy or settings.image_pull_policy or None,
-        "image_pull_secrets": [k8s.V1LocalObjectReference(name=n) for n in task.kubernetes.image_pull_secrets] or None,
+        "image_pull_secrets": [model(k8s.V1LocalObjectReference, name=n) for n in task.kubernetes.image_pull_secrets]
+        or None,
         "security_context": pod_security,
         "container_security_context": container_security,
         "active_deadline_seconds": task.kubernetes.timeout_seconds,
@@ -86,10 +90,11 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
     if impl.kind == "python":
         kwargs.update(cmds=["python3", "-c", BOOTSTRAP], arguments=["run"])
     elif impl.kind == "container":
-        helper_env = [k8s.V1EnvVar(name="AIRFLOW_KFP_WORKDIR", value=POD_WORKDIR)]
+        helper_env = [model(k8s.V1EnvVar, name="AIRFLOW_KFP_WORKDIR", value=POD_WORKDIR)]
 
         def helper(name: str, step: str) -> k8s.V1Container:
-            return k8s.V1Container(
+            return model(
+                k8s.V1Container,
                 name=name,
                 image=settings.staging_image,
                 command=["python3", "-c", BOOTSTRAP],
@@ -107,7 +112,7 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
             init_container_logs=[STAGE_IN],
         )
         stage_out = helper(STAGE_OUT, "stage-out")
-        stage_out.volume_mounts.append(k8s.V1VolumeMount(name="xcom", mount_path="/airflow/xcom"))
+        stage_out.volume_mounts.append(model(k8s.V1VolumeMount, name="xcom", mount_path="/airflow/xcom"))
         kwargs["_stage_out"] = stage_out
     else:
         raise ValueError(f"component '{component.name}' runs no code; it needs no pod")
@@ -130,9 +135,10 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         input_bindings: dict[str, dict[str, Any]],
         settings_overrides: dict[str, Any] | None = None,
         external_arguments: dict[str, Any] | None = None,
+        parse_settings: KfpSettings | None = None,
         **kwargs: Any,
     ) -> None:
-        settings = load_settings().with_overrides(**(settings_overrides or {}))
+        settings = parse_settings or load_settings().with_overrides(**(settings_overrides or {}))
         try:
             pod_kwargs = _pod_kwargs(pipeline_name, task_spec, component_spec, settings)
         except ValueError as exc:
@@ -143,8 +149,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         kwargs["do_xcom_push"] = True  # outputs come back through the XCom sidecar
         kwargs.setdefault("log_pod_spec_on_failure", False)  # the spec holds presigned URLs
         kwargs.setdefault("container_logs", KubernetesPodOperator.BASE_CONTAINER_NAME)
-        super().__init__(**kwargs)
-        self.init_component(
+        super().__init__(
             pipeline_name=pipeline_name,
             pipeline_version=pipeline_version,
             task_spec=task_spec,
@@ -152,6 +157,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             input_bindings=input_bindings,
             settings_overrides=settings_overrides,
             external_arguments=external_arguments,
+            **kwargs,
         )
         self._kfp_run_env: dict[str, str] = {}
         self._kfp_reentry_result: Any = None
@@ -178,7 +184,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         if cache_key:
             pod.metadata.labels[f"{pod_spec.LABEL_PREFIX}/cache-key"] = pod_spec.label_value(str(cache_key)[:40])
         if self._kfp_run_env:
-            env = [k8s.V1EnvVar(name=k, value=v) for k, v in self._kfp_run_env.items()]
+            env = [model(k8s.V1EnvVar, name=k, value=v) for k, v in self._kfp_run_env.items()]
             containers = [*(pod.spec.init_containers or []), *pod.spec.containers]
             targets = (
                 {self.base_container_name}

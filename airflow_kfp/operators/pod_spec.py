@@ -8,12 +8,27 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from kubernetes.client import Configuration
 from kubernetes.client import models as k8s
 
 from airflow_kfp.config import KfpSettings
 from airflow_kfp.spec.model import ComponentSpec, PythonFunction, Resources, TaskSpec
+
+_MODEL_CONFIG: Configuration | None = None
+M = TypeVar("M")
+
+
+def model(cls: Callable[..., M], **fields: Any) -> M:
+    """Build a Kubernetes model with one shared client Configuration: by default every model
+    object creates its own, which is most of the cost of building 200 pods' specs at DAG parse."""
+    global _MODEL_CONFIG
+    if _MODEL_CONFIG is None:
+        _MODEL_CONFIG = Configuration()
+    return cls(local_vars_configuration=_MODEL_CONFIG, **fields)
+
 
 LABEL_PREFIX = "airflow-kfp"
 WORK_VOLUME = "kfp-work"
@@ -66,7 +81,7 @@ def container_resources(resources: Resources, settings: KfpSettings) -> k8s.V1Re
         limits[settings.gpu_resource_name] = str(resources.accelerator_limit)
     if not requests and not limits:
         return None
-    return k8s.V1ResourceRequirements(requests=requests or None, limits=limits or None)
+    return model(k8s.V1ResourceRequirements, requests=requests or None, limits=limits or None)
 
 
 def node_selector(task: TaskSpec, settings: KfpSettings) -> dict[str, str]:
@@ -79,19 +94,26 @@ def node_selector(task: TaskSpec, settings: KfpSettings) -> dict[str, str]:
 
 def tolerations(task: TaskSpec, settings: KfpSettings) -> list[k8s.V1Toleration]:
     result = [
-        k8s.V1Toleration(
-            key=t.key, operator=t.operator, value=t.value, effect=t.effect, toleration_seconds=t.toleration_seconds
+        model(
+            k8s.V1Toleration,
+            key=t.key,
+            operator=t.operator,
+            value=t.value,
+            effect=t.effect,
+            toleration_seconds=t.toleration_seconds,
         )
         for t in task.kubernetes.tolerations
     ]
     wants_gpu = bool(task.resources.accelerator_limit)
     if wants_gpu and settings.gpu_toleration_key and not any(t.key == settings.gpu_toleration_key for t in result):
-        result.append(k8s.V1Toleration(key=settings.gpu_toleration_key, operator="Exists", effect="NoSchedule"))
+        result.append(model(k8s.V1Toleration, key=settings.gpu_toleration_key, operator="Exists", effect="NoSchedule"))
     return result
 
 
 def _requirements(items: list[Any]) -> list[k8s.V1NodeSelectorRequirement] | None:
-    found = [k8s.V1NodeSelectorRequirement(key=r.key, operator=r.operator, values=r.values or None) for r in items]
+    found = [
+        model(k8s.V1NodeSelectorRequirement, key=r.key, operator=r.operator, values=r.values or None) for r in items
+    ]
     return found or None
 
 
@@ -99,36 +121,40 @@ def affinity(task: TaskSpec) -> k8s.V1Affinity | None:
     """Terms without a weight are OR-ed into the required selector; weighted ones are preferences."""
     required, preferred = [], []
     for term in task.kubernetes.node_affinity:
-        selector_term = k8s.V1NodeSelectorTerm(
-            match_expressions=_requirements(term.match_expressions), match_fields=_requirements(term.match_fields)
+        selector_term = model(
+            k8s.V1NodeSelectorTerm,
+            match_expressions=_requirements(term.match_expressions),
+            match_fields=_requirements(term.match_fields),
         )
         if term.weight is None:
             required.append(selector_term)
         else:
-            preferred.append(k8s.V1PreferredSchedulingTerm(weight=term.weight, preference=selector_term))
+            preferred.append(model(k8s.V1PreferredSchedulingTerm, weight=term.weight, preference=selector_term))
     if not required and not preferred:
         return None
-    return k8s.V1Affinity(
-        node_affinity=k8s.V1NodeAffinity(
+    return model(
+        k8s.V1Affinity,
+        node_affinity=model(
+            k8s.V1NodeAffinity,
             required_during_scheduling_ignored_during_execution=(
-                k8s.V1NodeSelector(node_selector_terms=required) if required else None
+                model(k8s.V1NodeSelector, node_selector_terms=required) if required else None
             ),
             preferred_during_scheduling_ignored_during_execution=preferred or None,
-        )
+        ),
     )
 
 
 def user_env(task: TaskSpec) -> list[k8s.V1EnvVar]:
     """``set_env_variable`` values, then Secret and ConfigMap keys by reference (never by value)."""
-    env = [k8s.V1EnvVar(name=k, value=v) for k, v in task.env.items()]
+    env = [model(k8s.V1EnvVar, name=k, value=v) for k, v in task.env.items()]
     for secret in task.kubernetes.secret_as_env:
         for key, name in secret.secret_key_to_env.items():
-            ref = k8s.V1SecretKeySelector(name=secret.secret_name, key=key, optional=secret.optional or None)
-            env.append(k8s.V1EnvVar(name=name, value_from=k8s.V1EnvVarSource(secret_key_ref=ref)))
+            ref = model(k8s.V1SecretKeySelector, name=secret.secret_name, key=key, optional=secret.optional or None)
+            env.append(model(k8s.V1EnvVar, name=name, value_from=model(k8s.V1EnvVarSource, secret_key_ref=ref)))
     for cm in task.kubernetes.config_map_as_env:
         for key, name in cm.config_map_key_to_env.items():
-            cm_ref = k8s.V1ConfigMapKeySelector(name=cm.config_map_name, key=key, optional=cm.optional or None)
-            env.append(k8s.V1EnvVar(name=name, value_from=k8s.V1EnvVarSource(config_map_key_ref=cm_ref)))
+            cm_ref = model(k8s.V1ConfigMapKeySelector, name=cm.config_map_name, key=key, optional=cm.optional or None)
+            env.append(model(k8s.V1EnvVar, name=name, value_from=model(k8s.V1EnvVarSource, config_map_key_ref=cm_ref)))
     return env
 
 
@@ -139,36 +165,42 @@ def user_volumes(task: TaskSpec) -> tuple[list[k8s.V1Volume], list[k8s.V1VolumeM
     for i, s in enumerate(settings.secret_as_volume):
         name = f"secret-{i}"
         volumes.append(
-            k8s.V1Volume(
+            model(
+                k8s.V1Volume,
                 name=name,
-                secret=k8s.V1SecretVolumeSource(secret_name=s.secret_name, optional=s.optional or None),
+                secret=model(k8s.V1SecretVolumeSource, secret_name=s.secret_name, optional=s.optional or None),
             )
         )
-        mounts.append(k8s.V1VolumeMount(name=name, mount_path=s.mount_path, read_only=True))
+        mounts.append(model(k8s.V1VolumeMount, name=name, mount_path=s.mount_path, read_only=True))
     for i, c in enumerate(settings.config_map_as_volume):
         name = f"config-map-{i}"
         volumes.append(
-            k8s.V1Volume(
+            model(
+                k8s.V1Volume,
                 name=name,
-                config_map=k8s.V1ConfigMapVolumeSource(name=c.config_map_name, optional=c.optional or None),
+                config_map=model(k8s.V1ConfigMapVolumeSource, name=c.config_map_name, optional=c.optional or None),
             )
         )
-        mounts.append(k8s.V1VolumeMount(name=name, mount_path=c.mount_path, read_only=True))
+        mounts.append(model(k8s.V1VolumeMount, name=name, mount_path=c.mount_path, read_only=True))
     for i, p in enumerate(settings.pvc_mount):
         name = f"pvc-{i}"
         volumes.append(
-            k8s.V1Volume(
-                name=name, persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(claim_name=p.pvc_name)
+            model(
+                k8s.V1Volume,
+                name=name,
+                persistent_volume_claim=model(k8s.V1PersistentVolumeClaimVolumeSource, claim_name=p.pvc_name),
             )
         )
-        mounts.append(k8s.V1VolumeMount(name=name, mount_path=p.mount_path, sub_path=p.sub_path))
+        mounts.append(model(k8s.V1VolumeMount, name=name, mount_path=p.mount_path, sub_path=p.sub_path))
     for e in settings.empty_dir_mount:
         volumes.append(
-            k8s.V1Volume(
-                name=e.volume_name, empty_dir=k8s.V1EmptyDirVolumeSource(medium=e.medium, size_limit=e.size_limit)
+            model(
+                k8s.V1Volume,
+                name=e.volume_name,
+                empty_dir=model(k8s.V1EmptyDirVolumeSource, medium=e.medium, size_limit=e.size_limit),
             )
         )
-        mounts.append(k8s.V1VolumeMount(name=e.volume_name, mount_path=e.mount_path))
+        mounts.append(model(k8s.V1VolumeMount, name=e.volume_name, mount_path=e.mount_path))
     return volumes, mounts
 
 
@@ -176,8 +208,9 @@ def security_contexts(task: TaskSpec) -> tuple[k8s.V1PodSecurityContext | None, 
     sc = task.kubernetes.security_context
     if sc is None:
         return None, None
-    pod = k8s.V1PodSecurityContext(fs_group=sc.fs_group) if sc.fs_group is not None else None
-    container = k8s.V1SecurityContext(
+    pod = model(k8s.V1PodSecurityContext, fs_group=sc.fs_group) if sc.fs_group is not None else None
+    container = model(
+        k8s.V1SecurityContext,
         run_as_user=sc.run_as_user,
         run_as_group=sc.run_as_group,
         run_as_non_root=sc.run_as_non_root,
