@@ -39,3 +39,20 @@ def test_pipeline_on_a_real_cluster(dag_runner: Any) -> None:
     assert run.manifest("check")["parameters"] == {"Output": "9|18|True"}
     data = run.manifest("produce")["artifacts"]["data"]
     assert data["uri"].startswith(root) and data["size"] == len("".join(f"{i}\n" for i in range(9)))
+
+
+def test_example_pipeline_on_a_real_cluster(dag_runner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's example, unchanged, with every step as a pod (its pods pip-install scikit-learn)."""
+    from pathlib import Path
+
+    monkeypatch.setenv("AIRFLOW__KFP__RUNNER", "kubernetes")
+    monkeypatch.setenv("AIRFLOW__KFP__ARTIFACT_ROOT", os.environ["KFP_E2E_ARTIFACT_ROOT"])
+    monkeypatch.setenv("AIRFLOW__KFP__NAMESPACE", os.environ.get("KFP_E2E_NAMESPACE", "default"))
+    monkeypatch.setenv("AIRFLOW__KFP__ENABLE_CACHING", "False")
+    example = Path(__file__).resolve().parents[2] / "dags_examples" / "weekly_retrain.py"
+    dag = dag_runner.load(example.read_text())
+    assert type(dag.get_task("train-model")).__name__ == "KubernetesComponentOperator"
+    run = dag_runner.run(dag)
+    assert run.state == "success", run.states
+    assert 0.85 < run.manifest("evaluate")["parameters"]["accuracy"] <= 1.0
+    assert run.manifest("write-report")["artifacts"]["report"]["uri"].startswith(os.environ["KFP_E2E_ARTIFACT_ROOT"])
