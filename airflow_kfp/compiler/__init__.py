@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator
 from typing import Any
 
 from airflow.sdk import DAG, Param, TaskGroup
@@ -12,24 +9,12 @@ from airflow.sdk import DAG, Param, TaskGroup
 from airflow_kfp.compiler.render import Binding, RenderContext, render_pipeline
 from airflow_kfp.config import KfpSettings, load_settings
 from airflow_kfp.dsl.pipeline import Pipeline
+from airflow_kfp.gc_pause import gc_paused
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.model import PipelineSpec
 from airflow_kfp.spec.validate import PipelineDefinitionError, validate_pipeline
 
 __all__ = ["operator_class_for", "pipeline_params", "to_dag", "to_task_group"]
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Rendering allocates thousands of long-lived objects and no garbage cycles; full collections
-    triggered along the way cost a third of a large compile and free nothing."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _spec_of(pipeline: Pipeline | PipelineSpec) -> PipelineSpec:

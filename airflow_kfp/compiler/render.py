@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow.sdk import TaskGroup
+from airflow.sdk import BaseOperator, TaskGroup
+from airflow.sdk.definitions.mappedoperator import MappedOperator
 
 from airflow_kfp.compiler.control_flow import FlowRenderer, dependencies, finish_bindings
 from airflow_kfp.lineage.assets import attach_output_assets
@@ -49,6 +50,24 @@ class RenderContext:
     """Publish every artifact output as an Airflow Asset (``to_dag(emit_assets=True)``)."""
     settings: Any = None
     """The [kfp] settings resolved once for this compile, so operators need not re-read them."""
+
+
+def link_upstream(node: Any, upstream: list[Any]) -> None:
+    """``node.set_upstream(upstream)`` without Airflow's per-call DAG hash where nothing needs checking.
+
+    ``set_upstream`` first checks that all tasks share one DAG by hashing the DAG, which hashes every
+    task id: one O(n) step per call makes a large compile quadratic. Between two operators already in
+    the same DAG that check cannot fail, so the edge is recorded as ``set_upstream`` itself records it;
+    groups and anything else go through Airflow.
+    """
+    operators = (BaseOperator, MappedOperator)
+    dag = getattr(node, "dag", None) if isinstance(node, operators) else None
+    if dag is None or not all(isinstance(up, operators) and up.dag is dag for up in upstream):
+        node.set_upstream(upstream)
+        return
+    for up in upstream:
+        up.downstream_task_ids.add(node.task_id)
+        node.upstream_task_ids.add(up.task_id)
 
 
 def importer_operator_class() -> type:
@@ -185,8 +204,8 @@ def render_pipeline(
                 o.name: {"kind": "upstream", "task_id": operator.task_id, "output": o.name} for o in component.outputs
             }
             node = RenderedNode(operator, outputs)
-        if upstream:  # one call per task: Airflow hashes the whole DAG once per call, not per edge
-            node.node.set_upstream(list({id(up): up for up in upstream}.values()))
+        if upstream:
+            link_upstream(node.node, list({id(up): up for up in upstream}.values()))
         rendered[task.name] = node
     flow.finish(rendered)
     return rendered
