@@ -176,6 +176,15 @@ class ComponentOperatorMixin(CachingMixin):
             return values[binding["output"]]
         raise InputResolutionError(f"{self.where(spec.name)}: unknown input binding {kind!r}.")
 
+    def launcher_context(self, context: Mapping[str, Any], store: ArtifactStore) -> dict[str, str]:
+        """What KFP's ``{{$.pipeline_*}}`` placeholders resolve to in the launcher."""
+        return {
+            "pipeline_job_name": self.pipeline_name,
+            "pipeline_job_uuid": str(context["run_id"]),
+            "pipeline_task_name": self.task_spec.name,
+            "pipeline_root": store.root,
+        }
+
     def _pipeline_placeholders(self, context: Mapping[str, Any], value: str) -> str:
         """KFP lets dsl.PIPELINE_JOB_NAME_PLACEHOLDER and friends be passed as argument values."""
         dag_run = context.get("dag_run")

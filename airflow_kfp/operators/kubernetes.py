@@ -36,7 +36,7 @@ from airflow_kfp.operators.pod_spec import model
 from airflow_kfp.operators.runtime_bundle import runtime_zip_b64
 from airflow_kfp.runtime.pod import BOOTSTRAP, CONTAINER_WRAPPER, POD_WORKDIR, RUNTIME_ENV, encode_task
 from airflow_kfp.spec.durations import parse_duration
-from airflow_kfp.spec.model import ARTIFACT, ComponentSpec, TaskSpec
+from airflow_kfp.spec.model import ComponentSpec, TaskSpec
 from airflow_kfp.spec.validate import PipelineDefinitionError, where
 
 STAGE_IN = "kfp-stage-in"
@@ -223,23 +223,14 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         staged, inputs_plan = pod_staging.input_plan(store, inputs, expires, on_volume)
         types = payload.output_types(self.component_spec)
         outputs, outputs_plan = pod_staging.output_plan(store, output_uris, types, expires, on_volume)
-        param_files = {
-            o.name: f"{POD_WORKDIR}/outputs/parameters/{o.name}"
-            for o in self.component_spec.outputs
-            if o.kind != ARTIFACT
-        }
+        param_files = payload.output_parameter_files(self.component_spec, f"{POD_WORKDIR}/outputs/parameters")
         impl = self.component_spec.implementation
         return {
             "component": payload.runtime_component(self.component_spec, self.task_spec),
             "executor_input": payload.executor_input(
                 inputs.parameters, staged, outputs, param_files, f"{POD_WORKDIR}/executor_output.json"
             ),
-            "context": {
-                "pipeline_job_name": self.pipeline_name,
-                "pipeline_job_uuid": str(context["run_id"]),
-                "pipeline_task_name": self.task_spec.name,
-                "pipeline_root": store.root,
-            },
+            "context": self.launcher_context(context, store),
             "install_packages": bool(getattr(impl, "packages_to_install", None)),
             "pip_target": f"{POD_WORKDIR}/site-packages",
             "pod": {"inputs": inputs_plan, "outputs": outputs_plan},

@@ -28,7 +28,6 @@ from airflow_kfp.operators.base import (
     ResolvedInputs,
     RunResult,
 )
-from airflow_kfp.spec.model import ARTIFACT
 
 PACKAGE_PARENT = str(Path(airflow_kfp.__file__).resolve().parent.parent)
 LOG_TAIL_LINES = 40
@@ -165,21 +164,14 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
                 name: payload.artifact_entry(name, {"uri": uri, "type": types[name]}, str(out_paths[name]))
                 for name, uri in output_uris.items()
             }
-            param_files = {
-                o.name: str(workdir / "parameters" / o.name) for o in self.component_spec.outputs if o.kind != ARTIFACT
-            }
+            param_files = payload.output_parameter_files(self.component_spec, str(workdir / "parameters"))
             executor_output = workdir / "executor_output.json"
             task_doc = {
                 "component": payload.runtime_component(self.component_spec, self.task_spec),
                 "executor_input": payload.executor_input(
                     inputs.parameters, staged, outputs, param_files, str(executor_output)
                 ),
-                "context": {
-                    "pipeline_job_name": self.pipeline_name,
-                    "pipeline_job_uuid": str(context["run_id"]),
-                    "pipeline_task_name": self.task_spec.name,
-                    "pipeline_root": store.root,
-                },
+                "context": self.launcher_context(context, store),
                 "install_packages": install,
                 "pip_target": pip_target,
             }

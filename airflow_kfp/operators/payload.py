@@ -77,5 +77,10 @@ def executor_input(
     }
 
 
+def output_parameter_files(component: ComponentSpec, directory: str) -> dict[str, str]:
+    """Where the launcher writes each output parameter, one file per output under ``directory``."""
+    return {o.name: f"{directory}/{o.name}" for o in component.outputs if o.kind != ARTIFACT}
+
+
 def output_types(component: ComponentSpec) -> dict[str, str]:
     return {o.name: o.type for o in component.outputs if o.kind == ARTIFACT}
