@@ -40,8 +40,16 @@ def _producer() -> str:
     return PRODUCER
 
 
+class _OwnSchema:
+    """A facet's ``_schemaURL`` names the schema this package ships for it, after its class."""
+
+    @classmethod
+    def _get_schema(cls) -> str:
+        return schema_url(cls.__name__)
+
+
 @attr.define
-class KfpArtifactDatasetFacet(DatasetFacet):
+class KfpArtifactDatasetFacet(_OwnSchema, DatasetFacet):
     """An artifact as the pipeline knows it: its KFP type, size, digest and metadata."""
 
     uri: str
@@ -52,13 +60,9 @@ class KfpArtifactDatasetFacet(DatasetFacet):
     external: bool | None = None
     _producer: str = attr.field(factory=_producer, kw_only=True)
 
-    @staticmethod
-    def _get_schema() -> str:
-        return schema_url("KfpArtifactDatasetFacet")
-
 
 @attr.define
-class KfpMetricsDatasetFacet(DatasetFacet):
+class KfpMetricsDatasetFacet(_OwnSchema, DatasetFacet):
     """The values of a Metrics / ClassificationMetrics artifact, so a catalog can show them."""
 
     type: str
@@ -68,26 +72,18 @@ class KfpMetricsDatasetFacet(DatasetFacet):
     slices: dict[str, Any] | None = None
     _producer: str = attr.field(factory=_producer, kw_only=True)
 
-    @staticmethod
-    def _get_schema() -> str:
-        return schema_url("KfpMetricsDatasetFacet")
-
 
 @attr.define
-class KfpParametersRunFacet(RunFacet):
+class KfpParametersRunFacet(_OwnSchema, RunFacet):
     """Parameter values the task ran with (inputs) and produced (outputs, known on completion)."""
 
     inputs: dict[str, Any] = attr.field(factory=dict)
     outputs: dict[str, Any] | None = None
     _producer: str = attr.field(factory=_producer, kw_only=True)
 
-    @staticmethod
-    def _get_schema() -> str:
-        return schema_url("KfpParametersRunFacet")
-
 
 @attr.define
-class KfpCacheRunFacet(RunFacet):
+class KfpCacheRunFacet(_OwnSchema, RunFacet):
     """Whether the outputs were reused from an earlier run, and from which."""
 
     enabled: bool
@@ -97,13 +93,9 @@ class KfpCacheRunFacet(RunFacet):
     sourceTaskId: str | None = None
     _producer: str = attr.field(factory=_producer, kw_only=True)
 
-    @staticmethod
-    def _get_schema() -> str:
-        return schema_url("KfpCacheRunFacet")
-
 
 @attr.define
-class KfpPipelineJobFacet(JobFacet):
+class KfpPipelineJobFacet(_OwnSchema, JobFacet):
     """The pipeline this step belongs to; ``pipelineVersion`` is the digest of its definition."""
 
     pipelineName: str
@@ -111,23 +103,15 @@ class KfpPipelineJobFacet(JobFacet):
     taskName: str
     _producer: str = attr.field(factory=_producer, kw_only=True)
 
-    @staticmethod
-    def _get_schema() -> str:
-        return schema_url("KfpPipelineJobFacet")
-
 
 @attr.define
-class KfpComponentJobFacet(JobFacet):
+class KfpComponentJobFacet(_OwnSchema, JobFacet):
     """The component the step runs and the image it runs in."""
 
     componentName: str
     implementation: str
     image: str | None = None
     _producer: str = attr.field(factory=_producer, kw_only=True)
-
-    @staticmethod
-    def _get_schema() -> str:
-        return schema_url("KfpComponentJobFacet")
 
 
 FACET_CLASSES = (
