@@ -263,12 +263,15 @@ class ComponentOperatorMixin(CachingMixin):
         manifest["artifacts"] = dict(result.artifacts)
         return manifest
 
-    def execute_component(self, context: Mapping[str, Any]) -> Manifest:
+    def execute_component(self, context: Mapping[str, Any], *, resumed: bool = False) -> Manifest:
+        """``resumed``: the runner already started the component (a deferred pod came back); its
+        outputs are collected and the cache is not looked up again, so a hit recorded meanwhile by
+        another run cannot orphan them."""
         settings = self.kfp_settings()
         store = self.artifact_store(settings)
         inputs = self.resolve_inputs(context)
         self.kfp_resolved_inputs = inputs  # read by lineage after execute, in the same process
-        cache = self.lookup_cache(context, inputs, store, settings)
+        cache = self.lookup_cache(context, inputs, store, settings, look=not resumed)
         if cache.hit is not None:  # nothing runs: the cached manifest is the task's result
             self.kfp_manifest = cache.hit
             return cache.hit

@@ -148,8 +148,15 @@ class CachingMixin:
         return {o.name for o in outputs if o.kind != ARTIFACT}, {o.name for o in outputs if o.kind == ARTIFACT}
 
     def lookup_cache(
-        self, context: Mapping[str, Any], inputs: ResolvedInputs, store: ArtifactStore, settings: KfpSettings
+        self,
+        context: Mapping[str, Any],
+        inputs: ResolvedInputs,
+        store: ArtifactStore,
+        settings: KfpSettings,
+        *,
+        look: bool = True,
     ) -> CacheDecision:
+        """``look=False``: only the key and where to record it (a resumed task never reads the index)."""
         op: Any = self
         key = cache_key(
             op.component_spec,
@@ -169,6 +176,10 @@ class CachingMixin:
             op.log.info("Cache off (%s); cache key %s.", why_off, key)
             return decision
         decision.uri = index.entry_uri(store, op.component_spec.name, key)
+        if not look:
+            decision.read = False
+            op.log.info("Resumed: collecting this try's own outputs; the cache (key %s) is not looked up again.", key)
+            return decision
         try:
             raw = index.read_entry(store, decision.uri)
             if raw is None:
