@@ -92,6 +92,14 @@ def get_provider_info() -> dict[str, Any]:
                         "auto",
                         "never",
                     ),
+                    "local_launch": _option(
+                        "Local runner: 'fork' forks each component from a small pre-started launcher kept by "
+                        "the worker (its own process, environment and working directory; Linux); 'spawn' starts "
+                        "a fresh Python for every component.",
+                        "string",
+                        "fork",
+                        "spawn",
+                    ),
                     "namespace": _option("Kubernetes namespace for component pods.", "string", "default", "ml"),
                     "kubernetes_conn_id": _option(
                         "Airflow Kubernetes connection for the pods; empty uses in-cluster or KUBECONFIG.",
