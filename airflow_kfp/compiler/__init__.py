@@ -6,7 +6,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, TaskGroup
 
-from airflow_kfp import pipeline_root
+from airflow_kfp import pipeline_root, templating
 from airflow_kfp.compiler.render import Binding, RenderContext, render_pipeline
 from airflow_kfp.config import KfpSettings, load_settings
 from airflow_kfp.dsl.components import BaseComponent
@@ -165,8 +165,9 @@ def to_task_group(
 ) -> TaskGroup:
     """Place the pipeline as a TaskGroup in an existing DAG (call inside ``with DAG(...)``).
 
-    ``arguments`` may hold constants, upstream Airflow task outputs (XComArgs) or templated
-    strings; pipeline inputs not given take their defaults.
+    ``arguments`` may hold constants (passed verbatim, never rendered as Jinja), upstream Airflow
+    task outputs (XComArgs) or ``airflow_kfp.Template("{{ ... }}")`` for values Airflow renders when
+    the task runs; pipeline inputs not given take their defaults.
     """
     spec = _spec_of(pipeline)
     settings, overrides = _settings(
@@ -183,7 +184,7 @@ def to_task_group(
         spec,
         "to_task_group",
     )
-    arguments = dict(arguments or {})
+    arguments = templating.as_arguments(dict(arguments or {}))  # literals are data, not Jinja
     unknown = set(arguments) - {i.name for i in spec.inputs}
     if unknown:
         raise PipelineDefinitionError(
