@@ -83,6 +83,9 @@ def test_each_component_sees_only_the_environment_it_was_sent(tmp_path: Path, se
     assert first["pid"] != second["pid"] and os.getpid() not in (first["pid"], second["pid"])
     assert first["ppid"] == second["ppid"] != os.getpid()
     assert len(list(server_dir.glob("*.sock"))) == 1
+    # and the long-lived server never held the first task's values: it started with start-up variables only
+    server_environ = Path(f"/proc/{first['ppid']}/environ").read_bytes().split(b"\0")
+    assert not any(b"s3cr3t" in item for item in server_environ)
     # nothing an earlier component imported is left in the next one
     assert second["modules"] == ["ephemeral_component"]
 

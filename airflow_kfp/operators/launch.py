@@ -63,6 +63,12 @@ def _startup_env(env: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def server_env(env: Mapping[str, str]) -> dict[str, str]:
+    """What the server itself starts with: the start-up variables and ``PATH``, nothing task-specific,
+    so no task's values stay readable in a long-lived process (``/proc/<pid>/environ``)."""
+    return {**({"PATH": env["PATH"]} if "PATH" in env else {}), **_startup_env(env)}
+
+
 def _code_fingerprint() -> list[tuple[str, int, int]]:
     out = []
     for path in sorted(RUNTIME_DIR.glob("*.py")):
@@ -112,7 +118,7 @@ def _start_server(path: Path, env: Mapping[str, str], log: Path) -> None:
     with open(log, "ab") as err:
         proc = subprocess.run(
             [sys.executable, "-m", "airflow_kfp.runtime.forkserver", "--socket", str(path), "--idle-timeout", idle],
-            env=dict(env),
+            env=server_env(env),
             cwd=path.parent,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
