@@ -30,7 +30,9 @@ def test_user_without_access_sees_nothing_of_the_dag(api_server: str, restricted
         assert c.get("/kfp/api/run", params={"dag_id": HIDDEN_DAG, "run_id": run_id}).status_code == 403
         artifact = {"dag_id": HIDDEN_DAG, "run_id": run_id, "task_id": "prep", "output": "data"}
         assert c.get("/kfp/api/artifact", params=artifact).status_code == 403
-        compare = c.get("/kfp/api/compare", params={"run": [f"{HIDDEN_DAG}/{run_id}", f"ui-churn/{ui_runs.run_id('base')}"]})
+        compare = c.get(
+            "/kfp/api/compare", params={"run": [f"{HIDDEN_DAG}/{run_id}", f"ui-churn/{ui_runs.run_id('base')}"]}
+        )
         assert compare.status_code == 403
         experiments = c.get("/kfp/api/experiments").json()["experiments"]
         assert "ui-broken" not in {e["name"] for e in experiments}
@@ -73,7 +75,8 @@ def test_run_details_list_steps_in_pipeline_order_with_inputs_and_cache_sources(
 
 def test_compare_marks_differences(admin: httpx.Client, ui_runs: UiRuns) -> None:
     body = admin.get(
-        "/kfp/api/compare", params={"run": [f"ui-churn/{ui_runs.run_id('base')}", f"ui-churn/{ui_runs.run_id('tuned')}"]}
+        "/kfp/api/compare",
+        params={"run": [f"ui-churn/{ui_runs.run_id('base')}", f"ui-churn/{ui_runs.run_id('tuned')}"]},
     ).json()
     params = {p["name"]: p for p in body["params"]}
     assert params["lr"]["differs"] and params["lr"]["values"] == [0.1, 0.3]
