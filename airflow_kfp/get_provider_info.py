@@ -92,6 +92,14 @@ def get_provider_info() -> dict[str, Any]:
                         "auto",
                         "never",
                     ),
+                    "local_env_passthrough": _option(
+                        "Local runner: extra worker environment variables components receive, comma-separated "
+                        "names or PREFIX* (components otherwise get only an allow-list: PATH, locale, proxies, "
+                        "their set_env_variable values). Credentials and Airflow settings are refused.",
+                        "string",
+                        "",
+                        "HF_HOME,MLFLOW_TRACKING_URI",
+                    ),
                     "namespace": _option("Kubernetes namespace for component pods.", "string", "default", "ml"),
                     "kubernetes_conn_id": _option(
                         "Airflow Kubernetes connection for the pods; empty uses in-cluster or KUBECONFIG.",
