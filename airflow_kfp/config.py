@@ -19,6 +19,7 @@ class KfpSettings:
     cache_version: str = ""
     local_install_packages: str = "auto"
     local_env_passthrough: str = ""
+    local_launch: str = "fork"
     namespace: str = "default"
     kubernetes_conn_id: str = ""
     service_account: str = ""
@@ -60,6 +61,8 @@ class KfpSettings:
             from airflow_kfp.operators.component_env import parse_passthrough
 
             parse_passthrough(self.local_env_passthrough)
+        if self.local_launch not in ("fork", "spawn"):
+            raise ValueError(f"[kfp] local_launch is {self.local_launch!r}; use fork or spawn")
         if self.local_install_packages not in ("auto", "never", "always"):
             raise ValueError(
                 f"[kfp] local_install_packages is {self.local_install_packages!r}; use auto, never or always"
