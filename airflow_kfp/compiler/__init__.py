@@ -6,24 +6,37 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, TaskGroup
 
+from airflow_kfp import experiment as _experiment
 from airflow_kfp import pipeline_root, templating
 from airflow_kfp.compiler.render import Binding, RenderContext, render_pipeline
 from airflow_kfp.config import KfpSettings, load_settings
-from airflow_kfp.dsl.pipeline import Pipeline
+from airflow_kfp.dsl.components import BaseComponent
+from airflow_kfp.dsl.pipeline import Pipeline, component_pipeline
 from airflow_kfp.gc_pause import gc_paused
 from airflow_kfp.runtime import types as ptypes
-from airflow_kfp.spec.model import PipelineSpec
+from airflow_kfp.spec.model import ARTIFACT, PipelineSpec
 from airflow_kfp.spec.validate import PipelineDefinitionError, validate_pipeline
 
 __all__ = ["operator_class_for", "pipeline_params", "to_dag", "to_task_group"]
 
 
-def _spec_of(pipeline: Pipeline | PipelineSpec) -> PipelineSpec:
+def _spec_of(pipeline: Pipeline | BaseComponent | PipelineSpec) -> PipelineSpec:
     if isinstance(pipeline, Pipeline):
         return pipeline.spec
+    if isinstance(pipeline, BaseComponent):  # KFP runs a bare component as a one-task pipeline
+        return component_pipeline(pipeline)
     if isinstance(pipeline, PipelineSpec):
         return validate_pipeline(pipeline)
-    raise TypeError(f"expected a @dsl.pipeline function or a PipelineSpec, got {type(pipeline).__name__}")
+    raise TypeError(f"expected a @dsl.pipeline function, a component or a PipelineSpec, got {type(pipeline).__name__}")
+
+
+def _pipeline_tags(spec: PipelineSpec, experiment: str | None) -> list[str]:
+    """ui (issue 12): DAG tags naming the pipeline and its experiment."""
+    try:
+        experiment_tag = _experiment.experiment_tag(spec.name, experiment)
+    except ValueError as exc:
+        raise PipelineDefinitionError(str(exc)) from exc
+    return [_experiment.PIPELINE_TAG, _experiment.PIPELINE_TAG_PREFIX + spec.name, experiment_tag]
 
 
 def operator_class_for(settings: KfpSettings) -> type:
@@ -62,6 +75,14 @@ def pipeline_params(spec: PipelineSpec, arguments: dict[str, Any] | None = None)
         )
     params: dict[str, Param] = {}
     for spec_input in spec.inputs:
+        if spec_input.kind == ARTIFACT:
+            if spec_input.has_default:
+                continue  # an optional artifact input: a run cannot pass one, so it stays absent
+            raise PipelineDefinitionError(
+                f"pipeline '{spec.name}', argument '{spec_input.name}': it is an artifact input, which a run "
+                f"cannot pass; run it inside a pipeline that produces the artifact (or brings it in with "
+                f"dsl.importer), or give it the default None."
+            )
         json_type = ptypes.JSON_SCHEMA_TYPES[spec_input.type]
         schema_type: Any = (
             json_type if spec_input.default is not None or not spec_input.has_default else [json_type, "null"]
@@ -82,7 +103,7 @@ def pipeline_params(spec: PipelineSpec, arguments: dict[str, Any] | None = None)
 
 
 def to_dag(
-    pipeline: Pipeline | PipelineSpec,
+    pipeline: Pipeline | BaseComponent | PipelineSpec,
     *,
     dag_id: str | None = None,
     arguments: dict[str, Any] | None = None,
@@ -95,11 +116,14 @@ def to_dag(
     namespace: str | None = None,
     kfp_settings: dict[str, Any] | None = None,
     emit_assets: bool = False,
+    experiment: str | None = None,
     **dag_kwargs: Any,
 ) -> DAG:
     """A plain Airflow DAG running the pipeline; every DAG argument (schedule, start_date, tags,
     default_args...) passes through, and ``[kfp]`` settings can be overridden for this DAG.
-    ``emit_assets=True`` publishes every artifact output as an Airflow Asset (see ``set_output_asset``)."""
+    ``emit_assets=True`` publishes every artifact output as an Airflow Asset (see ``set_output_asset``).
+    ``experiment`` files the DAG's runs under a KFP experiment (default: the pipeline's name); one run
+    can be filed elsewhere with the run conf key ``kfp_experiment``."""
     spec = _spec_of(pipeline)
     settings, overrides = _settings(
         {
@@ -118,7 +142,7 @@ def to_dag(
     params = dict(dag_kwargs.pop("params", None) or {})
     params.update(pipeline_params(spec, arguments))
     tags = list(dag_kwargs.pop("tags", None) or [])
-    for tag in ("kfp", f"pipeline:{spec.name}"):
+    for tag in _pipeline_tags(spec, experiment):  # ui (issue 12): the experiments UI finds pipelines by tag
         if tag not in tags:
             tags.append(tag)
     dag_kwargs.setdefault("description", spec.description or None)
@@ -137,7 +161,7 @@ def to_dag(
 
 
 def to_task_group(
-    pipeline: Pipeline | PipelineSpec,
+    pipeline: Pipeline | BaseComponent | PipelineSpec,
     *,
     group_id: str | None = None,
     arguments: dict[str, Any] | None = None,
@@ -151,12 +175,14 @@ def to_task_group(
     namespace: str | None = None,
     kfp_settings: dict[str, Any] | None = None,
     emit_assets: bool = False,
+    experiment: str | None = None,
 ) -> TaskGroup:
     """Place the pipeline as a TaskGroup in an existing DAG (call inside ``with DAG(...)``).
 
     ``arguments`` may hold constants (passed verbatim, never rendered as Jinja), upstream Airflow
     task outputs (XComArgs) or ``airflow_kfp.Template("{{ ... }}")`` for values Airflow renders when
-    the task runs; pipeline inputs not given take their defaults.
+    the task runs; pipeline inputs not given take their defaults. The enclosing DAG is tagged with the
+    pipeline and its ``experiment`` (default: the pipeline's name), as ``to_dag`` does.
     """
     spec = _spec_of(pipeline)
     settings, overrides = _settings(
@@ -191,6 +217,9 @@ def to_task_group(
             )
     group_kwargs: dict[str, Any] = {"dag": dag} if dag is not None else {}
     group = TaskGroup(group_id=group_id or spec.name, tooltip=spec.description, **group_kwargs)
+    # ui (issue 12): tag the enclosing DAG so the experiments UI lists it
+    if group.dag is not None:
+        group.dag.tags = {*group.dag.tags, *_pipeline_tags(spec, experiment)}
     ctx = RenderContext(
         spec.name,
         spec.digest(),

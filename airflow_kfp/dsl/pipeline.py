@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, overload
 
 from airflow_kfp.dsl.channels import PipelineChannel, PipelineInputChannel, TaskOutputChannel
@@ -13,10 +13,13 @@ from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.dsl.signature import SINGLE_OUTPUT, read_signature
 from airflow_kfp.gc_pause import gc_paused
 from airflow_kfp.pipeline_root import check_root
+from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.model import (
     ARTIFACT,
+    CollectedArgument,
     ComponentSpec,
     GraphImplementation,
+    OneOfArgument,
     OutputSpec,
     PipelineSpec,
     TaskOutputArgument,
@@ -55,16 +58,11 @@ class Pipeline(BaseComponent):
 
     @staticmethod
     def _build(func: Callable[..., Any], name: str, description: str) -> PipelineSpec:
+        # Artifact inputs are allowed: a pipeline used inside another one receives them from its caller.
         inputs, _ = read_signature(func, name, allow_return=True, owner_kind="pipeline")
-        for spec in inputs:
-            if spec.kind == ARTIFACT:
-                raise PipelineDefinitionError(
-                    f"pipeline '{name}', argument '{spec.name}': pipeline inputs must be parameters "
-                    f"(str, int, float, bool, list, dict); bring artifacts in with dsl.importer."
-                )
         builder = PipelineBuilder(name)
         with builder, gc_paused():
-            channels = {i.name: PipelineInputChannel(i.name, i.kind, i.type) for i in inputs}
+            channels = {i.name: PipelineInputChannel(i.name, i.kind, i.type, i.is_list) for i in inputs}
             returned = func(**channels)
         outputs, output_specs = _pipeline_outputs(name, returned)
         built = builder.spec(description=description, inputs=inputs, outputs=outputs, output_specs=output_specs)
@@ -78,7 +76,14 @@ class Pipeline(BaseComponent):
         return super().__call__(*args, **kwargs)
 
 
-def _pipeline_outputs(name: str, returned: Any) -> tuple[dict[str, TaskOutputArgument], list[OutputSpec]]:
+PipelineOutput = TaskOutputArgument | OneOfArgument | CollectedArgument
+
+
+def _pipeline_outputs(name: str, returned: Any) -> tuple[dict[str, PipelineOutput], list[OutputSpec]]:
+    """KFP's pipeline returns: a task output, ``task.outputs``, a NamedTuple or dict of outputs, or
+    ``dsl.OneOf(...)`` / ``dsl.Collected(...)`` (read by an enclosing pipeline's tasks)."""
+    from airflow_kfp.dsl.control_flow import CollectedChannel, OneOfChannel
+
     if returned is None:
         return {}, []
     if isinstance(returned, PipelineTask):
@@ -87,21 +92,54 @@ def _pipeline_outputs(name: str, returned: Any) -> tuple[dict[str, TaskOutputArg
         named: dict[str, Any] = {SINGLE_OUTPUT: returned}
     elif hasattr(returned, "_asdict"):
         named = dict(returned._asdict())
-    elif isinstance(returned, dict):
+    elif isinstance(returned, Mapping):
         named = dict(returned)
     else:
         raise PipelineDefinitionError(
-            f"pipeline '{name}': it returned {returned!r}; a pipeline returns a task output, a "
-            f"NamedTuple of them, or nothing."
+            f"pipeline '{name}': it returned {returned!r}; a pipeline returns a task output, task.outputs, "
+            f"a NamedTuple of outputs, dsl.OneOf(...), dsl.Collected(...) or nothing."
         )
-    outputs: dict[str, TaskOutputArgument] = {}
+    outputs: dict[str, PipelineOutput] = {}
     specs: list[OutputSpec] = []
     for out_name, channel in named.items():
-        if not isinstance(channel, TaskOutputChannel):
-            raise PipelineDefinitionError(f"pipeline '{name}', output '{out_name}': it must be a task output.")
-        outputs[out_name] = TaskOutputArgument(task=channel.task.name, output=channel.output)
-        specs.append(OutputSpec(name=out_name, kind=channel.kind, type=channel.type))  # type: ignore[arg-type]
+        if isinstance(channel, PipelineTask):
+            channel = channel.output
+        if not isinstance(channel, TaskOutputChannel | OneOfChannel | CollectedChannel):
+            raise PipelineDefinitionError(
+                f"pipeline '{name}', output '{out_name}': it must be a task output, dsl.OneOf(...) or "
+                f"dsl.Collected(...); got {channel!r}."
+            )
+        argument = channel.to_argument()
+        assert isinstance(argument, TaskOutputArgument | OneOfArgument | CollectedArgument)
+        outputs[out_name] = argument
+        specs.append(
+            OutputSpec(
+                name=out_name,
+                kind=channel.kind,  # type: ignore[arg-type]
+                type=channel.type,
+                is_list=channel.kind == ARTIFACT and channel.is_list,
+            )
+        )
     return outputs, specs
+
+
+def component_pipeline(component: BaseComponent) -> PipelineSpec:
+    """KFP compiles a bare component as a one-task pipeline: the component's inputs become the
+    pipeline's inputs (with their defaults) and its outputs the pipeline's outputs."""
+    spec = component.component_spec
+    builder = PipelineBuilder(spec.name)
+    with builder, gc_paused():
+        arguments = {
+            i.name: PipelineInputChannel(i.name, i.kind, i.type, i.is_list)
+            for i in spec.inputs
+            if not (i.kind == ARTIFACT and i.has_default)  # an optional artifact nobody can pass stays absent
+            and i.type != ptypes.TASK_FINAL_STATUS
+        }
+        task = component(**arguments)
+    inputs = [i for i in spec.inputs if i.name in arguments]
+    outputs = {o.name: TaskOutputArgument(task=task.name, output=o.name) for o in spec.outputs}
+    built = builder.spec(description=spec.description, inputs=inputs, outputs=outputs, output_specs=list(spec.outputs))
+    return validate_pipeline(built)
 
 
 @overload

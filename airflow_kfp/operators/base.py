@@ -14,11 +14,12 @@ from typing import Any, cast
 
 from airflow_kfp.config import KfpSettings, load_settings
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, get_artifact_store
-from airflow_kfp.manifest import ArtifactRecord, Manifest, new_manifest
+from airflow_kfp.manifest import ArtifactRecord, Manifest, new_manifest, stamp_step
 from airflow_kfp.operators import flow_inputs
 from airflow_kfp.operators.caching import CachingMixin
+from airflow_kfp.run_conf import check_run_conf
 from airflow_kfp.runtime import types as ptypes
-from airflow_kfp.spec.model import ARTIFACT, ComponentSpec, InputSpec, TaskSpec
+from airflow_kfp.spec.model import ARTIFACT, PARAMETER, ComponentSpec, InputSpec, TaskSpec
 from airflow_kfp.spec.validate import where
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
@@ -144,6 +145,9 @@ class ComponentOperatorMixin(CachingMixin):
             return params[binding["name"]]
         if kind == "external":
             return self.external_arguments[binding["name"]]
+        if kind == "concat":  # an f-string of run-time values (KFP's concatenated placeholders)
+            part_spec = spec.model_copy(update={"kind": PARAMETER, "type": ptypes.STRING})
+            return "".join(ptypes.to_text(self._binding_value(context, part_spec, part)) for part in binding["parts"])
         if kind in flow_inputs.FLOW_KINDS:
             section = "artifacts" if spec.kind == ARTIFACT else "parameters"
             return flow_inputs.resolve(
@@ -263,13 +267,19 @@ class ComponentOperatorMixin(CachingMixin):
         manifest["artifacts"] = dict(result.artifacts)
         return manifest
 
+    def stamp_step(self, manifest: Manifest, inputs: ResolvedInputs) -> None:
+        """ui (issue 12): the input parameters and the component's digest, for run details and compare."""
+        stamp_step(manifest, inputs.parameters, self.component_spec.model_dump_json())
+
     def execute_component(self, context: Mapping[str, Any]) -> Manifest:
+        check_run_conf(context)  # a misspelt conf key fails the run here, not silently later
         settings = self.kfp_settings()
         store = self.artifact_store(settings)
         inputs = self.resolve_inputs(context)
         self.kfp_resolved_inputs = inputs  # read by lineage after execute, in the same process
         cache = self.lookup_cache(context, inputs, store, settings)
         if cache.hit is not None:  # nothing runs: the cached manifest is the task's result
+            self.stamp_step(cache.hit, inputs)  # ui (issue 12)
             self.kfp_manifest = cache.hit
             return cache.hit
         try:
@@ -283,6 +293,7 @@ class ComponentOperatorMixin(CachingMixin):
         if missing:
             raise ComponentFailedError(f"{self.where()}: the component produced no value for output(s) {missing}.")
         manifest = self.build_manifest(context, result)
+        self.stamp_step(manifest, inputs)  # ui (issue 12)
         self.record_cache(context, cache, manifest, store)
         self.kfp_manifest = manifest
         return manifest

@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.model import (
     ARTIFACT,
+    PARAMETER,
     Argument,
     CollectedArgument,
     ComponentSpec,
+    ConcatArgument,
     ConstantArgument,
     GroupSpec,
     InputSpec,
@@ -24,6 +26,7 @@ from airflow_kfp.spec.model import (
     PipelineSpec,
     TaskOutputArgument,
     TaskSpec,
+    argument_leaves,
 )
 from airflow_kfp.spec.validate import PipelineDefinitionError, describe, types_compatible, where
 
@@ -271,6 +274,12 @@ def _check_task(graph: _Graph, task: TaskSpec, upstream: set[str]) -> None:
             continue  # reported by the argument checks
         if isinstance(arg, TaskOutputArgument) and arg.task in graph.tasks:
             _check_reference(graph, at, graph.tasks[arg.task], task.group)
+        elif isinstance(arg, ConcatArgument):
+            for leaf in argument_leaves(arg):
+                if isinstance(leaf, TaskOutputArgument) and leaf.task in graph.tasks:
+                    _check_reference(graph, at, graph.tasks[leaf.task], task.group)
+                elif isinstance(leaf, LoopItemArgument):
+                    _loop_item_ok(graph, at, leaf, task.group)
         elif isinstance(arg, LoopItemArgument):
             _loop_item_ok(graph, at, arg, task.group)
             loop = graph.groups[arg.loop]
@@ -292,7 +301,10 @@ def _check_task(graph: _Graph, task: TaskSpec, upstream: set[str]) -> None:
         if (
             task.ignore_upstream_failure
             and not target.has_default
-            and not isinstance(arg, ConstantArgument | PipelineInputArgument | LoopItemArgument)
+            and any(
+                not isinstance(leaf, ConstantArgument | PipelineInputArgument | LoopItemArgument)
+                for leaf in argument_leaves(arg)
+            )
         ):
             raise PipelineDefinitionError(
                 f"{at}: the task ignores upstream failures, so this input fed by another task needs a default "
@@ -300,9 +312,12 @@ def _check_task(graph: _Graph, task: TaskSpec, upstream: set[str]) -> None:
             )
     for dep in task.after:
         if dep in graph.tasks:
-            _check_reference(
-                graph, f"{where(graph.spec.name, task.name)}: .after('{dep}')", graph.tasks[dep], task.group
-            )
+            # KFP: .after() a task inside a loop, from outside it, waits for every iteration of that loop.
+            blocked = graph.blocking(graph.tasks[dep].group, task.group)
+            if blocked is not None and blocked.kind != "loop":
+                raise _blocked_message(
+                    f"{where(graph.spec.name, task.name)}: .after('{dep}')", dep, blocked, _remedy(blocked)
+                )
 
 
 def check_control_flow(spec: PipelineSpec, upstream: dict[str, set[str]]) -> None:
@@ -322,6 +337,26 @@ def check_control_flow(spec: PipelineSpec, upstream: dict[str, set[str]]) -> Non
             )
         if spec_group.exit_task is not None:
             upstream[spec_group.exit_task].update(members[spec_group.name])
-    for out_name, ref in spec.outputs.items():
-        if ref.task in graph.tasks:
-            _check_reference(graph, f"{where(spec.name)}, output '{out_name}'", graph.tasks[ref.task], None)
+    for out_name, out in spec.outputs.items():
+        at = f"{where(spec.name)}, output '{out_name}'"
+        if isinstance(out, TaskOutputArgument):
+            if out.task in graph.tasks:
+                _check_reference(graph, at, graph.tasks[out.task], None)
+            continue
+        # dsl.OneOf / dsl.Collected returned by the pipeline: checked as if a task after everything read it.
+        spec_out = next((o for o in spec.output_specs if o.name == out_name), None)
+        reader = TaskSpec(name=f"output '{out_name}'", component="")
+        target = InputSpec(
+            name=out_name,
+            kind=spec_out.kind if spec_out else PARAMETER,
+            type="system.Artifact" if spec_out and spec_out.kind == ARTIFACT else (spec_out.type if spec_out else ""),
+            is_list=bool(spec_out and spec_out.is_list),
+        )
+        if isinstance(out, OneOfArgument):
+            if spec_out is not None and spec_out.kind != ARTIFACT:
+                target.type = spec_out.type
+            _one_of(graph, at, out, reader, target)
+        else:
+            if spec_out is not None and spec_out.kind != ARTIFACT:
+                target.type = ptypes.LIST
+            _collected(graph, at, out, reader, target)
