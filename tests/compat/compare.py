@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +72,18 @@ def _order(item: tuple[Any, Any]) -> tuple[str, int]:
     return (key, -1) if isinstance(key, str) else (str(key[0]), int(key[1]))
 
 
+def _groups_numbered_alike(task_id: str) -> str:
+    """KFP's compiler and the DSL number control-flow groups with different counters."""
+    return re.sub(r"\b(for-loop|condition|condition-branches|exit-handler)-\d+\b", r"\1-N", task_id)
+
+
 def airflow_task_id(task: str, want: dict[str, Any], task_ids: list[str]) -> str | None:
     """The Airflow task id of a KFP task name: given by the pipeline's TASK_IDS, else the one task id
     whose last part is the name."""
     if task in want.get("task_ids", {}):
-        return str(want["task_ids"][task])
+        wanted = _groups_numbered_alike(str(want["task_ids"][task]))
+        found = [t for t in task_ids if _groups_numbered_alike(t) == wanted]
+        return found[0] if len(found) == 1 else None
     matches = [t for t in task_ids if t.rsplit(".", 1)[-1] == task]
     return matches[0] if len(matches) == 1 else None
 
