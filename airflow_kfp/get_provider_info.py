@@ -95,6 +95,14 @@ def get_provider_info() -> dict[str, Any]:
                         "auto",
                         "never",
                     ),
+                    "local_env_passthrough": _option(
+                        "Local runner: extra worker environment variables components receive, comma-separated "
+                        "names or PREFIX* (components otherwise get only an allow-list: PATH, locale, proxies, "
+                        "their set_env_variable values). Credentials and Airflow settings are refused.",
+                        "string",
+                        "",
+                        "HF_HOME,MLFLOW_TRACKING_URI",
+                    ),
                     "local_launch": _option(
                         "Local runner: 'fork' forks each component from a small pre-started launcher kept by "
                         "the worker (its own process, environment and working directory; Linux); 'spawn' starts "

@@ -17,6 +17,7 @@ from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, 
 from airflow_kfp.manifest import ArtifactRecord, Manifest, new_manifest, stamp_step
 from airflow_kfp.operators import flow_inputs
 from airflow_kfp.operators.caching import CachingMixin
+from airflow_kfp.run_conf import check_run_conf
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.model import ARTIFACT, PARAMETER, ComponentSpec, InputSpec, TaskSpec
 from airflow_kfp.spec.validate import where
@@ -271,6 +272,7 @@ class ComponentOperatorMixin(CachingMixin):
         stamp_step(manifest, inputs.parameters, self.component_spec.model_dump_json())
 
     def execute_component(self, context: Mapping[str, Any]) -> Manifest:
+        check_run_conf(context)  # a misspelt conf key fails the run here, not silently later
         settings = self.kfp_settings()
         store = self.artifact_store(settings)
         inputs = self.resolve_inputs(context)

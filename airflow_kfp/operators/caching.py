@@ -20,6 +20,7 @@ from airflow_kfp.cache.key import cache_key, output_cache_key
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
 from airflow_kfp.manifest import CacheRecord, Manifest, new_manifest
 from airflow_kfp.operators.cache_link import CacheSourceLink
+from airflow_kfp.run_conf import ENABLE_CACHING
 from airflow_kfp.spec.durations import parse_duration
 from airflow_kfp.spec.model import ARTIFACT
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from airflow_kfp.config import KfpSettings
     from airflow_kfp.operators.base import ResolvedInputs
 
-RUN_CONF_SWITCH = "kfp_enable_caching"
+RUN_CONF_SWITCH = ENABLE_CACHING
 """Run conf key: ``{"kfp_enable_caching": false}`` runs every step of that run afresh."""
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
