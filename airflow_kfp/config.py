@@ -32,6 +32,7 @@ class KfpSettings:
     artifact_volume_claim: str = ""
     presigned_url_expiry: str = "12h"
     deferrable: bool = False
+    pod_startup_timeout: str = "10m"
     multipart_part_size: str = "64Mi"
 
     def resolved_artifact_root(self) -> str:

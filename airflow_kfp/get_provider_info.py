@@ -180,6 +180,13 @@ def get_provider_info() -> dict[str, Any]:
                         "False",
                         "True",
                     ),
+                    "pod_startup_timeout": _option(
+                        "Kubernetes runner: how long a pod may wait to be scheduled (e.g. for the autoscaler "
+                        "to add a GPU node) and to start before the task fails, saying why.",
+                        "string",
+                        "10m",
+                        "30m",
+                    ),
                     "multipart_part_size": _option(
                         "Kubernetes runner: size of each part a pod uploads an output file in (S3 allows 5MiB to "
                         "5GiB, at most 10000 parts); a file of any size streams through with flat memory.",

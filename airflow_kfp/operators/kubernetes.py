@@ -25,12 +25,13 @@ from typing import Any
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
 from kubernetes.client import models as k8s
+from kubernetes.client.exceptions import ApiException
 
 from airflow_kfp.config import KfpSettings, load_settings
 from airflow_kfp.hooks.artifact_store import ArtifactStore
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
-from airflow_kfp.operators import payload, pod_spec, pod_staging
+from airflow_kfp.operators import payload, pod_errors, pod_spec, pod_staging
 from airflow_kfp.operators.base import ComponentFailedError, ComponentOperatorMixin, ResolvedInputs, RunResult
 from airflow_kfp.operators.pod_spec import model
 from airflow_kfp.operators.runtime_bundle import runtime_zip_b64
@@ -106,6 +107,7 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
         "automount_service_account_token": pod_spec.automount_token(task, settings),
         "active_deadline_seconds": task.kubernetes.timeout_seconds,
         "deferrable": task.kubernetes.deferrable if task.kubernetes.deferrable is not None else settings.deferrable,
+        "startup_timeout_seconds": int(parse_duration(settings.pod_startup_timeout).total_seconds()),
         "startup_check_interval_seconds": 1,  # one GET a second while the pod starts, not a 5 s wait
         "base_container_status_polling_interval": 1,
     }
@@ -185,6 +187,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         self._kfp_run_env: dict[str, str] = {}
         self._kfp_reentry_result: Any = None
         self._kfp_running = False
+        self._kfp_diagnosis: str | None = None
 
     # -- Airflow entry points ----------------------------------------------------------------
     def execute(self, context: Any) -> Any:
@@ -312,9 +315,36 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
                 raise
             except AirflowException as exc:
                 raise ComponentFailedError(self._failure_message(exc, self.remote_pod)) from None
+            except ApiException as exc:
+                if exc.status is None or exc.status >= 500 or exc.status in (0, 404, 409, 429):
+                    raise  # transient or a conflict: Airflow's retry handles it
+                namespace = self.namespace or settings.namespace or "default"
+                reason = pod_errors.api_refusal(exc, namespace, self.task_spec, settings)
+                raise ComponentFailedError(f"{self.where()}: {reason}") from None
             finally:
                 self._kfp_running = False
         return self._collect(result, output_uris, store)
+
+    def cleanup(self, pod: k8s.V1Pod, remote_pod: k8s.V1Pod, *args: Any, **kwargs: Any) -> None:
+        """Before KPO deletes the pod: read why it did not run (status and events), for the failure."""
+        from airflow.providers.cncf.kubernetes.utils.container import container_is_succeeded
+
+        succeeded = remote_pod is not None and container_is_succeeded(remote_pod, self.base_container_name)
+        self._kfp_diagnosis = None if succeeded else self._diagnose(pod)
+        if self._kfp_diagnosis:
+            self.log.error("%s: %s", self.where(), self._kfp_diagnosis)
+        super().cleanup(pod, remote_pod, *args, **kwargs)
+
+    def _diagnose(self, pod: k8s.V1Pod | None) -> str | None:
+        if pod is None or pod.metadata is None or not pod.metadata.name:
+            return None
+        try:
+            remote = self.pod_manager.read_pod(pod)
+            events = list(self.pod_manager.read_pod_events(pod).items or [])
+        except Exception as exc:  # diagnosis is best effort; the failure itself is reported anyway
+            self.log.warning("Could not read pod %s to explain its failure: %s", pod.metadata.name, exc)
+            return None
+        return pod_errors.diagnose(remote, events, self.task_spec, self.kfp_settings())
 
     def _failure_message(self, exc: BaseException, pod: k8s.V1Pod | None) -> str:
         from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
@@ -328,6 +358,8 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
                     code = terminated.exit_code
             message = get_container_termination_message(pod, self.base_container_name) or ""
         name = pod.metadata.name if pod is not None and pod.metadata else "?"
+        if self._kfp_diagnosis:
+            return f"{self.where()}: pod {name} did not run: {self._kfp_diagnosis}"
         detail = message.strip() or str(exc).splitlines()[0]
         return (
             f"{self.where()}: component '{self.component_spec.name}' failed in pod {name} with exit code "

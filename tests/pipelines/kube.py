@@ -109,3 +109,15 @@ def single():
 def deferred():
     """One task whose pod is watched by the triggerer while the worker slot is free."""
     kubernetes.set_deferrable(make())
+
+
+@dsl.component(base_image="registry.example.com/ml/missing-image:1.0")
+def from_missing_image() -> str:
+    return "never"
+
+
+@dsl.pipeline(name="kube-unrunnable")
+def unrunnable():
+    """Pods a cluster cannot run: a GPU no node has (or a quota forbids), and an image that does not exist."""
+    make().set_accelerator_limit(1).set_memory_limit("2Gi")
+    from_missing_image()
