@@ -19,6 +19,7 @@ Pod layout:
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,18 +41,22 @@ from airflow_kfp.runtime.pod import (
     CONTAINER_WRAPPER,
     POD_WORKDIR,
     RUNTIME_ENV,
+    TASK_SHA_ENV,
+    TASK_URL_ENV,
     TERMINATION_LOG,
     XCOM_DIR,
     encode_task,
+    pack_task,
 )
 from airflow_kfp.spec.durations import parse_duration
 from airflow_kfp.spec.model import ComponentSpec, TaskSpec
+from airflow_kfp.spec.quantities import memory_bytes
 from airflow_kfp.spec.validate import PipelineDefinitionError, where
 
 STAGE_IN = "kfp-stage-in"
 STAGE_OUT = "kfp-stage-out"
 ENV_CHUNK = 100_000  # bytes per variable; Linux caps one "NAME=value" string at 128 KiB
-ENV_TOTAL_MAX = 1_000_000  # the pod object must stay well under etcd's 1.5 MiB
+ENV_INLINE_MAX = 256 * 1024  # larger task documents go through the artifact store (etcd caps a pod at 1.5 MiB)
 HELPER_RESOURCES = model(
     k8s.V1ResourceRequirements, requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "256Mi"}
 )
@@ -200,9 +205,11 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             return KubernetesPodOperator.trigger_reentry(self, context, event)
         try:
             self._kfp_reentry_result = KubernetesPodOperator.trigger_reentry(self, context, event)
-        except AirflowSkipException:
-            raise
-        except AirflowException as exc:
+        except (AirflowSkipException, AirflowException) as exc:
+            store = self.artifact_store(self.kfp_settings())
+            self._abort_uploads(self.output_uris(context, store), store)
+            if isinstance(exc, AirflowSkipException):
+                raise
             raise ComponentFailedError(self._failure_message(exc, self.pod)) from None
         return self.execute_component(context, resumed=True)
 
@@ -261,7 +268,8 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         expires = int(parse_duration(settings.presigned_url_expiry).total_seconds())
         staged, inputs_plan = pod_staging.input_plan(store, inputs, expires, on_volume)
         types = payload.output_types(self.component_spec)
-        outputs, outputs_plan = pod_staging.output_plan(store, output_uris, types, expires, on_volume)
+        part_size = int(memory_bytes(settings.multipart_part_size))
+        outputs, outputs_plan = pod_staging.output_plan(store, output_uris, types, expires, on_volume, part_size)
         param_files = payload.output_parameter_files(self.component_spec, f"{POD_WORKDIR}/outputs/parameters")
         impl = self.component_spec.implementation
         return {
@@ -283,19 +291,32 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         store: ArtifactStore,
         settings: KfpSettings,
     ) -> None:
-        """Put this run's task document and the runtime into the pod's environment."""
+        """Put this run's task document and the runtime into the pod's environment; a large document
+        (many input files, long lists) goes to the artifact store and the pod gets a presigned URL."""
         doc = self.task_document(context, inputs, output_uris, store, settings)
         env = encode_task(doc, ENV_CHUNK)
-        size = sum(len(v) for v in env.values())
-        if size > ENV_TOTAL_MAX:
-            files = sum(len(i.get("files") or []) for i in doc["pod"]["inputs"])
-            raise ComponentFailedError(
-                f"{self.where()}: the pod's task document is {size} bytes ({files} input files, each with a "
-                f"presigned URL), over the {ENV_TOTAL_MAX}-byte limit; pass fewer, larger input files (e.g. "
-                "an archive) or use a shared artifact volume ([kfp] artifact_volume_claim)."
-            )
+        if sum(len(v) for v in env.values()) > ENV_INLINE_MAX:
+            env = self._task_document_in_store(context, doc, store, settings)
         self._kfp_run_env = {RUNTIME_ENV: runtime_zip_b64(), **env}
         self.pod_request_obj = None  # built by KPO with the new environment
+
+    def _task_document_uri(self, context: Mapping[str, Any], store: ArtifactStore) -> str:
+        return f"{self.output_prefix(context, store)}/.kfp-task-document"
+
+    def _task_document_in_store(
+        self, context: Mapping[str, Any], doc: dict[str, Any], store: ArtifactStore, settings: KfpSettings
+    ) -> dict[str, str]:
+        blob = pack_task(doc)
+        uri = self._task_document_uri(context, store)
+        store.write_bytes(uri, blob)
+        local = store.local_path(uri) if settings.artifact_volume_claim else None
+        if local is not None:
+            url = local.as_uri()
+        else:
+            expires = int(parse_duration(settings.presigned_url_expiry).total_seconds())
+            url = str(store.presigned_url(uri, "GET", expires))
+        self.log.info("The task document (%d bytes compressed) is passed as %s", len(blob), uri)
+        return {TASK_URL_ENV: url, TASK_SHA_ENV: hashlib.sha256(blob).hexdigest()}
 
     def run_component(
         self,
@@ -312,10 +333,13 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             try:
                 result = KubernetesPodOperator.execute(self, context)  # type: ignore[arg-type]
             except AirflowSkipException:
+                self._abort_uploads(output_uris, store)
                 raise
             except AirflowException as exc:
+                self._abort_uploads(output_uris, store)
                 raise ComponentFailedError(self._failure_message(exc, self.remote_pod)) from None
             except ApiException as exc:
+                self._abort_uploads(output_uris, store)
                 if exc.status is None or exc.status >= 500 or exc.status in (0, 404, 409, 429):
                     raise  # transient or a conflict: Airflow's retry handles it
                 namespace = self.namespace or settings.namespace or "default"
@@ -380,6 +404,9 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             if not entry:
                 raise ComponentFailedError(f"{self.where()}: the pod reported no output artifact '{name}'.")
             files = entry.pop("files", None)
+            uploaded = entry.pop("multipart", None)
+            if uploaded:  # the object appears now, whole
+                store.complete_multipart(uri, uploaded["upload_id"], uploaded["parts"])  # type: ignore[attr-defined]
             if pod_staging.is_s3(store):
                 self._drop_stale(store, uri, set(files or []))
             info = store.stat(uri)
@@ -395,7 +422,21 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
                 size=entry["size"],
                 digest=entry["digest"],
             )
+        self._abort_uploads(output_uris, store)  # a directory output did not use its file upload
         return RunResult(parameters=dict(result.get("parameters") or {}), artifacts=records)
+
+    def _abort_uploads(self, output_uris: dict[str, str], store: ArtifactStore) -> None:
+        """Abort this task's unfinished multipart uploads: their parts go, no partial object is left."""
+        if not output_uris or not pod_staging.is_s3(store):
+            return
+        prefix = next(iter(output_uris.values())).rsplit("/", 1)[0] + "/"
+        try:
+            aborted = store.abort_multipart(prefix)  # type: ignore[attr-defined]
+        except Exception as exc:  # the failure being reported matters more; S3 lifecycle rules clean up
+            self.log.warning("Could not abort the unfinished uploads under %s: %s", prefix, exc)
+            return
+        for key in aborted:
+            self.log.info("Aborted the unfinished upload of %s", key)
 
     def _drop_stale(self, store: ArtifactStore, uri: str, keep: set[str]) -> None:
         """Files an earlier try left under a directory output that this try did not write."""

@@ -121,3 +121,42 @@ def unrunnable():
     """Pods a cluster cannot run: a GPU no node has (or a quota forbids), and an image that does not exist."""
     make().set_accelerator_limit(1).set_memory_limit("2Gi")
     from_missing_image()
+
+
+@dsl.component
+def write_big(mib: int, blob: Output[Dataset]) -> None:
+    """Writes ``mib`` MiB of non-repeating bytes, 1 MiB at a time."""
+    import hashlib
+
+    with open(blob.path, "wb") as fh:
+        for i in range(mib):
+            fh.write(hashlib.sha256(str(i).encode()).digest() * (1024 * 1024 // 32))
+
+
+@dsl.component
+def read_big(blob: Input[Dataset]) -> str:
+    import hashlib
+
+    h, n = hashlib.sha256(), 0
+    with open(blob.path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+            n += len(chunk)
+    return f"{n}:{h.hexdigest()}"
+
+
+@dsl.component
+def write_then_fail(blob: Output[Dataset]) -> None:
+    import sys
+
+    with open(blob.path, "wb") as fh:
+        fh.write(b"x" * 1000)
+    sys.exit(4)
+
+
+@dsl.pipeline(name="kube-big")
+def big(mib: int = 12):
+    """A file output uploaded in parts and read back; a failed step leaves no upload behind."""
+    w = write_big(mib=mib)
+    read_big(blob=w.outputs["blob"])
+    write_then_fail()
