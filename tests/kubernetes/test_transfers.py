@@ -110,3 +110,20 @@ def test_multi_gib_artifact_round_trip(dag_runner: Any, fake_k8s: FakeKubernetes
     blob = run.manifest("write-big")["artifacts"]["blob"]
     assert blob["size"] == mib * MIB
     assert run.manifest("read-big")["parameters"]["Output"] == f"{mib * MIB}:{blob['digest'].split(':')[1]}"
+
+
+def test_task_document_over_a_megabyte_travels_through_the_store(
+    dag_runner: Any, fake_k8s: FakeKubernetes, s3_root: str
+) -> None:
+    import uuid
+
+    items = [f"s3://datasets/{uuid.uuid4().hex}.parquet" for _ in range(40_000)]  # ~2 MB of JSON, ~1 MB zipped
+    run = dag_runner.run_pipeline(
+        "tests.pipelines.kube:long_list", conf={"items": items}, runner="kubernetes", artifact_root=s3_root
+    )
+    assert run.state == "success", run.states
+    assert run.manifest("count-items")["parameters"]["Output"] == f"40000:{items[0]}:{items[-1]}"
+    env = {e["name"]: e.get("value", "") for e in fake_k8s.created[0]["spec"]["containers"][0]["env"]}
+    assert "X-Amz-Signature" in env["AIRFLOW_KFP_TASK_URL"] and len(env["AIRFLOW_KFP_TASK_SHA256"]) == 64
+    assert not [k for k in env if k.startswith("AIRFLOW_KFP_TASK_Z")]
+    assert sum(len(v) for v in env.values()) < 200_000  # the pod object stays small

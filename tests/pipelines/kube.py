@@ -160,3 +160,14 @@ def big(mib: int = 12):
     w = write_big(mib=mib)
     read_big(blob=w.outputs["blob"])
     write_then_fail()
+
+
+@dsl.component
+def count_items(items: list) -> str:
+    return f"{len(items)}:{items[0]}:{items[-1]}"
+
+
+@dsl.pipeline(name="kube-long-list")
+def long_list(items: list = ["a"]):  # noqa: B006 - KFP defaults are plain values
+    """A task whose document (a long list parameter) is far above what a pod's environment holds."""
+    count_items(items=items)
