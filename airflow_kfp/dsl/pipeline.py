@@ -11,7 +11,6 @@ from airflow_kfp.dsl.components import BaseComponent
 from airflow_kfp.dsl.pipeline_context import PipelineBuilder, kfp_name
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.dsl.signature import SINGLE_OUTPUT, read_signature
-from airflow_kfp.gc_pause import gc_paused
 from airflow_kfp.spec.model import (
     ARTIFACT,
     ComponentSpec,
@@ -59,7 +58,7 @@ class Pipeline(BaseComponent):
                     f"(str, int, float, bool, list, dict); bring artifacts in with dsl.importer."
                 )
         builder = PipelineBuilder(name)
-        with builder, gc_paused():
+        with builder:
             channels = {i.name: PipelineInputChannel(i.name, i.kind, i.type) for i in inputs}
             returned = func(**channels)
         outputs, output_specs = _pipeline_outputs(name, returned)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from airflow_kfp.runtime import placeholders as rp
 from airflow_kfp.runtime.artifacts import InputPath, OutputPath, _Annotation
 from airflow_kfp.spec.model import ARTIFACT, InputSpec, OutputSpec
 
-PIPELINE_JOB_NAME_PLACEHOLDER = "{{$.pipeline_job_name}}"
-PIPELINE_JOB_ID_PLACEHOLDER = "{{$.pipeline_job_uuid}}"
-PIPELINE_TASK_NAME_PLACEHOLDER = "{{$.pipeline_task_name}}"
-PIPELINE_ROOT_PLACEHOLDER = "{{$.pipeline_root}}"
-PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER = "{{$.pipeline_job_create_time_utc}}"
-PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER = "{{$.pipeline_job_schedule_time_utc}}"
+PIPELINE_JOB_NAME_PLACEHOLDER = rp.pipeline_placeholder(rp.PIPELINE_JOB_NAME)
+PIPELINE_JOB_ID_PLACEHOLDER = rp.pipeline_placeholder(rp.PIPELINE_JOB_UUID)
+PIPELINE_TASK_NAME_PLACEHOLDER = rp.pipeline_placeholder(rp.PIPELINE_TASK_NAME)
+PIPELINE_ROOT_PLACEHOLDER = rp.pipeline_placeholder(rp.PIPELINE_ROOT)
+PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER = rp.pipeline_placeholder(rp.PIPELINE_JOB_CREATE_TIME_UTC)
+PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER = rp.pipeline_placeholder(rp.PIPELINE_JOB_SCHEDULE_TIME_UTC)
 EXECUTOR_INPUT_PLACEHOLDER = "{{$}}"
 
 

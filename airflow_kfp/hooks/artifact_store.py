@@ -12,6 +12,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+from airflow_kfp.runtime.errors import AirflowKfpError
+
 SUPPORTED_SCHEMES = ("file://", "s3://", "a plain path")
 
 
@@ -27,7 +29,7 @@ class ObjectInfo:
     mtime: float | None = None  # POSIX seconds
 
 
-class ArtifactStoreError(Exception):
+class ArtifactStoreError(AirflowKfpError):
     """Any store failure; the message names the URI and what to do about it."""
 
 

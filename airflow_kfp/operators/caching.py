@@ -18,6 +18,7 @@ from airflow.sdk import BaseOperatorLink
 
 from airflow_kfp.cache import index
 from airflow_kfp.cache.key import cache_key, output_cache_key
+from airflow_kfp.errors import InputResolutionError
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
 from airflow_kfp.manifest import CacheRecord, Manifest, new_manifest
 from airflow_kfp.spec.durations import parse_duration
@@ -118,8 +119,6 @@ class CachingMixin:
             try:
                 switch = _switch(run_conf[RUN_CONF_SWITCH])
             except ValueError:
-                from airflow_kfp.operators.base import InputResolutionError
-
                 raise InputResolutionError(
                     f"{op.where()}: run conf '{RUN_CONF_SWITCH}' is {run_conf[RUN_CONF_SWITCH]!r}; use true or false."
                 ) from None
