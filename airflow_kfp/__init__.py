@@ -12,8 +12,9 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from airflow_kfp.compiler import to_dag, to_task_group
+    from airflow_kfp.templating import Template
 
-__all__ = ["__version__", "dsl", "to_dag", "to_task_group"]
+__all__ = ["Template", "__version__", "dsl", "to_dag", "to_task_group"]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,6 +22,10 @@ def __getattr__(name: str) -> Any:
         from airflow_kfp import compiler
 
         return getattr(compiler, name)
+    if name == "Template":
+        from airflow_kfp.templating import Template
+
+        return Template
     if name == "dsl":
         import importlib
 

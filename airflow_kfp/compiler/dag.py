@@ -11,6 +11,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, TaskGroup
 
+from airflow_kfp import pipeline_root, templating
 from airflow_kfp.compiler.build import OperatorClasses, build
 from airflow_kfp.compiler.plan import plan_pipeline
 from airflow_kfp.config import KfpSettings, load_settings
@@ -42,12 +43,18 @@ def operator_class_for(settings: KfpSettings) -> type:
     return LocalComponentOperator
 
 
-def _settings(overrides: dict[str, Any]) -> tuple[KfpSettings, dict[str, Any]]:
+def _settings(overrides: dict[str, Any], spec: PipelineSpec, entry: str) -> tuple[KfpSettings, dict[str, Any]]:
     given = {k: v for k, v in overrides.items() if v is not None}
+    root = pipeline_root.chosen_root(spec.name, given.pop("artifact_root", None), spec.pipeline_root, entry)
+    if root:
+        given["artifact_root"] = root
     try:
-        return load_settings().with_overrides(**given), given
+        settings = load_settings().with_overrides(**given)
     except ValueError as exc:
         raise PipelineDefinitionError(str(exc)) from exc
+    if not root:
+        pipeline_root.check_configured(settings.artifact_root)
+    return settings, given
 
 
 def pipeline_params(spec: PipelineSpec, arguments: dict[str, Any] | None = None) -> dict[str, Param]:
@@ -109,7 +116,9 @@ def to_dag(
             "cache_version": cache_version,
             "namespace": namespace,
             **(kfp_settings or {}),
-        }
+        },
+        spec,
+        "to_dag",
     )
     params = dict(dag_kwargs.pop("params", None) or {})
     params.update(pipeline_params(spec, arguments))
@@ -154,8 +163,9 @@ def to_task_group(
 ) -> TaskGroup:
     """Place the pipeline as a TaskGroup in an existing DAG (call inside ``with DAG(...)``).
 
-    ``arguments`` may hold constants, upstream Airflow task outputs (XComArgs) or templated
-    strings; pipeline inputs not given take their defaults.
+    ``arguments`` may hold constants (passed verbatim, never rendered as Jinja), upstream Airflow
+    task outputs (XComArgs) or ``airflow_kfp.Template("{{ ... }}")`` for values Airflow renders when
+    the task runs; pipeline inputs not given take their defaults.
     """
     spec = _spec_of(pipeline)
     settings, overrides = _settings(
@@ -168,9 +178,11 @@ def to_task_group(
             "cache_version": cache_version,
             "namespace": namespace,
             **(kfp_settings or {}),
-        }
+        },
+        spec,
+        "to_task_group",
     )
-    arguments = dict(arguments or {})
+    arguments = templating.as_arguments(dict(arguments or {}))  # literals are data, not Jinja
     unknown = set(arguments) - {i.name for i in spec.inputs}
     if unknown:
         raise PipelineDefinitionError(

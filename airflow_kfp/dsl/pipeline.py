@@ -11,6 +11,7 @@ from airflow_kfp.dsl.components import BaseComponent
 from airflow_kfp.dsl.pipeline_context import PipelineBuilder, kfp_name
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.dsl.signature import SINGLE_OUTPUT, read_signature
+from airflow_kfp.pipeline_root import check_root
 from airflow_kfp.spec.model import (
     ARTIFACT,
     ComponentSpec,
@@ -39,7 +40,10 @@ class Pipeline(BaseComponent):
         self.__name__ = func.__name__
         self.__doc__ = func.__doc__
         pipeline_name = name or kfp_name(func.__name__)
+        if pipeline_root:  # checked here too, so the error points at the decorator
+            check_root(pipeline_root, f"pipeline '{pipeline_name}': @dsl.pipeline(pipeline_root=...)")
         self.spec = self._build(func, pipeline_name, description or inspect.cleandoc(func.__doc__ or ""))
+        self.spec.pipeline_root = pipeline_root or None
         self.component_spec = ComponentSpec(
             name=pipeline_name,
             description=self.spec.description,

@@ -231,6 +231,8 @@ class PipelineSpec(_Model):
     components: dict[str, ComponentSpec] = Field(default_factory=dict)
     groups: list[GroupSpec] = Field(default_factory=list)
     """Control-flow groups, parents before children."""
+    pipeline_root: str | None = None
+    """KFP's ``pipeline_root``: where this pipeline's artifacts go unless the DAG says otherwise."""
 
     def task(self, name: str) -> TaskSpec:
         for task in self.tasks:
