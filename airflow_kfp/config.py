@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import enum
 import os
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-RUNNERS = ("local", "kubernetes")
+
+class Runner(enum.StrEnum):
+    """Where a component's code runs (``[kfp] runner``)."""
+
+    LOCAL = "local"
+    """A subprocess on the Airflow worker, with the worker's Python; images are ignored."""
+    KUBERNETES = "kubernetes"
+    """A pod per task, through the KubernetesPodOperator."""
+
+
+RUNNERS = tuple(r.value for r in Runner)
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,16 @@ subprocess, Kubernetes pod) supply only ``run_component``.
 
 from __future__ import annotations
 
+import platform
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow_kfp.bindings import Binding, Gate
-from airflow_kfp.config import KfpSettings, load_settings
+from airflow_kfp.config import KfpSettings, Runner, load_settings
 from airflow_kfp.errors import ComponentFailedError, InputResolutionError
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, get_artifact_store
 from airflow_kfp.manifest import ArtifactRecord, Manifest, new_manifest
@@ -22,6 +24,7 @@ from airflow_kfp.operators.caching import CachingMixin
 from airflow_kfp.operators.resolver import ARTIFACTS, PARAMETERS, BindingResolver, UpstreamMissingError
 from airflow_kfp.runtime import placeholders
 from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.model import ARTIFACT, ComponentSpec, TaskSpec
 from airflow_kfp.spec.validate import where
 
@@ -50,6 +53,19 @@ class ResolvedInputs:
     artifacts: dict[str, list[ArtifactRecord]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ExecutionInfo:
+    """Where a step's code runs, as lineage reports it: a pod's image, or the worker host and Python."""
+
+    runner: str
+    image: str | None = None
+    host: str | None = None
+    python: str | None = None
+
+    def facet_fields(self) -> dict[str, str | None]:
+        return {"runner": self.runner, "image": self.image, "host": self.host, "pythonVersion": self.python}
+
+
 @dataclass
 class RunResult:
     """What the runner reports back: parameter values and, per output artifact, what was stored."""
@@ -71,6 +87,8 @@ class ComponentOperatorMixin(CachingMixin):
     settings_overrides: dict[str, Any]
     kfp_resolved_inputs: ResolvedInputs | None = None
     kfp_manifest: Manifest | None = None
+    kfp_runner: ClassVar[str] = "none"
+    """What executes the code (a ``config.Runner`` value); importers run none."""
 
     def __init__(
         self,
@@ -130,6 +148,15 @@ class ComponentOperatorMixin(CachingMixin):
 
     def artifact_store(self, settings: KfpSettings) -> ArtifactStore:
         return get_artifact_store(settings.resolved_artifact_root(), settings.artifact_conn_id or None)
+
+    def kfp_execution(self) -> ExecutionInfo:
+        """Where the code runs: one answer for lineage, from the same image function as pod and cache key."""
+        if self.kfp_runner == Runner.KUBERNETES:
+            image = effective_image(self.component_spec, self.task_spec, self.kfp_settings().default_image)
+            return ExecutionInfo(self.kfp_runner, image=image)
+        if self.kfp_runner == Runner.LOCAL:
+            return ExecutionInfo(self.kfp_runner, host=socket.gethostname(), python=platform.python_version())
+        return ExecutionInfo("none")
 
     def where(self, argument: str | None = None) -> str:
         return where(self.pipeline_name, self.task_spec.name, argument)

@@ -22,6 +22,7 @@ from airflow_kfp.errors import InputResolutionError
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
 from airflow_kfp.manifest import CacheRecord, Manifest, new_manifest
 from airflow_kfp.spec.durations import parse_duration
+from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.model import ARTIFACT
 
 if TYPE_CHECKING:
@@ -157,6 +158,7 @@ class CachingMixin:
             inputs.artifacts,
             settings.cache_version,
             runner=self.cache_runner(settings),
+            image=effective_image(op.component_spec, op.task_spec, settings.default_image),
         )
         op.kfp_cache_key = key  # the Kubernetes runner labels its pod with it
         importer = op.component_spec.implementation.kind == "importer"

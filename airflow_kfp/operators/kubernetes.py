@@ -27,7 +27,7 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipExc
 from kubernetes.client import models as k8s
 
 from airflow_kfp.bindings import Binding
-from airflow_kfp.config import KfpSettings, load_settings
+from airflow_kfp.config import KfpSettings, Runner, load_settings
 from airflow_kfp.hooks.artifact_store import ArtifactStore
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
@@ -125,6 +125,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
 
     template_fields: Sequence[str] = (*KubernetesPodOperator.template_fields, "external_arguments")
     ui_color = "#d6e9ff"
+    kfp_runner = Runner.KUBERNETES
 
     def __init__(
         self,
