@@ -68,6 +68,14 @@ class OneOf:
 
 
 @dataclass(frozen=True)
+class Concat:
+    """An f-string of run-time values (KFP's concatenated placeholders): each part's value as text
+    (strings as they are, other values as JSON), joined when the task runs."""
+
+    parts: tuple[Binding, ...]
+
+
+@dataclass(frozen=True)
 class FinalStatus:
     """An exit task's ``dsl.PipelineTaskFinalStatus``: the states of the tasks its ExitHandler wraps."""
 
@@ -77,7 +85,15 @@ class FinalStatus:
 
 
 Binding: TypeAlias = (
-    Constant | PipelineParameter | ExternalArgument | UpstreamOutput | LoopItem | Collected | OneOf | FinalStatus
+    Constant
+    | PipelineParameter
+    | ExternalArgument
+    | UpstreamOutput
+    | LoopItem
+    | Collected
+    | OneOf
+    | Concat
+    | FinalStatus
 )
 """Every way a task input can be bound."""
 
@@ -104,6 +120,8 @@ def external_keys(binding: Binding) -> tuple[str, ...]:
     """Keys of the operator's ``external_arguments`` a binding reads (Airflow renders those values)."""
     if isinstance(binding, ExternalArgument | LoopItem):
         return (binding.key,)
+    if isinstance(binding, Concat):
+        return tuple(dict.fromkeys(k for part in binding.parts for k in external_keys(part)))
     return ()
 
 
@@ -113,4 +131,6 @@ def upstream_task_ids(binding: Binding) -> tuple[str, ...]:
         return (binding.task_id,)
     if isinstance(binding, OneOf):
         return tuple(o.task_id for o in binding.options)
+    if isinstance(binding, Concat):
+        return tuple(dict.fromkeys(t for part in binding.parts for t in upstream_task_ids(part)))
     return ()

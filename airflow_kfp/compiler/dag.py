@@ -15,20 +15,23 @@ from airflow_kfp import pipeline_root, templating
 from airflow_kfp.compiler.build import OperatorClasses, build
 from airflow_kfp.compiler.plan import plan_pipeline
 from airflow_kfp.config import KfpSettings, load_settings
-from airflow_kfp.dsl.pipeline import Pipeline
+from airflow_kfp.dsl.components import BaseComponent
+from airflow_kfp.dsl.pipeline import Pipeline, component_pipeline
 from airflow_kfp.runtime import types as ptypes
-from airflow_kfp.spec.model import PipelineSpec
+from airflow_kfp.spec.model import ARTIFACT, PipelineSpec
 from airflow_kfp.spec.validate import PipelineDefinitionError, validate_pipeline
 
 __all__ = ["operator_class_for", "pipeline_params", "to_dag", "to_task_group"]
 
 
-def _spec_of(pipeline: Pipeline | PipelineSpec) -> PipelineSpec:
+def _spec_of(pipeline: Pipeline | BaseComponent | PipelineSpec) -> PipelineSpec:
     if isinstance(pipeline, Pipeline):
         return pipeline.spec
+    if isinstance(pipeline, BaseComponent):  # KFP runs a bare component as a one-task pipeline
+        return component_pipeline(pipeline)
     if isinstance(pipeline, PipelineSpec):
         return validate_pipeline(pipeline)
-    raise TypeError(f"expected a @dsl.pipeline function or a PipelineSpec, got {type(pipeline).__name__}")
+    raise TypeError(f"expected a @dsl.pipeline function, a component or a PipelineSpec, got {type(pipeline).__name__}")
 
 
 def operator_class_for(settings: KfpSettings) -> type:
@@ -67,6 +70,14 @@ def pipeline_params(spec: PipelineSpec, arguments: dict[str, Any] | None = None)
         )
     params: dict[str, Param] = {}
     for spec_input in spec.inputs:
+        if spec_input.kind == ARTIFACT:
+            if spec_input.has_default:
+                continue  # an optional artifact input: a run cannot pass one, so it stays absent
+            raise PipelineDefinitionError(
+                f"pipeline '{spec.name}', argument '{spec_input.name}': it is an artifact input, which a run "
+                f"cannot pass; run it inside a pipeline that produces the artifact (or brings it in with "
+                f"dsl.importer), or give it the default None."
+            )
         json_type = ptypes.JSON_SCHEMA_TYPES[spec_input.type]
         schema_type: Any = (
             json_type if spec_input.default is not None or not spec_input.has_default else [json_type, "null"]
@@ -87,7 +98,7 @@ def pipeline_params(spec: PipelineSpec, arguments: dict[str, Any] | None = None)
 
 
 def to_dag(
-    pipeline: Pipeline | PipelineSpec,
+    pipeline: Pipeline | BaseComponent | PipelineSpec,
     *,
     dag_id: str | None = None,
     arguments: dict[str, Any] | None = None,
@@ -146,7 +157,7 @@ def to_dag(
 
 
 def to_task_group(
-    pipeline: Pipeline | PipelineSpec,
+    pipeline: Pipeline | BaseComponent | PipelineSpec,
     *,
     group_id: str | None = None,
     arguments: dict[str, Any] | None = None,

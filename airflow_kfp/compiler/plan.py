@@ -33,6 +33,7 @@ from airflow_kfp.bindings import (
     Binding,
     Collected,
     Comparison,
+    Concat,
     Constant,
     ExternalArgument,
     FinalStatus,
@@ -52,6 +53,7 @@ from airflow_kfp.spec.model import (
     Argument,
     CollectedArgument,
     ComponentSpec,
+    ConcatArgument,
     ConditionSpec,
     ConstantArgument,
     GroupSpec,
@@ -61,6 +63,7 @@ from airflow_kfp.spec.model import (
     PipelineSpec,
     TaskOutputArgument,
     TaskSpec,
+    argument_leaves,
 )
 from airflow_kfp.spec.validate import where
 
@@ -249,7 +252,7 @@ def dependencies(task: TaskSpec, groups: Mapping[str, GroupSpec]) -> list[str]:
         if group.items is not None:
             args.append(group.items)
         group_name = group.parent
-    for arg in args:
+    for arg in [leaf for a in args for leaf in argument_leaves(a)]:
         if isinstance(arg, TaskOutputArgument | CollectedArgument):
             deps.append(arg.task)
         elif isinstance(arg, OneOfArgument):
@@ -365,6 +368,8 @@ class _Planner:
             return UpstreamOutput(binding.task_id, binding.output, self.same_loop(binding.task_id, consumer_loop))
         if isinstance(binding, OneOf):
             return OneOf(tuple(self.mark(o, consumer_loop) for o in binding.options))  # type: ignore[misc]
+        if isinstance(binding, Concat):
+            return Concat(tuple(self.mark(p, consumer_loop) for p in binding.parts))
         return binding
 
     # -- one pipeline (the root or a nested one) ----------------------------------------------
@@ -590,11 +595,13 @@ class _Level:
         if isinstance(arg, OneOfArgument):
             options = tuple(self.rendered[o.task].outputs[o.output] for o in arg.options)
             return self.p.mark(OneOf(options), consumer_loop)
+        if isinstance(arg, ConcatArgument):  # an f-string of run-time values: joined when the task runs
+            return Concat(tuple(self.operand(part, consumer_loop, "") for part in arg.parts))
         return None  # pragma: no cover - the model has no other argument kind
 
-    def operand(self, arg: Argument, consumer_loop: str | None) -> Binding:
+    def operand(self, arg: Argument, consumer_loop: str | None, missing: Any = None) -> Binding:
         binding = self.binding(arg, consumer_loop)
-        return binding if binding is not None else Constant(None)
+        return binding if binding is not None else Constant(missing)
 
     # -- tasks -------------------------------------------------------------------------------
     def run(self) -> dict[str, _Node]:
@@ -617,6 +624,10 @@ class _Level:
                 upstream.append(self.rendered[arg.task].node)
             elif isinstance(arg, OneOfArgument):
                 upstream.extend(self.rendered[o.task].node for o in arg.options)
+            elif isinstance(arg, ConcatArgument):
+                upstream.extend(
+                    self.rendered[a.task].node for a in argument_leaves(arg) if isinstance(a, TaskOutputArgument)
+                )
         upstream.extend(self.rendered[dep].node for dep in task.after)
         impl = component.implementation
         node_id = self.p.child_id(group, task.name)
@@ -677,8 +688,6 @@ def _keys(bindings: Any) -> tuple[str, ...]:
         for key in external_keys(binding):
             if key not in found:
                 found.append(key)
-        if isinstance(binding, OneOf):
-            found.extend(k for o in binding.options for k in external_keys(o) if k not in found)
     return tuple(found)
 
 

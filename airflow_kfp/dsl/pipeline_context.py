@@ -6,7 +6,7 @@ import re
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING
 
-from airflow_kfp.spec.model import ComponentSpec, GroupSpec, PipelineSpec
+from airflow_kfp.spec.model import Argument, ComponentSpec, GroupSpec, PipelineSpec
 from airflow_kfp.spec.validate import PipelineDefinitionError
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ class PipelineBuilder:
         """The If/Elif branch that just closed, for a following dsl.Elif / dsl.Else."""
         self._group_count = 0
         self._tokens: list[Token[PipelineBuilder | None]] = []
+        self.formatted: dict[str, Argument] = {}
+        """Tokens that ``str(channel)`` gave out (f-strings), and the values they stand for."""
 
     def add_task(self, task: PipelineTask, base_name: str) -> str:
         name, n = base_name, self._suffixes.get(base_name, 1)
@@ -99,6 +101,10 @@ class PipelineBuilder:
             groups=list(self.groups),
             **fields,  # type: ignore[arg-type]
         )
+
+
+def active_builder() -> PipelineBuilder | None:
+    return _current.get()
 
 
 def current_builder(what: str) -> PipelineBuilder:

@@ -168,10 +168,14 @@ class ComponentOperatorMixin(CachingMixin):
         dag_run = context.get("dag_run")
         created = getattr(dag_run, "start_date", None) or getattr(dag_run, "run_after", None)
         scheduled = context.get("logical_date")
+        ti = context.get("ti")
+        dag_id = str(getattr(ti, "dag_id", "") or getattr(dag_run, "dag_id", ""))
         return {
             placeholders.PIPELINE_JOB_NAME: self.pipeline_name,
+            placeholders.PIPELINE_JOB_RESOURCE_NAME: f"{dag_id}/{context['run_id']}",
             placeholders.PIPELINE_JOB_UUID: str(context["run_id"]),
             placeholders.PIPELINE_TASK_NAME: self.task_spec.name,
+            placeholders.PIPELINE_TASK_UUID: str(getattr(ti, "id", "") or ""),
             placeholders.PIPELINE_ROOT: store.root,
             placeholders.PIPELINE_JOB_CREATE_TIME_UTC: utc_text(created),
             placeholders.PIPELINE_JOB_SCHEDULE_TIME_UTC: utc_text(scheduled),

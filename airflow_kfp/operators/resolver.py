@@ -14,6 +14,7 @@ from typing import Any
 from airflow_kfp.bindings import (
     Binding,
     Collected,
+    Concat,
     Constant,
     ExternalArgument,
     FinalStatus,
@@ -24,6 +25,7 @@ from airflow_kfp.bindings import (
     UpstreamOutput,
 )
 from airflow_kfp.errors import FlowInputError, InputResolutionError
+from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.runtime.final_status import PipelineTaskFinalStatus
 from airflow_kfp.runtime.placeholders import substitute_pipeline_placeholders
 
@@ -112,6 +114,8 @@ class BindingResolver:
             return self.collected(binding, section, argument)
         if isinstance(binding, OneOf):
             return self.one_of(binding, section, argument)
+        if isinstance(binding, Concat):  # an f-string of run-time values: each part as text, joined
+            return "".join(ptypes.to_text(self.value(part, argument=argument)) for part in binding.parts)
         if isinstance(binding, FinalStatus):
             return self.final_status(binding)
         raise InputResolutionError(f"{self.where(argument)}: unknown input binding {binding!r}.")

@@ -15,15 +15,19 @@ from airflow_kfp.runtime.artifacts import uri_to_local_path
 from airflow_kfp.runtime.errors import AirflowKfpError
 
 PIPELINE_JOB_NAME = "pipeline_job_name"
+PIPELINE_JOB_RESOURCE_NAME = "pipeline_job_resource_name"
 PIPELINE_JOB_UUID = "pipeline_job_uuid"
 PIPELINE_TASK_NAME = "pipeline_task_name"
+PIPELINE_TASK_UUID = "pipeline_task_uuid"
 PIPELINE_ROOT = "pipeline_root"
 PIPELINE_JOB_CREATE_TIME_UTC = "pipeline_job_create_time_utc"
 PIPELINE_JOB_SCHEDULE_TIME_UTC = "pipeline_job_schedule_time_utc"
 PIPELINE_CONTEXT_KEYS = (
     PIPELINE_JOB_NAME,
+    PIPELINE_JOB_RESOURCE_NAME,
     PIPELINE_JOB_UUID,
     PIPELINE_TASK_NAME,
+    PIPELINE_TASK_UUID,
     PIPELINE_ROOT,
     PIPELINE_JOB_CREATE_TIME_UTC,
     PIPELINE_JOB_SCHEDULE_TIME_UTC,

@@ -62,7 +62,9 @@ def test_the_pod_the_cache_key_and_lineage_agree_on_the_default_image() -> None:
     component, task = _task(plain)
     settings = KfpSettings(default_image="registry/ml:py")
     assert image_for(component, task, settings) == effective_image(component, task, settings.default_image)
-    keys = {cache_key(component, task, {}, {}, image=effective_image(component, task, img)) for img in ("", "a:1", "b:1")}
+    keys = {
+        cache_key(component, task, {}, {}, image=effective_image(component, task, img)) for img in ("", "a:1", "b:1")
+    }
     assert len(keys) == 3  # changing [kfp] default_image invalidates the cache
 
 
@@ -70,8 +72,10 @@ def test_every_exported_placeholder_resolves_the_same_in_commands_and_values() -
     values = {key: f"value-of-{key}" for key in rp.PIPELINE_CONTEXT_KEYS}
     exported = [
         dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+        dsl.PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER,
         dsl.PIPELINE_JOB_ID_PLACEHOLDER,
         dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
+        dsl.PIPELINE_TASK_ID_PLACEHOLDER,
         dsl.PIPELINE_ROOT_PLACEHOLDER,
         dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER,
         dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER,
