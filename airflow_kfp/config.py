@@ -87,6 +87,15 @@ class KfpSettings:
         ),
         example="never",
     )
+    local_launch: str = setting(
+        "fork",
+        (
+            "Local runner: 'fork' forks each component from a small pre-started launcher kept by the worker "
+            "(its own process, environment and working directory; Linux); 'spawn' starts a fresh Python for "
+            "every component."
+        ),
+        example="spawn",
+    )
     namespace: str = setting(
         "default",
         "Kubernetes namespace for component pods.",
@@ -177,6 +186,8 @@ class KfpSettings:
                 raise ValueError(f"[kfp] max_cache_staleness: {exc}") from None
         if self.runner not in RUNNERS:
             raise ValueError(f"[kfp] runner is {self.runner!r}; use one of {', '.join(RUNNERS)}")
+        if self.local_launch not in ("fork", "spawn"):
+            raise ValueError(f"[kfp] local_launch is {self.local_launch!r}; use fork or spawn")
         if self.local_install_packages not in ("auto", "never", "always"):
             raise ValueError(
                 f"[kfp] local_install_packages is {self.local_install_packages!r}; use auto, never or always"

@@ -21,6 +21,9 @@ def get_provider_info() -> dict[str, Any]:
                 "to_openlineage_converter": "airflow_kfp.lineage.assets.convert_asset_to_openlineage",
             }
         ],
+        "plugins": [  # ui (issue 12); also an airflow.plugins entry point, which is what loads it
+            {"name": "airflow_kfp_experiments", "plugin-class": "airflow_kfp.ui.plugin.KfpExperimentsPlugin"}
+        ],
         "operators": [
             {
                 "integration-name": "Kubeflow Pipelines on Airflow",

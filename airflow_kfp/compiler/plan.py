@@ -299,10 +299,11 @@ class _Draft:
 
 @dataclass
 class _Node:
-    """A model task as planned: its node (task or group id) and where each of its outputs comes from."""
+    """A model task as planned: its node (task or group id) and where each of its outputs comes from
+    (a nested pipeline's output may be a OneOf or Collected inside it)."""
 
     node: str
-    outputs: dict[str, UpstreamOutput]
+    outputs: dict[str, Binding]
 
 
 @dataclass
@@ -327,6 +328,9 @@ class _Planner:
         """Group id -> ids of the tasks inside it (any depth)."""
         self.exit_tasks: list[tuple[str, str, dict[str, str]]] = []
         """(exit task id, exit handler group id, final-status input names -> '')."""
+        self.skipping_groups: set[str] = set()
+        """Nested pipelines with branches inside: some of their tasks may be skipped without the
+        pipeline being skipped, so their followers run past those skips (``none_failed``)."""
 
     # -- ids ---------------------------------------------------------------------------------
     @staticmethod
@@ -591,9 +595,10 @@ class _Level:
             return LoopItem(key=self.state(arg.loop).plan.loop_key, field=arg.field)
         if isinstance(arg, CollectedArgument):
             source = self.rendered[arg.task].outputs[arg.output]
+            assert isinstance(source, UpstreamOutput), source  # validation: Collected reads a task in a loop
             return Collected(source.task_id, source.output)
         if isinstance(arg, OneOfArgument):
-            options = tuple(self.rendered[o.task].outputs[o.output] for o in arg.options)
+            options = tuple(_upstream(self.rendered[o.task].outputs[o.output]) for o in arg.options)
             return self.p.mark(OneOf(options), consumer_loop)
         if isinstance(arg, ConcatArgument):  # an f-string of run-time values: joined when the task runs
             return Concat(tuple(self.operand(part, consumer_loop, "") for part in arg.parts))
@@ -602,6 +607,40 @@ class _Level:
     def operand(self, arg: Argument, consumer_loop: str | None, missing: Any = None) -> Binding:
         binding = self.binding(arg, consumer_loop)
         return binding if binding is not None else Constant(missing)
+
+    # -- .after() --------------------------------------------------------------------------------
+    def _chain(self, group: str | None) -> list[str]:
+        chain: list[str] = []
+        while group is not None:
+            chain.append(group)
+            group = self.group_specs[group].parent
+        return chain
+
+    def _outer_loop_apart(self, producer: TaskSpec, consumer: TaskSpec) -> str | None:
+        """The outermost loop around ``producer`` that does not hold ``consumer``."""
+        consumer_groups = set(self._chain(consumer.group))
+        outer: str | None = None
+        for group in self._chain(producer.group):
+            if group in consumer_groups:
+                break
+            if self.group_specs[group].kind == "loop":
+                outer = group
+        return outer
+
+    def after_node(self, dep: str, consumer: TaskSpec) -> str:
+        """``.after(task_in_a_loop)`` from outside that loop waits for the whole loop, every iteration (KFP)."""
+        loop = self._outer_loop_apart(self.tasks[dep], consumer)
+        return self.rendered[dep].node if loop is None else self.state(loop).plan.group_id
+
+    def _after_loops_may_skip(self, task: TaskSpec) -> bool:
+        """A loop waited for through .after() has branches inside: their skips are not the loop's."""
+        for dep in task.after:
+            loop = self._outer_loop_apart(self.tasks[dep], task)
+            if loop is not None and any(
+                g.kind == "condition" and loop in self._chain(g.name) for g in self.spec.groups
+            ):
+                return True
+        return False
 
     # -- tasks -------------------------------------------------------------------------------
     def run(self) -> dict[str, _Node]:
@@ -628,7 +667,7 @@ class _Level:
                 upstream.extend(
                     self.rendered[a.task].node for a in argument_leaves(arg) if isinstance(a, TaskOutputArgument)
                 )
-        upstream.extend(self.rendered[dep].node for dep in task.after)
+        upstream.extend(self.after_node(dep, task) for dep in task.after)
         impl = component.implementation
         node_id = self.p.child_id(group, task.name)
         if impl.kind == "graph":
@@ -636,6 +675,8 @@ class _Level:
                 node_id, task.name, group, GroupKind.PIPELINE, component.description, tuple(dict.fromkeys(upstream))
             )
             self.p._add_group(plan)
+            if _has_branches(impl.pipeline):
+                self.p.skipping_groups.add(node_id)
             inner = self.p.plan_level(
                 impl.pipeline,
                 bindings,
@@ -644,7 +685,7 @@ class _Level:
                 self.checks(task.group),
                 tuple(dict.fromkeys(upstream)),
             )
-            outputs = {name: inner[ref.task].outputs[ref.output] for name, ref in impl.pipeline.outputs.items()}
+            outputs = {name: _graph_output(inner, ref) for name, ref in impl.pipeline.outputs.items()}
             return _Node(node_id, outputs)
         fields: dict[str, Any] = {
             "task": task,
@@ -654,6 +695,8 @@ class _Level:
             "display_name": task.display_name,
         }
         trigger_rule: str | None = "all_done" if task.ignore_upstream_failure else None
+        if any(isinstance(b, OneOf) for b in bindings.values()):  # also a nested pipeline's OneOf output
+            trigger_rule = trigger_rule or "none_failed_min_one_success"
         for arg in task.arguments.values():
             if isinstance(arg, OneOfArgument):
                 trigger_rule = trigger_rule or "none_failed_min_one_success"
@@ -661,6 +704,8 @@ class _Level:
                 source_loop = self._spec_loop(self.tasks[arg.task].group)
                 if source_loop in self.loops_with_conditions:
                     trigger_rule = trigger_rule or "none_failed"  # items whose branch was skipped are left out
+        if any(u in self.p.skipping_groups for u in upstream) or self._after_loops_may_skip(task):
+            trigger_rule = trigger_rule or "none_failed"  # skips inside what it waits for are not its own
         is_exit = task.name in self.exit_handlers
         fields["trigger_rule"] = trigger_rule
         if trigger_rule or is_exit:
@@ -680,6 +725,29 @@ class _Level:
         self.p._add_task(_Draft(node_id, task.name, group, family, upstream, loop, fields))
         outputs = {o.name: UpstreamOutput(node_id, o.name) for o in component.outputs}
         return _Node(node_id, outputs)
+
+
+def _upstream(binding: Binding) -> UpstreamOutput:
+    assert isinstance(binding, UpstreamOutput), binding  # validation: OneOf options are task outputs
+    return binding
+
+
+def _graph_output(inner: Mapping[str, _Node], ref: Any) -> Binding:
+    """A nested pipeline's output as its consumers read it: the task output, OneOf or Collected inside."""
+    if isinstance(ref, OneOfArgument):
+        return OneOf(tuple(_upstream(inner[o.task].outputs[o.output]) for o in ref.options))
+    source = inner[ref.task].outputs[ref.output]
+    if isinstance(ref, CollectedArgument):
+        upstream = _upstream(source)
+        return Collected(upstream.task_id, upstream.output)
+    return source
+
+
+def _has_branches(spec: PipelineSpec) -> bool:
+    """A pipeline some of whose tasks may be skipped by its own branches (at any depth)."""
+    return any(g.kind == "condition" for g in spec.groups) or any(
+        c.implementation.kind == "graph" and _has_branches(c.implementation.pipeline) for c in spec.components.values()
+    )
 
 
 def _keys(bindings: Any) -> tuple[str, ...]:
