@@ -48,7 +48,18 @@ def test_output_artifact_written_with_digest_and_metadata(basic_run):
     assert record["metadata"] == {"rows": 12}
     assert record["size"] == path.stat().st_size
     assert record["digest"] == _sha256(path)
-    assert "/basic-retrain/" in record["uri"] and record["uri"].endswith("/make-data/data")
+    # <root>/<pipeline>/<dag_id>/<run_id>/<task>/<map_index>/try-<n>/<output>, names encoded losslessly
+    run = basic_run.dag_run.run_id.replace(":", "%3A").replace("+", "%2B")
+    assert record["uri"].endswith(f"/basic-retrain/basic-retrain/{run}/make-data/-1/try-1/data")
+    assert "etag" not in record  # a local artifact has no ETag: its mtime and digest identify it
+    assert record["mtime"] == path.stat().st_mtime  # what a cache hit compares
+    assert record["producer"] == {
+        "dag_id": "basic-retrain",
+        "run_id": basic_run.dag_run.run_id,
+        "task_id": "make-data",
+        "map_index": -1,
+        "try_number": 1,
+    }
 
 
 def test_return_value_metrics_and_input_metadata(basic_run):
