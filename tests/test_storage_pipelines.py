@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import boto3
 import pytest
@@ -30,7 +31,7 @@ def test_basic_pipeline_with_s3_artifact_root(dag_runner, s3_bucket, s3_conn):
     assert result.state == "success", result.states
     record = result.manifest("make-data")["artifacts"]["data"]
     assert record["uri"].startswith(f"{root}/basic-retrain/basic-retrain/manual__")
-    assert record["uri"].endswith("/make-data/-1/try-1/data")
+    assert re.search(r"/make-data/-1/try-1-[0-9a-f-]{36}/data$", record["uri"]), record["uri"]
     key = record["uri"][len(f"s3://{s3_bucket}/") :]
     obj = s3_conn.get_object(Bucket=s3_bucket, Key=key)
     body = obj["Body"].read()

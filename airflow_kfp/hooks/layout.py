@@ -14,9 +14,9 @@ output name, component name) goes through :func:`encode_segment`, which is lossl
   limits hold and distinct names stay distinct.
 
 Artifacts of one task try live at
-``<root>/<pipeline>/<dag_id>/<run_id>/<task_id>/<map_index>/try-<n>/<output>``: unique per DAG run
-(two DAGs from one pipeline share nothing), and per try, so a path that a manifest or a cache entry
-names is never written again.
+``<root>/<pipeline>/<dag_id>/<run_id>/<task_id>/<map_index>/try-<n>-<ti id>/<output>``: unique per
+DAG run (two DAGs from one pipeline share nothing) and per try (Airflow gives every try a new task
+instance id), so a path that a manifest or a cache entry names is never written again.
 """
 
 from __future__ import annotations
@@ -67,15 +67,19 @@ class TaskTry:
     task_id: str
     map_index: int = -1
     try_number: int = 1
+    ti_id: str = ""
+    """Airflow's id of this try (a new UUID per try): a run deleted and re-created under the same
+    run id, whose tries start again at 1, still writes to new paths."""
 
     def segments(self) -> list[str]:
+        attempt = f"try-{int(self.try_number)}" + (f"-{encode_segment(self.ti_id)}" if self.ti_id else "")
         return [
             encode_segment(self.pipeline),
             encode_segment(self.dag_id),
             encode_segment(self.run_id),
             encode_segment(self.task_id),
             encode_segment(self.map_index if self.map_index is not None else -1),
-            f"try-{int(self.try_number)}",
+            attempt,
         ]
 
     def prefix(self, store: ArtifactStore) -> str:

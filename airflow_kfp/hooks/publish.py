@@ -29,6 +29,7 @@ def task_try(pipeline: str, context: Mapping[str, Any]) -> TaskTry:
         task_id=str(ti.task_id),
         map_index=map_index if isinstance(map_index, int) else -1,
         try_number=int(getattr(ti, "try_number", 1) or 1),
+        ti_id=str(getattr(ti, "id", "") or ""),
     )
 
 

@@ -238,20 +238,52 @@ class S3ArtifactStore(ArtifactStore):
 
     def _upload_file(self, tm: TransferManager, path: Path, uri: str) -> tuple[str, int]:
         bucket, key = split_s3_uri(uri)
+        failed = False
 
         def once() -> tuple[str, int]:
-            with open(path, "rb") as raw:
-                size = os.fstat(raw.fileno()).st_size
-                reader = HashingReader(raw)
-                tm.upload(cast(IO[bytes], reader), bucket, key).result()
-                hexd = reader.hexdigest(size)
+            nonlocal failed
+            try:
+                with open(path, "rb") as raw:
+                    size = os.fstat(raw.fileno()).st_size
+                    reader = HashingReader(raw)
+                    tm.upload(cast(IO[bytes], reader), bucket, key).result()
+                    hexd = reader.hexdigest(size)
+            except BaseException:
+                failed = True
+                self._abort_incomplete(bucket, key)
+                raise
             if hexd is None:  # s3transfer skipped bytes: never seen, but stay correct
                 log.warning("re-reading %s to hash it: the upload did not read it in order", path)
                 with open(path, "rb") as raw:
                     hexd, size = hash_file(raw)
             return hexd, size
 
-        return self._retrying(uri, "upload to", once)
+        result = self._retrying(uri, "upload to", once)
+        if failed:  # an earlier attempt's abort may have failed with the connection: try again now
+            self._abort_incomplete(bucket, key)
+        return result
+
+    def _abort_incomplete(self, bucket: str, key: str) -> None:
+        """Abort the multipart uploads left on ``key`` by a failed attempt (s3transfer's own abort
+        fails too when the connection is cut). Each try writes its own keys, so any upload in
+        progress on ``key`` is ours. Best effort: a bucket lifecycle rule
+        (AbortIncompleteMultipartUpload) removes what stays when the store cannot be reached."""
+        try:
+            listed = self.client.list_multipart_uploads(Bucket=bucket, Prefix=key)
+            for upload in listed.get("Uploads") or []:
+                if upload.get("Key") == key:
+                    self.client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"])
+                    log.info(
+                        "aborted the incomplete multipart upload %s of s3://%s/%s", upload["UploadId"], bucket, key
+                    )
+        except Exception as exc:
+            log.warning(
+                "could not abort incomplete multipart uploads of s3://%s/%s (%s); they are retried after the "
+                "next attempt, and a lifecycle rule AbortIncompleteMultipartUpload on the bucket removes them",
+                bucket,
+                key,
+                type(exc).__name__,
+            )
 
     def _download_file(self, tm: TransferManager, uri: str, size: int, etag: str | None, dest: Path) -> str:
         bucket, key = split_s3_uri(uri)
