@@ -9,7 +9,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES = False
 # Some machines forbid .pyc files; then every Airflow subprocess recompiles Airflow from source.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: venv example test lint typecheck unit bench clean
+.PHONY: venv example test lint typecheck unit bench clean compat-refresh
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ unit: venv
 
 # The whole suite: lint, types, tests. CI runs exactly this.
 test: lint typecheck unit
+
+# Recompile the compatibility suite's pipelines with the real kfp SDK (in its own venv) and record what
+# kfp.local produces for them: tests/compat/fixtures. Needs PyPI the first time.
+compat-refresh: venv
+	$(BIN)/python -m tests.compat.refresh
 
 bench: venv
 	$(BIN)/python -m bench

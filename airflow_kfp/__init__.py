@@ -12,8 +12,10 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from airflow_kfp.compiler import to_dag, to_task_group
+    from airflow_kfp.templating import Template
+    from airflow_kfp.yaml import load_pipeline
 
-__all__ = ["__version__", "dsl", "to_dag", "to_task_group"]
+__all__ = ["Template", "__version__", "dsl", "load_pipeline", "to_dag", "to_task_group"]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,6 +23,14 @@ def __getattr__(name: str) -> Any:
         from airflow_kfp import compiler
 
         return getattr(compiler, name)
+    if name == "load_pipeline":
+        from airflow_kfp.yaml import load_pipeline
+
+        return load_pipeline
+    if name == "Template":
+        from airflow_kfp.templating import Template
+
+        return Template
     if name == "dsl":
         import importlib
 

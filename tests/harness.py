@@ -131,7 +131,10 @@ class DagRunner:
             for row in rows:
                 value = XComModel.deserialize_value(row)
                 if isinstance(value, str):
-                    value = json.loads(value)
+                    try:
+                        value = json.loads(value)
+                    except ValueError:  # a plain Airflow task's string result
+                        pass
                 key = row.task_id if row.map_index < 0 else (row.task_id, row.map_index)
                 manifests[key] = value
         return RunResult(dag=dag, dag_run=dag_run, states=states, manifests=manifests)

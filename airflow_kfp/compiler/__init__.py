@@ -6,23 +6,27 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, TaskGroup
 
+from airflow_kfp import pipeline_root, templating
 from airflow_kfp.compiler.render import Binding, RenderContext, render_pipeline
 from airflow_kfp.config import KfpSettings, load_settings
-from airflow_kfp.dsl.pipeline import Pipeline
+from airflow_kfp.dsl.components import BaseComponent
+from airflow_kfp.dsl.pipeline import Pipeline, component_pipeline
 from airflow_kfp.gc_pause import gc_paused
 from airflow_kfp.runtime import types as ptypes
-from airflow_kfp.spec.model import PipelineSpec
+from airflow_kfp.spec.model import ARTIFACT, PipelineSpec
 from airflow_kfp.spec.validate import PipelineDefinitionError, validate_pipeline
 
 __all__ = ["operator_class_for", "pipeline_params", "to_dag", "to_task_group"]
 
 
-def _spec_of(pipeline: Pipeline | PipelineSpec) -> PipelineSpec:
+def _spec_of(pipeline: Pipeline | BaseComponent | PipelineSpec) -> PipelineSpec:
     if isinstance(pipeline, Pipeline):
         return pipeline.spec
+    if isinstance(pipeline, BaseComponent):  # KFP runs a bare component as a one-task pipeline
+        return component_pipeline(pipeline)
     if isinstance(pipeline, PipelineSpec):
         return validate_pipeline(pipeline)
-    raise TypeError(f"expected a @dsl.pipeline function or a PipelineSpec, got {type(pipeline).__name__}")
+    raise TypeError(f"expected a @dsl.pipeline function, a component or a PipelineSpec, got {type(pipeline).__name__}")
 
 
 def operator_class_for(settings: KfpSettings) -> type:
@@ -37,12 +41,18 @@ def operator_class_for(settings: KfpSettings) -> type:
     return LocalComponentOperator
 
 
-def _settings(overrides: dict[str, Any]) -> tuple[KfpSettings, dict[str, Any]]:
+def _settings(overrides: dict[str, Any], spec: PipelineSpec, entry: str) -> tuple[KfpSettings, dict[str, Any]]:
     given = {k: v for k, v in overrides.items() if v is not None}
+    root = pipeline_root.chosen_root(spec.name, given.pop("artifact_root", None), spec.pipeline_root, entry)
+    if root:
+        given["artifact_root"] = root
     try:
-        return load_settings().with_overrides(**given), given
+        settings = load_settings().with_overrides(**given)
     except ValueError as exc:
         raise PipelineDefinitionError(str(exc)) from exc
+    if not root:
+        pipeline_root.check_configured(settings.artifact_root)
+    return settings, given
 
 
 def pipeline_params(spec: PipelineSpec, arguments: dict[str, Any] | None = None) -> dict[str, Param]:
@@ -55,6 +65,14 @@ def pipeline_params(spec: PipelineSpec, arguments: dict[str, Any] | None = None)
         )
     params: dict[str, Param] = {}
     for spec_input in spec.inputs:
+        if spec_input.kind == ARTIFACT:
+            if spec_input.has_default:
+                continue  # an optional artifact input: a run cannot pass one, so it stays absent
+            raise PipelineDefinitionError(
+                f"pipeline '{spec.name}', argument '{spec_input.name}': it is an artifact input, which a run "
+                f"cannot pass; run it inside a pipeline that produces the artifact (or brings it in with "
+                f"dsl.importer), or give it the default None."
+            )
         json_type = ptypes.JSON_SCHEMA_TYPES[spec_input.type]
         schema_type: Any = (
             json_type if spec_input.default is not None or not spec_input.has_default else [json_type, "null"]
@@ -75,7 +93,7 @@ def pipeline_params(spec: PipelineSpec, arguments: dict[str, Any] | None = None)
 
 
 def to_dag(
-    pipeline: Pipeline | PipelineSpec,
+    pipeline: Pipeline | BaseComponent | PipelineSpec,
     *,
     dag_id: str | None = None,
     arguments: dict[str, Any] | None = None,
@@ -104,7 +122,9 @@ def to_dag(
             "cache_version": cache_version,
             "namespace": namespace,
             **(kfp_settings or {}),
-        }
+        },
+        spec,
+        "to_dag",
     )
     params = dict(dag_kwargs.pop("params", None) or {})
     params.update(pipeline_params(spec, arguments))
@@ -128,7 +148,7 @@ def to_dag(
 
 
 def to_task_group(
-    pipeline: Pipeline | PipelineSpec,
+    pipeline: Pipeline | BaseComponent | PipelineSpec,
     *,
     group_id: str | None = None,
     arguments: dict[str, Any] | None = None,
@@ -145,8 +165,9 @@ def to_task_group(
 ) -> TaskGroup:
     """Place the pipeline as a TaskGroup in an existing DAG (call inside ``with DAG(...)``).
 
-    ``arguments`` may hold constants, upstream Airflow task outputs (XComArgs) or templated
-    strings; pipeline inputs not given take their defaults.
+    ``arguments`` may hold constants (passed verbatim, never rendered as Jinja), upstream Airflow
+    task outputs (XComArgs) or ``airflow_kfp.Template("{{ ... }}")`` for values Airflow renders when
+    the task runs; pipeline inputs not given take their defaults.
     """
     spec = _spec_of(pipeline)
     settings, overrides = _settings(
@@ -159,9 +180,11 @@ def to_task_group(
             "cache_version": cache_version,
             "namespace": namespace,
             **(kfp_settings or {}),
-        }
+        },
+        spec,
+        "to_task_group",
     )
-    arguments = dict(arguments or {})
+    arguments = templating.as_arguments(dict(arguments or {}))  # literals are data, not Jinja
     unknown = set(arguments) - {i.name for i in spec.inputs}
     if unknown:
         raise PipelineDefinitionError(

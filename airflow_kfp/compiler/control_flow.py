@@ -34,6 +34,7 @@ from airflow_kfp.spec.model import (
     PipelineSpec,
     TaskOutputArgument,
     TaskSpec,
+    argument_leaves,
 )
 from airflow_kfp.spec.validate import PipelineDefinitionError, where
 
@@ -62,7 +63,7 @@ def dependencies(spec: PipelineSpec, task: TaskSpec, groups: dict[str, GroupSpec
         if group.items is not None:
             args.append(group.items)
         group_name = group.parent
-    for arg in args:
+    for arg in [leaf for a in args for leaf in argument_leaves(a)]:
         if isinstance(arg, TaskOutputArgument | CollectedArgument):
             deps.append(arg.task)
         elif isinstance(arg, OneOfArgument):
@@ -324,7 +325,7 @@ def finish_bindings(ctx: Any, op: Any) -> None:
             producer = ctx.operators_by_id.get(binding["task_id"])
             if producer is not None and mapped_group_of(producer) == consumer_loop:
                 binding["same_map_index"] = True
-        for option in binding.get("options") or []:
+        for option in [*(binding.get("options") or []), *(binding.get("parts") or [])]:
             mark(option)
 
     for attr in ("input_bindings", "conditions", "items"):

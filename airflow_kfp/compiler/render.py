@@ -17,6 +17,7 @@ from airflow_kfp.spec.durations import parse_duration
 from airflow_kfp.spec.model import (
     Argument,
     CollectedArgument,
+    ConcatArgument,
     ConstantArgument,
     LoopItemArgument,
     OneOfArgument,
@@ -24,6 +25,7 @@ from airflow_kfp.spec.model import (
     PipelineSpec,
     TaskOutputArgument,
     TaskSpec,
+    argument_leaves,
 )
 
 Binding = dict[str, Any]
@@ -142,6 +144,12 @@ def render_pipeline(
             return {"kind": "collected", "task_id": source["task_id"], "output": source["output"]}
         if isinstance(arg, OneOfArgument):
             return {"kind": "one_of", "options": [dict(rendered[o.task].outputs[o.output]) for o in arg.options]}
+        if isinstance(arg, ConcatArgument):  # an f-string of run-time values: joined when the task runs
+            parts = [binding_of(part) for part in arg.parts]
+            return {
+                "kind": "concat",
+                "parts": [p if p is not None else {"kind": "constant", "value": ""} for p in parts],
+            }
         return None
 
     flow = FlowRenderer(spec, ctx, input_bindings, group, binding_of)
@@ -159,22 +167,25 @@ def render_pipeline(
                 upstream.append(rendered[arg.task].node)
             elif isinstance(arg, OneOfArgument):
                 upstream.extend(rendered[o.task].node for o in arg.options)
+            elif isinstance(arg, ConcatArgument):
+                upstream.extend(
+                    rendered[a.task].node for a in argument_leaves(arg) if isinstance(a, TaskOutputArgument)
+                )
         upstream.extend(rendered[dep].node for dep in task.after)
         impl = component.implementation
         if impl.kind == "graph":
             inner_group = TaskGroup(group_id=task.name, parent_group=task_group, tooltip=component.description)
-            for up in upstream:  # before rendering inside, so every inner task follows them
-                up >> inner_group
             inner = render_pipeline(impl.pipeline, ctx, bindings, inner_group)
+            for up in upstream:  # after rendering inside: an empty group has no roots to link
+                up >> inner_group
             outputs = {name: inner[ref.task].outputs[ref.output] for name, ref in impl.pipeline.outputs.items()}
             node = RenderedNode(inner_group, outputs)
             upstream = []
         else:
             control = flow.task_kwargs(task, component, bindings)
+            flat = [p for b in bindings.values() for p in (b.get("parts") or [b])]
             externals = {
-                b["name"]: ctx.external_arguments[b["name"]]
-                for b in bindings.values()
-                if b["kind"] in ("external", "loop_item")
+                b["name"]: ctx.external_arguments[b["name"]] for b in flat if b["kind"] in ("external", "loop_item")
             }
             kwargs: dict[str, Any] = {
                 "task_id": task.name,

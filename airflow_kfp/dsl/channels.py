@@ -22,10 +22,18 @@ class PipelineChannel:
         raise NotImplementedError
 
     def __str__(self) -> str:
-        raise TypeError(
-            f"{self!r} is only known when the pipeline runs; pass it as a component argument instead "
-            f"of formatting it into a string."
-        )
+        """Inside a pipeline, a token the DSL turns back into this channel (f-strings, ``%``, ``.format``)."""
+        from airflow_kfp.dsl.formatting import channel_token
+
+        return channel_token(self)
+
+    def __format__(self, format_spec: str) -> str:
+        if format_spec:
+            raise TypeError(
+                f"{self!r} is only known when the pipeline runs, so it cannot be formatted with "
+                f"{format_spec!r}; format it inside a component."
+            )
+        return str(self)
 
     def __bool__(self) -> bool:
         raise TypeError(f"{self!r} has no truth value while the pipeline is defined; use dsl.If(...) instead.")
@@ -70,8 +78,8 @@ class ConditionExpression:
 
 
 class PipelineInputChannel(PipelineChannel):
-    def __init__(self, name: str, kind: str, type_: str) -> None:
-        super().__init__(kind, type_)
+    def __init__(self, name: str, kind: str, type_: str, is_list: bool = False) -> None:
+        super().__init__(kind, type_, is_list)
         self.name = name
 
     def to_argument(self) -> Argument:

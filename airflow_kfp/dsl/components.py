@@ -61,20 +61,44 @@ class PythonComponent(BaseComponent):
         return self.python_func(**kwargs)
 
 
+def _component_source(
+    name: str, func: Callable[..., Any], additional_funcs: list[Callable[..., Any]] | None, embedded: str | None
+) -> str:
+    """KFP's layout: helper functions, then the embedded files' prelude, then the component function."""
+    parts: list[str] = []
+    for helper in additional_funcs or []:
+        if isinstance(helper, BaseComponent) or not callable(helper) or not hasattr(helper, "__code__"):
+            raise PipelineDefinitionError(
+                f"component '{name}': additional_funcs takes plain Python functions, got {helper!r}."
+            )
+        parts.append(function_source(helper) + "\n\n")
+    if embedded is not None:
+        from airflow_kfp.dsl.embedded import EmbeddedArtifactError, embedded_prelude
+
+        try:
+            parts.append(embedded_prelude(embedded))
+        except EmbeddedArtifactError as exc:
+            raise PipelineDefinitionError(f"component '{name}': {exc}.") from exc
+    parts.append(function_source(func))
+    return "".join(parts)
+
+
 def _make_python_component(
     func: Callable[..., Any],
     base_image: str | None,
     packages_to_install: list[str] | None,
     pip_index_urls: list[str] | None,
     pip_trusted_hosts: list[str] | None,
+    additional_funcs: list[Callable[..., Any]] | None = None,
+    embedded_artifact_path: str | None = None,
 ) -> PythonComponent:
     name = kfp_name(func.__name__)
     if isinstance(func, BaseComponent):
         raise PipelineDefinitionError(f"component '{name}' is decorated twice.")
-    inputs, outputs = read_signature(func, name)
+    inputs, outputs = read_signature(func, name, allow_embedded=embedded_artifact_path is not None)
     implementation = PythonFunction(
         function_name=func.__name__,
-        source=function_source(func),
+        source=_component_source(name, func, additional_funcs, embedded_artifact_path),
         base_image=base_image or DEFAULT_BASE_IMAGE,
         packages_to_install=list(packages_to_install or []),
         pip_index_urls=list(pip_index_urls or []),
@@ -104,6 +128,8 @@ def component(
     use_venv: bool = False,
     install_kfp_package: bool = True,
     kfp_package_path: str | None = None,
+    additional_funcs: list[Callable[..., Any]] | None = None,
+    embedded_artifact_path: str | None = None,
 ) -> Callable[[Callable[..., Any]], PythonComponent]: ...
 def component(
     func: Callable[..., Any] | None = None,
@@ -116,13 +142,23 @@ def component(
     use_venv: bool = False,
     install_kfp_package: bool = True,
     kfp_package_path: str | None = None,
+    additional_funcs: list[Callable[..., Any]] | None = None,
+    embedded_artifact_path: str | None = None,
 ) -> PythonComponent | Callable[[Callable[..., Any]], PythonComponent]:
     """KFP's lightweight Python component. ``target_image``, ``use_venv`` and the kfp-package
-    arguments are accepted for source compatibility; the launcher needs no kfp in the image."""
+    arguments are accepted for source compatibility; the launcher needs no kfp in the image.
+    ``additional_funcs`` ship helper functions with the source; ``embedded_artifact_path`` ships a
+    file or folder, given to ``dsl.EmbeddedInput[...]`` arguments and put on ``sys.path``."""
 
     def decorate(f: Callable[..., Any]) -> PythonComponent:
         return _make_python_component(
-            f, target_image or base_image, packages_to_install, pip_index_urls, pip_trusted_hosts
+            f,
+            target_image or base_image,
+            packages_to_install,
+            pip_index_urls,
+            pip_trusted_hosts,
+            additional_funcs,
+            embedded_artifact_path,
         )
 
     return decorate(func) if func is not None else decorate
@@ -147,7 +183,7 @@ class ContainerComponent(BaseComponent):
 
 def container_component(func: Callable[..., ContainerSpec]) -> ContainerComponent:
     name = kfp_name(func.__name__)
-    inputs, outputs = read_signature(func, name, allow_return=False)
+    inputs, outputs = read_signature(func, name, allow_return=False, allow_bare_artifacts=False)
     signature = inspect.signature(func, eval_str=True)
     placeholders = {
         param: placeholder_for(param, signature.parameters[param].annotation, inputs, outputs)

@@ -12,6 +12,8 @@ from airflow_kfp.dsl.pipeline_context import PipelineBuilder, kfp_name
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.dsl.signature import SINGLE_OUTPUT, read_signature
 from airflow_kfp.gc_pause import gc_paused
+from airflow_kfp.pipeline_root import check_root
+from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.model import (
     ARTIFACT,
     ComponentSpec,
@@ -40,7 +42,10 @@ class Pipeline(BaseComponent):
         self.__name__ = func.__name__
         self.__doc__ = func.__doc__
         pipeline_name = name or kfp_name(func.__name__)
+        if pipeline_root:  # checked here too, so the error points at the decorator
+            check_root(pipeline_root, f"pipeline '{pipeline_name}': @dsl.pipeline(pipeline_root=...)")
         self.spec = self._build(func, pipeline_name, description or inspect.cleandoc(func.__doc__ or ""))
+        self.spec.pipeline_root = pipeline_root or None
         self.component_spec = ComponentSpec(
             name=pipeline_name,
             description=self.spec.description,
@@ -51,16 +56,11 @@ class Pipeline(BaseComponent):
 
     @staticmethod
     def _build(func: Callable[..., Any], name: str, description: str) -> PipelineSpec:
+        # Artifact inputs are allowed: a pipeline used inside another one receives them from its caller.
         inputs, _ = read_signature(func, name, allow_return=True, owner_kind="pipeline")
-        for spec in inputs:
-            if spec.kind == ARTIFACT:
-                raise PipelineDefinitionError(
-                    f"pipeline '{name}', argument '{spec.name}': pipeline inputs must be parameters "
-                    f"(str, int, float, bool, list, dict); bring artifacts in with dsl.importer."
-                )
         builder = PipelineBuilder(name)
         with builder, gc_paused():
-            channels = {i.name: PipelineInputChannel(i.name, i.kind, i.type) for i in inputs}
+            channels = {i.name: PipelineInputChannel(i.name, i.kind, i.type, i.is_list) for i in inputs}
             returned = func(**channels)
         outputs, output_specs = _pipeline_outputs(name, returned)
         built = builder.spec(description=description, inputs=inputs, outputs=outputs, output_specs=output_specs)
@@ -98,6 +98,25 @@ def _pipeline_outputs(name: str, returned: Any) -> tuple[dict[str, TaskOutputArg
         outputs[out_name] = TaskOutputArgument(task=channel.task.name, output=channel.output)
         specs.append(OutputSpec(name=out_name, kind=channel.kind, type=channel.type))  # type: ignore[arg-type]
     return outputs, specs
+
+
+def component_pipeline(component: BaseComponent) -> PipelineSpec:
+    """KFP compiles a bare component as a one-task pipeline: the component's inputs become the
+    pipeline's inputs (with their defaults) and its outputs the pipeline's outputs."""
+    spec = component.component_spec
+    builder = PipelineBuilder(spec.name)
+    with builder, gc_paused():
+        arguments = {
+            i.name: PipelineInputChannel(i.name, i.kind, i.type, i.is_list)
+            for i in spec.inputs
+            if not (i.kind == ARTIFACT and i.has_default)  # an optional artifact nobody can pass stays absent
+            and i.type != ptypes.TASK_FINAL_STATUS
+        }
+        task = component(**arguments)
+    inputs = [i for i in spec.inputs if i.name in arguments]
+    outputs = {o.name: TaskOutputArgument(task=task.name, output=o.name) for o in spec.outputs}
+    built = builder.spec(description=spec.description, inputs=inputs, outputs=outputs, output_specs=list(spec.outputs))
+    return validate_pipeline(built)
 
 
 @overload

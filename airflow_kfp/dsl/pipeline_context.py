@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from airflow_kfp.spec.model import ComponentSpec, GroupSpec, PipelineSpec
+from airflow_kfp.spec.model import Argument, ComponentSpec, GroupSpec, PipelineSpec
 from airflow_kfp.spec.validate import PipelineDefinitionError
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ class PipelineBuilder:
         self.last_closed: GroupSpec | None = None
         """The If/Elif branch that just closed, for a following dsl.Elif / dsl.Else."""
         self._group_count = 0
+        self.formatted: dict[str, Argument] = {}
+        """Tokens that ``str(channel)`` gave out (f-strings), and the values they stand for."""
 
     def add_task(self, task: PipelineTask, base_name: str) -> str:
         name, n = base_name, self._suffixes.get(base_name, 1)
@@ -96,6 +98,10 @@ class PipelineBuilder:
             groups=list(self.groups),
             **fields,  # type: ignore[arg-type]
         )
+
+
+def active_builder() -> PipelineBuilder | None:
+    return _stack[-1] if _stack else None
 
 
 def current_builder(what: str) -> PipelineBuilder:

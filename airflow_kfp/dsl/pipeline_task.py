@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow_kfp.dsl.channels import PipelineChannel, TaskOutputChannel
+from airflow_kfp.dsl.formatting import find_hidden_channel, formatted_argument, has_token
 from airflow_kfp.dsl.pipeline_context import PipelineBuilder, kfp_name
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.model import ComponentSpec, ConstantArgument, RetryPolicy, TaskSpec
@@ -66,6 +67,21 @@ class PipelineTask:
             value = value.output
         if isinstance(value, PipelineChannel):
             return value.to_argument()
+        if isinstance(value, str):
+            try:
+                formatted = formatted_argument(self.builder.formatted, value)
+            except PipelineDefinitionError as exc:
+                raise PipelineDefinitionError(f"{self._where(name)}: {exc}") from None
+            if formatted is not None:
+                return formatted
+        elif isinstance(value, list | tuple | dict):
+            hidden = find_hidden_channel(value)
+            if hidden is not None:
+                raise PipelineDefinitionError(
+                    f"{self._where(name)}: {hidden} sits inside a list or dict; a run-time value can be passed "
+                    f"whole, or formatted into a string, but not nested in a constant. Pass it as its own "
+                    f"argument, or build the list in a component."
+                )
         return ConstantArgument(value=value)
 
     @property
@@ -92,6 +108,11 @@ class PipelineTask:
         return self
 
     def set_env_variable(self, name: str, value: str) -> Self:
+        if isinstance(value, PipelineChannel) or has_token(value):
+            raise PipelineDefinitionError(
+                f"{self._where()}: set_env_variable('{name}', ...): environment values are fixed when the pipeline "
+                f"is defined (as in KFP); pass the run-time value as a component argument instead."
+            )
         self.spec.env[name] = str(value)
         return self
 

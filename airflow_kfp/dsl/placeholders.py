@@ -8,13 +8,19 @@ from typing import Any
 from airflow_kfp.runtime.artifacts import InputPath, OutputPath, _Annotation
 from airflow_kfp.spec.model import ARTIFACT, InputSpec, OutputSpec
 
+# KFP's exported placeholders (kfp.dsl), with KFP's own strings: usable as argument values and in
+# container commands/args, resolved when the task runs.
 PIPELINE_JOB_NAME_PLACEHOLDER = "{{$.pipeline_job_name}}"
+PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER = "{{$.pipeline_job_resource_name}}"
 PIPELINE_JOB_ID_PLACEHOLDER = "{{$.pipeline_job_uuid}}"
 PIPELINE_TASK_NAME_PLACEHOLDER = "{{$.pipeline_task_name}}"
+PIPELINE_TASK_ID_PLACEHOLDER = "{{$.pipeline_task_uuid}}"
 PIPELINE_ROOT_PLACEHOLDER = "{{$.pipeline_root}}"
 PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER = "{{$.pipeline_job_create_time_utc}}"
 PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER = "{{$.pipeline_job_schedule_time_utc}}"
-EXECUTOR_INPUT_PLACEHOLDER = "{{$}}"
+PIPELINE_TASK_EXECUTOR_OUTPUT_PATH_PLACEHOLDER = "{{$.outputs.output_file}}"
+PIPELINE_TASK_EXECUTOR_INPUT_PLACEHOLDER = "{{$}}"
+EXECUTOR_INPUT_PLACEHOLDER = PIPELINE_TASK_EXECUTOR_INPUT_PLACEHOLDER
 
 
 class ContainerPlaceholder:
@@ -95,6 +101,9 @@ def to_ir_string(item: Any) -> str:
 
 def placeholder_for(name: str, annotation: Any, inputs: list[InputSpec], outputs: list[OutputSpec]) -> Any:
     """What a container component function receives for each of its arguments."""
+    from airflow_kfp.runtime.types import strip_optional
+
+    annotation, _ = strip_optional(annotation)
     is_output = any(o.name == name for o in outputs)
     spec: InputSpec | OutputSpec = (
         next(o for o in outputs if o.name == name) if is_output else next(i for i in inputs if i.name == name)

@@ -39,12 +39,43 @@ def _list_item(tp: Any) -> Any | None:
     return None
 
 
+def _is_artifact_class(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, Artifact)
+
+
+def bare_artifact(annotation: Any) -> tuple[str, bool] | None:
+    """KFP's shorthand: ``ds: Dataset`` is ``Input[Dataset]``, ``ds: List[Dataset]`` is
+    ``Input[List[Dataset]]``. Returns (schema title, is_list)."""
+    if _is_artifact_class(annotation):
+        return annotation.schema_title, False
+    item = _list_item(annotation)
+    if item is not None and _is_artifact_class(item):
+        return item.schema_title, True
+    return None
+
+
+def _artifact_default(component: str, name: str, has_default: bool, default: Any, owner_kind: str) -> None:
+    if has_default and default is not None:
+        raise _fail(
+            component,
+            name,
+            f"an artifact input can only default to None (KFP's rule), got {default!r}.",
+            owner_kind=owner_kind,
+        )
+
+
 def _fail(component: str, arg: str, message: str, owner_kind: str = "component") -> PipelineDefinitionError:
     return PipelineDefinitionError(f"{owner_kind} '{component}', argument '{arg}': {message}")
 
 
 def read_signature(
-    func: Callable[..., Any], component: str, *, allow_return: bool = True, owner_kind: str = "component"
+    func: Callable[..., Any],
+    component: str,
+    *,
+    allow_return: bool = True,
+    owner_kind: str = "component",
+    allow_embedded: bool = False,
+    allow_bare_artifacts: bool = True,
 ) -> tuple[list[InputSpec], list[OutputSpec]]:
     """``owner_kind`` is "pipeline" when reading a pipeline function's inputs, for the messages."""
     try:
@@ -58,7 +89,7 @@ def read_signature(
     for name, param in signature.parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise _fail(component, name, "*args and **kwargs are not supported; name every input.")
-        annotation = param.annotation
+        annotation, _ = ptypes.strip_optional(param.annotation)
         if annotation is inspect.Parameter.empty:
             raise _fail(
                 component,
@@ -69,14 +100,39 @@ def read_signature(
             )
         has_default = param.default is not inspect.Parameter.empty
         default = param.default if has_default else None
+        if name == SINGLE_OUTPUT:
+            raise _fail(component, name, f"'{SINGLE_OUTPUT}' names the return value (KFP's rule); rename the argument.")
+        if isinstance(annotation, _Annotation) and annotation.direction == "embedded":
+            if not allow_embedded:
+                raise _fail(
+                    component,
+                    name,
+                    "dsl.EmbeddedInput[...] is given only to Python components with "
+                    "@dsl.component(embedded_artifact_path=...).",
+                    owner_kind=owner_kind,
+                )
+            continue  # given at run time from the embedded files; not an input of the component
+        bare = bare_artifact(annotation)
+        if bare is not None:
+            if not allow_bare_artifacts:
+                raise _fail(
+                    component,
+                    name,
+                    f"a container component wraps artifacts in Input[...] or Output[...] (KFP's rule); "
+                    f"write Input[{getattr(annotation, '__name__', annotation)}].",
+                )
+            _artifact_default(component, name, has_default, default, owner_kind)
+            inputs.append(InputSpec(name=name, kind=ARTIFACT, type=bare[0], has_default=has_default, is_list=bare[1]))
+            continue
         if isinstance(annotation, _Annotation):
             item = _list_item(annotation.artifact_type)
             title = _artifact_title(item if item is not None else annotation.artifact_type)
             if title is None:
                 raise _fail(component, name, f"{annotation!r} does not name an artifact class.")
             if annotation.direction == "output":
-                outputs.append(OutputSpec(name=name, kind=ARTIFACT, type=title))
+                outputs.append(OutputSpec(name=name, kind=ARTIFACT, type=title, is_list=item is not None))
             else:
+                _artifact_default(component, name, has_default, default, owner_kind)
                 inputs.append(
                     InputSpec(name=name, kind=ARTIFACT, type=title, has_default=has_default, is_list=item is not None)
                 )
@@ -119,18 +175,27 @@ def _return_outputs(annotation: Any, component: str, allow_return: bool) -> list
         hints = typing.get_type_hints(annotation)
         result = []
         for field in fields:
-            param_type = ptypes.parameter_type_of(hints.get(field))
-            if param_type is None:
+            spec = _return_spec(field, hints.get(field))
+            if spec is None:
                 raise PipelineDefinitionError(
-                    f"component '{component}', output '{field}': {hints.get(field)!r} is not a parameter "
-                    f"type; return str, int, float, bool, list or dict, or write an Output[...] artifact."
+                    f"component '{component}', output '{field}': {hints.get(field)!r} is neither a parameter "
+                    f"type (str, int, float, bool, list, dict) nor an artifact class (dsl.Dataset...)."
                 )
-            result.append(OutputSpec(name=field, kind=PARAMETER, type=param_type))
+            result.append(spec)
         return result
-    param_type = ptypes.parameter_type_of(annotation)
-    if param_type is None:
+    spec = _return_spec(SINGLE_OUTPUT, annotation)
+    if spec is None:
         raise PipelineDefinitionError(
             f"component '{component}': the return annotation {annotation!r} is not supported; return a "
-            f"parameter type or a NamedTuple of them, and write artifacts through Output[...] arguments."
+            f"parameter type, an artifact class (-> dsl.Dataset) or a NamedTuple of them."
         )
-    return [OutputSpec(name=SINGLE_OUTPUT, kind=PARAMETER, type=param_type)]
+    return [spec]
+
+
+def _return_spec(name: str, annotation: Any) -> OutputSpec | None:
+    """A returned value: a parameter, or a pythonic artifact (``-> Dataset``, ``-> List[Dataset]``)."""
+    bare = bare_artifact(annotation)
+    if bare is not None:
+        return OutputSpec(name=name, kind=ARTIFACT, type=bare[0], is_list=bare[1])
+    param_type = ptypes.parameter_type_of(annotation)
+    return OutputSpec(name=name, kind=PARAMETER, type=param_type) if param_type else None

@@ -19,7 +19,7 @@ from airflow_kfp.manifest import ArtifactRecord, Manifest, new_manifest
 from airflow_kfp.operators import flow_inputs
 from airflow_kfp.operators.caching import CachingMixin
 from airflow_kfp.runtime import types as ptypes
-from airflow_kfp.spec.model import ARTIFACT, ComponentSpec, InputSpec, TaskSpec
+from airflow_kfp.spec.model import ARTIFACT, PARAMETER, ComponentSpec, InputSpec, TaskSpec
 from airflow_kfp.spec.validate import where
 
 
@@ -138,6 +138,9 @@ class ComponentOperatorMixin(CachingMixin):
             return params[binding["name"]]
         if kind == "external":
             return self.external_arguments[binding["name"]]
+        if kind == "concat":  # an f-string of run-time values (KFP's concatenated placeholders)
+            part_spec = spec.model_copy(update={"kind": PARAMETER, "type": ptypes.STRING})
+            return "".join(ptypes.to_text(self._binding_value(context, part_spec, part)) for part in binding["parts"])
         if kind in flow_inputs.FLOW_KINDS:
             section = "artifacts" if spec.kind == ARTIFACT else "parameters"
             return flow_inputs.resolve(

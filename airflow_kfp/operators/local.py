@@ -23,7 +23,7 @@ from airflow_kfp.hooks.identity import identity_fields
 from airflow_kfp.hooks.layout import encode_segment
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
-from airflow_kfp.operators import payload
+from airflow_kfp.operators import component_env, payload
 from airflow_kfp.operators.base import (
     ComponentFailedError,
     ComponentOperatorMixin,
@@ -132,17 +132,18 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
                 f"Last {len(tail)} lines of its output:\n" + "\n".join(tail)
             )
 
-    def _env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(self.task_spec.env)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_PARENT, env.get("PYTHONPATH", "")) if p)
-        env["PYTHONUNBUFFERED"] = "1"
-        if env.pop("PYTHONDONTWRITEBYTECODE", "") and "PYTHONPYCACHEPREFIX" not in env:
+    def _env(self, workdir: Path) -> dict[str, str]:
+        """An allow-listed environment (see ``component_env``): no worker secret reaches the component."""
+        launcher: dict[str, str] = {
+            "PYTHONPATH": os.pathsep.join(p for p in (PACKAGE_PARENT, os.environ.get("PYTHONPATH", "")) if p),
+            "PYTHONUNBUFFERED": "1",
+        }
+        if os.environ.get("PYTHONDONTWRITEBYTECODE") and "PYTHONPYCACHEPREFIX" not in os.environ:
             # Images often forbid .pyc files beside the sources; without any, every component start
             # recompiles the launcher and the user's libraries. Keep them in a private cache instead.
             home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
-            env["PYTHONPYCACHEPREFIX"] = os.path.join(home, "kfp", "pycache")
-        return env
+            launcher["PYTHONPYCACHEPREFIX"] = os.path.join(home, "kfp", "pycache")
+        return component_env.component_environment(os.environ, self.task_spec.env, workdir, launcher)
 
     def run_component(
         self,
@@ -182,7 +183,7 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
             }
             task_file = workdir / "task.json"
             task_file.write_text(json.dumps(task_doc))
-            self._run_launcher(task_file, workdir, self._env())
+            self._run_launcher(task_file, workdir, self._env(workdir))
             written = json.loads(executor_output.read_text()) if executor_output.exists() else {}
             return RunResult(
                 parameters=dict(written.get("parameterValues") or {}),

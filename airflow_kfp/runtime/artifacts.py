@@ -11,9 +11,33 @@ from typing import Any, ClassVar
 
 _URI_PREFIXES = {"s3://": "/s3/", "gs://": "/gcs/", "minio://": "/minio/"}
 
+_task_root: tuple[str, str] | None = None
+"""While a component runs: (the task's output URI prefix, the local folder its outputs are staged in)."""
+
+
+def set_task_root(uri_prefix: str | None, local_dir: str | None) -> None:
+    """Set by the executor before the function runs, so ``dsl.get_uri()`` and the paths of artifacts
+    made from it point at this task's staged output folder (KFP's CONTAINER_TASK_ROOT)."""
+    global _task_root
+    _task_root = (uri_prefix.rstrip("/"), local_dir.rstrip("/")) if uri_prefix and local_dir else None
+
+
+def get_uri(suffix: str = "Output") -> str:
+    """KFP's ``dsl.get_uri``: a URI unique to the running task, for a pythonic artifact output
+    (``Dataset(uri=dsl.get_uri())``); ``suffix`` keeps several outputs apart."""
+    if _task_root is None:
+        raise RuntimeError(
+            "dsl.get_uri can only be called while a component runs; the task's output location is unknown here."
+        )
+    return f"{_task_root[0]}/{suffix}"
+
 
 def uri_to_local_path(uri: str) -> str:
     """Follow KFP's rule for where an artifact's bytes sit in the container."""
+    if _task_root is not None:
+        remote, local = _task_root
+        if uri == remote or uri.startswith(remote + "/"):
+            return local + uri[len(remote) :]
     if uri.startswith("file://"):
         return uri[len("file://") :]
     for prefix, mount in _URI_PREFIXES.items():
@@ -39,14 +63,30 @@ class Artifact:
         self.uri = uri or ""
         self.metadata: dict[str, Any] = dict(metadata or {})
         self._path = path
+        self._custom_path = ""
 
     @property
     def path(self) -> str:
+        if self._custom_path:
+            return self._custom_path
         return self._path if self._path is not None else uri_to_local_path(self.uri)
 
     @path.setter
     def path(self, value: str) -> None:
         self._path = value
+
+    @property
+    def custom_path(self) -> str:
+        """Where the function chose to write this output (``set_path``); the launcher stores it from there."""
+        return self._custom_path
+
+    @custom_path.setter
+    def custom_path(self, value: str) -> None:
+        self._custom_path = value
+
+    def set_path(self, path: str) -> None:
+        """KFP's ``Output[...].set_path``: write the output at ``path`` instead of the default location."""
+        self._custom_path = path
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, uri={self.uri!r}, metadata={self.metadata!r})"
@@ -187,6 +227,13 @@ class _Annotation:
 
 class Input(_Marker):
     direction = "input"
+
+
+class EmbeddedInput(_Marker):
+    """``dsl.EmbeddedInput[Dataset]``: the files embedded with ``@dsl.component(embedded_artifact_path=...)``,
+    given to the function at run time; not an input of the component."""
+
+    direction = "embedded"
 
 
 class Output(_Marker):

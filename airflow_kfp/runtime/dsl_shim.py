@@ -13,6 +13,7 @@ from airflow_kfp.runtime.artifacts import (
     Artifact,
     ClassificationMetrics,
     Dataset,
+    EmbeddedInput,
     Input,
     InputPath,
     Markdown,
@@ -21,6 +22,7 @@ from airflow_kfp.runtime.artifacts import (
     Output,
     OutputPath,
     SlicedClassificationMetrics,
+    get_uri,
 )
 from airflow_kfp.runtime.final_status import PipelineTaskFinalStatus
 
@@ -29,6 +31,7 @@ __all__ = [
     "Artifact",
     "ClassificationMetrics",
     "Dataset",
+    "EmbeddedInput",
     "Input",
     "InputPath",
     "Markdown",
@@ -39,4 +42,5 @@ __all__ = [
     "OutputPath",
     "PipelineTaskFinalStatus",
     "SlicedClassificationMetrics",
+    "get_uri",
 ]

@@ -9,11 +9,13 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import shutil
 import tempfile
 import typing
 from collections.abc import Callable
 from typing import Any
 
+from airflow_kfp.runtime import artifacts
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.runtime.artifacts import (
     Artifact,
@@ -50,6 +52,51 @@ def _list_item_type(tp: Any) -> Any | None:
         args = typing.get_args(tp)
         return args[0] if args else Artifact
     return None
+
+
+def _is_artifact_class(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, Artifact)
+
+
+def _bare_artifact(annotation: Any) -> tuple[Any, bool] | None:
+    """KFP's shorthand ``ds: Dataset`` / ``ds: List[Dataset]`` for ``Input[...]``: (class, is_list)."""
+    if _is_artifact_class(annotation):
+        return annotation, False
+    item = _list_item_type(annotation)
+    if item is not None and _is_artifact_class(item):
+        return item, True
+    return None
+
+
+def _copy_into(source: str, target: str, what: str) -> None:
+    """Put what the function wrote at ``source`` where the runner stores the output from."""
+    if os.path.abspath(source) == os.path.abspath(target):
+        return
+    if not os.path.exists(source):
+        raise ExecutorError(f"{what}: nothing was written at {source}")
+    parent = os.path.dirname(target)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    if os.path.isdir(target) and not os.path.islink(target):
+        shutil.rmtree(target)
+    elif os.path.lexists(target):
+        os.unlink(target)
+    if os.path.isdir(source):
+        shutil.copytree(source, target)
+    else:
+        shutil.copy2(source, target)
+
+
+def _task_root(outputs: dict[str, Any]) -> tuple[str, str]:
+    """This task's output URI prefix and the local folder its outputs are staged in (KFP's task root)."""
+    for name, entry in (outputs.get("artifacts") or {}).items():
+        for artifact in entry.get("artifacts") or []:
+            uri, path = str(artifact.get("uri") or ""), str(artifact.get("path") or "")
+            suffix = "/" + name
+            if uri.endswith(suffix) and path.endswith(suffix):
+                return uri[: -len(suffix)], path[: -len(suffix)]
+    local = os.path.dirname(str(outputs.get("outputFile") or "")) or tempfile.gettempdir()
+    return local, local
 
 
 class _Call:
@@ -101,9 +148,30 @@ class _Call:
         except (TypeError, ValueError) as exc:
             raise ExecutorError(f"input '{param.name}': {exc}") from exc
 
+    def _embedded(self, annotation: _Annotation) -> Artifact:
+        """KFP's rule: the extracted file when one file was embedded, else the extraction folder."""
+        found = self.func.__globals__.get("__KFP_EMBEDDED_ASSET_FILE") or self.func.__globals__.get(
+            "__KFP_EMBEDDED_ASSET_DIR"
+        )
+        if not found:
+            raise ExecutorError(
+                "an argument is annotated dsl.EmbeddedInput[...], but the component embeds nothing; "
+                "give @dsl.component(embedded_artifact_path=...)."
+            )
+        cls = annotation.artifact_type if _is_artifact_class(annotation.artifact_type) else Artifact
+        artifact = cls(name="embedded", uri=str(found))
+        artifact.path = str(found)
+        return artifact
+
     def argument(self, param: inspect.Parameter) -> Any:
-        annotation = param.annotation
+        annotation, _ = ptypes.strip_optional(param.annotation)
+        bare = _bare_artifact(annotation)
+        if bare is not None:  # ``ds: Dataset`` means Input[Dataset]
+            item_cls, is_list = bare
+            annotation = _Annotation("input", typing.List[item_cls] if is_list else item_cls)  # type: ignore[valid-type]  # noqa: UP006
         if isinstance(annotation, _Annotation):
+            if annotation.direction == "embedded":
+                return self._embedded(annotation)
             item_type = _list_item_type(annotation.artifact_type)
             if annotation.direction == "output":
                 return self._output_artifact(param.name, annotation.artifact_type)
@@ -140,15 +208,58 @@ class _Call:
 
     def run(self) -> dict[str, Any]:
         signature = inspect.signature(self.func, eval_str=True)
-        kwargs = {name: self.argument(p) for name, p in signature.parameters.items()}
+        root_uri, root_dir = _task_root(self.outputs)
+        os.makedirs(root_dir, exist_ok=True)  # pythonic artifacts are written under it
+        artifacts.set_task_root(root_uri, root_dir)
         try:
-            result = self.func(**kwargs)
+            kwargs = {name: self.argument(p) for name, p in signature.parameters.items()}
+            try:
+                result = self.func(**kwargs)
+            finally:
+                for path in self._tmp:
+                    os.unlink(path)
+            return self._executor_output(signature.return_annotation, result)
         finally:
-            for path in self._tmp:
-                os.unlink(path)
-        return self._executor_output(signature.return_annotation, result)
+            artifacts.set_task_root(None, None)
+
+    def _staged_path(self, name: str) -> str:
+        entries = self.outputs.get("artifacts", {}).get(name, {}).get("artifacts", [])
+        if not entries:
+            raise ExecutorError(f"the executor input has no output artifact '{name}'")
+        return str(entries[0].get("path") or artifacts.uri_to_local_path(str(entries[0].get("uri", ""))))
+
+    def _returned_artifacts(self, return_annotation: Any, result: Any) -> None:
+        """Pythonic artifacts: ``-> Dataset`` (or NamedTuple fields of artifact classes) become outputs.
+
+        A returned Artifact is stored from wherever the function wrote it (``dsl.get_uri(suffix)``,
+        ``set_path``); any other returned value is written as text into the artifact, as KFP does.
+        """
+        fields = getattr(return_annotation, "_fields", None)
+        if fields is not None:
+            hints = typing.get_type_hints(return_annotation)
+            pairs = [(f, hints.get(f), getattr(result, f, None)) for f in fields]
+        else:
+            pairs = [(SINGLE_OUTPUT, return_annotation, result)]
+        for name, annotation, value in pairs:
+            if not isinstance(annotation, type) or not issubclass(annotation, Artifact):
+                continue
+            target = self._staged_path(name)
+            stored = _artifact_from_json(self.outputs["artifacts"][name]["artifacts"][0], annotation)
+            if isinstance(value, Artifact):
+                _copy_into(value.path, target, f"returned artifact '{name}'")
+                stored.metadata = dict(value.metadata)
+            elif value is not None:
+                os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+                with open(target, "w", encoding="utf-8") as fh:
+                    fh.write(str(value))
+            self.output_artifacts[name] = stored
 
     def _executor_output(self, return_annotation: Any, result: Any) -> dict[str, Any]:
+        if result is not None and return_annotation not in (inspect.Signature.empty, None, type(None)):
+            self._returned_artifacts(return_annotation, result)
+        for name, artifact in self.output_artifacts.items():
+            if artifact.custom_path:  # Output[...].set_path(...): store it from where it was written
+                _copy_into(artifact.custom_path, self._staged_path(name), f"output artifact '{name}' (set_path)")
         values: dict[str, Any] = {}
         for name, (path, param_type) in self.output_param_files.items():
             if not os.path.exists(path):
@@ -163,11 +274,11 @@ class _Call:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 with open(path, "w", encoding="utf-8") as fh:
                     fh.write(ptypes.to_text(value))
-        artifacts = {
+        produced = {
             name: {"artifacts": [{"name": a.name, "uri": a.uri, "metadata": a.metadata}]}
             for name, a in self.output_artifacts.items()
         }
-        return {"parameterValues": values, "artifacts": artifacts}
+        return {"parameterValues": values, "artifacts": produced}
 
 
 def _return_values(annotation: Any, result: Any) -> dict[str, Any]:
@@ -178,7 +289,13 @@ def _return_values(annotation: Any, result: Any) -> dict[str, Any]:
     if fields is not None:
         if not isinstance(result, tuple) or len(result) != len(fields):
             raise ExecutorError(f"the function must return a tuple of {len(fields)} values {list(fields)}")
-        return {f: _checked(f, hints.get(f), v) for f, v in zip(fields, result, strict=True)}
+        return {
+            f: _checked(f, hints.get(f), v)
+            for f, v in zip(fields, result, strict=True)
+            if not _is_artifact_class(hints.get(f))
+        }
+    if _is_artifact_class(annotation):
+        return {}
     return {SINGLE_OUTPUT: _checked(SINGLE_OUTPUT, annotation, result)}
 
 

@@ -14,6 +14,7 @@ from airflow_kfp.spec.model import (
     Argument,
     CollectedArgument,
     ComponentSpec,
+    ConcatArgument,
     ConstantArgument,
     GroupSpec,
     InputSpec,
@@ -24,6 +25,7 @@ from airflow_kfp.spec.model import (
     PipelineSpec,
     TaskOutputArgument,
     TaskSpec,
+    argument_leaves,
 )
 from airflow_kfp.spec.validate import PipelineDefinitionError, describe, types_compatible, where
 
@@ -271,6 +273,12 @@ def _check_task(graph: _Graph, task: TaskSpec, upstream: set[str]) -> None:
             continue  # reported by the argument checks
         if isinstance(arg, TaskOutputArgument) and arg.task in graph.tasks:
             _check_reference(graph, at, graph.tasks[arg.task], task.group)
+        elif isinstance(arg, ConcatArgument):
+            for leaf in argument_leaves(arg):
+                if isinstance(leaf, TaskOutputArgument) and leaf.task in graph.tasks:
+                    _check_reference(graph, at, graph.tasks[leaf.task], task.group)
+                elif isinstance(leaf, LoopItemArgument):
+                    _loop_item_ok(graph, at, leaf, task.group)
         elif isinstance(arg, LoopItemArgument):
             _loop_item_ok(graph, at, arg, task.group)
             loop = graph.groups[arg.loop]
@@ -292,7 +300,10 @@ def _check_task(graph: _Graph, task: TaskSpec, upstream: set[str]) -> None:
         if (
             task.ignore_upstream_failure
             and not target.has_default
-            and not isinstance(arg, ConstantArgument | PipelineInputArgument | LoopItemArgument)
+            and any(
+                not isinstance(leaf, ConstantArgument | PipelineInputArgument | LoopItemArgument)
+                for leaf in argument_leaves(arg)
+            )
         ):
             raise PipelineDefinitionError(
                 f"{at}: the task ignores upstream failures, so this input fed by another task needs a default "

@@ -39,6 +39,8 @@ class OutputSpec(_Model):
     kind: Literal["parameter", "artifact"]
     type: str
     description: str = ""
+    is_list: bool = False
+    """A list of artifacts: a pipeline output returning ``dsl.Collected`` of an artifact output."""
 
 
 class PythonFunction(_Model):
@@ -137,15 +139,30 @@ class OneOfArgument(_Model):
     options: list[TaskOutputArgument]
 
 
+class ConcatArgument(_Model):
+    """An f-string (or ``%`` / ``str.format``) of pipeline inputs, task outputs and loop items passed as a
+    component argument: KFP turns it into a concatenation resolved when the task runs. Each part
+    renders as text (KFP's rendering: strings as they are, other values as JSON) and the parts are joined."""
+
+    kind: Literal["concat"] = "concat"
+    parts: list[Argument]
+
+
 Argument = Annotated[
     ConstantArgument
     | PipelineInputArgument
     | TaskOutputArgument
     | LoopItemArgument
     | CollectedArgument
-    | OneOfArgument,
+    | OneOfArgument
+    | ConcatArgument,
     Field(discriminator="kind"),
 ]
+
+
+def argument_leaves(arg: Argument) -> list[Argument]:
+    """The values an argument is made of: itself, or each part of a concatenation."""
+    return [leaf for part in arg.parts for leaf in argument_leaves(part)] if isinstance(arg, ConcatArgument) else [arg]
 
 
 class ConditionSpec(_Model):
@@ -231,6 +248,8 @@ class PipelineSpec(_Model):
     components: dict[str, ComponentSpec] = Field(default_factory=dict)
     groups: list[GroupSpec] = Field(default_factory=list)
     """Control-flow groups, parents before children."""
+    pipeline_root: str | None = None
+    """KFP's ``pipeline_root``: where this pipeline's artifacts go unless the DAG says otherwise."""
 
     def task(self, name: str) -> TaskSpec:
         for task in self.tasks:
@@ -252,5 +271,6 @@ class PipelineSpec(_Model):
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
 
+ConcatArgument.model_rebuild()
 GraphImplementation.model_rebuild()
 ComponentSpec.model_rebuild()

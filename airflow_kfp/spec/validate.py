@@ -9,12 +9,16 @@ from __future__ import annotations
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.model import (
     ARTIFACT,
+    ConcatArgument,
     ConstantArgument,
     InputSpec,
+    LoopItemArgument,
     OutputSpec,
     PipelineInputArgument,
     PipelineSpec,
     TaskOutputArgument,
+    TaskSpec,
+    argument_leaves,
 )
 from airflow_kfp.spec.resources import resource_problem
 
@@ -46,8 +50,10 @@ def describe(kind: str, type_: str, is_list: bool = False) -> str:
 def types_compatible(source: OutputSpec | InputSpec, target: InputSpec) -> bool:
     if source.kind != target.kind:
         return False
-    if source.kind == ARTIFACT:
-        return target.type == "system.Artifact" or source.type == target.type
+    if source.kind == ARTIFACT:  # KFP's rule: lists match lists; system.Artifact matches every type
+        if source.is_list != target.is_list:
+            return False
+        return "system.Artifact" in (source.type, target.type) or source.type == target.type
     if source.type == target.type:
         return True
     return source.type == ptypes.INTEGER and target.type == ptypes.DOUBLE
@@ -61,6 +67,47 @@ def check_default(owner: str, task: str | None, spec: InputSpec, *, component: b
                 f"{at}: the default {spec.default!r} is not "
                 f"{describe(spec.kind, spec.type)}; change the default or the annotation."
             )
+
+
+def _check_concat(
+    spec: PipelineSpec,
+    at: str,
+    arg: ConcatArgument,
+    target: InputSpec,
+    by_name: dict[str, TaskSpec],
+    upstream: set[str],
+) -> None:
+    """An f-string of run-time values gives a string; each value in it must be a parameter."""
+    if target.kind == ARTIFACT or target.type != ptypes.STRING:
+        raise PipelineDefinitionError(
+            f"{at}: a formatted string (f-string, % or .format of run-time values) gives a string, but the input "
+            f"expects {describe(target.kind, target.type, target.is_list)}; pass the value itself, or change "
+            f"the annotation to str."
+        )
+    for leaf in argument_leaves(arg):
+        if isinstance(leaf, TaskOutputArgument):
+            producer_task = by_name.get(leaf.task)
+            if producer_task is None:
+                raise PipelineDefinitionError(f"{at}: it reads from task '{leaf.task}', which does not exist.")
+            source = spec.components[producer_task.component].output(leaf.output)
+            if source is None:
+                raise PipelineDefinitionError(f"{at}: task '{leaf.task}' has no output '{leaf.output}'.")
+            if source.kind == ARTIFACT:
+                raise PipelineDefinitionError(
+                    f"{at}: output '{leaf.output}' of task '{leaf.task}' is an artifact and cannot be formatted "
+                    f"into a string; pass it to an Input[...] argument."
+                )
+            upstream.add(leaf.task)
+        elif isinstance(leaf, PipelineInputArgument):
+            pipeline_input = spec.input(leaf.name)
+            if pipeline_input is None:
+                raise PipelineDefinitionError(f"{at}: the pipeline has no input '{leaf.name}'.")
+            if pipeline_input.kind == ARTIFACT:
+                raise PipelineDefinitionError(
+                    f"{at}: pipeline input '{leaf.name}' is an artifact and cannot be formatted into a string."
+                )
+        elif not isinstance(leaf, ConstantArgument | LoopItemArgument):
+            raise PipelineDefinitionError(f"{at}: a {leaf.kind} value cannot be formatted into a string.")
 
 
 def _check_arguments(spec: PipelineSpec) -> dict[str, set[str]]:
@@ -108,6 +155,8 @@ def _check_arguments(spec: PipelineSpec) -> dict[str, set[str]]:
                         f"{at}: pipeline input '{arg.name}' is {describe(pipeline_input.kind, pipeline_input.type)}, "
                         f"but the input expects {describe(target.kind, target.type, target.is_list)}."
                     )
+            elif isinstance(arg, ConcatArgument):
+                _check_concat(spec, at, arg, target, by_name, upstream[task.name])
             elif isinstance(arg, ConstantArgument):
                 if target.kind == ARTIFACT:
                     raise PipelineDefinitionError(

@@ -1,0 +1,289 @@
+"""Component definitions and executors of a compiled pipeline, as the model's inputs, outputs and
+implementations; executor-level task settings (resources, accelerators, env) come out separately
+because the model keeps them on the task."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.spec.model import (
+    ARTIFACT,
+    PARAMETER,
+    ContainerImplementation,
+    ImporterImplementation,
+    InputSpec,
+    OutputSpec,
+    PythonFunction,
+    Resources,
+)
+from airflow_kfp.yaml.document import Where
+from airflow_kfp.yaml.python_function import python_function
+from airflow_kfp.yaml.values import constant_of, parameter_type, typed_value
+
+IMPORTER_URI_INPUT = "uri"
+IMPORTER_OUTPUT = "artifact"
+
+
+def _mapping(value: Any, where: Where) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise where.error(f"expected a mapping, got {type(value).__name__}.")
+    return value
+
+
+def _check_keys(value: dict[str, Any], allowed: set[str], where: Where, hint: str = "") -> None:
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise where.error(
+            f"unsupported field(s) {', '.join(unknown)}"
+            + (f"; {hint}" if hint else "; remove them or compile the pipeline with kfp 2.x.")
+        )
+
+
+def artifact_title(definition: dict[str, Any], where: Where) -> str:
+    artifact_type = _mapping(definition.get("artifactType"), where.at("artifactType"))
+    title = artifact_type.get("schemaTitle")
+    if not title:
+        raise where.error("the artifact has no artifactType.schemaTitle.")
+    return str(title)
+
+
+def input_specs(component: dict[str, Any], where: Where) -> list[InputSpec]:
+    definitions = _mapping(component.get("inputDefinitions"), where.at("inputDefinitions"))
+    specs: list[InputSpec] = []
+    for name, definition in _mapping(definitions.get("parameters"), where.at("inputDefinitions", "parameters")).items():
+        at = where.at("inputDefinitions", "parameters", name)
+        definition = _mapping(definition, at)
+        type_ = parameter_type(definition, at)
+        has_default = "defaultValue" in definition or bool(definition.get("isOptional"))
+        specs.append(
+            InputSpec(
+                name=name,
+                kind=PARAMETER,
+                type=type_,
+                has_default=has_default,
+                default=typed_value(definition.get("defaultValue"), type_, at),
+                description=str(definition.get("description") or ""),
+            )
+        )
+    for name, definition in _mapping(definitions.get("artifacts"), where.at("inputDefinitions", "artifacts")).items():
+        at = where.at("inputDefinitions", "artifacts", name)
+        definition = _mapping(definition, at)
+        specs.append(
+            InputSpec(
+                name=name,
+                kind=ARTIFACT,
+                type=artifact_title(definition, at),
+                has_default=bool(definition.get("isOptional")),
+                is_list=bool(definition.get("isArtifactList")),
+                description=str(definition.get("description") or ""),
+            )
+        )
+    return specs
+
+
+def output_specs(component: dict[str, Any], where: Where) -> list[OutputSpec]:
+    definitions = _mapping(component.get("outputDefinitions"), where.at("outputDefinitions"))
+    specs: list[OutputSpec] = []
+    for name, definition in _mapping(
+        definitions.get("parameters"), where.at("outputDefinitions", "parameters")
+    ).items():
+        at = where.at("outputDefinitions", "parameters", name)
+        specs.append(
+            OutputSpec(
+                name=name,
+                kind=PARAMETER,
+                type=parameter_type(_mapping(definition, at), at),
+                description=str((definition or {}).get("description") or ""),
+            )
+        )
+    for name, definition in _mapping(definitions.get("artifacts"), where.at("outputDefinitions", "artifacts")).items():
+        at = where.at("outputDefinitions", "artifacts", name)
+        definition = _mapping(definition, at)
+        extra: dict[str, Any] = {"is_list": True} if definition.get("isArtifactList") and _lists_supported() else {}
+        if definition.get("isArtifactList") and not extra:
+            raise at.error("a list-of-artifacts output is not supported by this version of airflow-kfp.")
+        specs.append(
+            OutputSpec(
+                name=name,
+                kind=ARTIFACT,
+                type=artifact_title(definition, at),
+                description=str(definition.get("description") or ""),
+                **extra,
+            )
+        )
+    return specs
+
+
+def _lists_supported() -> bool:
+    return "is_list" in OutputSpec.model_fields
+
+
+@dataclass
+class ExecutorSettings:
+    """What an executor says about the task running it, beyond the implementation itself."""
+
+    resources: Resources = field(default_factory=Resources)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+_CONTAINER_KEYS = {"image", "command", "args", "env", "resources", "lifecycle"}
+_RESOURCE_KEYS = {
+    "cpuLimit",
+    "memoryLimit",
+    "cpuRequest",
+    "memoryRequest",
+    "resourceCpuLimit",
+    "resourceMemoryLimit",
+    "resourceCpuRequest",
+    "resourceMemoryRequest",
+    "accelerator",
+}
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _memory_from_gb(value: float) -> str:
+    """The older numeric form is in (decimal) gigabytes."""
+    if float(value).is_integer():
+        return f"{int(value)}G"
+    return str(math.ceil(float(value) * 10**9))
+
+
+def _resource(resources: dict[str, Any], text_key: str, number_key: str, memory: bool, where: Where) -> str | None:
+    text = resources.get(text_key)
+    if text not in (None, ""):
+        value = str(text)
+        if "{{$" in value:
+            raise where.at(text_key).error(
+                f"the resource value {value!r} is only known at run time (set from a pipeline input or task "
+                f"output); airflow-kfp needs a constant here: pass the literal quantity to the setter."
+            )
+        return value
+    number = resources.get(number_key)
+    if number in (None, 0, 0.0):
+        return None
+    return _memory_from_gb(number) if memory else _number_text(number)
+
+
+def _resources(resources: dict[str, Any], where: Where) -> Resources:
+    _check_keys(resources, _RESOURCE_KEYS, where)
+    accelerator = _mapping(resources.get("accelerator"), where.at("accelerator"))
+    accelerator_type = accelerator.get("resourceType") or accelerator.get("type")
+    count = accelerator.get("resourceCount", accelerator.get("count"))
+    if accelerator_type is not None and "{{$" in str(accelerator_type):
+        raise where.at("accelerator").error(
+            "the accelerator type is only known at run time; airflow-kfp needs a constant accelerator type."
+        )
+    limit: int | None = None
+    if count not in (None, ""):
+        try:
+            limit = int(float(count))
+        except ValueError:
+            raise where.at("accelerator").error(
+                f"the accelerator count {count!r} is not a whole number (a run-time value is not supported); "
+                f"pass a constant to set_accelerator_limit."
+            ) from None
+    return Resources(
+        cpu_request=_resource(resources, "resourceCpuRequest", "cpuRequest", False, where),
+        cpu_limit=_resource(resources, "resourceCpuLimit", "cpuLimit", False, where),
+        memory_request=_resource(resources, "resourceMemoryRequest", "memoryRequest", True, where),
+        memory_limit=_resource(resources, "resourceMemoryLimit", "memoryLimit", True, where),
+        accelerator_type=str(accelerator_type) if accelerator_type else None,
+        accelerator_limit=limit,
+    )
+
+
+def _strings(values: Any, where: Where) -> list[str]:
+    if values is None:
+        return []
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise where.error("expected a list of strings.")
+    return list(values)
+
+
+def container_executor(
+    container: dict[str, Any], where: Where
+) -> tuple[PythonFunction | ContainerImplementation, ExecutorSettings]:
+    container = _mapping(container, where)
+    _check_keys(container, _CONTAINER_KEYS, where)
+    if container.get("lifecycle"):
+        raise where.at("lifecycle").error(
+            "container lifecycle hooks (preCacheCheck) are a Vertex AI feature airflow-kfp does not run; remove them."
+        )
+    image = container.get("image")
+    if not image:
+        raise where.error("the container has no image.")
+    env: dict[str, str] = {}
+    for i, entry in enumerate(container.get("env") or []):
+        entry = _mapping(entry, where.at("env", str(i)))
+        if "name" not in entry:
+            raise where.at("env", str(i)).error("an environment variable has no name.")
+        env[str(entry["name"])] = str(entry.get("value", ""))
+    settings = ExecutorSettings(
+        resources=_resources(_mapping(container.get("resources"), where.at("resources")), where.at("resources")),
+        env=env,
+    )
+    function = python_function(container, where)
+    if function is not None:
+        return function, settings
+    return (
+        ContainerImplementation(
+            image=str(image),
+            command=_strings(container.get("command"), where.at("command")),
+            args=_strings(container.get("args"), where.at("args")),
+        ),
+        settings,
+    )
+
+
+def importer_executor(importer: dict[str, Any], where: Where) -> ImporterImplementation:
+    importer = _mapping(importer, where)
+    _check_keys(
+        importer,
+        {"artifactUri", "typeSchema", "reimport", "metadata", "properties", "customProperties", "downloadToWorkspace"},
+        where,
+    )
+    if importer.get("downloadToWorkspace"):
+        raise where.at("downloadToWorkspace").error(
+            "importing into a pipeline workspace is not supported; import the artifact by its URI."
+        )
+    metadata = _mapping(importer.get("metadata"), where.at("metadata"))
+    title = str(_mapping(importer.get("typeSchema"), where.at("typeSchema")).get("schemaTitle") or "system.Artifact")
+    return ImporterImplementation(
+        artifact_class=title, reimport=bool(importer.get("reimport")), metadata=dict(metadata)
+    )
+
+
+def importer_uri(importer: dict[str, Any], where: Where) -> tuple[str | None, str | None]:
+    """The importer's URI: a constant, or the name of the task input holding it."""
+    uri = _mapping(importer.get("artifactUri"), where.at("artifactUri"))
+    if "runtimeParameter" in uri:
+        return None, str(uri["runtimeParameter"])
+    if uri:
+        value = constant_of(uri, where.at("artifactUri"))
+        return str(value), None
+    return None, IMPORTER_URI_INPUT
+
+
+def parameter_output_types(outputs: list[OutputSpec]) -> dict[str, str]:
+    return {o.name: o.type for o in outputs if o.kind == PARAMETER}
+
+
+__all__ = [
+    "IMPORTER_OUTPUT",
+    "IMPORTER_URI_INPUT",
+    "ExecutorSettings",
+    "container_executor",
+    "importer_executor",
+    "importer_uri",
+    "input_specs",
+    "output_specs",
+    "ptypes",
+]

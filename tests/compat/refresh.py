@@ -1,0 +1,60 @@
+"""Regenerate the compatibility fixtures with the real kfp SDK: ``make compat-refresh``.
+
+Runs in the project's environment but never imports kfp: it creates (or reuses) the separate kfp
+virtual environment of ``bench/kfp_venv.py``, adds kfp-kubernetes to it, and runs
+``kfp_worker.py`` there once per pipeline in ``tests/compat/pipelines`` (or the names given):
+
+    python -m tests.compat.refresh [NAME ...]
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+KFP_KUBERNETES_VERSION = "2.17.0"
+
+
+def kfp_python() -> Path:
+    sys.path.insert(0, str(REPO))
+    from bench import kfp_venv
+
+    python = kfp_venv.ensure()
+    check = subprocess.run([str(python), "-c", "import kfp.kubernetes"], capture_output=True)
+    if check.returncode != 0:
+        uv = Path(sys.executable).parent / "uv"
+        installer = (
+            [str(uv), "pip", "install", "--python", str(python)]
+            if uv.exists()
+            else [str(python), "-m", "pip", "install"]
+        )
+        subprocess.run([*installer, "--quiet", f"kfp-kubernetes=={KFP_KUBERNETES_VERSION}"], check=True)
+    return python
+
+
+def main(argv: list[str]) -> int:
+    python = kfp_python()
+    names = argv or sorted(p.stem for p in (HERE / "pipelines").glob("*.py") if not p.stem.startswith("_"))
+    failed = []
+    for name in names:
+        print(f"compat: {name}", flush=True)
+        result = subprocess.run(
+            [str(python), str(HERE / "kfp_worker.py"), name, str(HERE / "fixtures")],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            failed.append(name)
+            print(result.stdout[-2000:], result.stderr[-4000:], sep="\n", file=sys.stderr)
+    if failed:
+        print(f"compat: failed to refresh {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

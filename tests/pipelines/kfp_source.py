@@ -1,0 +1,227 @@
+"""KFP pipelines written the KFP way (as in the kfp SDK's own test data), ported by changing imports.
+
+Each one exercises a construct of issue 14's "Python-source gaps": bare components run as pipelines,
+pythonic artifacts, bare artifact annotations, f-strings of run-time values, embedded files, helper
+functions and custom output paths.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import List, NamedTuple, Optional  # noqa: UP035 - KFP spells them this way
+
+from airflow_kfp import dsl
+from airflow_kfp.dsl import Artifact, Dataset, Input, Model, Output
+
+
+# -- 1. a bare component compiled as a pipeline -------------------------------------------------------
+@dsl.component
+def add_numbers(a: int, b: int = 2) -> int:
+    return a + b
+
+
+@dsl.container_component
+def say_hello(name: str, greeting: dsl.OutputPath(str)):  # type: ignore[valid-type]
+    return dsl.ContainerSpec(
+        image="alpine",
+        command=["sh", "-c", 'mkdir -p "$(dirname "$1")"; printf "hello %s" "$0" > "$1"'],
+        args=[name, greeting],
+    )
+
+
+# -- 2/3. pythonic artifacts and bare artifact annotations ---------------------------------------------
+@dsl.component
+def gen_data() -> Dataset:
+    dataset = Dataset(uri=dsl.get_uri())
+    with open(dataset.path, "w") as f:
+        f.write("some data")
+    dataset.metadata["length"] = len("some data")
+    return dataset
+
+
+@dsl.component
+def train_model(dataset: Dataset) -> Model:
+    with open(dataset.path) as f:
+        lines = f.read()
+    assert lines == "some data"
+    assert dataset.metadata["length"] == len("some data")
+    model_artifact = Model(uri=dsl.get_uri("model"))
+    with open(model_artifact.path, "w") as f:
+        f.write("model trained")
+    return model_artifact
+
+
+@dsl.component
+def read_text(artifact: Artifact, optional: Optional[Input[Artifact]] = None) -> str:  # noqa: UP045
+    with open(artifact.path) as f:
+        text = f.read()
+    return f"{text}|{'none' if optional is None else 'given'}"
+
+
+@dsl.pipeline(name="pythonic-artifacts")
+def pythonic_artifacts() -> Model:
+    t1 = gen_data()
+    t2 = train_model(dataset=t1.output)
+    read_text(artifact=t2.output)
+    return t2.output
+
+
+@dsl.component
+def make_dataset(text: str) -> Dataset:
+    dataset = Dataset(uri=dsl.get_uri(), metadata={"length": len(text)})
+    with open(dataset.path, "w") as f:
+        f.write(text)
+    return dataset
+
+
+@dsl.component
+def join_datasets(datasets: List[Dataset]) -> Dataset:  # noqa: UP006
+    texts = []
+    for dataset in datasets:
+        with open(dataset.path) as f:
+            texts.append(f.read())
+    return "".join(texts)  # a non-artifact value is written into the artifact, as KFP does
+
+
+@dsl.component
+def lengths(datasets: Input[List[Dataset]]) -> list:  # noqa: UP006
+    return [d.metadata["length"] for d in datasets]
+
+
+@dsl.pipeline
+def make_and_join_datasets(texts: List[str] = ["Hello", ",", " ", "world!"]) -> Dataset:  # noqa: B006, UP006
+    with dsl.ParallelFor(texts) as text:
+        t1 = make_dataset(text=text)
+    lengths(datasets=dsl.Collected(t1.output))
+    return join_datasets(datasets=dsl.Collected(t1.output)).output
+
+
+outputs = NamedTuple("outputs", dataset1=Dataset, dataset2=Dataset)  # noqa: UP014 - as KFP writes it
+
+
+@dsl.component
+def dataset_splitter(in_dataset: Dataset) -> NamedTuple("outputs", dataset1=Dataset, dataset2=Dataset, size=int):  # type: ignore[valid-type]  # noqa: UP014
+    with open(in_dataset.path) as f:
+        in_data = f.read()
+    half = len(in_data) // 2
+    dataset1 = Dataset(uri=dsl.get_uri(suffix="dataset1"), metadata={"original_data": in_dataset.name})
+    with open(dataset1.path, "w") as f:
+        f.write(in_data[:half])
+    dataset2 = Dataset(uri=dsl.get_uri(suffix="dataset2"), metadata={"original_data": in_dataset.name})
+    with open(dataset2.path, "w") as f:
+        f.write(in_data[half:])
+    result = NamedTuple("outputs", dataset1=Dataset, dataset2=Dataset, size=int)  # noqa: UP014
+    return result(dataset1=dataset1, dataset2=dataset2, size=len(in_data))
+
+
+@dsl.pipeline
+def splitter_pipeline(in_dataset: Dataset) -> outputs:
+    task = dataset_splitter(in_dataset=in_dataset)
+    return outputs(task.outputs["dataset1"], task.outputs["dataset2"])
+
+
+@dsl.component
+def make_artifact() -> Artifact:
+    artifact = Artifact(uri=dsl.get_uri("dataset"))
+    with open(artifact.path, "w") as f:
+        f.write("Hello, world")
+    return artifact
+
+
+@dsl.pipeline
+def split_datasets_and_return_first() -> Dataset:
+    t1 = make_artifact()
+    split = splitter_pipeline(in_dataset=t1.output)
+    read_text(artifact=split.outputs["dataset2"])
+    return split.outputs["dataset1"]
+
+
+# -- 5. f-strings, % and .format of run-time values ------------------------------------------------------
+@dsl.component
+def echo(text: str) -> str:
+    return text
+
+
+@dsl.component
+def count(n: int) -> int:
+    return n * 10
+
+
+@dsl.pipeline
+def formatted(name: str = "world", n: int = 4):
+    c = count(n=n)
+    echo(text=f"Hello {name}, n*10={c.output}!")
+    echo(text="%s/%s" % (name, c.output))  # noqa: UP031 - KFP users write it this way
+    echo(text="{}-{}".format(name, n))  # noqa: UP032
+    with dsl.ParallelFor([{"k": "a", "v": 1}, {"k": "b", "v": 2}]) as item:
+        echo(text=f"{name}:{item.k}={item.v}")
+    with dsl.ParallelFor(["x", "y"]) as letter:
+        echo(text=f"[{letter}]")
+
+
+# -- 8. embedded files and helper functions ----------------------------------------------------------------
+_EMBEDDED = tempfile.mkdtemp(prefix="kfp-embedded-test-")
+os.makedirs(os.path.join(_EMBEDDED, "artifact", "pkg"), exist_ok=True)
+with open(os.path.join(_EMBEDDED, "artifact", "log.txt"), "w", encoding="utf-8") as _fh:
+    _fh.write("Hello, world!")
+with open(os.path.join(_EMBEDDED, "artifact", "pkg", "__init__.py"), "w", encoding="utf-8") as _fh:
+    _fh.write("GREETING = 'from an embedded module'\n")
+
+
+@dsl.component(embedded_artifact_path=os.path.join(_EMBEDDED, "artifact"))
+def read_embedded_dir(artifact: dsl.EmbeddedInput[dsl.Dataset]) -> str:  # type: ignore[name-defined]
+    import os
+
+    import pkg  # the extraction folder is on sys.path
+
+    with open(os.path.join(artifact.path, "log.txt"), encoding="utf-8") as f:
+        return f.read() + "|" + pkg.GREETING
+
+
+@dsl.component(embedded_artifact_path=os.path.join(_EMBEDDED, "artifact", "log.txt"))
+def read_embedded_file(artifact: dsl.EmbeddedInput[dsl.Dataset], suffix: str = "!") -> str:  # type: ignore[name-defined]
+    with open(artifact.path, encoding="utf-8") as f:
+        return f.read() + suffix
+
+
+def util_func(msg: str) -> str:
+    return f"{msg} from util_func"
+
+
+def util_func2(msg: str) -> str:
+    return f"{msg} from util_func2"
+
+
+@dsl.component(additional_funcs=[util_func, util_func2])
+def use_utils(msg: str) -> str:
+    return util_func(msg) + " & " + util_func2(msg)
+
+
+@dsl.pipeline(name="embedded-and-utils")
+def embedded_and_utils(msg: str = "Hello"):
+    read_embedded_dir()
+    read_embedded_file()
+    use_utils(msg=msg)
+
+
+# -- 9. custom output paths --------------------------------------------------------------------------------
+@dsl.component
+def custom_path_output(out_dataset: Output[Dataset], where: str):
+    out_dataset.set_path(where)
+    with open(out_dataset.path, "w") as f:
+        f.write("Hello, World!")
+    if out_dataset.path != where or out_dataset.custom_path != where:
+        raise ValueError(f"path is {out_dataset.path}, want {where}")
+
+
+@dsl.component
+def validate_input_artifact(in_dataset: Input[Dataset]) -> bool:
+    with open(in_dataset.path) as f:
+        return f.read() == "Hello, World!"
+
+
+@dsl.pipeline(description="pipeline with artifact with custom path")
+def custom_path(where: str):
+    t = custom_path_output(where=where).set_caching_options(False)
+    validate_input_artifact(in_dataset=t.outputs["out_dataset"])

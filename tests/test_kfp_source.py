@@ -1,0 +1,226 @@
+"""KFP pipelines from Python source, run unchanged after changing imports (issue 14, Python-source gaps).
+
+Every test runs a real DAG (``dag.test()`` on SQLite) and compares with what KFP specifies.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_kfp import dsl, to_dag
+from airflow_kfp.dsl import PipelineDefinitionError
+
+P = "tests.pipelines.kfp_source"
+
+
+def _out(result, task_id, map_index=-1, name="Output"):
+    return result.manifest(task_id, map_index)["parameters"][name]
+
+
+def _text(result, task_id, output="Output", map_index=-1):
+    from pathlib import Path
+
+    uri = result.manifest(task_id, map_index)["artifacts"][output]["uri"]
+    assert uri.startswith("file://"), uri
+    return Path(uri[len("file://") :]).read_text()
+
+
+# -- 1 -------------------------------------------------------------------------------------------------
+def test_a_bare_component_runs_as_a_one_task_pipeline_whose_inputs_are_its_inputs(dag_runner):
+    result = dag_runner.run_pipeline(f"{P}:add_numbers", conf={"a": 3})
+    assert result.state == "success", result.states
+    assert result.states == {"add-numbers": "success"}
+    assert _out(result, "add-numbers") == 5  # b took the component's default
+    assert set(result.dag.params) == {"a", "b"}
+    assert result.dag.dag_id == "add-numbers"
+
+    container = dag_runner.run_pipeline(f"{P}:say_hello", conf={"name": "kfp"})
+    assert container.state == "success", container.states
+    assert _out(container, "say-hello", name="greeting") == "hello kfp"
+
+
+def test_a_bare_component_with_a_required_artifact_input_is_refused_at_parse():
+    from tests.pipelines.kfp_source import train_model
+
+    with pytest.raises(PipelineDefinitionError, match=r"argument 'dataset': it is an artifact input"):
+        to_dag(train_model)
+
+
+# -- 2/3 -------------------------------------------------------------------------------------------------
+def test_pythonic_artifacts_get_uri_and_bare_artifact_inputs(dag_runner):
+    result = dag_runner.run_pipeline(f"{P}:pythonic_artifacts")
+    assert result.state == "success", result.states
+    gen = result.manifest("gen-data")["artifacts"]["Output"]
+    assert gen["type"] == "system.Dataset" and gen["metadata"] == {"length": 9}
+    assert _text(result, "gen-data") == "some data"
+    assert gen["uri"].endswith("/gen-data/Output")
+    # dsl.get_uri("model") names a file under the task's root; it is stored as the output "Output".
+    assert _text(result, "train-model") == "model trained"
+    assert result.manifest("train-model")["artifacts"]["Output"]["type"] == "system.Model"
+    assert _out(result, "read-text") == "model trained|none"  # Optional[Input[Artifact]] = None stays None
+    spec = result.dag.kfp_pipeline
+    assert [(o.name, o.kind, o.type) for o in spec.output_specs] == [("Output", "artifact", "system.Model")]
+
+
+def test_collected_pythonic_artifacts_reach_list_inputs_bare_and_wrapped(dag_runner):
+    result = dag_runner.run_pipeline(f"{P}:make_and_join_datasets")
+    assert result.state == "success", result.states
+    assert _text(result, "join-datasets") == "Hello, world!"  # a returned str is written into the Dataset
+    assert _out(result, "lengths") == [5, 1, 1, 6]
+    for i, text in enumerate(["Hello", ",", " ", "world!"]):
+        assert _text(result, "for-loop-1.make-dataset", map_index=i) == text
+
+
+def test_named_tuple_of_pythonic_artifacts_through_a_pipeline_with_an_artifact_input(dag_runner):
+    result = dag_runner.run_pipeline(f"{P}:split_datasets_and_return_first")
+    assert result.state == "success", result.states
+    split = result.manifest("splitter-pipeline.dataset-splitter")
+    assert set(split["artifacts"]) == {"dataset1", "dataset2"}
+    assert split["parameters"] == {"size": 12}
+    assert _text(result, "splitter-pipeline.dataset-splitter", "dataset1") == "Hello,"
+    assert _text(result, "splitter-pipeline.dataset-splitter", "dataset2") == " world"
+    assert (
+        split["artifacts"]["dataset1"]["metadata"] == {"original_data": ""}
+        or "original_data" in (split["artifacts"]["dataset1"]["metadata"])
+    )
+    # An Artifact output feeds a Dataset input (system.Artifact matches every artifact type, as in KFP).
+    assert _out(result, "read-text") == " world|none"
+
+
+def test_artifact_annotations_are_checked_as_kfp_does():
+    with pytest.raises(PipelineDefinitionError, match="can only default to None"):
+
+        @dsl.component
+        def bad(data: dsl.Dataset = "x"):  # type: ignore[assignment]
+            pass
+
+    with pytest.raises(PipelineDefinitionError, match=r"wraps artifacts in Input\[...\]"):
+
+        @dsl.container_component
+        def bare(data: dsl.Dataset):
+            return dsl.ContainerSpec(image="alpine", command=["cat"])
+
+    with pytest.raises(PipelineDefinitionError, match="'Output' names the return value"):
+
+        @dsl.component
+        def named_output(Output: int) -> int:  # noqa: N803
+            return Output
+
+
+# -- 5 ---------------------------------------------------------------------------------------------------
+def test_f_strings_percent_and_format_of_run_time_values_resolve_when_the_task_runs(dag_runner):
+    result = dag_runner.run_pipeline(f"{P}:formatted", conf={"name": "kfp", "n": 3})
+    assert result.state == "success", result.states
+    assert _out(result, "echo") == "Hello kfp, n*10=30!"
+    assert _out(result, "echo-2") == "kfp/30"
+    assert _out(result, "echo-3") == "kfp-3"
+    assert [_out(result, "for-loop-1.echo-4", i) for i in range(2)] == ["kfp:a=1", "kfp:b=2"]
+    assert [_out(result, "for-loop-2.echo-5", i) for i in range(2)] == ["[x]", "[y]"]
+    assert result.dag.get_task("echo").upstream_task_ids == {"count"}
+    spec = result.dag.kfp_pipeline
+    parts = spec.task("echo").arguments["text"].parts
+    assert [p.kind for p in parts] == ["constant", "pipeline_input", "constant", "task_output", "constant"]
+
+
+def test_formatted_strings_are_refused_where_they_cannot_be_resolved():
+    from tests.pipelines.kfp_source import count, echo
+
+    with pytest.raises(
+        PipelineDefinitionError, match="formatted string .* gives a string, but the input expects an integer"
+    ):
+
+        @dsl.pipeline
+        def to_int(name: str = "x"):
+            count(n=f"{name}")
+
+    with pytest.raises(PipelineDefinitionError, match="sits inside a list or dict"):
+
+        @dsl.pipeline
+        def nested(name: str = "x"):
+            count(n=[name])  # type: ignore[arg-type]
+
+    with pytest.raises(TypeError, match="cannot be formatted with '.2f'"):
+
+        @dsl.pipeline
+        def spec(x: float = 1.0):
+            echo(text=f"{x:.2f}")
+
+    with pytest.raises(PipelineDefinitionError, match="environment values are fixed"):
+
+        @dsl.pipeline
+        def env(name: str = "x"):
+            echo(text="a").set_env_variable("NAME", f"{name}")
+
+
+# -- 8 ---------------------------------------------------------------------------------------------------
+def test_embedded_files_and_additional_funcs(dag_runner):
+    result = dag_runner.run_pipeline(f"{P}:embedded_and_utils")
+    assert result.state == "success", result.states
+    assert _out(result, "read-embedded-dir") == "Hello, world!|from an embedded module"
+    assert _out(result, "read-embedded-file") == "Hello, world!!"
+    assert _out(result, "use-utils") == "Hello from util_func & Hello from util_func2"
+    spec = result.dag.kfp_pipeline
+    # EmbeddedInput is not an input of the component; helper functions ship in its source.
+    assert [i.name for i in spec.components["comp-read-embedded-file"].inputs] == ["suffix"]
+    assert "def util_func2(" in spec.components["comp-use-utils"].implementation.source
+
+
+def test_embedded_files_are_part_of_the_cache_key_and_checked_at_parse(tmp_path):
+    (tmp_path / "a.txt").write_text("one")
+
+    def make():
+        @dsl.component(embedded_artifact_path=str(tmp_path / "a.txt"))
+        def read(artifact: dsl.EmbeddedInput[dsl.Dataset]) -> str:  # type: ignore[name-defined]
+            return open(artifact.path).read()
+
+        return read.component_spec.implementation.source
+
+    first, same = make(), make()
+    (tmp_path / "a.txt").write_text("two")
+    assert first == same != make()
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.txt"
+    outside.write_text("secret")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "link").symlink_to(outside)
+    with pytest.raises(PipelineDefinitionError, match="points outside"):
+
+        @dsl.component(embedded_artifact_path=str(tmp_path / "dir"))
+        def leaky(artifact: dsl.EmbeddedInput[dsl.Dataset]):  # type: ignore[name-defined]
+            pass
+
+    with pytest.raises(PipelineDefinitionError, match="does not exist"):
+
+        @dsl.component(embedded_artifact_path=str(tmp_path / "missing"))
+        def missing(artifact: dsl.EmbeddedInput[dsl.Dataset]):  # type: ignore[name-defined]
+            pass
+
+    with pytest.raises(PipelineDefinitionError, match="embedded_artifact_path"):
+
+        @dsl.component
+        def not_embedded(artifact: dsl.EmbeddedInput[dsl.Dataset]):  # type: ignore[name-defined]
+            pass
+
+
+# -- 9 ---------------------------------------------------------------------------------------------------
+def test_set_path_stores_the_output_from_the_custom_path(dag_runner, tmp_path):
+    where = str(tmp_path / "out_dataset")
+    result = dag_runner.run_pipeline(f"{P}:custom_path", conf={"where": where})
+    assert result.state == "success", result.states
+    assert _text(result, "custom-path-output", "out_dataset") == "Hello, World!"
+    assert _out(result, "validate-input-artifact") is True
+    uri = result.manifest("custom-path-output")["artifacts"]["out_dataset"]["uri"]
+    assert "/custom-path-output/out_dataset" in uri  # stored in the artifact store, not left at the custom path
+
+
+# -- 10 --------------------------------------------------------------------------------------------------
+def test_every_placeholder_kfp_exports_is_exported_with_kfp_strings():
+    assert dsl.PIPELINE_JOB_NAME_PLACEHOLDER == "{{$.pipeline_job_name}}"
+    assert dsl.PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER == "{{$.pipeline_job_resource_name}}"
+    assert dsl.PIPELINE_JOB_ID_PLACEHOLDER == "{{$.pipeline_job_uuid}}"
+    assert dsl.PIPELINE_TASK_NAME_PLACEHOLDER == "{{$.pipeline_task_name}}"
+    assert dsl.PIPELINE_TASK_ID_PLACEHOLDER == "{{$.pipeline_task_uuid}}"
+    assert dsl.PIPELINE_TASK_EXECUTOR_OUTPUT_PATH_PLACEHOLDER == "{{$.outputs.output_file}}"
+    assert dsl.PIPELINE_TASK_EXECUTOR_INPUT_PLACEHOLDER == "{{$}}"
+    assert dsl.PIPELINE_ROOT_PLACEHOLDER == "{{$.pipeline_root}}"
+    assert dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER == "{{$.pipeline_job_create_time_utc}}"
+    assert dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER == "{{$.pipeline_job_schedule_time_utc}}"
