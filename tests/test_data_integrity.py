@@ -10,29 +10,24 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 REGIONAL = "tests.pipelines.integrity:regional"
-CHAIN = "tests.pipelines.caching:chain"
 WHEN = datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)
 
 
 @pytest.fixture
-def ran(tmp_path, monkeypatch):
-    """``ran()`` returns the components that really ran since the last call."""
-    log = tmp_path / "ran.log"
-    log.touch()
-    monkeypatch.setenv("KFP_CACHE_TEST_LOG", str(log))
-    seen = {"n": 0}
+def logs(capfd):
+    """``logs()`` returns the task logs written since the last call."""
+    return lambda: capfd.readouterr().out
 
-    def since_last() -> list[str]:
-        lines = log.read_text().splitlines()
-        new, seen["n"] = lines[seen["n"] :], len(lines)
-        return sorted(new)
 
-    return since_last
+def ran(text: str) -> list[str]:
+    """The components whose code really ran, from their ``kfp-test-ran:`` lines."""
+    return sorted(set(re.findall(r"kfp-test-ran: (\w+)", text)))
 
 
 def _run_at(dag_runner, logical_date, ref=REGIONAL, **to_dag_kwargs):
@@ -44,7 +39,7 @@ def _files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and ".cache" not in p.parts)
 
 
-def test_two_dags_from_one_pipeline_with_the_same_run_id_share_nothing(dag_runner, artifact_root, ran):
+def test_two_dags_from_one_pipeline_with_the_same_run_id_share_nothing(dag_runner, artifact_root, logs):
     eu = _run_at(dag_runner, WHEN, dag_id="regional-eu", arguments={"region": "eu"})
     us = _run_at(dag_runner, WHEN, dag_id="regional-us", arguments={"region": "us"})
     assert eu.dag_run.run_id == us.dag_run.run_id  # the scheduled__/manual__ id both DAGs get
@@ -54,16 +49,16 @@ def test_two_dags_from_one_pipeline_with_the_same_run_id_share_nothing(dag_runne
     assert "/regional/regional-eu/" in eu_uri and "/regional/regional-us/" in us_uri
     assert eu.artifact_path("write-region", "data").read_text() == "rows for eu\n"  # not overwritten by us
     assert us.manifest("read-region")["parameters"]["Output"] == "rows for us"
-    ran()
+    logs()
 
     again = _run_at(dag_runner, WHEN + datetime.timedelta(days=1), dag_id="regional-eu", arguments={"region": "eu"})
     assert again.manifest("write-region")["cache"]["hit"] is True
     assert again.manifest("write-region")["artifacts"]["data"]["uri"] == eu_uri
     assert again.manifest("read-region")["parameters"]["Output"] == "rows for eu"  # eu's bytes, verified
-    assert ran() == ["read_region"]
+    assert ran(logs()) == ["read_region"]
 
 
-def test_a_run_recreated_under_the_same_run_id_never_rewrites_what_an_entry_names(dag_runner, artifact_root, ran):
+def test_a_run_recreated_under_the_same_run_id_never_rewrites_what_an_entry_names(dag_runner, artifact_root):
     first = _run_at(dag_runner, WHEN, enable_caching=False)
     second = _run_at(dag_runner, WHEN, enable_caching=False)  # dag.test deletes and re-creates the run
     assert first.dag_run.run_id == second.dag_run.run_id
@@ -86,43 +81,42 @@ def test_a_hostile_pipeline_name_stays_under_the_root(dag_runner, artifact_root)
     assert sorted(p.name for p in artifact_root.parent.iterdir()) == ["artifacts"]  # nothing escaped the root
 
 
-def test_a_corrupted_local_artifact_between_runs_is_a_miss(dag_runner, artifact_root, ran, capfd):
-    first = dag_runner.run_pipeline(CHAIN)
-    ran()
-    path = first.artifact_path("prep", "data")
+def _corrupt_keeping_size_and_mtime(path: Path) -> None:
     stat = path.stat()
-    path.write_bytes(path.read_bytes().replace(b"3", b"9"))  # same size
+    data = path.read_bytes()
+    path.write_bytes(data.upper())  # same size, other bytes ("rows for EU")
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and even the old modification time
-    capfd.readouterr()
 
-    second = dag_runner.run_pipeline(CHAIN)
-    out = capfd.readouterr().out
+
+def test_a_corrupted_local_artifact_between_runs_is_a_miss(dag_runner, artifact_root, logs):
+    first = _run_at(dag_runner, WHEN)
+    _corrupt_keeping_size_and_mtime(first.artifact_path("write-region", "data"))
+    logs()
+
+    second = _run_at(dag_runner, WHEN + datetime.timedelta(days=1))
+    out = logs()
     assert second.state == "success"
-    assert ran() == ["prep"]  # recomputed; identical bytes again, so train keeps its hit
+    assert ran(out) == ["read_region", "write_region"]  # recomputed, not reused
     assert "its output artifact 'data'" in out and "changed content (digest" in out
-    assert second.manifest("train")["cache"]["hit"] is True
+    assert second.manifest("read-region")["parameters"]["Output"] == "rows for eu"
 
 
-def test_every_read_verifies_the_digest_and_names_producer_and_fix(dag_runner, artifact_root, ran, capfd, monkeypatch):
+def test_every_read_verifies_the_digest_and_names_producer_and_fix(dag_runner, artifact_root, logs, monkeypatch):
     # Hits trust an unchanged size and mtime for big files; make every file "big" so the corrupted
     # artifact is handed on by a hit and only the read can catch it.
     monkeypatch.setattr("airflow_kfp.hooks.identity.REHASH_BELOW", -1)
     first = _run_at(dag_runner, WHEN)
     path = first.artifact_path("write-region", "data")
-    stat = path.stat()
-    path.write_bytes(b"rows for us\n")  # same size, another region's data
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    ran()
-    capfd.readouterr()
+    _corrupt_keeping_size_and_mtime(path)
+    logs()
 
     dag = dag_runner.load(dag_runner.dag_source(REGIONAL))
-    second = dag_runner.collect(
-        dag, dag.test(logical_date=WHEN + datetime.timedelta(days=1), run_after=WHEN + datetime.timedelta(days=1))
-    )
-    out = capfd.readouterr().out
+    later = WHEN + datetime.timedelta(days=1)
+    second = dag_runner.collect(dag, dag.test(logical_date=later, run_after=later))
+    out = logs()
     assert second.states == {"write-region": "success", "read-region": "failed"}
     assert second.manifest("write-region")["cache"]["hit"] is True
-    assert ran() == []  # the consumer's code never saw the bytes
+    assert ran(out) == []  # the consumer's code never saw the bytes
     assert "input artifact 'data'" in out and path.as_posix() in out
     assert f"task 'write-region' of run '{first.dag_run.run_id}' in DAG 'regional'" in out
     assert "Clear that task" in out
@@ -131,38 +125,37 @@ def test_every_read_verifies_the_digest_and_names_producer_and_fix(dag_runner, a
     fixed = dag_runner.clear_and_resume(dag, second.dag_run, ["write-region", "read-region"])
     assert fixed.states == {"write-region": "success", "read-region": "success"}
     assert fixed.manifest("read-region")["parameters"]["Output"] == "rows for eu"
-    assert ran() == ["read_region", "write_region"]
+    assert ran(logs()) == ["read_region", "write_region"]
 
 
-def test_clearing_a_task_reruns_it_and_records_a_fresh_entry(dag_runner, artifact_root, ran, capfd):
-    dag = dag_runner.load(dag_runner.dag_source(CHAIN))
+def test_clearing_a_task_reruns_it_and_records_a_fresh_entry(dag_runner, artifact_root, logs):
+    dag = dag_runner.load(dag_runner.dag_source(REGIONAL))
     first = dag_runner.collect(dag, dag.test(logical_date=WHEN, run_after=WHEN))
-    assert ran() == ["evaluate", "prep", "side", "train"]
-    key = first.manifest("train")["cache"]["key"]
-    entry_path = next((artifact_root / ".cache" / "train").glob("*.json"))
+    assert ran(logs()) == ["read_region", "write_region"]
+    key = first.manifest("write-region")["cache"]["key"]
+    entry_path = next((artifact_root / ".cache" / "write-region").glob("*.json"))
     before = json.loads(entry_path.read_text())
-    capfd.readouterr()
+    old_uri = first.manifest("write-region")["artifacts"]["data"]["uri"]
 
-    cleared = dag_runner.clear_and_resume(dag, first.dag_run, ["train"])
-    out = capfd.readouterr().out
+    cleared = dag_runner.clear_and_resume(dag, first.dag_run, ["write-region"])
+    out = logs()
     assert cleared.state == "success"
-    assert ran() == ["train"]  # Clear re-ran it, although its own earlier result was in the cache
+    assert ran(out) == ["write_region"]  # Clear re-ran it, although its own earlier result was in the cache
     assert "Cache not used: this is try 2 of the task instance" in out
-    record = cleared.manifest("train")
+    record = cleared.manifest("write-region")
     assert record["cache"]["hit"] is False and record["cache"]["key"] == key
-    new_uri = record["artifacts"]["model"]["uri"]
-    assert "/train/-1/try-2-" in new_uri and new_uri != first.manifest("train")["artifacts"]["model"]["uri"]
-    assert Path(first.manifest("train")["artifacts"]["model"]["uri"][len("file://") :]).exists()  # never rewritten
+    new_uri = record["artifacts"]["data"]["uri"]
+    assert "/write-region/-1/try-2-" in new_uri and new_uri != old_uri
+    assert Path(old_uri[len("file://") :]).read_text() == "rows for eu\n"  # never rewritten
     after = json.loads(entry_path.read_text())
     assert after["created_at"] > before["created_at"]
-    assert after["manifest"]["artifacts"]["model"]["uri"] == new_uri  # the fresh entry
+    assert after["manifest"]["artifacts"]["data"]["uri"] == new_uri  # the fresh entry
 
-    later = dag_runner.collect(
-        dag, dag.test(logical_date=WHEN + datetime.timedelta(days=1), run_after=WHEN + datetime.timedelta(days=1))
-    )
-    assert ran() == []  # a new run still hits, on the fresh entry
-    assert later.manifest("train")["cache"]["hit"] is True
-    assert later.manifest("train")["artifacts"]["model"]["uri"] == new_uri
+    later = WHEN + datetime.timedelta(days=1)
+    third = dag_runner.collect(dag, dag.test(logical_date=later, run_after=later))
+    assert ran(logs()) == ["read_region"]  # a new run still hits, on the fresh entry
+    assert third.manifest("write-region")["cache"]["hit"] is True
+    assert third.manifest("write-region")["artifacts"]["data"]["uri"] == new_uri
 
 
 def test_a_failed_try_leaves_nothing_in_the_store(dag_runner, artifact_root):
@@ -183,35 +176,33 @@ def s3_conn(moto_server, s3_bucket, monkeypatch):
     return boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
 
 
-def test_an_s3_object_replaced_in_place_with_the_same_size_is_a_miss(dag_runner, s3_bucket, s3_conn, ran, capfd):
+def test_an_s3_object_replaced_in_place_with_the_same_size_is_a_miss(dag_runner, s3_bucket, s3_conn, logs):
     root = f"s3://{s3_bucket}/runs"
-    first = dag_runner.run_pipeline(CHAIN, artifact_root=root, artifact_conn_id="kfp_s3")
+    first = _run_at(dag_runner, WHEN, artifact_root=root, artifact_conn_id="kfp_s3")
     assert first.state == "success"
-    ran()
-    record = first.manifest("prep")["artifacts"]["data"]
+    record = first.manifest("write-region")["artifacts"]["data"]
     key = record["uri"][len(f"s3://{s3_bucket}/") :]
     body = s3_conn.get_object(Bucket=s3_bucket, Key=key)["Body"].read()
-    s3_conn.put_object(Bucket=s3_bucket, Key=key, Body=body.replace(b"3", b"9"))  # same size
-    capfd.readouterr()
+    s3_conn.put_object(Bucket=s3_bucket, Key=key, Body=body.upper())  # same size, other bytes
+    logs()
 
-    second = dag_runner.run_pipeline(CHAIN, artifact_root=root, artifact_conn_id="kfp_s3")
-    out = capfd.readouterr().out
+    second = _run_at(dag_runner, WHEN + datetime.timedelta(days=1), artifact_root=root, artifact_conn_id="kfp_s3")
+    out = logs()
     assert second.state == "success"
-    assert ran() == ["prep"]  # the replaced object is not reused; train's key is unchanged, so it hits
+    assert ran(out) == ["read_region", "write_region"]  # the replaced object is not reused
     assert "its output artifact 'data'" in out and "was replaced (ETag" in out
-    assert second.manifest("prep")["artifacts"]["data"]["digest"] == record["digest"]
+    assert second.manifest("write-region")["artifacts"]["data"]["digest"] == record["digest"]
+    assert second.manifest("read-region")["parameters"]["Output"] == "rows for eu"
 
 
-def test_an_unusable_store_fails_before_the_component_runs(dag_runner, s3_conn, ran, capfd):
+def test_an_unusable_store_fails_before_the_component_runs(dag_runner, s3_conn, logs):
     for caching in (True, False):
-        capfd.readouterr()
+        logs()
         result = dag_runner.run_pipeline(
-            CHAIN, artifact_root="s3://no-such-bucket-kfp/x", artifact_conn_id="kfp_s3", enable_caching=caching
+            REGIONAL, artifact_root="s3://no-such-bucket-kfp/x", artifact_conn_id="kfp_s3", enable_caching=caching
         )
-        out = capfd.readouterr().out
-        assert result.states["prep"] == "failed"
-        # Failed fast: no component that needs the store started ('side' has no artifacts; with the
-        # cache off it never touches the store, so it runs).
-        assert [c for c in ran() if c != "side"] == []
+        out = logs()
+        assert result.states == {"write-region": "failed", "read-region": "upstream_failed"}
+        assert ran(out) == []  # failed fast: the component never started
         assert "the component was not run" in out.lower()
         assert "no-such-bucket-kfp" in out and "does not exist" in out
