@@ -18,6 +18,7 @@ class KfpSettings:
     max_cache_staleness: str = ""
     cache_version: str = ""
     local_install_packages: str = "auto"
+    local_launch: str = "fork"
     namespace: str = "default"
     kubernetes_conn_id: str = ""
     service_account: str = ""
@@ -55,6 +56,8 @@ class KfpSettings:
                 raise ValueError(f"[kfp] max_cache_staleness: {exc}") from None
         if self.runner not in RUNNERS:
             raise ValueError(f"[kfp] runner is {self.runner!r}; use one of {', '.join(RUNNERS)}")
+        if self.local_launch not in ("fork", "spawn"):
+            raise ValueError(f"[kfp] local_launch is {self.local_launch!r}; use fork or spawn")
         if self.local_install_packages not in ("auto", "never", "always"):
             raise ValueError(
                 f"[kfp] local_install_packages is {self.local_install_packages!r}; use auto, never or always"

@@ -30,6 +30,9 @@ def get_provider_info() -> dict[str, Any]:
                 "to_openlineage_converter": "airflow_kfp.lineage.assets.convert_asset_to_openlineage",
             }
         ],
+        "plugins": [  # ui (issue 12); also an airflow.plugins entry point, which is what loads it
+            {"name": "airflow_kfp_experiments", "plugin-class": "airflow_kfp.ui.plugin.KfpExperimentsPlugin"}
+        ],
         "operators": [
             {
                 "integration-name": "Kubeflow Pipelines on Airflow",
@@ -91,6 +94,14 @@ def get_provider_info() -> dict[str, Any]:
                         "string",
                         "auto",
                         "never",
+                    ),
+                    "local_launch": _option(
+                        "Local runner: 'fork' forks each component from a small pre-started launcher kept by "
+                        "the worker (its own process, environment and working directory; Linux); 'spawn' starts "
+                        "a fresh Python for every component.",
+                        "string",
+                        "fork",
+                        "spawn",
                     ),
                     "namespace": _option("Kubernetes namespace for component pods.", "string", "default", "ml"),
                     "kubernetes_conn_id": _option(

@@ -53,6 +53,19 @@ class Manifest(TypedDict, total=False):
     parameters: dict[str, Any]
     artifacts: dict[str, ArtifactRecord]
     cache: CacheRecord
+    inputs: dict[str, Any]
+    """The step's input parameter values as used (defaults included); read by the experiments UI."""
+    component_digest: str
+    """sha256 of the component's canonical spec: compare tells which components changed."""
+
+
+def stamp_step(manifest: Manifest, input_parameters: dict[str, Any], component_json: str) -> None:
+    """Record what the step was given (issue 12, experiments UI); values that are not JSON become strings."""
+    import hashlib
+    import json
+
+    manifest["inputs"] = json.loads(json.dumps(input_parameters, default=str))
+    manifest["component_digest"] = hashlib.sha256(component_json.encode()).hexdigest()
 
 
 def new_manifest(*, pipeline: str, pipeline_version: str, task: str, component: str, run_id: str) -> Manifest:

@@ -6,6 +6,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, TaskGroup
 
+from airflow_kfp import experiment as _experiment
 from airflow_kfp import pipeline_root, templating
 from airflow_kfp.compiler.render import Binding, RenderContext, render_pipeline
 from airflow_kfp.config import KfpSettings, load_settings
@@ -27,6 +28,15 @@ def _spec_of(pipeline: Pipeline | BaseComponent | PipelineSpec) -> PipelineSpec:
     if isinstance(pipeline, PipelineSpec):
         return validate_pipeline(pipeline)
     raise TypeError(f"expected a @dsl.pipeline function, a component or a PipelineSpec, got {type(pipeline).__name__}")
+
+
+def _pipeline_tags(spec: PipelineSpec, experiment: str | None) -> list[str]:
+    """ui (issue 12): DAG tags naming the pipeline and its experiment."""
+    try:
+        experiment_tag = _experiment.experiment_tag(spec.name, experiment)
+    except ValueError as exc:
+        raise PipelineDefinitionError(str(exc)) from exc
+    return [_experiment.PIPELINE_TAG, _experiment.PIPELINE_TAG_PREFIX + spec.name, experiment_tag]
 
 
 def operator_class_for(settings: KfpSettings) -> type:
@@ -106,11 +116,14 @@ def to_dag(
     namespace: str | None = None,
     kfp_settings: dict[str, Any] | None = None,
     emit_assets: bool = False,
+    experiment: str | None = None,
     **dag_kwargs: Any,
 ) -> DAG:
     """A plain Airflow DAG running the pipeline; every DAG argument (schedule, start_date, tags,
     default_args...) passes through, and ``[kfp]`` settings can be overridden for this DAG.
-    ``emit_assets=True`` publishes every artifact output as an Airflow Asset (see ``set_output_asset``)."""
+    ``emit_assets=True`` publishes every artifact output as an Airflow Asset (see ``set_output_asset``).
+    ``experiment`` files the DAG's runs under a KFP experiment (default: the pipeline's name); one run
+    can be filed elsewhere with the run conf key ``kfp_experiment``."""
     spec = _spec_of(pipeline)
     settings, overrides = _settings(
         {
@@ -129,7 +142,7 @@ def to_dag(
     params = dict(dag_kwargs.pop("params", None) or {})
     params.update(pipeline_params(spec, arguments))
     tags = list(dag_kwargs.pop("tags", None) or [])
-    for tag in ("kfp", f"pipeline:{spec.name}"):
+    for tag in _pipeline_tags(spec, experiment):  # ui (issue 12): the experiments UI finds pipelines by tag
         if tag not in tags:
             tags.append(tag)
     dag_kwargs.setdefault("description", spec.description or None)
@@ -162,12 +175,14 @@ def to_task_group(
     namespace: str | None = None,
     kfp_settings: dict[str, Any] | None = None,
     emit_assets: bool = False,
+    experiment: str | None = None,
 ) -> TaskGroup:
     """Place the pipeline as a TaskGroup in an existing DAG (call inside ``with DAG(...)``).
 
     ``arguments`` may hold constants (passed verbatim, never rendered as Jinja), upstream Airflow
     task outputs (XComArgs) or ``airflow_kfp.Template("{{ ... }}")`` for values Airflow renders when
-    the task runs; pipeline inputs not given take their defaults.
+    the task runs; pipeline inputs not given take their defaults. The enclosing DAG is tagged with the
+    pipeline and its ``experiment`` (default: the pipeline's name), as ``to_dag`` does.
     """
     spec = _spec_of(pipeline)
     settings, overrides = _settings(
@@ -202,6 +217,9 @@ def to_task_group(
             )
     group_kwargs: dict[str, Any] = {"dag": dag} if dag is not None else {}
     group = TaskGroup(group_id=group_id or spec.name, tooltip=spec.description, **group_kwargs)
+    # ui (issue 12): tag the enclosing DAG so the experiments UI lists it
+    if group.dag is not None:
+        group.dag.tags = {*group.dag.tags, *_pipeline_tags(spec, experiment)}
     ctx = RenderContext(
         spec.name,
         spec.digest(),

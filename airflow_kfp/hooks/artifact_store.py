@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +114,28 @@ class ArtifactStore(ABC):
     @abstractmethod
     def read_bytes(self, uri: str) -> bytes:
         """Read a small object whole (cache entries, manifests)."""
+
+    def iter_bytes(self, uri: str, *, limit: int | None = None, chunk_size: int = 256 * 1024) -> Iterator[bytes]:
+        """Stream a file's bytes (at most ``limit``) in bounded memory; the experiments UI serves
+        artifacts through this (issue 12). Stores that cannot read in place override it."""
+        path = self.local_path(uri)
+        if path is None:  # pragma: no cover - every remote store overrides this
+            raise UnsupportedURIError(f"{type(self).__name__} cannot stream {uri}")
+        remaining = limit
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            raise ArtifactNotFoundError(f"no artifact at {uri}: nothing to read") from None
+        except IsADirectoryError:
+            raise ArtifactStoreError(f"{uri} is a directory: read its files instead") from None
+        with handle:
+            while remaining is None or remaining > 0:
+                chunk = handle.read(chunk_size if remaining is None else min(chunk_size, remaining))
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
 
     @abstractmethod
     def write_bytes(self, uri: str, data: bytes, *, if_absent: bool = False) -> bool:

@@ -434,6 +434,20 @@ class S3ArtifactStore(ArtifactStore):
         bucket, key = split_s3_uri(uri)
         return self._retrying(uri, "read", lambda: self.client.get_object(Bucket=bucket, Key=key)["Body"].read())
 
+    def iter_bytes(self, uri: str, *, limit: int | None = None, chunk_size: int = 256 * 1024) -> Iterator[bytes]:
+        """Stream an object (at most ``limit`` bytes, by a ranged GET) for the experiments UI (issue 12)."""
+        bucket, key = split_s3_uri(uri)
+        extra = {"Range": f"bytes=0-{limit - 1}"} if limit else {}
+        if limit == 0:
+            return
+        body = self._retrying(uri, "read", lambda: self.client.get_object(Bucket=bucket, Key=key, **extra)["Body"])
+        try:
+            yield from body.iter_chunks(chunk_size)
+        except Exception as exc:
+            raise self._error(exc, uri, "read") from exc
+        finally:
+            body.close()
+
     def write_bytes(self, uri: str, data: bytes, *, if_absent: bool = False) -> bool:
         bucket, key = split_s3_uri(self.ensure_under_root(uri))
         if not if_absent:

@@ -15,7 +15,7 @@ from airflow_kfp.config import KfpSettings, load_settings
 from airflow_kfp.hooks import publish
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, get_artifact_store
 from airflow_kfp.hooks.layout import TaskTry
-from airflow_kfp.manifest import ArtifactRecord, Manifest, new_manifest
+from airflow_kfp.manifest import ArtifactRecord, Manifest, new_manifest, stamp_step
 from airflow_kfp.operators import flow_inputs
 from airflow_kfp.operators.caching import CachingMixin
 from airflow_kfp.runtime import types as ptypes
@@ -258,6 +258,10 @@ class ComponentOperatorMixin(CachingMixin):
         manifest["artifacts"] = dict(result.artifacts)
         return manifest
 
+    def stamp_step(self, manifest: Manifest, inputs: ResolvedInputs) -> None:
+        """ui (issue 12): the input parameters and the component's digest, for run details and compare."""
+        stamp_step(manifest, inputs.parameters, self.component_spec.model_dump_json())
+
     def execute_component(self, context: Mapping[str, Any]) -> Manifest:
         settings = self.kfp_settings()
         store = self.artifact_store(settings)
@@ -265,6 +269,7 @@ class ComponentOperatorMixin(CachingMixin):
         self.kfp_resolved_inputs = inputs  # read by lineage after execute, in the same process
         cache = self.lookup_cache(context, inputs, store, settings)
         if cache.hit is not None:  # nothing runs: the cached manifest is the task's result
+            self.stamp_step(cache.hit, inputs)  # ui (issue 12)
             self.kfp_manifest = cache.hit
             return cache.hit
         uris = self.output_uris(context, store)
@@ -283,6 +288,7 @@ class ComponentOperatorMixin(CachingMixin):
                 raise ComponentFailedError(f"{self.where()}: the component produced no value for output(s) {missing}.")
             manifest = self.build_manifest(context, result)
             publish.stamp_producer(manifest, self.task_try(context))
+            self.stamp_step(manifest, inputs)  # ui (issue 12)
             self.record_cache(context, cache, manifest, store)
         self.kfp_manifest = manifest
         return manifest

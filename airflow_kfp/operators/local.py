@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -23,7 +22,7 @@ from airflow_kfp.hooks.identity import identity_fields
 from airflow_kfp.hooks.layout import encode_segment
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
-from airflow_kfp.operators import component_env, payload
+from airflow_kfp.operators import component_env, launch, payload
 from airflow_kfp.operators.base import (
     ComponentFailedError,
     ComponentOperatorMixin,
@@ -106,26 +105,18 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
             staged[name] = entries
         return staged
 
-    def _run_launcher(self, task_file: Path, workdir: Path, env: dict[str, str]) -> None:
-        cmd = [
-            sys.executable,
-            "-m",
-            "airflow_kfp.runtime.launcher",
-            "--task-file",
-            str(task_file),
-            "--workdir",
-            str(workdir),
-        ]
+    def _run_launcher(self, task_file: Path, workdir: Path, env: dict[str, str], settings: KfpSettings) -> None:
         tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
-        with subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=workdir, text=True, bufsize=1
-        ) as proc:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                line = line.rstrip("\n")
-                tail.append(line)
-                self.log.info("[%s] %s", self.task_spec.name, line)
-            code = proc.wait()
+
+        def on_line(line: str) -> None:
+            tail.append(line)
+            self.log.info("[%s] %s", self.task_spec.name, line)
+
+        argv = ["--task-file", str(task_file), "--workdir", str(workdir)]
+        try:
+            code = launch.run_launcher(settings.local_launch, argv, env, workdir, on_line)
+        except launch.LaunchLostError as exc:
+            raise ComponentFailedError(f"{self.where()}: {exc}; its output so far:\n" + "\n".join(tail)) from exc
         if code != 0:
             raise ComponentFailedError(
                 f"{self.where()}: component '{self.component_spec.name}' exited with code {code}. "
@@ -183,7 +174,7 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
             }
             task_file = workdir / "task.json"
             task_file.write_text(json.dumps(task_doc))
-            self._run_launcher(task_file, workdir, self._env(workdir))
+            self._run_launcher(task_file, workdir, self._env(workdir), settings)
             written = json.loads(executor_output.read_text()) if executor_output.exists() else {}
             return RunResult(
                 parameters=dict(written.get("parameterValues") or {}),

@@ -1,0 +1,207 @@
+"""One real ``airflow api-server`` per session on the tests' SQLite DB, with pipelines run into it.
+
+Runs: three of the churn pipeline filed under experiment ``churn-tuning`` (the third repeats the
+first, so its steps are cache hits), one with hostile HTML/Markdown/metric names filed under another
+experiment by run conf, a failing pipeline, and a plain Airflow DAG that is not a pipeline. Users:
+``admin``, and ``restricted`` who may not read ``ui-broken``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "docs" / "screenshots"
+HIDDEN_DAG = "ui-broken"
+PASSWORDS = {"admin": "admin-pw", "restricted": "restricted-pw"}
+
+PLAIN_DAG = """
+import datetime
+from airflow.sdk import DAG, task
+
+with DAG("ui-plain", start_date=datetime.datetime(2024, 1, 1), schedule=None) as dag:
+    @task
+    def hello() -> dict:
+        return {"greeting": "hi"}
+
+    hello()
+"""
+
+
+@dataclass
+class UiRuns:
+    """What the session ran: run ids by name."""
+
+    runs: dict[str, Any] = field(default_factory=dict)
+
+    def run_id(self, name: str) -> str:
+        return str(self.runs[name].dag_run.run_id)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def ui_artifact_root(airflow_db: Path) -> Iterator[Path]:
+    root = airflow_db / "ui-artifacts"
+    before = os.environ.get("AIRFLOW__KFP__ARTIFACT_ROOT")
+    os.environ["AIRFLOW__KFP__ARTIFACT_ROOT"] = str(root)
+    try:
+        yield root
+    finally:
+        if before is None:
+            os.environ.pop("AIRFLOW__KFP__ARTIFACT_ROOT", None)
+        else:
+            os.environ["AIRFLOW__KFP__ARTIFACT_ROOT"] = before
+
+
+@pytest.fixture(scope="session")
+def ui_runs(airflow_db: Path, ui_artifact_root: Path) -> UiRuns:
+    from tests.harness import DagRunner
+
+    runner = DagRunner(airflow_db / "dags")
+    out = UiRuns()
+    churn = runner.load(runner.dag_source("tests.ui.pipelines:churn", experiment="churn-tuning", enable_caching=True))
+    out.runs["base"] = runner.run(churn)
+    out.runs["tuned"] = runner.run(churn, conf={"lr": 0.3, "epochs": 5})
+    # dag.test(run_conf=...) leaves the conf in the DAG object's params: later runs name every value
+    defaults = {"lr": 0.1, "epochs": 3}
+    out.runs["repeat"] = runner.run(churn, conf=defaults)
+    out.runs["hostile"] = runner.run(churn, conf={**defaults, "hostile": True, "kfp_experiment": "hostile-sweep"})
+    out.runs["broken"] = runner.run_pipeline("tests.ui.pipelines:broken")
+    plain = runner.load(PLAIN_DAG)
+    out.runs["plain"] = runner.run(plain)
+    return out
+
+
+@pytest.fixture(scope="session")
+def api_server(ui_runs: UiRuns, airflow_db: Path, ui_artifact_root: Path) -> Iterator[str]:
+    port = _free_port()
+    passwords = airflow_db / "ui-passwords.json"
+    passwords.write_text(json.dumps(PASSWORDS))
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        "AIRFLOW__CORE__AUTH_MANAGER": "tests.ui.auth_manager.RestrictedSimpleAuthManager",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,restricted:viewer",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "KFP_UI_TEST_HIDDEN_DAGS": HIDDEN_DAG,
+        "AIRFLOW__KFP__ARTIFACT_ROOT": str(ui_artifact_root),
+    }
+    env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
+    log = (airflow_db / "ui-api-server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow", "api-server", "-H", "127.0.0.1", "-p", str(port), "-w", "1"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"api-server exited: {(airflow_db / 'ui-api-server.log').read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{base}/api/v2/monitor/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("api-server did not start in 180 s")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _token(base: str, user: str) -> str:
+    response = httpx.post(f"{base}/auth/token", json={"username": user, "password": PASSWORDS[user]}, timeout=30)
+    assert response.status_code in (200, 201), response.text
+    return str(response.json()["access_token"])
+
+
+@pytest.fixture(scope="session")
+def admin_token(api_server: str) -> str:
+    return _token(api_server, "admin")
+
+
+@pytest.fixture(scope="session")
+def restricted_token(api_server: str) -> str:
+    return _token(api_server, "restricted")
+
+
+@pytest.fixture(scope="session")
+def admin(api_server: str, admin_token: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api_server, headers={"Authorization": f"Bearer {admin_token}"}, timeout=60) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    chromium = os.environ.get("KFP_UI_CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{chromium} is missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"{chromium} is missing (apt-get install chromium)")
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+            ],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Any, api_server: str, admin_token: str) -> Iterator[Any]:
+    """A fresh browser context (fresh profile) signed in as admin through Airflow's session cookie."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, base_url=api_server)
+    context.add_cookies([{"name": "_token", "value": admin_token, "url": api_server}])
+    pg = context.new_page()
+    dialogs: list[str] = []
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.kfp_dialogs = dialogs  # type: ignore[attr-defined]
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
