@@ -123,7 +123,7 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
                 f"Last {len(tail)} lines of its output:\n" + "\n".join(tail)
             )
 
-    def _env(self, workdir: Path) -> dict[str, str]:
+    def _env(self, workdir: Path, settings: KfpSettings) -> dict[str, str]:
         """An allow-listed environment (see ``component_env``): no worker secret reaches the component."""
         launcher: dict[str, str] = {
             "PYTHONPATH": os.pathsep.join(p for p in (PACKAGE_PARENT, os.environ.get("PYTHONPATH", "")) if p),
@@ -134,7 +134,9 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
             # recompiles the launcher and the user's libraries. Keep them in a private cache instead.
             home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
             launcher["PYTHONPYCACHEPREFIX"] = os.path.join(home, "kfp", "pycache")
-        return component_env.component_environment(os.environ, self.task_spec.env, workdir, launcher)
+        return component_env.component_environment(
+            os.environ, self.task_spec.env, workdir, launcher, settings.local_env_passthrough
+        )
 
     def run_component(
         self,
@@ -174,7 +176,7 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
             }
             task_file = workdir / "task.json"
             task_file.write_text(json.dumps(task_doc))
-            self._run_launcher(task_file, workdir, self._env(workdir), settings)
+            self._run_launcher(task_file, workdir, self._env(workdir, settings), settings)
             written = json.loads(executor_output.read_text()) if executor_output.exists() else {}
             return RunResult(
                 parameters=dict(written.get("parameterValues") or {}),
