@@ -86,7 +86,37 @@ def ui_runs(airflow_db: Path, ui_artifact_root: Path) -> UiRuns:
     out.runs["broken"] = runner.run_pipeline("tests.ui.pipelines:broken")
     plain = runner.load(PLAIN_DAG)
     out.runs["plain"] = runner.run(plain)
+    _start_run_in_progress()
+    # a deleted artifact: the broken run's dataset is gone from the store, its manifest still names it
+    out.runs["broken"].artifact_path("prep", "data").unlink()
     return out
+
+
+IN_PROGRESS = "manual__still-running"
+
+
+def _start_run_in_progress() -> None:
+    """A run the scheduler has started but whose tasks have not run (no task instances, no manifests)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils import timezone
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunType
+
+    now = timezone.utcnow()
+    with create_session() as session:
+        session.add(
+            DagRun(
+                dag_id="ui-churn",
+                run_id=IN_PROGRESS,
+                run_type=DagRunType.MANUAL,
+                state=DagRunState.RUNNING,
+                start_date=now,
+                run_after=now,
+                logical_date=None,
+                conf={"lr": 0.2},
+            )
+        )
 
 
 @pytest.fixture(scope="session")

@@ -138,3 +138,19 @@ def test_odd_cases_answer_sensibly(admin: httpx.Client, ui_runs: UiRuns) -> None
     assert admin.get("/kfp/api/run", params={"dag_id": "ui-churn", "run_id": "nope"}).status_code == 404
     assert admin.get("/kfp/api/compare", params={"run": "ui-churn"}).status_code == 400
     assert admin.get("/kfp/api/runs", params={"dag_id": "ui-churn", "limit": 10**9}).status_code == 422
+
+
+def test_run_in_progress_and_deleted_artifact(admin: httpx.Client, ui_runs: UiRuns) -> None:
+    from tests.ui.conftest import IN_PROGRESS
+
+    runs = {r["run_id"]: r for r in admin.get("/kfp/api/runs", params={"dag_id": "ui-churn"}).json()["runs"]}
+    running = runs[IN_PROGRESS]
+    assert running["state"] == "running" and running["metrics"] == {} and running["duration_s"] >= 0
+    assert running["params"]["lr"] == 0.2 and running["params"]["epochs"] == 3
+    run = admin.get("/kfp/api/run", params={"dag_id": "ui-churn", "run_id": IN_PROGRESS})
+    assert run.status_code == 200 and run.json()["steps"] == []
+    gone = admin.get(
+        "/kfp/api/artifact",
+        params={"dag_id": HIDDEN_DAG, "run_id": ui_runs.run_id("broken"), "task_id": "prep", "output": "data"},
+    )
+    assert gone.status_code == 404 and "no longer in the store" in gone.json()["detail"]
