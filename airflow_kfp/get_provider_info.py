@@ -95,6 +95,22 @@ def get_provider_info() -> dict[str, Any]:
                         "auto",
                         "never",
                     ),
+                    "local_env_passthrough": _option(
+                        "Local runner: extra worker environment variables components receive, comma-separated "
+                        "names or PREFIX* (components otherwise get only an allow-list: PATH, locale, proxies, "
+                        "their set_env_variable values). Credentials and Airflow settings are refused.",
+                        "string",
+                        "",
+                        "HF_HOME,MLFLOW_TRACKING_URI",
+                    ),
+                    "local_launch": _option(
+                        "Local runner: 'fork' forks each component from a small pre-started launcher kept by "
+                        "the worker (its own process, environment and working directory; Linux); 'spawn' starts "
+                        "a fresh Python for every component.",
+                        "string",
+                        "fork",
+                        "spawn",
+                    ),
                     "namespace": _option("Kubernetes namespace for component pods.", "string", "default", "ml"),
                     "kubernetes_conn_id": _option(
                         "Airflow Kubernetes connection for the pods; empty uses in-cluster or KUBECONFIG.",
@@ -155,6 +171,21 @@ def get_provider_info() -> dict[str, Any]:
                         "string",
                         "12h",
                         "2d",
+                    ),
+                    # k8s helper (issue 16): deferrable pods and the multipart part size.
+                    "deferrable": _option(
+                        "Kubernetes runner: free the worker slot while a pod runs (the triggerer watches it); "
+                        "per task with kubernetes.set_deferrable(task).",
+                        "boolean",
+                        "False",
+                        "True",
+                    ),
+                    "multipart_part_size": _option(
+                        "Kubernetes runner: size of each part a pod uploads an output file in (S3 allows 5MiB to "
+                        "5GiB, at most 10000 parts); a file of any size streams through with flat memory.",
+                        "string",
+                        "64Mi",
+                        "256Mi",
                     ),
                 },
             }

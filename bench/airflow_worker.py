@@ -74,7 +74,9 @@ def run(command: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError(f"dag run {dag_run.run_id} ended {state}")
     reply: dict[str, Any] = {"seconds": seconds, "state": state}
     if command.get("manifests"):
-        reply["cache_hits"] = _cache_hits(_manifests(dag_run))
+        manifests = _manifests(dag_run)
+        reply["cache_hits"] = _cache_hits(manifests)
+        reply["steps"] = sum(1 for m in manifests.values() if isinstance(m, dict) and "cache" in m)
     if summary is not None:
         reply["profile"] = summary
     return reply

@@ -124,3 +124,54 @@ def kpo_wide(dag_id: str, components: int) -> str:
             lines.append(f"    t{i - 1} >> t{i}")
     lines.append("")
     return "\n".join(lines)
+
+
+def kfp_fanout(dag_id: str, items: int) -> str:
+    """A ``dsl.ParallelFor`` over ``items`` literal items, one tiny component per item."""
+    return "\n".join(
+        [
+            "import datetime",
+            "",
+            "from airflow_kfp import dsl, to_dag",
+            "",
+            "",
+            "@dsl.component",
+            "def step(x: int) -> int:",
+            "    return x + 1",
+            "",
+            "",
+            f"@dsl.pipeline(name={dag_id!r})",
+            "def fanout() -> None:",
+            f"    with dsl.ParallelFor(list(range({items}))) as item:",
+            "        step(x=item)",
+            "",
+            "",
+            f"dag = to_dag(fanout, start_date={START_DATE})",
+            "",
+        ]
+    )
+
+
+def plain_fanout(dag_id: str, items: int) -> str:
+    """The same fan-out as a dynamically mapped plain ``@task``."""
+    return "\n".join(
+        [
+            "import datetime",
+            "",
+            "from airflow.sdk import dag as dag_decorator, task",
+            "",
+            "",
+            "@task",
+            "def step(x: int) -> int:",
+            "    return x + 1",
+            "",
+            "",
+            f"@dag_decorator(dag_id={dag_id!r}, schedule=None, start_date={START_DATE})",
+            "def fanout() -> None:",
+            f"    step.expand(x=list(range({items})))",
+            "",
+            "",
+            "dag = fanout()",
+            "",
+        ]
+    )

@@ -224,3 +224,78 @@ def test_every_placeholder_kfp_exports_is_exported_with_kfp_strings():
     assert dsl.PIPELINE_ROOT_PLACEHOLDER == "{{$.pipeline_root}}"
     assert dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER == "{{$.pipeline_job_create_time_utc}}"
     assert dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER == "{{$.pipeline_job_schedule_time_utc}}"
+
+
+# -- 4 ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("force", ["heads", "tails"])
+def test_nested_pipelines_returning_one_of_collected_and_task_outputs(dag_runner, force):
+    result = dag_runner.run_pipeline(f"{P}:returns", conf={"force": force})
+    assert result.state == "success", result.states
+    assert _out(result, "echo") == f"Got {force}!"  # the nested pipeline's dsl.OneOf of parameters
+    assert _out(result, "read-text") == f"{force}|none"  # ... and of artifacts
+    assert _out(result, "consume-ids") == "model_id_s1,model_id_s2,model_id_s3"  # dsl.Collected of parameters
+    assert _text(result, "join-datasets") == "abb"  # dsl.Collected of artifacts, into List[Dataset]
+    assert _out(result, "echo-2") == "foo+bar"  # task.outputs through two levels of pipelines
+    taken, skipped = (("condition-1.echo", "condition-2"), ("condition-2.echo-2", "condition-1"))[force == "tails"]
+    assert result.states[f"flip-coin.{taken}"] == "success"
+    assert result.states[f"flip-coin.{skipped}.check"] == "skipped"
+    spec = result.dag.kfp_pipeline.components["comp-collecting-artifacts"].implementation.pipeline
+    assert [(o.name, o.kind, o.is_list) for o in spec.output_specs] == [("Output", "artifact", True)]
+
+
+def test_pipeline_outputs_are_checked_like_task_arguments():
+    from tests.pipelines.kfp_source import echo, flip
+
+    with pytest.raises(PipelineDefinitionError, match="dsl.OneOf needs a dsl.Else branch"):
+
+        @dsl.pipeline
+        def no_else(force: str = "x") -> str:
+            coin = flip(force=force)
+            with dsl.If(coin.output == "heads"):
+                t1 = echo(text="h")
+            with dsl.Elif(coin.output == "tails"):
+                t2 = echo(text="t")
+            return dsl.OneOf(t1.output, t2.output)
+
+    with pytest.raises(PipelineDefinitionError, match="output 'Output': task 'echo' is inside dsl.ParallelFor"):
+
+        @dsl.pipeline
+        def loop_output() -> str:
+            with dsl.ParallelFor(["a"]) as item:
+                t = echo(text=item)
+            return t.output
+
+    with pytest.raises(PipelineDefinitionError, match="it must be a task output, dsl.OneOf"):
+
+        @dsl.pipeline
+        def returns_input(x: str = "a") -> str:
+            return x  # type: ignore[return-value]
+
+
+# -- 6 ---------------------------------------------------------------------------------------------------
+def test_after_a_task_in_a_loop_waits_for_every_iteration(dag_runner):
+    from airflow.utils.session import create_session
+
+    result = dag_runner.run_pipeline(f"{P}:after_loop")
+    assert result.state == "success", result.states
+    assert result.states[("for-loop-1.condition-2.print-op-2", 1)] == "skipped"  # item 2: branch not taken
+    with create_session() as session:
+        tis = {(t.task_id, t.map_index): t for t in result.dag_run.get_task_instances(session=session)}
+    loop_ends = [t.end_date for (task_id, _), t in tis.items() if task_id.startswith("for-loop-1.") and t.end_date]
+    assert len(loop_ends) >= 6  # every print-op and check instance of the three iterations
+    after = [tis[("print-op-3", -1)], tis[("for-loop-3.print-op-4", 0)], tis[("for-loop-3.print-op-4", 1)]]
+    assert all(t.state == "success" and t.start_date >= max(loop_ends) for t in after)
+    assert _out(result, "print-op-3") == "bar"
+    assert [_out(result, "for-loop-3.print-op-4", i) for i in range(2)] == ["two-a", "two-b"]
+
+
+def test_after_a_task_in_a_branch_from_outside_is_refused():
+    from tests.pipelines.kfp_source import echo
+
+    with pytest.raises(PipelineDefinitionError, match=r"\.after\('echo'\): task 'echo' is inside dsl.If/Elif/Else"):
+
+        @dsl.pipeline
+        def after_branch(x: str = "a"):
+            with dsl.If(x == "a"):
+                t = echo(text=x)
+            echo(text="b").after(t)

@@ -250,10 +250,56 @@ class FlowRenderer:
         return {"kind": "loop_item", "name": self._loop_key(arg.loop), "field": arg.field}
 
     # -- per task -----------------------------------------------------------------------------
-    def task_kwargs(self, task: TaskSpec, component: Any, bindings: dict[str, Binding]) -> dict[str, Any]:
-        """Trigger rule, parallelism and gates for a component operator."""
+    def _outer_loop_apart(self, producer: TaskSpec, consumer: TaskSpec) -> str | None:
+        """The outermost loop around ``producer`` that does not hold ``consumer``."""
+        consumer_groups: set[str] = set()
+        group = consumer.group
+        while group is not None:
+            consumer_groups.add(group)
+            group = self.groups[group].parent
+        outer: str | None = None
+        group = producer.group
+        while group is not None and group not in consumer_groups:
+            if self.groups[group].kind == "loop":
+                outer = group
+            group = self.groups[group].parent
+        return outer
+
+    def after_node(self, node: Any, producer: TaskSpec, consumer: TaskSpec) -> Any:
+        """``.after(task_in_a_loop)`` from outside that loop waits for the whole loop, every iteration (KFP)."""
+        loop = self._outer_loop_apart(producer, consumer)
+        return node if loop is None else self._group(loop).group
+
+    def _after_loops_may_skip(self, task: TaskSpec) -> bool:
+        """A loop waited for through .after() has branches inside: their skips are not the loop's."""
+        for dep in task.after:
+            loop = self._outer_loop_apart(self.tasks[dep], task)
+            if loop is not None and any(
+                g.kind == "condition" and self._enclosing_loop_name(g.name) is not None and loop in self._chain(g.name)
+                for g in self.spec.groups
+            ):
+                return True
+        return False
+
+    def _chain(self, group: str | None) -> list[str]:
+        chain: list[str] = []
+        while group is not None:
+            chain.append(group)
+            group = self.groups[group].parent
+        return chain
+
+    def task_kwargs(
+        self, task: TaskSpec, component: Any, bindings: dict[str, Binding], upstream_may_skip: bool = False
+    ) -> dict[str, Any]:
+        """Trigger rule, parallelism and gates for a component operator.
+
+        ``upstream_may_skip``: an upstream nested pipeline has branches of its own, whose skipped tasks
+        do not mean that the pipeline (or this task) is skipped.
+        """
         kwargs: dict[str, Any] = {}
         relaxed: str | None = "all_done" if task.ignore_upstream_failure else None
+        if any(b.get("kind") == "one_of" for b in bindings.values()):  # also a nested pipeline's OneOf output
+            relaxed = relaxed or "none_failed_min_one_success"
         for arg in task.arguments.values():
             if isinstance(arg, OneOfArgument):
                 relaxed = relaxed or "none_failed_min_one_success"
@@ -262,6 +308,8 @@ class FlowRenderer:
             )
             if source_loop in self._loops_with_conditions:
                 relaxed = relaxed or "none_failed"  # items whose branch was skipped are left out
+        if upstream_may_skip or self._after_loops_may_skip(task):
+            relaxed = relaxed or "none_failed"
         is_exit = task.name in self.exit_handlers
         if relaxed:
             kwargs["trigger_rule"] = relaxed

@@ -5,6 +5,7 @@ Pure and fast: it runs at every DAG parse, builds no pods and touches no store.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +116,29 @@ def _ordered(spec: PipelineSpec) -> list[TaskSpec]:
     return ordered
 
 
+def _graph_output(inner: dict[str, RenderedNode], ref: Any) -> Binding:
+    """A nested pipeline's output as its consumers read it: the task output, OneOf or Collected inside."""
+    if isinstance(ref, OneOfArgument):
+        return {"kind": "one_of", "options": [copy.deepcopy(inner[o.task].outputs[o.output]) for o in ref.options]}
+    source = inner[ref.task].outputs[ref.output]
+    if isinstance(ref, CollectedArgument):
+        return {"kind": "collected", "task_id": source["task_id"], "output": source["output"]}
+    return copy.deepcopy(source)
+
+
+def _may_skip_inside(node: Any) -> bool:
+    """A nested pipeline whose tasks may be skipped by its own branches: that is not a skip of the pipeline."""
+    spec = getattr(node, "kfp_graph_spec", None)
+    return spec is not None and _may_skip_inside_spec(spec)
+
+
+def _may_skip_inside_spec(spec: PipelineSpec) -> bool:
+    return any(g.kind == "condition" for g in spec.groups) or any(
+        c.implementation.kind == "graph" and _may_skip_inside_spec(c.implementation.pipeline)
+        for c in spec.components.values()
+    )
+
+
 def render_pipeline(
     spec: PipelineSpec,
     ctx: RenderContext,
@@ -135,8 +159,8 @@ def render_pipeline(
             if pipeline_input is not None and pipeline_input.has_default:
                 return {"kind": "constant", "value": pipeline_input.default}
             return None
-        if isinstance(arg, TaskOutputArgument):
-            return dict(rendered[arg.task].outputs[arg.output])
+        if isinstance(arg, TaskOutputArgument):  # a deep copy: nested pipelines' outputs may hold options
+            return copy.deepcopy(rendered[arg.task].outputs[arg.output])
         if isinstance(arg, LoopItemArgument):
             return flow.loop_item_binding(arg)
         if isinstance(arg, CollectedArgument):
@@ -171,18 +195,21 @@ def render_pipeline(
                 upstream.extend(
                     rendered[a.task].node for a in argument_leaves(arg) if isinstance(a, TaskOutputArgument)
                 )
-        upstream.extend(rendered[dep].node for dep in task.after)
+        upstream.extend(flow.after_node(rendered[dep].node, spec.task(dep), task) for dep in task.after)
         impl = component.implementation
         if impl.kind == "graph":
             inner_group = TaskGroup(group_id=task.name, parent_group=task_group, tooltip=component.description)
+            inner_group.kfp_graph_spec = impl.pipeline  # type: ignore[attr-defined]
             inner = render_pipeline(impl.pipeline, ctx, bindings, inner_group)
             for up in upstream:  # after rendering inside: an empty group has no roots to link
                 up >> inner_group
-            outputs = {name: inner[ref.task].outputs[ref.output] for name, ref in impl.pipeline.outputs.items()}
+            outputs = {name: _graph_output(inner, ref) for name, ref in impl.pipeline.outputs.items()}
             node = RenderedNode(inner_group, outputs)
             upstream = []
         else:
-            control = flow.task_kwargs(task, component, bindings)
+            control = flow.task_kwargs(
+                task, component, bindings, upstream_may_skip=any(_may_skip_inside(up) for up in upstream)
+            )
             flat = [p for b in bindings.values() for p in (b.get("parts") or [b])]
             externals = {
                 b["name"]: ctx.external_arguments[b["name"]] for b in flat if b["kind"] in ("external", "loop_item")

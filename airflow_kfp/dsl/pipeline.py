@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, overload
 
 from airflow_kfp.dsl.channels import PipelineChannel, PipelineInputChannel, TaskOutputChannel
@@ -16,8 +16,10 @@ from airflow_kfp.pipeline_root import check_root
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.model import (
     ARTIFACT,
+    CollectedArgument,
     ComponentSpec,
     GraphImplementation,
+    OneOfArgument,
     OutputSpec,
     PipelineSpec,
     TaskOutputArgument,
@@ -74,7 +76,14 @@ class Pipeline(BaseComponent):
         return super().__call__(*args, **kwargs)
 
 
-def _pipeline_outputs(name: str, returned: Any) -> tuple[dict[str, TaskOutputArgument], list[OutputSpec]]:
+PipelineOutput = TaskOutputArgument | OneOfArgument | CollectedArgument
+
+
+def _pipeline_outputs(name: str, returned: Any) -> tuple[dict[str, PipelineOutput], list[OutputSpec]]:
+    """KFP's pipeline returns: a task output, ``task.outputs``, a NamedTuple or dict of outputs, or
+    ``dsl.OneOf(...)`` / ``dsl.Collected(...)`` (read by an enclosing pipeline's tasks)."""
+    from airflow_kfp.dsl.control_flow import CollectedChannel, OneOfChannel
+
     if returned is None:
         return {}, []
     if isinstance(returned, PipelineTask):
@@ -83,20 +92,34 @@ def _pipeline_outputs(name: str, returned: Any) -> tuple[dict[str, TaskOutputArg
         named: dict[str, Any] = {SINGLE_OUTPUT: returned}
     elif hasattr(returned, "_asdict"):
         named = dict(returned._asdict())
-    elif isinstance(returned, dict):
+    elif isinstance(returned, Mapping):
         named = dict(returned)
     else:
         raise PipelineDefinitionError(
-            f"pipeline '{name}': it returned {returned!r}; a pipeline returns a task output, a "
-            f"NamedTuple of them, or nothing."
+            f"pipeline '{name}': it returned {returned!r}; a pipeline returns a task output, task.outputs, "
+            f"a NamedTuple of outputs, dsl.OneOf(...), dsl.Collected(...) or nothing."
         )
-    outputs: dict[str, TaskOutputArgument] = {}
+    outputs: dict[str, PipelineOutput] = {}
     specs: list[OutputSpec] = []
     for out_name, channel in named.items():
-        if not isinstance(channel, TaskOutputChannel):
-            raise PipelineDefinitionError(f"pipeline '{name}', output '{out_name}': it must be a task output.")
-        outputs[out_name] = TaskOutputArgument(task=channel.task.name, output=channel.output)
-        specs.append(OutputSpec(name=out_name, kind=channel.kind, type=channel.type))  # type: ignore[arg-type]
+        if isinstance(channel, PipelineTask):
+            channel = channel.output
+        if not isinstance(channel, TaskOutputChannel | OneOfChannel | CollectedChannel):
+            raise PipelineDefinitionError(
+                f"pipeline '{name}', output '{out_name}': it must be a task output, dsl.OneOf(...) or "
+                f"dsl.Collected(...); got {channel!r}."
+            )
+        argument = channel.to_argument()
+        assert isinstance(argument, TaskOutputArgument | OneOfArgument | CollectedArgument)
+        outputs[out_name] = argument
+        specs.append(
+            OutputSpec(
+                name=out_name,
+                kind=channel.kind,  # type: ignore[arg-type]
+                type=channel.type,
+                is_list=channel.kind == ARTIFACT and channel.is_list,
+            )
+        )
     return outputs, specs
 
 

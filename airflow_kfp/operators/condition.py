@@ -17,6 +17,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_kfp.operators.flow_inputs import FlowInputError, value_of
+from airflow_kfp.run_conf import check_run_conf
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": op.eq,
@@ -76,6 +77,9 @@ class _FlowOperator(BaseOperator):
 
     def _where(self) -> str:
         return f"pipeline '{self.pipeline_name}', {self.task_id}"
+
+    def pre_execute(self, context: Any) -> None:
+        check_run_conf(context)  # as component operators do: flow tasks may be a run's first tasks
 
     def _value(self, context: Any, binding: dict[str, Any]) -> Any:
         return value_of(context, binding, self.external_arguments, self._where())

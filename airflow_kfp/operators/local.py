@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -21,7 +20,7 @@ from airflow_kfp.config import KfpSettings
 from airflow_kfp.hooks.artifact_store import ArtifactStore
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
-from airflow_kfp.operators import component_env, payload
+from airflow_kfp.operators import component_env, launch, payload
 from airflow_kfp.operators.base import (
     ComponentFailedError,
     ComponentOperatorMixin,
@@ -101,33 +100,25 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
             staged[name] = entries
         return staged
 
-    def _run_launcher(self, task_file: Path, workdir: Path, env: dict[str, str]) -> None:
-        cmd = [
-            sys.executable,
-            "-m",
-            "airflow_kfp.runtime.launcher",
-            "--task-file",
-            str(task_file),
-            "--workdir",
-            str(workdir),
-        ]
+    def _run_launcher(self, task_file: Path, workdir: Path, env: dict[str, str], settings: KfpSettings) -> None:
         tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
-        with subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=workdir, text=True, bufsize=1
-        ) as proc:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                line = line.rstrip("\n")
-                tail.append(line)
-                self.log.info("[%s] %s", self.task_spec.name, line)
-            code = proc.wait()
+
+        def on_line(line: str) -> None:
+            tail.append(line)
+            self.log.info("[%s] %s", self.task_spec.name, line)
+
+        argv = ["--task-file", str(task_file), "--workdir", str(workdir)]
+        try:
+            code = launch.run_launcher(settings.local_launch, argv, env, workdir, on_line)
+        except launch.LaunchLostError as exc:
+            raise ComponentFailedError(f"{self.where()}: {exc}; its output so far:\n" + "\n".join(tail)) from exc
         if code != 0:
             raise ComponentFailedError(
                 f"{self.where()}: component '{self.component_spec.name}' exited with code {code}. "
                 f"Last {len(tail)} lines of its output:\n" + "\n".join(tail)
             )
 
-    def _env(self, workdir: Path) -> dict[str, str]:
+    def _env(self, workdir: Path, settings: KfpSettings) -> dict[str, str]:
         """An allow-listed environment (see ``component_env``): no worker secret reaches the component."""
         launcher: dict[str, str] = {
             "PYTHONPATH": os.pathsep.join(p for p in (PACKAGE_PARENT, os.environ.get("PYTHONPATH", "")) if p),
@@ -138,7 +129,9 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
             # recompiles the launcher and the user's libraries. Keep them in a private cache instead.
             home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
             launcher["PYTHONPYCACHEPREFIX"] = os.path.join(home, "kfp", "pycache")
-        return component_env.component_environment(os.environ, self.task_spec.env, workdir, launcher)
+        return component_env.component_environment(
+            os.environ, self.task_spec.env, workdir, launcher, settings.local_env_passthrough
+        )
 
     def run_component(
         self,
@@ -178,7 +171,7 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
             }
             task_file = workdir / "task.json"
             task_file.write_text(json.dumps(task_doc))
-            self._run_launcher(task_file, workdir, self._env(workdir))
+            self._run_launcher(task_file, workdir, self._env(workdir, settings), settings)
             written = json.loads(executor_output.read_text()) if executor_output.exists() else {}
             return RunResult(
                 parameters=dict(written.get("parameterValues") or {}),

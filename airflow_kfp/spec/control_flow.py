@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.model import (
     ARTIFACT,
+    PARAMETER,
     Argument,
     CollectedArgument,
     ComponentSpec,
@@ -311,9 +312,12 @@ def _check_task(graph: _Graph, task: TaskSpec, upstream: set[str]) -> None:
             )
     for dep in task.after:
         if dep in graph.tasks:
-            _check_reference(
-                graph, f"{where(graph.spec.name, task.name)}: .after('{dep}')", graph.tasks[dep], task.group
-            )
+            # KFP: .after() a task inside a loop, from outside it, waits for every iteration of that loop.
+            blocked = graph.blocking(graph.tasks[dep].group, task.group)
+            if blocked is not None and blocked.kind != "loop":
+                raise _blocked_message(
+                    f"{where(graph.spec.name, task.name)}: .after('{dep}')", dep, blocked, _remedy(blocked)
+                )
 
 
 def check_control_flow(spec: PipelineSpec, upstream: dict[str, set[str]]) -> None:
@@ -333,6 +337,26 @@ def check_control_flow(spec: PipelineSpec, upstream: dict[str, set[str]]) -> Non
             )
         if spec_group.exit_task is not None:
             upstream[spec_group.exit_task].update(members[spec_group.name])
-    for out_name, ref in spec.outputs.items():
-        if ref.task in graph.tasks:
-            _check_reference(graph, f"{where(spec.name)}, output '{out_name}'", graph.tasks[ref.task], None)
+    for out_name, out in spec.outputs.items():
+        at = f"{where(spec.name)}, output '{out_name}'"
+        if isinstance(out, TaskOutputArgument):
+            if out.task in graph.tasks:
+                _check_reference(graph, at, graph.tasks[out.task], None)
+            continue
+        # dsl.OneOf / dsl.Collected returned by the pipeline: checked as if a task after everything read it.
+        spec_out = next((o for o in spec.output_specs if o.name == out_name), None)
+        reader = TaskSpec(name=f"output '{out_name}'", component="")
+        target = InputSpec(
+            name=out_name,
+            kind=spec_out.kind if spec_out else PARAMETER,
+            type="system.Artifact" if spec_out and spec_out.kind == ARTIFACT else (spec_out.type if spec_out else ""),
+            is_list=bool(spec_out and spec_out.is_list),
+        )
+        if isinstance(out, OneOfArgument):
+            if spec_out is not None and spec_out.kind != ARTIFACT:
+                target.type = spec_out.type
+            _one_of(graph, at, out, reader, target)
+        else:
+            if spec_out is not None and spec_out.kind != ARTIFACT:
+                target.type = ptypes.LIST
+            _collected(graph, at, out, reader, target)

@@ -242,7 +242,9 @@ class PipelineSpec(_Model):
     name: str
     description: str = ""
     inputs: list[InputSpec] = Field(default_factory=list)
-    outputs: dict[str, TaskOutputArgument] = Field(default_factory=dict)
+    outputs: dict[str, TaskOutputArgument | OneOfArgument | CollectedArgument] = Field(default_factory=dict)
+    """What a pipeline returns: a task output, ``dsl.OneOf(...)`` of its branches or ``dsl.Collected(...)``
+    of a loop (read by the tasks of an enclosing pipeline)."""
     output_specs: list[OutputSpec] = Field(default_factory=list)
     tasks: list[TaskSpec] = Field(default_factory=list)
     components: dict[str, ComponentSpec] = Field(default_factory=dict)

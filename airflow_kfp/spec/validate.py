@@ -13,6 +13,7 @@ from airflow_kfp.spec.model import (
     ConstantArgument,
     InputSpec,
     LoopItemArgument,
+    OneOfArgument,
     OutputSpec,
     PipelineInputArgument,
     PipelineSpec,
@@ -229,11 +230,13 @@ def validate_pipeline(spec: PipelineSpec) -> PipelineSpec:
 
     check_control_flow(spec, upstream)
     _check_acyclic(spec, upstream)
-    for out_name, ref in spec.outputs.items():
-        if ref.task not in seen or spec.components[spec.task(ref.task).component].output(ref.output) is None:
-            raise PipelineDefinitionError(
-                f"{where(spec.name)}: pipeline output '{out_name}' refers to missing {ref.task}.{ref.output}."
-            )
+    for out_name, out in spec.outputs.items():
+        refs = out.options if isinstance(out, OneOfArgument) else [out]
+        for ref in refs:
+            if ref.task not in seen or spec.components[spec.task(ref.task).component].output(ref.output) is None:
+                raise PipelineDefinitionError(
+                    f"{where(spec.name)}: pipeline output '{out_name}' refers to missing {ref.task}.{ref.output}."
+                )
     for component in spec.components.values():
         impl = component.implementation
         if impl.kind == "graph":

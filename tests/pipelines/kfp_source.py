@@ -225,3 +225,121 @@ def validate_input_artifact(in_dataset: Input[Dataset]) -> bool:
 def custom_path(where: str):
     t = custom_path_output(where=where).set_caching_options(False)
     validate_input_artifact(in_dataset=t.outputs["out_dataset"])
+
+
+# -- 4. pipelines returning dsl.OneOf, dsl.Collected, task.outputs ----------------------------------------
+@dsl.component
+def flip(force: str) -> str:
+    return force
+
+
+@dsl.component
+def heads_artifact(out: Output[Artifact]):
+    with open(out.path, "w") as f:
+        f.write("heads")
+
+
+@dsl.component
+def tails_artifact(out: Output[Artifact]):
+    with open(out.path, "w") as f:
+        f.write("tails")
+
+
+@dsl.pipeline
+def flip_coin(force: str) -> str:
+    coin = flip(force=force)
+    with dsl.If(coin.output == "heads"):
+        t1 = echo(text="Got heads!")
+    with dsl.Else():
+        t2 = echo(text="Got tails!")
+    return dsl.OneOf(t1.output, t2.output)
+
+
+@dsl.pipeline
+def flip_coin_artifact(force: str) -> Artifact:
+    coin = flip(force=force)
+    with dsl.If(coin.output == "heads"):
+        t1 = heads_artifact()
+    with dsl.Else():
+        t2 = tails_artifact()
+    return dsl.OneOf(t1.outputs["out"], t2.outputs["out"])
+
+
+@dsl.component
+def split_ids(ids: str) -> list:
+    return ids.split(",")
+
+
+@dsl.component
+def prepend_id(content: str) -> str:
+    return f"model_id_{content}"
+
+
+@dsl.component
+def consume_ids(ids: List[str]) -> str:  # noqa: UP006
+    return ",".join(ids)
+
+
+@dsl.pipeline
+def collecting_parameters(model_ids: str = "") -> List[str]:  # noqa: UP006
+    ids = split_ids(ids=model_ids)
+    with dsl.ParallelFor(ids.output) as model_id:
+        prepended = prepend_id(content=model_id)
+    return dsl.Collected(prepended.output)
+
+
+@dsl.pipeline
+def collecting_artifacts(texts: List[str] = ["a", "bb"]) -> List[Dataset]:  # noqa: B006, UP006
+    with dsl.ParallelFor(texts) as text:
+        made = make_dataset(text=text)
+    return dsl.Collected(made.output)
+
+
+@dsl.component
+def core_comp() -> NamedTuple("outputs", val1=str, val2=str):  # type: ignore[valid-type]  # noqa: UP014
+    result = NamedTuple("outputs", val1=str, val2=str)  # noqa: UP014
+    return result("foo", "bar")
+
+
+@dsl.pipeline
+def core() -> NamedTuple("outputs", val1=str, val2=str):  # type: ignore[valid-type]  # noqa: UP014
+    return core_comp().outputs
+
+
+@dsl.pipeline
+def mantle() -> NamedTuple("outputs", val1=str, val2=str):  # type: ignore[valid-type]  # noqa: UP014
+    return core().outputs
+
+
+@dsl.pipeline
+def returns(force: str = "heads", model_ids: str = "s1,s2,s3"):
+    coin = flip_coin(force=force)
+    echo(text=coin.output)
+    art = flip_coin_artifact(force=force)
+    read_text(artifact=art.output)
+    collected = collecting_parameters(model_ids=model_ids)
+    consume_ids(ids=collected.output)
+    datasets = collecting_artifacts()
+    join_datasets(datasets=datasets.output)
+    both = mantle()
+    echo(text=f"{both.outputs['val1']}+{both.outputs['val2']}")
+
+
+# -- 6. .after(task_in_a_ParallelFor) from outside the loop --------------------------------------------------
+@dsl.component
+def print_op(message: str) -> str:
+    import time
+
+    time.sleep(0.3 if message.endswith("1") else 0)
+    return message
+
+
+@dsl.pipeline
+def after_loop():
+    with dsl.ParallelFor([1, 2, 3]) as i:
+        one = print_op(message=f"foo-{i}")
+        with dsl.If(i != 2):
+            print_op(message=f"odd-{i}")
+    print_op(message="bar").after(one)
+    with dsl.ParallelFor(["a", "b"]) as j:
+        print_op(message=f"two-{j}").after(one)
