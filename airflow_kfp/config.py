@@ -31,6 +31,8 @@ class KfpSettings:
     image_pull_policy: str = ""
     artifact_volume_claim: str = ""
     presigned_url_expiry: str = "12h"
+    deferrable: bool = False
+    multipart_part_size: str = "64Mi"
 
     def resolved_artifact_root(self) -> str:
         if self.artifact_root:

@@ -172,6 +172,21 @@ def get_provider_info() -> dict[str, Any]:
                         "12h",
                         "2d",
                     ),
+                    # k8s helper (issue 16): deferrable pods and the multipart part size.
+                    "deferrable": _option(
+                        "Kubernetes runner: free the worker slot while a pod runs (the triggerer watches it); "
+                        "per task with kubernetes.set_deferrable(task).",
+                        "boolean",
+                        "False",
+                        "True",
+                    ),
+                    "multipart_part_size": _option(
+                        "Kubernetes runner: size of each part a pod uploads an output file in (S3 allows 5MiB to "
+                        "5GiB, at most 10000 parts); a file of any size streams through with flat memory.",
+                        "string",
+                        "64Mi",
+                        "256Mi",
+                    ),
                 },
             }
         },

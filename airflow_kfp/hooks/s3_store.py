@@ -37,7 +37,7 @@ from airflow_kfp.hooks.artifact_store import (
     UnsupportedURIError,
     plain_path,
 )
-from airflow_kfp.hooks.digest import HashingReader, HashingWriter, dir_digest, format_digest, hash_file
+from airflow_kfp.hooks.digest import HashingWriter, dir_digest, format_digest, hash_alongside
 from airflow_kfp.hooks.local_store import install, temp_sibling, walk_files
 
 log = logging.getLogger(__name__)
@@ -232,15 +232,9 @@ class S3ArtifactStore(ArtifactStore):
         bucket, key = split_s3_uri(uri)
 
         def once() -> tuple[str, int]:
-            with open(path, "rb") as raw:
-                size = os.fstat(raw.fileno()).st_size
-                reader = HashingReader(raw)
-                tm.upload(cast(IO[bytes], reader), bucket, key).result()
-                hexd = reader.hexdigest(size)
-            if hexd is None:  # s3transfer skipped bytes: never seen, but stay correct
-                log.warning("re-reading %s to hash it: the upload did not read it in order", path)
-                with open(path, "rb") as raw:
-                    hexd, size = hash_file(raw)
+            # By file name, as boto3's upload_file: the request threads read their parts in parallel,
+            # and the digest is computed alongside on another thread (perf, issue 15).
+            _, hexd, size = hash_alongside(path, lambda: tm.upload(str(path), bucket, key).result())
             return hexd, size
 
         return self._retrying(uri, "upload to", once)

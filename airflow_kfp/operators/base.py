@@ -271,13 +271,16 @@ class ComponentOperatorMixin(CachingMixin):
         """ui (issue 12): the input parameters and the component's digest, for run details and compare."""
         stamp_step(manifest, inputs.parameters, self.component_spec.model_dump_json())
 
-    def execute_component(self, context: Mapping[str, Any]) -> Manifest:
+    def execute_component(self, context: Mapping[str, Any], *, resumed: bool = False) -> Manifest:
+        """``resumed``: the runner already started the component (a deferred pod came back); its
+        outputs are collected and the cache is not looked up again, so a hit recorded meanwhile by
+        another run cannot orphan them."""
         check_run_conf(context)  # a misspelt conf key fails the run here, not silently later
         settings = self.kfp_settings()
         store = self.artifact_store(settings)
         inputs = self.resolve_inputs(context)
         self.kfp_resolved_inputs = inputs  # read by lineage after execute, in the same process
-        cache = self.lookup_cache(context, inputs, store, settings)
+        cache = self.lookup_cache(context, inputs, store, settings, look=not resumed)
         if cache.hit is not None:  # nothing runs: the cached manifest is the task's result
             self.stamp_step(cache.hit, inputs)  # ui (issue 12)
             self.kfp_manifest = cache.hit

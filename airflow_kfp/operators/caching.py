@@ -12,7 +12,6 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from airflow.sdk import BaseOperatorLink
 
@@ -20,6 +19,7 @@ from airflow_kfp.cache import index
 from airflow_kfp.cache.key import cache_key, output_cache_key
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
 from airflow_kfp.manifest import CacheRecord, Manifest, new_manifest
+from airflow_kfp.operators.cache_link import CacheSourceLink
 from airflow_kfp.run_conf import ENABLE_CACHING
 from airflow_kfp.spec.durations import parse_duration
 from airflow_kfp.spec.model import ARTIFACT
@@ -32,32 +32,6 @@ RUN_CONF_SWITCH = ENABLE_CACHING
 """Run conf key: ``{"kfp_enable_caching": false}`` runs every step of that run afresh."""
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
-
-
-class CacheSourceLink(BaseOperatorLink):
-    """'Cache source' button on a task instance: the run and task whose outputs a cache hit reused.
-
-    Airflow 3 computes links in the task process when it finishes and keeps them in XCom, so the
-    link reads the manifest the operator just produced; on a miss it is empty.
-    """
-
-    name = "Cache source"
-
-    def get_link(self, operator: Any, *, ti_key: Any) -> str:
-        manifest = getattr(operator, "kfp_manifest", None) or {}
-        cache = manifest.get("cache") or {}
-        if not cache.get("hit") or not cache.get("source_run_id"):
-            return ""
-        from airflow.configuration import conf
-
-        base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
-        dag_id = cache.get("source_dag_id") or getattr(ti_key, "dag_id", "")
-        url = (
-            f"{base}/dags/{quote(str(dag_id), safe='')}/runs/{quote(str(cache['source_run_id']), safe='')}"
-            f"/tasks/{quote(str(cache.get('source_task_id')), safe='')}"
-        )
-        map_index = cache.get("source_map_index")
-        return f"{url}/mapped/{map_index}" if isinstance(map_index, int) and map_index >= 0 else url
 
 
 _CACHE_LINKS: tuple[BaseOperatorLink, ...] = (CacheSourceLink(),)
@@ -94,13 +68,12 @@ class CachingMixin:
 
     @property
     def operator_extra_links(self) -> Collection[BaseOperatorLink]:
-        """Declared for the UI; after a miss the link is left out, since Airflow stores every link
-        in XCom when a task ends and that round trip would be most of a cache hit's cost."""
+        """Declared for the UI (serialized with the DAG); once the task has run it lists none, so
+        Airflow stores no link in XCom: the plugin computes it from the manifest (``cache_link``)."""
         override = self.__dict__.get("_kfp_extra_links")
         if override is not None:
             return override  # type: ignore[no-any-return]
-        manifest = getattr(self, "kfp_manifest", None)
-        if manifest is not None and not (manifest.get("cache") or {}).get("hit"):
+        if getattr(self, "kfp_manifest", None) is not None:
             return ()
         return _CACHE_LINKS
 
@@ -149,8 +122,15 @@ class CachingMixin:
         return {o.name for o in outputs if o.kind != ARTIFACT}, {o.name for o in outputs if o.kind == ARTIFACT}
 
     def lookup_cache(
-        self, context: Mapping[str, Any], inputs: ResolvedInputs, store: ArtifactStore, settings: KfpSettings
+        self,
+        context: Mapping[str, Any],
+        inputs: ResolvedInputs,
+        store: ArtifactStore,
+        settings: KfpSettings,
+        *,
+        look: bool = True,
     ) -> CacheDecision:
+        """``look=False``: only the key and where to record it (a resumed task never reads the index)."""
         op: Any = self
         key = cache_key(
             op.component_spec,
@@ -170,6 +150,10 @@ class CachingMixin:
             op.log.info("Cache off (%s); cache key %s.", why_off, key)
             return decision
         decision.uri = index.entry_uri(store, op.component_spec.name, key)
+        if not look:
+            decision.read = False
+            op.log.info("Resumed: collecting this try's own outputs; the cache (key %s) is not looked up again.", key)
+            return decision
         try:
             raw = index.read_entry(store, decision.uri)
             if raw is None:

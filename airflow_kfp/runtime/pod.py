@@ -29,6 +29,8 @@ from typing import Any
 from airflow_kfp.runtime import staging, user_code
 
 POD_WORKDIR = "/kfp"
+XCOM_DIR = "/airflow/xcom"
+TERMINATION_LOG = "/dev/termination-log"
 TASK_CHUNK_ENV = "AIRFLOW_KFP_TASK_Z"
 RUNTIME_ENV = "AIRFLOW_KFP_RUNTIME_B64"
 TAIL_LINES = 40
@@ -112,8 +114,8 @@ def relocate(task: dict[str, Any], workdir: str) -> dict[str, Any]:
 
 def _paths() -> tuple[str, str, str]:
     workdir = os.environ.get("AIRFLOW_KFP_WORKDIR", POD_WORKDIR)
-    xcom_dir = os.environ.get("AIRFLOW_KFP_XCOM_DIR", "/airflow/xcom")
-    termination = os.environ.get("AIRFLOW_KFP_TERMINATION_LOG", "/dev/termination-log")
+    xcom_dir = os.environ.get("AIRFLOW_KFP_XCOM_DIR", XCOM_DIR)
+    termination = os.environ.get("AIRFLOW_KFP_TERMINATION_LOG", TERMINATION_LOG)
     return workdir, xcom_dir, termination
 
 

@@ -91,7 +91,8 @@ class Document:
         """The model component of an executor-backed IR component (cached: tasks may share one)."""
         if key in self._built:
             return self._built[key]
-        at = Where(self.pipeline, f"components.{key}", component=_component_name(key))
+        name = _component_name(key, self.components)
+        at = Where(self.pipeline, f"components.{key}", component=name)
         component = self.component(key, where)
         for extra in ("singlePlatformSpecs", "taskConfigPassthroughs"):
             if component.get(extra):
@@ -101,7 +102,7 @@ class Document:
                 )
         label = str(component.get("executorLabel") or "")
         executor = _mapping(self.executors.get(label), Where(self.pipeline, f"deploymentSpec.executors.{label}"))
-        exec_at = Where(self.pipeline, f"deploymentSpec.executors.{label}", component=_component_name(key))
+        exec_at = Where(self.pipeline, f"deploymentSpec.executors.{label}", component=name)
         if not executor:
             raise at.at("executorLabel").error(f"executor '{label}' is not in deploymentSpec.executors.")
         inputs = comps.input_specs(component, at)
@@ -133,7 +134,7 @@ class Document:
             raise exec_at.error(f"unknown executor kind {sorted(executor)}; expected container or importer.")
         try:
             spec = ComponentSpec(
-                name=_component_name(key),
+                name=name,
                 description=str(component.get("description") or ""),
                 inputs=inputs,
                 outputs=outputs,
@@ -152,16 +153,20 @@ class Document:
             raise where.error(f"component '{key}' contains itself.")
         self._graphs_in_progress.add(key)
         component = self.component(key, where)
-        spec = read_pipeline(
-            self, component, _component_name(key), Where(self.pipeline, f"components.{key}", component=key)
-        )
+        name = _component_name(key, self.components)
+        spec = read_pipeline(self, component, name, Where(self.pipeline, f"components.{key}", component=name))
         self._graphs_in_progress.discard(key)
         self._graphs[key] = spec
         return spec
 
 
-def _component_name(key: str) -> str:
-    return key[len("comp-") :] if key.startswith("comp-") else key
+def _component_name(key: str, components: dict[str, Any] | None = None) -> str:
+    """``comp-train`` is component ``train``; KFP calls its second use ``comp-train-2``."""
+    name = key[len("comp-") :] if key.startswith("comp-") else key
+    base = re.sub(r"-\d+$", "", key)
+    if components is not None and base != key and base in components:
+        name = base[len("comp-") :] if base.startswith("comp-") else base
+    return name
 
 
 @dataclass

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from tests.kubernetes.test_execute import FakeCluster
+from tests.kubernetes.fake_apiserver import FakeKubernetes
 from tests.test_component_env import SECRETS, STORE_LOGIN, STORE_PASSWORD
 
 
 def test_pods_carry_no_worker_secret(
-    dag_runner: Any, s3_root: str, s3: Any, moto_server: str, tmp_path: Path, mocker: Any, monkeypatch: Any
+    dag_runner: Any, s3_root: str, s3: Any, moto_server: str, fake_k8s: FakeKubernetes, monkeypatch: Any
 ) -> None:
     conn = {
         "conn_type": "aws",
@@ -22,20 +21,19 @@ def test_pods_carry_no_worker_secret(
     monkeypatch.setenv("AIRFLOW_CONN_KFP_ARTIFACTS", json.dumps(conn))
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
-    cluster = FakeCluster(tmp_path / "cluster", mocker)
     run = dag_runner.run_pipeline(
         "tests.pipelines.security:env_dump", runner="kubernetes", artifact_conn_id="kfp_artifacts"
     )
     assert run.state == "success", run.states
-    assert len(cluster.created) == 2
-    for pod in cluster.created:
-        for container in [*(pod.spec.init_containers or []), *pod.spec.containers]:
-            names = [e.name for e in container.env or []]
+    assert len(fake_k8s.created) == 2
+    for pod in fake_k8s.created:
+        for container in [*(pod["spec"].get("initContainers") or []), *pod["spec"]["containers"]]:
+            names = [e["name"] for e in container.get("env") or []]
             assert not [n for n in names if n.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_", "AIRFLOW__", "AWS_"))]
             assert "KUBECONFIG" not in names
-            blob = json.dumps([(e.name, e.value) for e in container.env or []])
+            blob = json.dumps([(e["name"], e.get("value")) for e in container.get("env") or []])
             for secret in [*SECRETS.values(), STORE_LOGIN, STORE_PASSWORD]:
-                assert secret not in blob, f"{pod.metadata.name}/{container.name} carries a worker secret"
+                assert secret not in blob, f"{pod['metadata']['name']}/{container['name']} carries a worker secret"
     uri = run.manifest("python-env")["artifacts"]["env"]["uri"]
     bucket, key = uri[len("s3://") :].split("/", 1)
     seen = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())["environ"]
