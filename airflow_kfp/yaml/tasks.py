@@ -28,6 +28,7 @@ from airflow_kfp.spec.model import (
     CachingOptions,
     CollectedArgument,
     ComponentSpec,
+    ConcatArgument,
     ConditionSpec,
     ConstantArgument,
     GraphImplementation,
@@ -642,12 +643,6 @@ class _Reader:
         self, scope: _Scope, text: str, given: dict[str, tuple[dict[str, Any], Where]], where: Where
     ) -> Argument:
         """An f-string of pipeline inputs and task outputs, compiled as a constant with placeholders."""
-        concat = getattr(m, "ConcatArgument", None)
-        if concat is None:
-            raise where.error(
-                "a component argument formatted from pipeline inputs or task outputs (an f-string) is not supported "
-                "by this version of airflow-kfp; pass the values as separate inputs."
-            )
         parts: list[Argument] = []
         position = 0
         for match in _INPUT_PLACEHOLDER.finditer(text):
@@ -661,7 +656,7 @@ class _Reader:
             position = match.end()
         if position < len(text):
             parts.append(ConstantArgument(value=text[position:]))
-        return concat(parts=parts)  # type: ignore[no-any-return]
+        return ConcatArgument(parts=parts)
 
     def spec(self) -> PipelineSpec:
         at = self.where
