@@ -7,13 +7,14 @@ subprocess, Kubernetes pod) supply only ``run_component``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from airflow_kfp.config import KfpSettings, load_settings
+from airflow_kfp.hooks import publish
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, get_artifact_store
+from airflow_kfp.hooks.layout import TaskTry
 from airflow_kfp.manifest import ArtifactRecord, Manifest, new_manifest, stamp_step
 from airflow_kfp.operators import flow_inputs
 from airflow_kfp.operators.caching import CachingMixin
@@ -22,8 +23,6 @@ from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.model import ARTIFACT, PARAMETER, ComponentSpec, InputSpec, TaskSpec
 from airflow_kfp.spec.validate import where
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
-
 
 class ComponentFailedError(Exception):
     """The component ran and failed; the message carries its exit code and output tail."""
@@ -31,11 +30,6 @@ class ComponentFailedError(Exception):
 
 class InputResolutionError(Exception):
     """An input could not be resolved at run time (missing upstream output, a bad run parameter)."""
-
-
-def path_segment(value: str) -> str:
-    """Run ids carry ':' and '+'; keep artifact keys portable across file systems and S3."""
-    return _UNSAFE.sub("_", value).strip("_") or "_"
 
 
 @dataclass
@@ -232,18 +226,16 @@ class ComponentOperatorMixin(CachingMixin):
                 ) from exc
         return resolved
 
-    # -- outputs --------------------------------------------------------------------------
+    # -- outputs (layout and publishing: airflow_kfp.hooks.layout / publish, owned by the store) ----
+    def task_try(self, context: Mapping[str, Any]) -> TaskTry:
+        return publish.task_try(self.pipeline_name, context)
+
     def output_prefix(self, context: Mapping[str, Any], store: ArtifactStore) -> str:
-        ti = context["ti"]
-        parts = [path_segment(self.pipeline_name), path_segment(context["run_id"]), path_segment(ti.task_id)]
-        map_index = getattr(ti, "map_index", -1)
-        if map_index is not None and map_index >= 0:
-            parts.append(str(map_index))
-        return store.uri_for(*parts)
+        return self.task_try(context).prefix(store)
 
     def output_uris(self, context: Mapping[str, Any], store: ArtifactStore) -> dict[str, str]:
-        prefix = self.output_prefix(context, store)
-        return {o.name: f"{prefix}/{o.name}" for o in self.component_spec.outputs if o.kind == ARTIFACT}
+        where = self.task_try(context)
+        return {o.name: where.output_uri(store, o.name) for o in self.component_spec.outputs if o.kind == ARTIFACT}
 
     def run_component(
         self,
@@ -285,18 +277,23 @@ class ComponentOperatorMixin(CachingMixin):
             self.stamp_step(cache.hit, inputs)  # ui (issue 12)
             self.kfp_manifest = cache.hit
             return cache.hit
-        try:
-            uris = self.output_uris(context, store)
-            result = self.run_component(context, inputs, uris, store, settings)
-        except ArtifactStoreError as exc:
-            raise ArtifactStoreError(f"{self.where()}: {exc}") from exc
-        missing = [
-            o.name for o in self.component_spec.outputs if o.kind != ARTIFACT and o.name not in result.parameters
-        ]
-        if missing:
-            raise ComponentFailedError(f"{self.where()}: the component produced no value for output(s) {missing}.")
-        manifest = self.build_manifest(context, result)
-        self.stamp_step(manifest, inputs)  # ui (issue 12)
-        self.record_cache(context, cache, manifest, store)
+        uris = self.output_uris(context, store)
+        prefix = self.output_prefix(context, store)
+        with publish.try_outputs(store, prefix, uris, cast(Any, self).log, self.where()):
+            if uris and not cache.read:  # else the lookup already proved the store readable
+                publish.check_usable(store, prefix, self.where())
+            try:
+                result = self.run_component(context, inputs, uris, store, settings)
+            except ArtifactStoreError as exc:
+                raise ArtifactStoreError(f"{self.where()}: {exc}") from exc
+            missing = [
+                o.name for o in self.component_spec.outputs if o.kind != ARTIFACT and o.name not in result.parameters
+            ]
+            if missing:
+                raise ComponentFailedError(f"{self.where()}: the component produced no value for output(s) {missing}.")
+            manifest = self.build_manifest(context, result)
+            publish.stamp_producer(manifest, self.task_try(context))
+            self.stamp_step(manifest, inputs)  # ui (issue 12)
+            self.record_cache(context, cache, manifest, store)
         self.kfp_manifest = manifest
         return manifest

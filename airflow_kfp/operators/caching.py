@@ -6,6 +6,7 @@ before ``run_component``, so no subprocess and no pod is started.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from collections.abc import Collection, Mapping
@@ -150,12 +151,25 @@ class CachingMixin:
             op.log.info("Cache off (%s); cache key %s.", why_off, key)
             return decision
         decision.uri = index.entry_uri(store, op.component_spec.name, key)
+        try_number = int(getattr(context["ti"], "try_number", 1) or 1)
         if not look:
             decision.read = False
+            if try_number > 1:  # a cleared try, resumed: its result still replaces the entry (store)
+                with contextlib.suppress(ArtifactStoreError):
+                    decision.unusable = index.read_entry(store, decision.uri)
             op.log.info("Resumed: collecting this try's own outputs; the cache (key %s) is not looked up again.", key)
             return decision
         try:
             raw = index.read_entry(store, decision.uri)
+            if try_number > 1:  # a Clear or a retry: re-run, and let this try's result replace the entry
+                decision.unusable = raw
+                op.log.info(
+                    "Cache not used: this is try %d of the task instance (cleared or retried), so the step "
+                    "runs again and records a fresh entry for key %s.",
+                    try_number,
+                    key,
+                )
+                return decision
             if raw is None:
                 op.log.info("Cache miss: no entry for key %s (%s).", key, decision.uri)
                 return decision
@@ -173,9 +187,15 @@ class CachingMixin:
                 expected_parameters=params,
                 expected_artifacts=artifacts,
             )
-        except ArtifactStoreError as exc:
-            op.log.warning("Cache miss: could not read the cache index at %s (%s).", decision.uri, exc)
+        except index.EntryPathTakenError as exc:
+            op.log.warning("Cache miss: %s.", exc)
             return decision
+        except ArtifactStoreError as exc:  # the store is unusable: fail before running anything
+            raise ArtifactStoreError(
+                f"{op.where()}: cannot read the cache index at {decision.uri}: {exc}. The component was not "
+                f"run. Fix the artifact store ([kfp] artifact_root / artifact_conn_id), or run without the "
+                f"cache (run conf {RUN_CONF_SWITCH}=false) to skip the index."
+            ) from exc
         if reason is not None:
             decision.unusable = raw
             op.log.info("Cache miss for key %s: %s; running the step.", key, reason)

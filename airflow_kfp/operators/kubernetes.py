@@ -28,6 +28,7 @@ from kubernetes.client import models as k8s
 
 from airflow_kfp.config import KfpSettings, load_settings
 from airflow_kfp.hooks.artifact_store import ArtifactStore
+from airflow_kfp.hooks.identity import identity_fields
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
 from airflow_kfp.operators import payload, pod_spec, pod_staging
@@ -362,6 +363,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
                 metadata=entry.get("metadata") or {},
                 size=entry["size"],
                 digest=entry["digest"],
+                **identity_fields(info),  # type: ignore[typeddict-item]
             )
         return RunResult(parameters=dict(result.get("parameters") or {}), artifacts=records)
 

@@ -18,6 +18,8 @@ from airflow.sdk import BaseOperator
 import airflow_kfp
 from airflow_kfp.config import KfpSettings
 from airflow_kfp.hooks.artifact_store import ArtifactStore
+from airflow_kfp.hooks.identity import identity_fields
+from airflow_kfp.hooks.layout import encode_segment
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
 from airflow_kfp.operators import component_env, launch, payload
@@ -27,6 +29,7 @@ from airflow_kfp.operators.base import (
     ResolvedInputs,
     RunResult,
 )
+from airflow_kfp.runtime import verify
 
 PACKAGE_PARENT = str(Path(airflow_kfp.__file__).resolve().parent.parent)
 LOG_TAIL_LINES = 40
@@ -88,14 +91,16 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
             for i, record in enumerate(records):
                 uri = record["uri"]
                 local = store.local_path(uri)
-                if local is None:
-                    local = workdir / "inputs" / name / str(i) / Path(uri.rstrip("/")).name
-                    local.parent.mkdir(parents=True, exist_ok=True)
-                    store.get_path(uri, local)
-                elif not local.exists():
-                    raise ComponentFailedError(
-                        f"{self.where(name)}: input artifact {uri} no longer exists; re-run the task that produced it."
-                    )
+                try:  # the digest the manifest records is checked before the component starts
+                    if local is None:
+                        local = workdir / "inputs" / name / str(i) / encode_segment(Path(uri.rstrip("/")).name)
+                        local.parent.mkdir(parents=True, exist_ok=True)
+                        got = store.get_path(uri, local)  # hashed while it streams
+                        verify.check(name, uri, record, got.digest, got.size)
+                    else:
+                        verify.verify_in_place(name, str(local), uri, record)
+                except verify.ArtifactIntegrityError as exc:
+                    raise ComponentFailedError(f"{self.where(name)}: {exc}") from None
                 entries.append(payload.artifact_entry(name, record, str(local)))
             staged[name] = entries
         return staged
@@ -204,7 +209,12 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
                     )
             info = store.put_path(path, uri, move=True)
             records[name] = ArtifactRecord(
-                uri=info.uri, type=types[name], metadata=metadata, size=info.size, digest=info.digest
+                uri=info.uri,
+                type=types[name],
+                metadata=metadata,
+                size=info.size,
+                digest=info.digest,
+                **identity_fields(info),  # type: ignore[typeddict-item]
             )
             self.log.info("Stored output '%s' at %s (%d bytes, %s)", name, info.uri, info.size, info.digest)
         return records
