@@ -29,7 +29,7 @@ from airflow_kfp.operators.base import (
     ResolvedInputs,
     RunResult,
 )
-from airflow_kfp.runtime import verify
+from airflow_kfp.runtime import user_code, verify
 
 PACKAGE_PARENT = str(Path(airflow_kfp.__file__).resolve().parent.parent)
 LOG_TAIL_LINES = 40
@@ -107,9 +107,13 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
 
     def _run_launcher(self, task_file: Path, workdir: Path, env: dict[str, str], settings: KfpSettings) -> None:
         tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
+        reporting = False  # after the launcher's error marker: the traceback, kept whole in its report
 
         def on_line(line: str) -> None:
-            tail.append(line)
+            nonlocal reporting
+            reporting = reporting or line.startswith(user_code.ERROR_MARKER)
+            if not reporting:
+                tail.append(line)
             self.log.info("[%s] %s", self.task_spec.name, line)
 
         argv = ["--task-file", str(task_file), "--workdir", str(workdir)]
@@ -118,10 +122,14 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
         except launch.LaunchLostError as exc:
             raise ComponentFailedError(f"{self.where()}: {exc}; its output so far:\n" + "\n".join(tail)) from exc
         if code != 0:
-            raise ComponentFailedError(
-                f"{self.where()}: component '{self.component_spec.name}' exited with code {code}. "
-                f"Last {len(tail)} lines of its output:\n" + "\n".join(tail)
-            )
+            report = user_code.read_report(str(workdir))
+            message = f"{self.where()}: component '{self.component_spec.name}' exited with code {code}."
+            if report:  # the user's traceback, kept whole however much the component printed before it
+                message += f"\n{report}"
+            if tail:
+                before = " before the error" if report else ""
+                message += f"\nLast {len(tail)} lines of its output{before}:\n" + "\n".join(tail)
+            raise ComponentFailedError(message)
 
     def _env(self, workdir: Path, settings: KfpSettings) -> dict[str, str]:
         """An allow-listed environment (see ``component_env``): no worker secret reaches the component."""
