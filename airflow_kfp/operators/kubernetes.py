@@ -28,8 +28,10 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipExc
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
-from airflow_kfp.config import KfpSettings, load_settings
+from airflow_kfp.bindings import Binding
+from airflow_kfp.config import KfpSettings, Runner, load_settings
 from airflow_kfp.hooks.artifact_store import ArtifactStore
+from airflow_kfp.hooks.identity import identity_fields
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
 from airflow_kfp.operators import payload, pod_errors, pod_spec, pod_staging
@@ -154,6 +156,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
 
     template_fields: Sequence[str] = (*KubernetesPodOperator.template_fields, "external_arguments")
     ui_color = "#d6e9ff"
+    kfp_runner = Runner.KUBERNETES
 
     def __init__(
         self,
@@ -162,7 +165,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         pipeline_version: str,
         task_spec: TaskSpec,
         component_spec: ComponentSpec,
-        input_bindings: dict[str, dict[str, Any]],
+        input_bindings: Mapping[str, Binding],
         settings_overrides: dict[str, Any] | None = None,
         external_arguments: dict[str, Any] | None = None,
         parse_settings: KfpSettings | None = None,
@@ -421,6 +424,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
                 metadata=entry.get("metadata") or {},
                 size=entry["size"],
                 digest=entry["digest"],
+                **identity_fields(info),  # type: ignore[typeddict-item]
             )
         self._abort_uploads(output_uris, store)  # a directory output did not use its file upload
         return RunResult(parameters=dict(result.get("parameters") or {}), artifacts=records)
