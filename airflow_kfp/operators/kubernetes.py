@@ -406,6 +406,14 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             entry = reported.get(name)
             if not entry:
                 raise ComponentFailedError(f"{self.where()}: the pod reported no output artifact '{name}'.")
+            stored_at = str(entry.get("uri") or uri)
+            if (
+                stored_at != uri
+                and stored_at.endswith(f"/{name}")
+                and stored_at.rsplit("/", 2)[0] == uri.rsplit("/", 2)[0]
+            ):
+                self.log.info("Reattached to an earlier try's pod: output '%s' is at %s", name, stored_at)
+                uri = stored_at  # the same task instance's outputs, written under that try's folder
             files = entry.pop("files", None)
             uploaded = entry.pop("multipart", None)
             if uploaded:  # the object appears now, whole

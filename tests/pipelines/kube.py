@@ -171,3 +171,19 @@ def count_items(items: list) -> str:
 def long_list(items: list = ["a"]):  # noqa: B006 - KFP defaults are plain values
     """A task whose document (a long list parameter) is far above what a pod's environment holds."""
     count_items(items=items)
+
+
+@dsl.component
+def slow_make(seconds: float, data: Output[Dataset]) -> str:
+    import time
+
+    time.sleep(seconds)
+    with open(data.path, "w") as fh:
+        fh.write("made once")
+    return "made once"
+
+
+@dsl.pipeline(name="kube-reattach")
+def reattach(seconds: float = 20.0):
+    """A pod that outlives the worker that started it."""
+    slow_make(seconds=seconds)
