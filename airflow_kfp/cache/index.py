@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from airflow_kfp.cache.key import KEY_FORMAT
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
 from airflow_kfp.manifest import Manifest
+from airflow_kfp.runtime.errors import AirflowKfpError
 
 INDEX_FOLDER = ".cache"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
@@ -56,7 +57,7 @@ class CacheEntry:
         return json.dumps(document, sort_keys=True, indent=1).encode()
 
 
-class CorruptEntryError(ValueError):
+class CorruptEntryError(AirflowKfpError, ValueError):
     """An index entry that is not a complete entry of this format for this key."""
 
 
