@@ -82,6 +82,9 @@ class OperatorFamily(enum.StrEnum):
     """A dsl.If/Elif/Else branch's check."""
     LOOP_ITEMS = "loop_items"
     """Publishes the list a dsl.ParallelFor over a run-time value expands over."""
+    RUN_STATE = "run_state"
+    """The last task of a pipeline whose failures would not reach its leaves (exit handlers, tasks
+    ignoring upstream failures): fails the run when a task failed, as KFP does."""
 
 
 class GroupKind(enum.StrEnum):
@@ -167,6 +170,10 @@ class TaskPlan:
     """CONDITION family: the comparisons that must all hold."""
     items: Binding | None = None
     """LOOP_ITEMS family: the value holding the list."""
+    resource_bindings: Mapping[str, Binding] = field(default_factory=dict)
+    """Resources given as pipeline inputs or task outputs (``Resources.runtime_values``), by field."""
+    watched: tuple[str, ...] = ()
+    """RUN_STATE family: the pipeline's tasks whose failure fails the run."""
     description: str = ""
     display_name: str | None = None
     doc_md: str | None = None
@@ -244,7 +251,7 @@ def describe_condition(conditions: list[ConditionSpec]) -> str:
 def dependencies(task: TaskSpec, groups: Mapping[str, GroupSpec]) -> list[str]:
     """Tasks to plan before ``task``: its producers, those of its groups' checks and items, ``.after()``."""
     deps: list[str] = []
-    args: list[Any] = list(task.arguments.values())
+    args: list[Any] = [*task.arguments.values(), *task.resources.runtime_values.values()]
     group_name = task.group
     while group_name is not None:
         group = groups[group_name]
@@ -401,6 +408,30 @@ class _Planner:
                 if not any(u in inside for u in draft.upstream):
                     draft.upstream.extend(u for u in outer_upstream if u not in draft.upstream)
         return rendered
+
+    def watch_run_state(self) -> None:
+        """KFP fails a run when any of its tasks failed. Airflow decides from the leaf tasks, so a failure
+        followed by a task that runs anyway (``all_done``) or by an exit task (a teardown, whose own
+        failure Airflow ignores) would end ``success``: such pipelines get a last task that follows every
+        task, runs whatever happened and fails when one of them failed (``operators/run_state.py``)."""
+        drafts = list(self.drafts.values())
+        if not any(d.fields.get("teardown") or d.fields.get("trigger_rule") == "all_done" for d in drafts):
+            return
+        from airflow_kfp.operators.run_state import RUN_STATE_TASK_ID
+
+        task_id = self.child_id(self.container, RUN_STATE_TASK_ID)
+        watched = tuple(d.task_id for d in drafts)
+        self._add_task(
+            _Draft(
+                task_id,
+                RUN_STATE_TASK_ID,
+                self.container,
+                OperatorFamily.RUN_STATE,
+                list(watched),
+                None,
+                {"watched": watched, "trigger_rule": "all_done", "display_name": "run state (as KFP)"},
+            )
+        )
 
     def finish(self) -> PipelinePlan:
         for exit_id, handler, inputs in self.exit_tasks:
@@ -668,6 +699,9 @@ class _Level:
                     self.rendered[a.task].node for a in argument_leaves(arg) if isinstance(a, TaskOutputArgument)
                 )
         upstream.extend(self.after_node(dep, task) for dep in task.after)
+        resource_bindings = {name: self.operand(value, loop) for name, value in task.resources.runtime_values.items()}
+        for binding in resource_bindings.values():  # set_cpu_limit(task.output): its producer runs first
+            upstream.extend(upstream_task_ids(binding))
         impl = component.implementation
         node_id = self.p.child_id(group, task.name)
         if impl.kind == "graph":
@@ -715,7 +749,8 @@ class _Level:
             fields["max_active_tis_per_dagrun"] = parallelism
         final_status = {i.name: "" for i in component.inputs if i.type == ptypes.TASK_FINAL_STATUS}
         fields["bindings"] = bindings
-        fields["external_keys"] = _keys(bindings.values())
+        fields["resource_bindings"] = resource_bindings
+        fields["external_keys"] = _keys([*bindings.values(), *resource_bindings.values()])
         family = OperatorFamily.IMPORTER if impl.kind == "importer" else OperatorFamily.COMPONENT
         fields["outlet_uris"] = outlet_uris(self.p.pipeline_name, node_id, task, component, self.p.emit_assets)
         if is_exit:
@@ -778,6 +813,7 @@ def plan_pipeline(
     else:
         inputs = {i.name: ExternalArgument(i.name) for i in spec.inputs if i.name in external_inputs}
     planner.plan_level(spec, inputs, container, (), (), ())
+    planner.watch_run_state()
     return planner.finish()
 
 
