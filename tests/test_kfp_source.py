@@ -383,3 +383,25 @@ def test_placeholders_resolve_identically_in_commands_args_and_argument_values(d
     printed = _out(result, "print-all-placeholders").split(", ")
     assert printed[:3] == [job_name, resource, job_id] and printed[3] == "print-all-placeholders"
     assert printed[4] != task_id  # one id per task
+
+
+# -- 7 ---------------------------------------------------------------------------------------------------
+def test_nested_parallel_for_runs_every_pair_and_collects_at_each_level(dag_runner):
+    result = dag_runner.run_pipeline(f"{P}:nested_loops")
+    assert result.state == "success", result.states
+    words = ["x:x0", "x:x1", "y:y0", "y:y1", "y:y2"]  # the inner loop runs over each outer item's own list
+    assert [_out(result, "for-loop-1--for-loop-2.echo", i) for i in range(5)] == words
+    deepest = [_out(result, "for-loop-1--for-loop-2--for-loop-3.echo-2", i) for i in range(10)]
+    assert deepest == ["x0a", "x0b", "x1a", "x1b", "y0a", "y0b", "y1a", "y1b", "y2a", "y2b"]
+    # Collected inside the enclosing loop: that instance's items only.
+    assert [_out(result, "for-loop-1--for-loop-2.join-words", i) for i in range(5)] == [
+        "x0a+x0b",
+        "x1a+x1b",
+        "y0a+y0b",
+        "y1a+y1b",
+        "y2a+y2b",
+    ]
+    assert [_out(result, "for-loop-1.echo-3", i) for i in range(2)] == ["x=x:x0+x:x1", "y=y:y0+y:y1+y:y2"]
+    # Collected after both loops: one list per outer item (parameters), one flat list (artifacts).
+    assert _out(result, "nested-total") == "x:x0,x:x1/y:y0,y:y1,y:y2"
+    assert _out(result, "read-all") == "p1,p2,q1,q2"

@@ -117,6 +117,11 @@ class _Builder:
             op = self.classes.condition(conditions=planned.conditions, description=planned.description, **common)
         elif planned.family == OperatorFamily.LOOP_ITEMS:
             op = self.classes.loop_items(items=planned.items, **common)
+        elif planned.family == OperatorFamily.NESTED_LOOP_ITEMS:
+            from airflow_kfp.operators.nested_loop import NestedLoopItemsOperator
+
+            assert planned.items is not None
+            op = NestedLoopItemsOperator(items=planned.items, gates=planned.gates, **planned.nested_items, **common)
         elif planned.family == OperatorFamily.RUN_STATE:
             from airflow_kfp.operators.run_state import RunStateOperator
 

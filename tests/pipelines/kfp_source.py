@@ -447,3 +447,48 @@ def pipeline_with_placeholders():
         task_name=dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
         task_id=dsl.PIPELINE_TASK_ID_PLACEHOLDER,
     ).set_caching_options(False)
+
+
+# -- 7. nested ParallelFor -------------------------------------------------------------------------------------
+@dsl.component
+def make_list(prefix: str, n: int) -> list:
+    return [f"{prefix}{i}" for i in range(n)]
+
+
+@dsl.component
+def join_words(words: List[str]) -> str:  # noqa: UP006
+    return "+".join(words)
+
+
+@dsl.component
+def nested_total(lists: list) -> str:
+    return "/".join(",".join(str(x) for x in inner) for inner in lists)
+
+
+@dsl.component
+def write_text(text: str, out: Output[Dataset]):
+    with open(out.path, "w") as f:
+        f.write(text)
+
+
+@dsl.component
+def read_all(parts: Input[List[Dataset]]) -> str:  # noqa: UP006
+    return ",".join(sorted(open(p.path).read() for p in parts))
+
+
+@dsl.pipeline
+def nested_loops(letters: List[str] = ["a", "b"]):  # noqa: B006, UP006
+    with dsl.ParallelFor([{"name": "x", "n": 2}, {"name": "y", "n": 3}]) as outer:
+        made = make_list(prefix=outer.name, n=outer.n)
+        with dsl.ParallelFor(made.output) as word:  # over a task output of the same outer instance
+            inner = echo(text=f"{outer.name}:{word}")
+            with dsl.ParallelFor(letters) as letter:  # three levels
+                deepest = echo(text=f"{word}{letter}")
+            join_words(words=dsl.Collected(deepest.output))
+        per_outer = join_words(words=dsl.Collected(inner.output))  # inner Collected: this outer item's
+        echo(text=f"{outer.name}={per_outer.output}")
+    nested_total(lists=dsl.Collected(inner.output))  # outer Collected: a list per outer item
+    with dsl.ParallelFor(["p", "q"]) as a:
+        with dsl.ParallelFor([1, 2]) as b:
+            artifact = write_text(text=f"{a}{b}")
+    read_all(parts=dsl.Collected(artifact.outputs["out"]))  # artifacts: one flat list
