@@ -34,8 +34,8 @@ from airflow_kfp.bindings import (
     Collected,
     Comparison,
     Concat,
-    Coordinate,
     Constant,
+    Coordinate,
     ExternalArgument,
     FinalStatus,
     Gate,
@@ -681,7 +681,8 @@ class _Level:
                 },
             )
         )
-        tooltip = f"dsl.ParallelFor nested in {outer_plan.local_id}, flattened (parallelism {spec.parallelism or 'unlimited'})"
+        limit = spec.parallelism or "unlimited"
+        tooltip = f"dsl.ParallelFor nested in {outer_plan.local_id}, flattened (parallelism {limit})"
         plan = GroupPlan(
             flat_id,
             local_id,
