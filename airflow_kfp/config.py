@@ -87,6 +87,15 @@ class KfpSettings:
         ),
         example="never",
     )
+    local_env_passthrough: str = setting(
+        "",
+        (
+            "Local runner: extra worker environment variables components receive, comma-separated names or "
+            "PREFIX* (components otherwise get only an allow-list: PATH, locale, proxies, their "
+            "set_env_variable values). Credentials and Airflow settings are refused."
+        ),
+        example="HF_HOME,MLFLOW_TRACKING_URI",
+    )
     local_launch: str = setting(
         "fork",
         (
@@ -160,6 +169,23 @@ class KfpSettings:
         ),
         example="2d",
     )
+    # k8s helper (issue 16): deferrable pods and the multipart part size.
+    deferrable: bool = setting(
+        False,
+        (
+            "Kubernetes runner: free the worker slot while a pod runs (the triggerer watches it); per task "
+            "with kubernetes.set_deferrable(task)."
+        ),
+        example="True",
+    )
+    multipart_part_size: str = setting(
+        "64Mi",
+        (
+            "Kubernetes runner: size of each part a pod uploads an output file in (S3 allows 5MiB to 5GiB, at "
+            "most 10000 parts); a file of any size streams through with flat memory."
+        ),
+        example="256Mi",
+    )
 
     def resolved_artifact_root(self) -> str:
         if self.artifact_root:
@@ -186,6 +212,10 @@ class KfpSettings:
                 raise ValueError(f"[kfp] max_cache_staleness: {exc}") from None
         if self.runner not in RUNNERS:
             raise ValueError(f"[kfp] runner is {self.runner!r}; use one of {', '.join(RUNNERS)}")
+        if self.local_env_passthrough:
+            from airflow_kfp.operators.component_env import parse_passthrough
+
+            parse_passthrough(self.local_env_passthrough)
         if self.local_launch not in ("fork", "spawn"):
             raise ValueError(f"[kfp] local_launch is {self.local_launch!r}; use fork or spawn")
         if self.local_install_packages not in ("auto", "never", "always"):

@@ -25,6 +25,8 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_HOME / "dags")
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+# test components report to files named by these worker variables (see tests/pipelines/caching.py)
+os.environ["AIRFLOW__KFP__LOCAL_ENV_PASSTHROUGH"] = "KFP_CACHE_TEST_*"
 (_HOME / "dags").mkdir(parents=True, exist_ok=True)
 
 pytest_plugins = ["tests.fixtures.moto_server"]

@@ -5,6 +5,8 @@ Every test runs a real DAG (``dag.test()`` on SQLite) and compares with what KFP
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from airflow_kfp import dsl, to_dag
@@ -53,7 +55,7 @@ def test_pythonic_artifacts_get_uri_and_bare_artifact_inputs(dag_runner):
     gen = result.manifest("gen-data")["artifacts"]["Output"]
     assert gen["type"] == "system.Dataset" and gen["metadata"] == {"length": 9}
     assert _text(result, "gen-data") == "some data"
-    assert gen["uri"].endswith("/gen-data/Output")
+    assert re.search(r"/gen-data/-1/try-1-[0-9a-f-]+/Output$", gen["uri"]), gen["uri"]  # per-try layout
     # dsl.get_uri("model") names a file under the task's root; it is stored as the output "Output".
     assert _text(result, "train-model") == "model trained"
     assert result.manifest("train-model")["artifacts"]["Output"]["type"] == "system.Model"
@@ -209,7 +211,8 @@ def test_set_path_stores_the_output_from_the_custom_path(dag_runner, tmp_path):
     assert _text(result, "custom-path-output", "out_dataset") == "Hello, World!"
     assert _out(result, "validate-input-artifact") is True
     uri = result.manifest("custom-path-output")["artifacts"]["out_dataset"]["uri"]
-    assert "/custom-path-output/out_dataset" in uri  # stored in the artifact store, not left at the custom path
+    # stored in the artifact store (per-try layout), not left at the custom path
+    assert re.search(r"/custom-path-output/-1/try-1-[0-9a-f-]+/out_dataset$", uri), uri
 
 
 # -- 10 --------------------------------------------------------------------------------------------------

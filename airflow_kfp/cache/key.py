@@ -16,8 +16,12 @@ from airflow_kfp.manifest import ArtifactRecord
 from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.model import ComponentSpec, TaskSpec
 
-KEY_FORMAT = 1
-"""Bump when the key's contents change, so entries written by an older format never hit."""
+KEY_FORMAT = 2
+"""Bump when the key's contents or what entries record change, so older entries never hit.
+
+2: artifacts moved to per-DAG-run, per-try paths and records carry ETag/version/mtime; entries of
+format 1 point at paths that two DAGs could share, so they are ignored (never found: every key changed).
+"""
 
 
 def canonical_json(value: Any) -> str:

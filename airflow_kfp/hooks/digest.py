@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from typing import BinaryIO
+import os
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+from airflow_kfp.runtime import verify
+
+T = TypeVar("T")
 
 CHUNK_SIZE = 8 * 1024 * 1024
 
@@ -18,12 +25,18 @@ def dir_digest(files: Iterable[tuple[str, str]]) -> str:
     """Digest of a directory from ``(relpath, file_sha256_hex)`` pairs, in any order.
 
     SHA-256 over the sorted lines ``f"{relpath}\\0{hex}\\n"`` (relpath with "/"), so the result does
-    not depend on the platform, the walk order or the store the directory came from.
+    not depend on the platform, the walk order or the store the directory came from. The rule lives
+    in ``runtime.verify`` (standard library only), which pods use too.
     """
+    return verify.dir_digest(list(files))
+
+
+def tree_etag(objects: Iterable[tuple[str, str | None]]) -> str:
+    """One ETag for a directory on S3, from its files' ``(relpath, ETag)``: changes when any file does."""
     h = hashlib.sha256()
-    for rel, hexdigest in sorted(files):
-        h.update(f"{rel}\0{hexdigest}\n".encode())
-    return format_digest(h.hexdigest())
+    for rel, etag in sorted(objects):
+        h.update(f"{rel}\0{etag}\n".encode())
+    return f"tree-{h.hexdigest()[:32]}"
 
 
 def copy_hashing(src: BinaryIO, dst: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[str, int]:
@@ -49,6 +62,40 @@ def hash_file(src: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[str, int]:
         h.update(view[:n])
         total += n
     return h.hexdigest(), total
+
+
+def hash_alongside(path: Path, transfer: Callable[[], T], chunk_size: int = CHUNK_SIZE) -> tuple[T, str, int]:
+    """Run ``transfer`` (which reads ``path`` itself) while another thread hashes the file.
+
+    A multipart upload by file name reads its parts in the request threads, in parallel; hashing in
+    the same pass would make one thread read and hash every byte first. Here the digest rides along
+    on a second core instead: 8 MiB reads, and ``hashlib`` releases the GIL on buffers that large.
+    Memory stays at one buffer. Returns (transfer's result, sha256 hex, size); raises ``ValueError``
+    if the file changed meanwhile, since the digest would then not describe what was sent.
+    """
+    before = os.stat(path)
+    box: dict[str, Any] = {}
+
+    def hash_it() -> None:
+        try:
+            with open(path, "rb", buffering=0) as src:
+                box["digest"] = hash_file(src, chunk_size)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    hasher = threading.Thread(target=hash_it, name="airflow-kfp-sha256", daemon=True)
+    hasher.start()
+    try:
+        result = transfer()
+    finally:
+        hasher.join()
+    if "error" in box:
+        raise box["error"]
+    hexdigest, size = box["digest"]
+    after = os.stat(path)
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or size != after.st_size:
+        raise ValueError(f"{path} changed while it was being transferred; write it completely before storing it")
+    return result, hexdigest, size
 
 
 class HashingReader:

@@ -151,8 +151,8 @@ class KfpLineageMixin:
         except Exception as exc:  # the task itself reports bad inputs; START just has less to say
             log.debug("lineage: could not resolve inputs before execute: %s", exc)
 
-    def execute_component(self, context: Mapping[str, Any]) -> Manifest:
-        manifest: Manifest = super().execute_component(context)  # type: ignore[misc]
+    def execute_component(self, context: Mapping[str, Any], **kwargs: Any) -> Manifest:
+        manifest: Manifest = super().execute_component(context, **kwargs)  # type: ignore[misc]
         assets.record_asset_events(self, context, manifest)
         return manifest
 

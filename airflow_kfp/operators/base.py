@@ -8,28 +8,28 @@ subprocess, Kubernetes pod) supply only ``run_component``.
 from __future__ import annotations
 
 import platform
-import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from airflow_kfp.bindings import Binding, Gate
 from airflow_kfp.config import KfpSettings, Runner, load_settings
 from airflow_kfp.errors import ComponentFailedError, InputResolutionError
+from airflow_kfp.hooks import publish
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, get_artifact_store
+from airflow_kfp.hooks.layout import TaskTry
 from airflow_kfp.manifest import ArtifactRecord, Manifest, new_manifest, stamp_step
 from airflow_kfp.operators.caching import CachingMixin
 from airflow_kfp.operators.resolver import ARTIFACTS, PARAMETERS, BindingResolver, UpstreamMissingError
+from airflow_kfp.run_conf import check_run_conf
 from airflow_kfp.runtime import placeholders
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.model import ARTIFACT, ComponentSpec, Resources, TaskSpec
 from airflow_kfp.spec.validate import where
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
 
 def utc_text(moment: Any) -> str:
@@ -41,11 +41,6 @@ def utc_text(moment: Any) -> str:
             moment = moment.astimezone(UTC)
         return moment.replace(tzinfo=None).isoformat() + "Z"
     return str(moment)
-
-
-def path_segment(value: str) -> str:
-    """Run ids carry ':' and '+'; keep artifact keys portable across file systems and S3."""
-    return _UNSAFE.sub("_", value).strip("_") or "_"
 
 
 @dataclass
@@ -265,18 +260,16 @@ class ComponentOperatorMixin(CachingMixin):
                 ) from exc
         return resolved
 
-    # -- outputs --------------------------------------------------------------------------
+    # -- outputs (layout and publishing: airflow_kfp.hooks.layout / publish, owned by the store) ----
+    def task_try(self, context: Mapping[str, Any]) -> TaskTry:
+        return publish.task_try(self.pipeline_name, context)
+
     def output_prefix(self, context: Mapping[str, Any], store: ArtifactStore) -> str:
-        ti = context["ti"]
-        parts = [path_segment(self.pipeline_name), path_segment(context["run_id"]), path_segment(ti.task_id)]
-        map_index = getattr(ti, "map_index", -1)
-        if map_index is not None and map_index >= 0:
-            parts.append(str(map_index))
-        return store.uri_for(*parts)
+        return self.task_try(context).prefix(store)
 
     def output_uris(self, context: Mapping[str, Any], store: ArtifactStore) -> dict[str, str]:
-        prefix = self.output_prefix(context, store)
-        return {o.name: f"{prefix}/{o.name}" for o in self.component_spec.outputs if o.kind == ARTIFACT}
+        where = self.task_try(context)
+        return {o.name: where.output_uri(store, o.name) for o in self.component_spec.outputs if o.kind == ARTIFACT}
 
     def run_component(
         self,
@@ -304,29 +297,38 @@ class ComponentOperatorMixin(CachingMixin):
         """ui (issue 12): the input parameters and the component's digest, for run details and compare."""
         stamp_step(manifest, inputs.parameters, self.component_spec.model_dump_json())
 
-    def execute_component(self, context: Mapping[str, Any]) -> Manifest:
+    def execute_component(self, context: Mapping[str, Any], *, resumed: bool = False) -> Manifest:
+        """``resumed``: the runner already started the component (a deferred pod came back); its
+        outputs are collected and the cache is not looked up again, so a hit recorded meanwhile by
+        another run cannot orphan them."""
+        check_run_conf(context)  # a misspelt conf key fails the run here, not silently later
         settings = self.kfp_settings()
         store = self.artifact_store(settings)
         inputs = self.resolve_inputs(context, store)
         self.resolve_resources(context)
         self.kfp_resolved_inputs = inputs  # read by lineage after execute, in the same process
-        cache = self.lookup_cache(context, inputs, store, settings)
+        cache = self.lookup_cache(context, inputs, store, settings, look=not resumed)
         if cache.hit is not None:  # nothing runs: the cached manifest is the task's result
             self.stamp_step(cache.hit, inputs)  # ui (issue 12)
             self.kfp_manifest = cache.hit
             return cache.hit
-        try:
-            uris = self.output_uris(context, store)
-            result = self.run_component(context, inputs, uris, store, settings)
-        except ArtifactStoreError as exc:
-            raise ArtifactStoreError(f"{self.where()}: {exc}") from exc
-        missing = [
-            o.name for o in self.component_spec.outputs if o.kind != ARTIFACT and o.name not in result.parameters
-        ]
-        if missing:
-            raise ComponentFailedError(f"{self.where()}: the component produced no value for output(s) {missing}.")
-        manifest = self.build_manifest(context, result)
-        self.stamp_step(manifest, inputs)  # ui (issue 12)
-        self.record_cache(context, cache, manifest, store)
+        uris = self.output_uris(context, store)
+        prefix = self.output_prefix(context, store)
+        with publish.try_outputs(store, prefix, uris, cast(Any, self).log, self.where()):
+            if uris and not cache.read:  # else the lookup already proved the store readable
+                publish.check_usable(store, prefix, self.where())
+            try:
+                result = self.run_component(context, inputs, uris, store, settings)
+            except ArtifactStoreError as exc:
+                raise ArtifactStoreError(f"{self.where()}: {exc}") from exc
+            missing = [
+                o.name for o in self.component_spec.outputs if o.kind != ARTIFACT and o.name not in result.parameters
+            ]
+            if missing:
+                raise ComponentFailedError(f"{self.where()}: the component produced no value for output(s) {missing}.")
+            manifest = self.build_manifest(context, result)
+            publish.stamp_producer(manifest, self.task_try(context))
+            self.stamp_step(manifest, inputs)  # ui (issue 12)
+            self.record_cache(context, cache, manifest, store)
         self.kfp_manifest = manifest
         return manifest

@@ -6,13 +6,13 @@ before ``run_component``, so no subprocess and no pod is started.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from airflow.sdk import BaseOperatorLink
 
@@ -21,6 +21,8 @@ from airflow_kfp.cache.key import cache_key, output_cache_key
 from airflow_kfp.errors import InputResolutionError
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
 from airflow_kfp.manifest import CacheRecord, Manifest, new_manifest
+from airflow_kfp.operators.cache_link import CacheSourceLink
+from airflow_kfp.run_conf import ENABLE_CACHING
 from airflow_kfp.spec.durations import parse_duration
 from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.model import ARTIFACT
@@ -29,36 +31,10 @@ if TYPE_CHECKING:
     from airflow_kfp.config import KfpSettings
     from airflow_kfp.operators.base import ResolvedInputs
 
-RUN_CONF_SWITCH = "kfp_enable_caching"
+RUN_CONF_SWITCH = ENABLE_CACHING
 """Run conf key: ``{"kfp_enable_caching": false}`` runs every step of that run afresh."""
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
-
-
-class CacheSourceLink(BaseOperatorLink):
-    """'Cache source' button on a task instance: the run and task whose outputs a cache hit reused.
-
-    Airflow 3 computes links in the task process when it finishes and keeps them in XCom, so the
-    link reads the manifest the operator just produced; on a miss it is empty.
-    """
-
-    name = "Cache source"
-
-    def get_link(self, operator: Any, *, ti_key: Any) -> str:
-        manifest = getattr(operator, "kfp_manifest", None) or {}
-        cache = manifest.get("cache") or {}
-        if not cache.get("hit") or not cache.get("source_run_id"):
-            return ""
-        from airflow.configuration import conf
-
-        base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
-        dag_id = cache.get("source_dag_id") or getattr(ti_key, "dag_id", "")
-        url = (
-            f"{base}/dags/{quote(str(dag_id), safe='')}/runs/{quote(str(cache['source_run_id']), safe='')}"
-            f"/tasks/{quote(str(cache.get('source_task_id')), safe='')}"
-        )
-        map_index = cache.get("source_map_index")
-        return f"{url}/mapped/{map_index}" if isinstance(map_index, int) and map_index >= 0 else url
 
 
 _CACHE_LINKS: tuple[BaseOperatorLink, ...] = (CacheSourceLink(),)
@@ -95,13 +71,12 @@ class CachingMixin:
 
     @property
     def operator_extra_links(self) -> Collection[BaseOperatorLink]:
-        """Declared for the UI; after a miss the link is left out, since Airflow stores every link
-        in XCom when a task ends and that round trip would be most of a cache hit's cost."""
+        """Declared for the UI (serialized with the DAG); once the task has run it lists none, so
+        Airflow stores no link in XCom: the plugin computes it from the manifest (``cache_link``)."""
         override = self.__dict__.get("_kfp_extra_links")
         if override is not None:
             return override  # type: ignore[no-any-return]
-        manifest = getattr(self, "kfp_manifest", None)
-        if manifest is not None and not (manifest.get("cache") or {}).get("hit"):
+        if getattr(self, "kfp_manifest", None) is not None:
             return ()
         return _CACHE_LINKS
 
@@ -148,8 +123,15 @@ class CachingMixin:
         return {o.name for o in outputs if o.kind != ARTIFACT}, {o.name for o in outputs if o.kind == ARTIFACT}
 
     def lookup_cache(
-        self, context: Mapping[str, Any], inputs: ResolvedInputs, store: ArtifactStore, settings: KfpSettings
+        self,
+        context: Mapping[str, Any],
+        inputs: ResolvedInputs,
+        store: ArtifactStore,
+        settings: KfpSettings,
+        *,
+        look: bool = True,
     ) -> CacheDecision:
+        """``look=False``: only the key and where to record it (a resumed task never reads the index)."""
         op: Any = self
         key = cache_key(
             op.component_spec,
@@ -170,8 +152,25 @@ class CachingMixin:
             op.log.info("Cache off (%s); cache key %s.", why_off, key)
             return decision
         decision.uri = index.entry_uri(store, op.component_spec.name, key)
+        try_number = int(getattr(context["ti"], "try_number", 1) or 1)
+        if not look:
+            decision.read = False
+            if try_number > 1:  # a cleared try, resumed: its result still replaces the entry (store)
+                with contextlib.suppress(ArtifactStoreError):
+                    decision.unusable = index.read_entry(store, decision.uri)
+            op.log.info("Resumed: collecting this try's own outputs; the cache (key %s) is not looked up again.", key)
+            return decision
         try:
             raw = index.read_entry(store, decision.uri)
+            if try_number > 1:  # a Clear or a retry: re-run, and let this try's result replace the entry
+                decision.unusable = raw
+                op.log.info(
+                    "Cache not used: this is try %d of the task instance (cleared or retried), so the step "
+                    "runs again and records a fresh entry for key %s.",
+                    try_number,
+                    key,
+                )
+                return decision
             if raw is None:
                 op.log.info("Cache miss: no entry for key %s (%s).", key, decision.uri)
                 return decision
@@ -189,9 +188,15 @@ class CachingMixin:
                 expected_parameters=params,
                 expected_artifacts=artifacts,
             )
-        except ArtifactStoreError as exc:
-            op.log.warning("Cache miss: could not read the cache index at %s (%s).", decision.uri, exc)
+        except index.EntryPathTakenError as exc:
+            op.log.warning("Cache miss: %s.", exc)
             return decision
+        except ArtifactStoreError as exc:  # the store is unusable: fail before running anything
+            raise ArtifactStoreError(
+                f"{op.where()}: cannot read the cache index at {decision.uri}: {exc}. The component was not "
+                f"run. Fix the artifact store ([kfp] artifact_root / artifact_conn_id), or run without the "
+                f"cache (run conf {RUN_CONF_SWITCH}=false) to skip the index."
+            ) from exc
         if reason is not None:
             decision.unusable = raw
             op.log.info("Cache miss for key %s: %s; running the step.", key, reason)

@@ -9,7 +9,7 @@ runner's own tokens. A component is user code, and so is every package it instal
 - the task's own ``set_env_variable`` values (the pipeline's choice, given verbatim);
 - ``PATH``, locale (``LANG``, ``LANGUAGE``, ``LC_*``), ``TZ``, proxies (``HTTP(S)_PROXY``,
   ``NO_PROXY``, ``ALL_PROXY``, either case), CA bundles and a few non-secret runtime settings
-  (:data:`PASSED_THROUGH`);
+  (:data:`PASSED_THROUGH`), and what the deployment adds in ``[kfp] local_env_passthrough``;
 - ``HOME`` set to the task's own folder and ``TMPDIR`` inside it, so nothing the component writes
   "at home" lands in, or is read from, the worker's home (``~/.aws``, ``~/.kube``, ``~/.netrc``).
 
@@ -69,11 +69,28 @@ NEVER_PASSED = re.compile(
 """Worker variables no allow-list entry may let through (checked last, as a second line)."""
 
 
-def is_passed_through(name: str) -> bool:
-    """True for a worker variable a component may see."""
+def parse_passthrough(setting: str) -> tuple[str, ...]:
+    """``[kfp] local_env_passthrough``: extra worker variables, by name or ``PREFIX*``, comma-separated.
+
+    Raises ValueError for an entry no component may ever get (``AWS_*``, ``AIRFLOW_CONN_*``...).
+    """
+    entries = tuple(e.strip() for e in setting.split(",") if e.strip())
+    refused = [e for e in entries if NEVER_PASSED.match(e.rstrip("*")) or e == "*"]
+    if refused:
+        raise ValueError(
+            f"[kfp] local_env_passthrough names {refused}: worker credentials and Airflow settings never reach "
+            "components; give a component what it needs with set_env_variable(...) in the pipeline instead"
+        )
+    return entries
+
+
+def is_passed_through(name: str, extra: tuple[str, ...] = ()) -> bool:
+    """True for a worker variable a component may see (``extra``: the deployment's own additions)."""
     if NEVER_PASSED.match(name):
         return False
-    return name in PASSED_THROUGH or name.startswith(PASSED_THROUGH_PREFIXES)
+    if name in PASSED_THROUGH or name.startswith(PASSED_THROUGH_PREFIXES):
+        return True
+    return any(name == e or (e.endswith("*") and name.startswith(e[:-1])) for e in extra)
 
 
 def component_environment(
@@ -81,14 +98,17 @@ def component_environment(
     task_env: Mapping[str, str],
     task_dir: Path,
     launcher_env: Mapping[str, str],
+    passthrough: str = "",
 ) -> dict[str, str]:
     """The whole environment of a component's process.
 
     ``task_env`` is the task's ``set_env_variable`` values; ``launcher_env`` what the launcher itself
-    needs. Later sources win: worker, then the task folder's ``HOME``/``TMPDIR``, then the launcher,
-    then the task's own values (an explicit choice of the pipeline's author).
+    needs; ``passthrough`` the ``[kfp] local_env_passthrough`` setting. Later sources win: worker,
+    then the task folder's ``HOME``/``TMPDIR``, then the launcher, then the task's own values (an
+    explicit choice of the pipeline's author).
     """
-    env = {name: value for name, value in worker_env.items() if is_passed_through(name)}
+    extra = parse_passthrough(passthrough)
+    env = {name: value for name, value in worker_env.items() if is_passed_through(name, extra)}
     tmp = task_dir / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     env["HOME"] = str(task_dir)

@@ -19,6 +19,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from airflow_kfp.bindings import Binding, Comparison
 from airflow_kfp.errors import FlowInputError
 from airflow_kfp.operators.resolver import BindingResolver
+from airflow_kfp.run_conf import check_run_conf
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": op.eq,
@@ -82,6 +83,9 @@ class _FlowOperator(BaseOperator):
 
     def _resolver(self, context: Any) -> BindingResolver:
         return BindingResolver(context, external_arguments=self.external_arguments, where=self._where)
+
+    def pre_execute(self, context: Any) -> None:
+        check_run_conf(context)  # as component operators do: flow tasks may be a run's first tasks
 
 
 class ConditionOperator(_FlowOperator):

@@ -22,6 +22,7 @@ def runtime_component(component: ComponentSpec, task: TaskSpec) -> dict[str, Any
             kind="python",
             function_name=impl.function_name,
             source=impl.source,
+            source_locations=[loc.model_dump() for loc in impl.source_locations],
             packages_to_install=impl.packages_to_install,
             pip_index_urls=impl.pip_index_urls,
             pip_trusted_hosts=impl.pip_trusted_hosts,

@@ -18,6 +18,13 @@ class KfpExperimentsPlugin(AirflowPlugin):
 
         return [{"app": app, "url_prefix": URL_PREFIX, "name": "airflow-kfp experiments"}]
 
+    @property
+    def operator_extra_links(self) -> list[object]:  # type: ignore[override]
+        """The "Cache source" link, built in the api-server from the task's manifest (perf, issue 15)."""
+        from airflow_kfp.operators.cache_link import CacheSourceLink
+
+        return [CacheSourceLink()]
+
     external_views = [  # noqa: RUF012 - the plugin API is a class attribute
         {
             "name": "Experiments",

@@ -59,7 +59,11 @@ def input_specs(component: dict[str, Any], where: Where) -> list[InputSpec]:
         at = where.at("inputDefinitions", "parameters", name)
         definition = _mapping(definition, at)
         type_ = parameter_type(definition, at)
-        has_default = "defaultValue" in definition or bool(definition.get("isOptional"))
+        # An exit task's PipelineTaskFinalStatus is "optional" in the IR only because the caller never
+        # passes it; the model marks it filled by the exit handler instead.
+        has_default = type_ != ptypes.TASK_FINAL_STATUS and (
+            "defaultValue" in definition or bool(definition.get("isOptional"))
+        )
         specs.append(
             InputSpec(
                 name=name,

@@ -28,6 +28,7 @@ from airflow_kfp.spec.model import (
     CachingOptions,
     CollectedArgument,
     ComponentSpec,
+    ConcatArgument,
     ConditionSpec,
     ConstantArgument,
     GraphImplementation,
@@ -57,8 +58,12 @@ TASK_KINDS = ("executor", "pipeline", "condition", "branches", "transparent", "l
 
 
 def _natural(key: str) -> tuple[Any, ...]:
-    """KFP numbers groups in definition order; sort ``condition-10`` after ``condition-9``."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", key))
+    """KFP numbers control-flow groups with one counter in definition order: walking them by that
+    number (``condition-10`` after ``for-loop-9``) lists the groups as the source defined them."""
+    flow = _CONTROL_FLOW_NAME.match(key)
+    if flow:
+        return (0, int(key.rsplit("-", 1)[1]), key)
+    return (1, *(str(p).zfill(12) if p.isdigit() else p for p in re.split(r"(\d+)", key)))
 
 
 def _mapping(value: Any, where: Where) -> dict[str, Any]:
@@ -91,7 +96,8 @@ class Document:
         """The model component of an executor-backed IR component (cached: tasks may share one)."""
         if key in self._built:
             return self._built[key]
-        at = Where(self.pipeline, f"components.{key}", component=_component_name(key))
+        name = _component_name(key, self.components)
+        at = Where(self.pipeline, f"components.{key}", component=name)
         component = self.component(key, where)
         for extra in ("singlePlatformSpecs", "taskConfigPassthroughs"):
             if component.get(extra):
@@ -101,7 +107,7 @@ class Document:
                 )
         label = str(component.get("executorLabel") or "")
         executor = _mapping(self.executors.get(label), Where(self.pipeline, f"deploymentSpec.executors.{label}"))
-        exec_at = Where(self.pipeline, f"deploymentSpec.executors.{label}", component=_component_name(key))
+        exec_at = Where(self.pipeline, f"deploymentSpec.executors.{label}", component=name)
         if not executor:
             raise at.at("executorLabel").error(f"executor '{label}' is not in deploymentSpec.executors.")
         inputs = comps.input_specs(component, at)
@@ -133,7 +139,7 @@ class Document:
             raise exec_at.error(f"unknown executor kind {sorted(executor)}; expected container or importer.")
         try:
             spec = ComponentSpec(
-                name=_component_name(key),
+                name=name,
                 description=str(component.get("description") or ""),
                 inputs=inputs,
                 outputs=outputs,
@@ -152,16 +158,20 @@ class Document:
             raise where.error(f"component '{key}' contains itself.")
         self._graphs_in_progress.add(key)
         component = self.component(key, where)
-        spec = read_pipeline(
-            self, component, _component_name(key), Where(self.pipeline, f"components.{key}", component=key)
-        )
+        name = _component_name(key, self.components)
+        spec = read_pipeline(self, component, name, Where(self.pipeline, f"components.{key}", component=name))
         self._graphs_in_progress.discard(key)
         self._graphs[key] = spec
         return spec
 
 
-def _component_name(key: str) -> str:
-    return key[len("comp-") :] if key.startswith("comp-") else key
+def _component_name(key: str, components: dict[str, Any] | None = None) -> str:
+    """``comp-train`` is component ``train``; KFP calls its second use ``comp-train-2``."""
+    name = key[len("comp-") :] if key.startswith("comp-") else key
+    base = re.sub(r"-\d+$", "", key)
+    if components is not None and base != key and base in components:
+        name = base[len("comp-") :] if base.startswith("comp-") else base
+    return name
 
 
 @dataclass
@@ -637,12 +647,6 @@ class _Reader:
         self, scope: _Scope, text: str, given: dict[str, tuple[dict[str, Any], Where]], where: Where
     ) -> Argument:
         """An f-string of pipeline inputs and task outputs, compiled as a constant with placeholders."""
-        concat = getattr(m, "ConcatArgument", None)
-        if concat is None:
-            raise where.error(
-                "a component argument formatted from pipeline inputs or task outputs (an f-string) is not supported "
-                "by this version of airflow-kfp; pass the values as separate inputs."
-            )
         parts: list[Argument] = []
         position = 0
         for match in _INPUT_PLACEHOLDER.finditer(text):
@@ -656,7 +660,7 @@ class _Reader:
             position = match.end()
         if position < len(text):
             parts.append(ConstantArgument(value=text[position:]))
-        return concat(parts=parts)  # type: ignore[no-any-return]
+        return ConcatArgument(parts=parts)
 
     def spec(self) -> PipelineSpec:
         at = self.where

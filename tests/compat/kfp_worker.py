@@ -27,6 +27,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
 _STATUS = re.compile(r"Task '(?P<task>[^']+)' finished with status (?P<status>[A-Z]+)")
+_STATES = {"SUCCESS": "success", "FAILURE": "failed", "SKIPPED": "skipped"}
+"""kfp.local's task statuses in Airflow's words."""
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -95,6 +97,14 @@ def _task_outputs(run_dir: Path, compiled: dict[str, Any]) -> dict[str, Any]:
     return tasks
 
 
+def compile_only(module_name: str, out_dir: str) -> None:
+    """Compile ``pipeline`` of a fixture module (no run): inputs of the loader's own tests."""
+    from kfp import compiler
+
+    module = importlib.import_module(module_name)
+    compiler.Compiler().compile(module.pipeline, str(Path(out_dir) / f"{module_name.rsplit('.', 1)[-1]}.yaml"))
+
+
 def main(name: str, out_dir: str) -> None:
     from kfp import compiler, local
 
@@ -104,6 +114,7 @@ def main(name: str, out_dir: str) -> None:
     compiler.Compiler().compile(pipeline, str(out / f"{name}.yaml"))
     arguments = dict(getattr(module, "ARGUMENTS", {}))
     expected: dict[str, Any] = {"pipeline": name, "arguments": arguments}
+    run_arguments = {k: tempfile.mkdtemp() if v == "${TMP}" else v for k, v in arguments.items()}
     reason = getattr(module, "KFP_LOCAL", None)
     if reason is None:
         root = Path(tempfile.mkdtemp(prefix="kfp-compat-"))
@@ -118,7 +129,7 @@ def main(name: str, out_dir: str) -> None:
         real_stdout = sys.stdout
         sys.stdout = _Tee(real_stdout, stream)  # kfp.local logs task statuses to stdout
         try:
-            pipeline(**arguments)
+            pipeline(**run_arguments)
         finally:
             sys.stdout = real_stdout
         log = stream.getvalue()
@@ -132,7 +143,10 @@ def main(name: str, out_dir: str) -> None:
         pipeline_status = re.search(r"Pipeline .*? finished with status .*?([A-Z]+)", log)
         expected["state"] = "success" if pipeline_status and pipeline_status.group(1) == "SUCCESS" else "failed"
         expected["tasks"] = {
-            task: {"status": status.lower(), **outputs.get(task, {"parameters": {}, "artifacts": {}})}
+            task: {
+                "status": _STATES.get(status, status.lower()),
+                **outputs.get(task, {"parameters": {}, "artifacts": {}}),
+            }
             for task, status in statuses.items()
         }
         expected["source"] = f"kfp.local {__import__('kfp').__version__} (SubprocessRunner)"
@@ -146,6 +160,9 @@ def main(name: str, out_dir: str) -> None:
                 expected["tasks"].setdefault(task, {}).update(record)
         else:
             expected[key] = value
+    task_ids = getattr(module, "TASK_IDS", None)
+    if task_ids:
+        expected["task_ids"] = task_ids
     notes = getattr(module, "NOTES", None)
     if notes:
         expected["notes"] = notes
@@ -154,4 +171,7 @@ def main(name: str, out_dir: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    if sys.argv[1] == "--compile-only":
+        compile_only(sys.argv[2], sys.argv[3])
+    else:
+        main(sys.argv[1], sys.argv[2])

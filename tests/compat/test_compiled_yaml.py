@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.compat.compare import FIXTURES, compare_run, expected, names
+from tests.compat.compare import FIXTURES, KNOWN_GAPS, compare_run, expected, names, run_arguments
 
 
 def yaml_dag_source(name: str) -> str:
@@ -20,9 +20,12 @@ def yaml_dag_source(name: str) -> str:
 
 
 @pytest.mark.parametrize("name", names())
-def test_compiled_pipeline_runs_as_under_kfp(name, dag_runner):
+def test_compiled_pipeline_runs_as_under_kfp(name, dag_runner, tmp_path):
     want = expected(name)
     dag = dag_runner.load(yaml_dag_source(name))
-    result = dag_runner.run(dag, conf=want["arguments"])
+    result = dag_runner.run(dag, conf=run_arguments(want, tmp_path))
     problems = compare_run(result, want)
+    known = KNOWN_GAPS.get(name)
+    if known and problems and all(p.startswith(known[0]) for p in problems):
+        pytest.xfail(known[1])
     assert not problems, f"{name} ({want['source']}):\n" + "\n".join(problems)

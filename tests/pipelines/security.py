@@ -36,3 +36,13 @@ def echo(text: str) -> str:
 @dsl.pipeline(name="echo-text")
 def echo_text(text: str = "none"):
     echo(text=text)
+
+
+@dsl.component
+def scale(c: float, n_rows: int) -> float:
+    return c * n_rows
+
+
+@dsl.pipeline(name="conf-inputs")
+def conf_inputs(c: float = 0.1, n_rows: int = 3):
+    scale(c=c, n_rows=n_rows)

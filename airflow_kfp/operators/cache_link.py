@@ -1,0 +1,73 @@
+"""The "Cache source" button, computed where it is shown instead of stored by every task.
+
+Airflow 3 stores each operator link in XCom when a task ends: one more round trip through the
+execution API per task, which was most of what a cache hit cost beyond a do-nothing task. This link is
+instead registered by the package's plugin (``operator_extra_links``), so the api-server builds it on
+demand from the manifest the task already published as its return value; workers store nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from airflow.sdk import BaseOperatorLink
+
+# The operators the link belongs to, by module and class name: the api-server matches plugin links
+# to serialized tasks by these two strings, so naming them avoids importing the Kubernetes operator
+# (and its client) into every process that loads plugins.
+OPERATORS = (
+    ("airflow_kfp.operators.local", "LocalComponentOperator"),
+    ("airflow_kfp.operators.kubernetes", "KubernetesComponentOperator"),
+)
+
+
+def _named(module: str, name: str) -> type:
+    return type(name, (), {"__module__": module})
+
+
+def cache_source_url(cache: dict[str, Any], dag_id: str) -> str:
+    """The UI address of the task instance whose outputs a cache hit reused ("" on a miss)."""
+    if not cache.get("hit") or not cache.get("source_run_id"):
+        return ""
+    from airflow.configuration import conf
+
+    base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
+    url = (
+        f"{base}/dags/{quote(str(cache.get('source_dag_id') or dag_id), safe='')}"
+        f"/runs/{quote(str(cache['source_run_id']), safe='')}/tasks/{quote(str(cache.get('source_task_id')), safe='')}"
+    )
+    map_index = cache.get("source_map_index")
+    return f"{url}/mapped/{map_index}" if isinstance(map_index, int) and map_index >= 0 else url
+
+
+def published_manifest(ti_key: Any) -> dict[str, Any]:
+    """The manifest a task instance published (its XCom return value), read from the metadata DB."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.scalars(
+            XComModel.get_many(
+                run_id=ti_key.run_id,
+                dag_ids=ti_key.dag_id,
+                task_ids=ti_key.task_id,
+                map_indexes=ti_key.map_index,
+                key="return_value",
+            )
+        ).first()
+        value = None if row is None else XComModel.deserialize_value(row)
+    return value if isinstance(value, dict) else {}
+
+
+class CacheSourceLink(BaseOperatorLink):
+    """'Cache source' on a task instance: the run and task whose outputs a cache hit reused."""
+
+    name = "Cache source"
+    operators: ClassVar[list[type]] = [_named(module, name) for module, name in OPERATORS]
+
+    def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        manifest = getattr(operator, "kfp_manifest", None)  # the live operator, in the task's process
+        if not isinstance(manifest, dict):
+            manifest = published_manifest(ti_key)
+        return cache_source_url(dict(manifest.get("cache") or {}), str(getattr(ti_key, "dag_id", "")))
