@@ -91,3 +91,8 @@ def explode(code: int) -> int:
 def broken(n_rows: int = 5):
     d = prep(n_rows=n_rows)
     explode(code=3).after(d)
+
+
+@dsl.pipeline(name="ui-s3")
+def on_s3(n_rows: int = 4):
+    prep(n_rows=n_rows)
