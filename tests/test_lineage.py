@@ -9,6 +9,8 @@ resolved from the package's shipped files by ``_schemaURL``.
 from __future__ import annotations
 
 import json
+import platform
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -202,11 +204,15 @@ def test_file_transport_reports_inputs_outputs_and_facets(dag_runner, openlineag
     cache = complete["run"]["facets"]["kfpCache"]
     assert (cache["enabled"], cache["hit"], cache["key"]) == (False, False, fitted["cache"]["key"])
 
-    # Job facets: pipeline name and version, component and image.
+    # Job facets: pipeline name and version, component, and where it ran: the local runner runs no
+    # image, it reports the worker host and Python (issue 11.4).
     job = complete["job"]["facets"]
     assert job["kfpPipeline"]["pipelineName"] == "lineage-demo"
     assert job["kfpPipeline"]["pipelineVersion"] == result.dag.kfp_pipeline.digest()
-    assert (job["kfpComponent"]["componentName"], job["kfpComponent"]["image"]) == ("fit", "python:3.11")
+    component = job["kfpComponent"]
+    assert (component["componentName"], component["runner"]) == ("fit", "local")
+    assert component.get("image") is None
+    assert (component["host"], component["pythonVersion"]) == (socket.gethostname(), platform.python_version())
 
     # The first step reads nothing and writes its dataset.
     assert by_task[("prepare", "COMPLETE")]["inputs"] == []

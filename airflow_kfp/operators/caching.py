@@ -18,11 +18,13 @@ from airflow.sdk import BaseOperatorLink
 
 from airflow_kfp.cache import index
 from airflow_kfp.cache.key import cache_key, output_cache_key
+from airflow_kfp.errors import InputResolutionError
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
 from airflow_kfp.manifest import CacheRecord, Manifest, new_manifest
 from airflow_kfp.operators.cache_link import CacheSourceLink
 from airflow_kfp.run_conf import ENABLE_CACHING
 from airflow_kfp.spec.durations import parse_duration
+from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.model import ARTIFACT
 
 if TYPE_CHECKING:
@@ -93,8 +95,6 @@ class CachingMixin:
             try:
                 switch = _switch(run_conf[RUN_CONF_SWITCH])
             except ValueError:
-                from airflow_kfp.operators.base import InputResolutionError
-
                 raise InputResolutionError(
                     f"{op.where()}: run conf '{RUN_CONF_SWITCH}' is {run_conf[RUN_CONF_SWITCH]!r}; use true or false."
                 ) from None
@@ -140,6 +140,7 @@ class CachingMixin:
             inputs.artifacts,
             settings.cache_version,
             runner=self.cache_runner(settings),
+            image=effective_image(op.component_spec, op.task_spec, settings.default_image),
         )
         op.kfp_cache_key = key  # the Kubernetes runner labels its pod with it
         importer = op.component_spec.implementation.kind == "importer"

@@ -26,7 +26,8 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
 from kubernetes.client import models as k8s
 
-from airflow_kfp.config import KfpSettings, load_settings
+from airflow_kfp.bindings import Binding
+from airflow_kfp.config import KfpSettings, Runner, load_settings
 from airflow_kfp.hooks.artifact_store import ArtifactStore
 from airflow_kfp.hooks.identity import identity_fields
 from airflow_kfp.lineage.mixin import KfpLineageMixin
@@ -148,6 +149,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
 
     template_fields: Sequence[str] = (*KubernetesPodOperator.template_fields, "external_arguments")
     ui_color = "#d6e9ff"
+    kfp_runner = Runner.KUBERNETES
 
     def __init__(
         self,
@@ -156,7 +158,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         pipeline_version: str,
         task_spec: TaskSpec,
         component_spec: ComponentSpec,
-        input_bindings: dict[str, dict[str, Any]],
+        input_bindings: Mapping[str, Binding],
         settings_overrides: dict[str, Any] | None = None,
         external_arguments: dict[str, Any] | None = None,
         parse_settings: KfpSettings | None = None,

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from airflow_kfp.runtime.errors import AirflowKfpError
 from airflow_kfp.runtime.verify import (
     ArtifactIntegrityError,
     check,
@@ -39,7 +40,7 @@ ATTEMPTS = 4
 METRICS_TYPES = ("system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics")
 
 
-class StagingError(Exception):
+class StagingError(AirflowKfpError):
     """A transfer that failed for good; the message names the artifact URI, never a signed URL."""
 
 

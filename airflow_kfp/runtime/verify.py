@@ -14,12 +14,14 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from airflow_kfp.runtime.errors import AirflowKfpError
+
 CHUNK = 1024 * 1024
 TEMP_NAME = re.compile(r"^\..*\.(tmp|old)-[0-9a-f]{12}$")
 """In-flight temporaries of the local store: never part of an artifact."""
 
 
-class ArtifactIntegrityError(Exception):
+class ArtifactIntegrityError(AirflowKfpError):
     """An input artifact's bytes differ from what its manifest records."""
 
 

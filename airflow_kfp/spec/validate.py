@@ -6,6 +6,7 @@ import error that says what to change.
 
 from __future__ import annotations
 
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.model import (
     ARTIFACT,
@@ -22,10 +23,6 @@ from airflow_kfp.spec.model import (
     argument_leaves,
 )
 from airflow_kfp.spec.resources import resource_problem
-
-
-class PipelineDefinitionError(Exception):
-    """A pipeline that cannot run; the message names where and what to change."""
 
 
 def where(pipeline: str, task: str | None = None, argument: str | None = None) -> str:

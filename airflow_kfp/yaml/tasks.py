@@ -58,8 +58,12 @@ TASK_KINDS = ("executor", "pipeline", "condition", "branches", "transparent", "l
 
 
 def _natural(key: str) -> tuple[Any, ...]:
-    """KFP numbers groups in definition order; sort ``condition-10`` after ``condition-9``."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", key))
+    """KFP numbers control-flow groups with one counter in definition order: walking them by that
+    number (``condition-10`` after ``for-loop-9``) lists the groups as the source defined them."""
+    flow = _CONTROL_FLOW_NAME.match(key)
+    if flow:
+        return (0, int(key.rsplit("-", 1)[1]), key)
+    return (1, *(str(p).zfill(12) if p.isdigit() else p for p in re.split(r"(\d+)", key)))
 
 
 def _mapping(value: Any, where: Where) -> dict[str, Any]:

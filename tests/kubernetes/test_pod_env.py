@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from tests.kubernetes.fake_apiserver import FakeKubernetes
@@ -39,3 +40,23 @@ def test_pods_carry_no_worker_secret(
     seen = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())["environ"]
     assert seen["MODEL_STAGE"] == "staging"  # set_env_variable reaches the pod
     assert not [k for k in seen if k.startswith(("AIRFLOW_KFP_TASK", "AIRFLOW_KFP_RUNTIME"))]  # nor the task document
+
+
+def test_pod_failure_keeps_the_users_file_line_and_exception(s3_root: str, tmp_path: Path) -> None:
+    """In a pod the source file does not exist: the traceback still names it, with its lines."""
+    from airflow_kfp.operators.base import ResolvedInputs
+    from tests.kubernetes.conftest import compile_dag
+    from tests.kubernetes.local_kubelet import run_pod
+    from tests.kubernetes.test_in_pod import _prepare
+    from tests.pipelines import errors
+    from tests.test_error_source import SOURCE, line_of
+
+    op = compile_dag(errors.noisy_errors).get_task("noisy-failure")
+    pod, _, _ = _prepare(op, ResolvedInputs(parameters={"n": 3000}))
+    outcome = run_pod(pod, tmp_path / "pod")
+    assert outcome.exit_codes["base"] == 1
+    message = outcome.termination["base"]
+    assert f'File "{SOURCE}", line {line_of("NESTED-RAISE")}, in check' in message
+    assert 'raise ValueError(f"bad rows: {rows} is too many")' in message
+    assert message.rstrip().endswith("ValueError: bad rows: 3000 is too many")
+    assert "progress line 2999" in message
