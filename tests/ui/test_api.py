@@ -7,6 +7,9 @@ import pytest
 
 from tests.ui.conftest import HIDDEN_DAG, UiRuns
 
+# One api-server per session: the tests that use it all run on the same xdist worker (make: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("ui-api-server")
+
 
 def test_anonymous_callers_are_refused(api_server: str, ui_runs: UiRuns) -> None:
     for path in (

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
+import pytest
+
 from tests.ui.conftest import UiRuns, screenshot
+
+# One api-server per session: the tests that use it all run on the same xdist worker (make: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("ui-api-server")
 
 
 def _open(page, **query) -> None:  # type: ignore[no-untyped-def]
