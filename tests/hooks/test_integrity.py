@@ -187,3 +187,31 @@ def test_an_upload_that_fails_for_good_says_how_orphans_are_removed(
     text = caplog.text
     assert "retrying upload to s3://" in text and "upload to of" not in text
     assert "AbortIncompleteMultipartUpload" in text
+
+
+def test_pod_staging_verifies_inputs_read_in_place_on_a_shared_volume(tmp_path: Path) -> None:
+    from airflow_kfp.runtime import staging
+
+    (tmp_path / "model").write_bytes(b"weights")
+    digest, size = verify.hash_path(str(tmp_path / "model"))
+    producer = {"dag_id": "d", "run_id": "r", "task_id": "train", "map_index": -1}
+    item = {
+        "name": "model",
+        "uri": "file:///shared/model",
+        "kind": "volume",
+        "path": str(tmp_path / "model"),
+        "files": [],
+        "digest": digest,
+        "size": size,
+        "producer": producer,
+    }
+    staging.stage_inputs([item])  # intact: passes
+    (tmp_path / "model").write_bytes(b"WEIGHTS")
+    with pytest.raises(staging.StagingError, match="is not what task 'train' of run 'r' in DAG 'd' wrote"):
+        staging.stage_inputs([item])
+    (tmp_path / "model").unlink()
+    with pytest.raises(staging.StagingError, match="no longer exists"):
+        staging.stage_inputs([item])
+    unsafe = {**item, "kind": "dir", "files": [{"rel": "../escape", "url": "http://127.0.0.1:9/x"}]}
+    with pytest.raises(staging.StagingError, match="unsafe path"):
+        staging.stage_inputs([unsafe])
