@@ -83,30 +83,3 @@ def test_components_see_no_worker_secret(dag_runner, s3_bucket, worker_with_secr
     assert container_env["MODEL_STAGE"] == "prod"
     assert container_env["HTTPS_PROXY"] == VISIBLE["HTTPS_PROXY"] and container_env["no_proxy"] == VISIBLE["no_proxy"]
     assert container_env["PATH"]
-
-
-def test_allow_list_refuses_secrets_whatever_the_list_says():
-    from airflow_kfp.operators import component_env
-
-    for name in (
-        "AIRFLOW_CONN_X",
-        "AIRFLOW_VAR_X",
-        "AIRFLOW__CORE__SQL_ALCHEMY_CONN",
-        "AWS_SECRET_ACCESS_KEY",
-        "KUBECONFIG",
-    ):
-        assert not component_env.is_passed_through(name)
-    for name in ("PATH", "LC_CTYPE", "https_proxy", "TZ"):
-        assert component_env.is_passed_through(name)
-
-
-def test_deployment_passthrough_adds_names_but_never_credentials(tmp_path):
-    from airflow_kfp.config import KfpSettings
-    from airflow_kfp.operators.component_env import component_environment
-
-    worker = {"HF_HOME": "/models", "MLFLOW_TRACKING_URI": "http://mlflow", "MLFLOW_X": "1", "OTHER": "no"}
-    env = component_environment(worker, {"A": "1"}, tmp_path, {}, "HF_HOME, MLFLOW_*")
-    assert env["HF_HOME"] == "/models" and env["MLFLOW_X"] == "1" and "OTHER" not in env and env["A"] == "1"
-    for bad in ("AWS_SECRET_ACCESS_KEY", "AIRFLOW_CONN_*", "AIRFLOW__CORE__FERNET_KEY", "*"):
-        with pytest.raises(ValueError, match="never reach components"):
-            KfpSettings(local_env_passthrough=f"HF_HOME,{bad}").check()
