@@ -24,6 +24,7 @@ VISIBLE = {
     "NO_PROXY": "127.0.0.1,localhost,.corp.example",
     "LC_ALL": "C.UTF-8",
     "TZ": "Europe/Paris",
+    "DB_PASSWORD": "db-password-from-worker",
 }
 
 
@@ -49,6 +50,11 @@ def _read(client, uri: str) -> str:
     return client.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
 
 
+def container_env_names(result, client) -> set[str]:
+    text = _read(client, result.manifest("container-env")["artifacts"]["env"]["uri"])
+    return {line.split("=", 1)[0] for line in text.splitlines() if "=" in line}
+
+
 def _assert_clean(env: dict[str, str], where: str) -> None:
     leaked = [k for k in env if k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_", "AIRFLOW__", "AWS_"))]
     assert not leaked, f"{where}: worker variables leaked: {leaked}"
@@ -70,8 +76,10 @@ def test_components_see_no_worker_secret(dag_runner, s3_bucket, worker_with_secr
     _assert_clean(python_env, "python component")
     assert python_env["MODEL_STAGE"] == "staging" and python_env["HF_HUB_OFFLINE"] == "1"  # set_env_variable
     assert python_env["LITERAL"] == "{{ var.value.x }}"
+    assert python_env["DB_PASSWORD"] == "db-password-from-worker"  # asked for with use_secret_as_env
+    assert "DB_PASSWORD" not in container_env_names(result, worker_with_secrets)  # only by the task that asks
     for name, value in VISIBLE.items():
-        assert python_env[name] == value
+        assert python_env[name] == value, name
     assert python_env["PATH"]
     # HOME is the task's own folder (where it runs), TMPDIR inside it
     assert python_env["HOME"] == python_doc["cwd"]

@@ -106,3 +106,11 @@ def test_usable_artifact_roots_pass(root: str) -> None:
     from airflow_kfp.pipeline_root import root_problem
 
     assert root_problem(root) is None
+
+
+def test_variables_a_task_asks_secrets_for_come_from_the_worker_but_never_credentials(tmp_path) -> None:
+    from airflow_kfp.operators.component_env import component_environment
+
+    worker = {"DB_PASSWORD": "pw", "AWS_SECRET_ACCESS_KEY": "key", "UNASKED": "x"}
+    env = component_environment(worker, {}, tmp_path, {}, "", ["DB_PASSWORD", "AWS_SECRET_ACCESS_KEY"])
+    assert env["DB_PASSWORD"] == "pw" and "AWS_SECRET_ACCESS_KEY" not in env and "UNASKED" not in env
