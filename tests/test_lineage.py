@@ -427,7 +427,7 @@ def test_dataset_names_follow_the_openlineage_naming_spec():
         "pipelines/run-1/fit/model",
     )
     assert dataset_identity("file:///data/kfp/run-1/fit/model") == ("file", "/data/kfp/run-1/fit/model")
-    assert dataset_identity("gs://b/k%20x") == ("gs://b", "k x")
+    assert dataset_identity("gs://b/k%20x") == ("gs://b", "k%20x")  # keys are raw, as the stores write them
 
 
 def test_s3_artifacts_are_named_by_bucket_and_key(
