@@ -29,8 +29,9 @@ from airflow_kfp.operators.task_run import ExecutionInfo, ResolvedInputs, RunRes
 from airflow_kfp.run_conf import check_run_conf
 from airflow_kfp.runtime import placeholders
 from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.spec import quantities
 from airflow_kfp.spec.images import effective_image
-from airflow_kfp.spec.model import ARTIFACT, ComponentSpec, TaskSpec
+from airflow_kfp.spec.model import ARTIFACT, ComponentSpec, Resources, TaskSpec
 from airflow_kfp.spec.validate import where
 
 
@@ -43,6 +44,23 @@ def utc_text(moment: Any) -> str:
             moment = moment.astimezone(UTC)
         return moment.replace(tzinfo=None).isoformat() + "Z"
     return str(moment)
+
+
+def checked_resource(name: str, value: Any, at: str) -> Any:
+    """A run-time resource value, checked as ``set_cpu_limit`` & co. check static ones."""
+    try:
+        if name in ("cpu_request", "cpu_limit"):
+            quantities.cpu_millis(value)
+        elif name in ("memory_request", "memory_limit"):
+            quantities.memory_bytes(value)
+        elif name == "accelerator_limit":
+            count = int(value)
+            if count < 0 or isinstance(value, bool):
+                raise ValueError(f"{value!r} is not a whole number of accelerators >= 0")
+            return count
+    except (TypeError, ValueError) as exc:
+        raise InputResolutionError(f"{at}: {exc}; fix the value the pipeline passes.") from exc
+    return str(value)
 
 
 class ComponentOperatorMixin:
@@ -66,6 +84,8 @@ class ComponentOperatorMixin:
     kfp_manifest: Manifest | None = None
     kfp_cache_key: str | None = None
     """This try's cache key (the Kubernetes runner labels its pod with it)."""
+    kfp_resolved_resources: dict[str, Any] | None = None
+    """Run-time resources (``set_cpu_limit(task.output)``) once resolved, by ``Resources`` field."""
     kfp_runner: ClassVar[str] = "none"
     """What executes the code (a ``config.Runner`` value); importers run none."""
 
@@ -81,6 +101,7 @@ class ComponentOperatorMixin:
         settings_overrides: dict[str, Any] | None = None,
         external_arguments: dict[str, Any] | None = None,
         parse_settings: KfpSettings | None = None,
+        resource_bindings: Mapping[str, Binding] | None = None,
         **kwargs: Any,
     ) -> None:
         """Takes the compiler's component arguments and passes the rest to the Airflow operator.
@@ -99,6 +120,7 @@ class ComponentOperatorMixin:
             settings_overrides=settings_overrides,
             external_arguments=external_arguments,
         )
+        self.resource_bindings = dict(resource_bindings or {})
 
     def init_component(
         self,
@@ -167,6 +189,26 @@ class ComponentOperatorMixin:
         return BindingResolver(
             context, external_arguments=self.external_arguments, where=self.where, placeholders=pipeline_context
         )
+
+    def resolve_resources(self, context: Mapping[str, Any]) -> dict[str, Any]:
+        """Resources given as pipeline inputs or task outputs (``set_cpu_limit(task.output)``), resolved
+        now and checked as the static setters check them; recorded in the task log."""
+        resolved: dict[str, Any] = {}
+        if not self.resource_bindings:
+            return resolved
+        resolver = self.resolver(context)
+        for name, binding in self.resource_bindings.items():
+            value = resolver.value(binding, argument=f"resource {name}")
+            resolved[name] = checked_resource(name, value, self.where(f"resource {name}"))
+        self.log.info("Resources resolved at run time: %s", resolved)  # type: ignore[attr-defined]
+        self.kfp_resolved_resources = resolved
+        return resolved
+
+    def effective_resources(self) -> Resources:
+        """The task's resources with the run-time ones filled in (after ``resolve_resources``): what the
+        Kubernetes runner requests for the pod."""
+        resolved = getattr(self, "kfp_resolved_resources", None) or {}
+        return self.task_spec.resources.model_copy(update={**resolved, "runtime_values": {}})
 
     def resolve_inputs(self, context: Mapping[str, Any], store: ArtifactStore | None = None) -> ResolvedInputs:
         resolver = self.resolver(context, store)
@@ -275,6 +317,7 @@ class ComponentOperatorMixin:
         check_run_conf(context)  # a misspelt conf key fails the run here, not silently later
         run = self.kfp_prepare_run(context)
         settings, store, inputs, uris = run.settings, run.store, run.inputs, run.output_uris
+        self.resolve_resources(context)
         cache_service = self.kfp_cache(settings)
         cache = cache_service.lookup(context, inputs, store, settings, look=not resumed)
         self.kfp_cache_key = cache.key

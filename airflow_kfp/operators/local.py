@@ -97,7 +97,7 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
                         local = workdir / "inputs" / name / str(i) / encode_segment(Path(uri.rstrip("/")).name)
                         local.parent.mkdir(parents=True, exist_ok=True)
                         got = store.get_path(uri, local)  # hashed while it streams
-                        verify.check(name, uri, record, got.digest, got.size)
+                        verify.check(name, uri, record, got.digest, got.size, got.etag)
                     else:
                         verify.verify_in_place(name, str(local), uri, record)
                 except verify.ArtifactIntegrityError as exc:

@@ -12,6 +12,7 @@ from airflow_kfp.spec.control_flow import check_control_flow
 from airflow_kfp.spec.messages import describe, types_compatible, where
 from airflow_kfp.spec.model import (
     ARTIFACT,
+    Argument,
     ConcatArgument,
     ConstantArgument,
     InputSpec,
@@ -53,6 +54,14 @@ def _check_concat(
             f"expects {describe(target.kind, target.type, target.is_list)}; pass the value itself, or change "
             f"the annotation to str."
         )
+    check_parameter_leaves(spec, at, arg, by_name, upstream)
+
+
+def check_parameter_leaves(
+    spec: PipelineSpec, at: str, arg: Argument, by_name: dict[str, TaskSpec], upstream: set[str]
+) -> None:
+    """Each run-time value in ``arg`` (an f-string's parts, a resource's value) exists and is a parameter;
+    its producers run first."""
     for leaf in argument_leaves(arg):
         if isinstance(leaf, TaskOutputArgument):
             producer_task = by_name.get(leaf.task)
@@ -134,6 +143,10 @@ def _check_arguments(spec: PipelineSpec) -> dict[str, set[str]]:
                     )
                 if arg.value is not None and not ptypes.value_matches(arg.value, target.type):
                     raise PipelineDefinitionError(f"{at}: {arg.value!r} is not {describe(target.kind, target.type)}.")
+        for field, value in task.resources.runtime_values.items():
+            check_parameter_leaves(
+                spec, f"{where(spec.name, task.name)}, resource '{field}'", value, by_name, upstream[task.name]
+            )
         for required in component.inputs:
             if (
                 not required.has_default
