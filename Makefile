@@ -35,11 +35,11 @@ typecheck: venv
 
 # Fast tests of the pure parts (tests/unit: plan, bindings, resolver, placeholders...): seconds.
 unit: venv
-	$(BIN)/pytest -q -n 2 -m "not integration"
+	$(BIN)/pytest -q -n 2 --dist loadgroup -m "not integration"
 
 # Every test, unit and integration (real DAG runs), on two xdist workers (CI has two cores).
 suite: venv
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 # The whole suite: lint, types, tests. CI runs exactly this.
 test: lint typecheck suite

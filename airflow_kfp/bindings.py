@@ -41,6 +41,9 @@ class UpstreamOutput:
     task_id: str
     output: str
     same_map_index: bool = False
+    index_from: tuple[str, str] | None = None
+    """Nested loops: read the producer's instance whose map index the consumer's loop entry
+    (``external_arguments[key]``) records for the producer's loop group: (key, loop group id)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,18 @@ class LoopItem:
 
     key: str
     field: str | None = None
+    path: tuple[str, ...] = ()
+    """Nested loops: keys into the mapped argument (a flattened loop's entry holds every enclosing
+    loop's item under ``("items", <loop key>)``)."""
+
+
+@dataclass(frozen=True)
+class Coordinate:
+    """One index fixing which instances of a nested loop a Collected reader gathers: the reader's own
+    map index (``entry_key`` None) or the one its loop entry records for ``group``."""
+
+    group: str
+    entry_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,15 @@ class Collected:
 
     task_id: str
     output: str
+    items_task: str | None = None
+    """Nested loops: the task publishing the producer's flattened loop entries (each records the map
+    index of every enclosing loop), so instances can be grouped per outer item."""
+    fixed: tuple[Coordinate, ...] = ()
+    """Loops holding both reader and producer: only the reader's own instances are gathered."""
+    nest: tuple[str, ...] = ()
+    """Loops gathered over outside the producer's own, outermost first: one list level each."""
+    flat: bool = False
+    """Artifacts: one flat list whatever the nesting (KFP's ``List[Artifact]``)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +144,12 @@ def external_keys(binding: Binding) -> tuple[str, ...]:
     """Keys of the operator's ``external_arguments`` a binding reads (Airflow renders those values)."""
     if isinstance(binding, ExternalArgument | LoopItem):
         return (binding.key,)
+    if isinstance(binding, UpstreamOutput):  # nested loops: the entry recording the producer's index
+        return (binding.index_from[0],) if binding.index_from is not None else ()
+    if isinstance(binding, Collected):
+        return tuple(dict.fromkeys(c.entry_key for c in binding.fixed if c.entry_key is not None))
+    if isinstance(binding, OneOf):
+        return tuple(dict.fromkeys(k for option in binding.options for k in external_keys(option)))
     if isinstance(binding, Concat):
         return tuple(dict.fromkeys(k for part in binding.parts for k in external_keys(part)))
     return ()

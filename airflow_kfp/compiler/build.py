@@ -117,6 +117,16 @@ class _Builder:
             op = self.classes.condition(conditions=planned.conditions, description=planned.description, **common)
         elif planned.family == OperatorFamily.LOOP_ITEMS:
             op = self.classes.loop_items(items=planned.items, **common)
+        elif planned.family == OperatorFamily.NESTED_LOOP_ITEMS:
+            from airflow_kfp.operators.nested_loop import NestedLoopItemsOperator
+
+            assert planned.items is not None
+            op = NestedLoopItemsOperator(items=planned.items, gates=planned.gates, **planned.nested_items, **common)
+        elif planned.family == OperatorFamily.RUN_STATE:
+            from airflow_kfp.operators.run_state import RunStateOperator
+
+            del common["external_arguments"]
+            op = RunStateOperator(watched_task_ids=planned.watched, **common)
         else:
             kwargs: dict[str, Any] = {
                 **common,
@@ -129,6 +139,8 @@ class _Builder:
                 "parse_settings": self.settings,
                 "doc_md": planned.doc_md,
             }
+            if planned.resource_bindings:
+                kwargs["resource_bindings"] = dict(planned.resource_bindings)
             if planned.retry is not None:
                 kwargs.update(planned.retry.operator_kwargs())
             if planned.trigger_rule:

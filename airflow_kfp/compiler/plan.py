@@ -35,6 +35,7 @@ from airflow_kfp.bindings import (
     Comparison,
     Concat,
     Constant,
+    Coordinate,
     ExternalArgument,
     FinalStatus,
     Gate,
@@ -82,6 +83,11 @@ class OperatorFamily(enum.StrEnum):
     """A dsl.If/Elif/Else branch's check."""
     LOOP_ITEMS = "loop_items"
     """Publishes the list a dsl.ParallelFor over a run-time value expands over."""
+    NESTED_LOOP_ITEMS = "nested_loop_items"
+    """Publishes a nested loop's flattened entries (``operators/nested_loop.py``)."""
+    RUN_STATE = "run_state"
+    """The last task of a pipeline whose failures would not reach its leaves (exit handlers, tasks
+    ignoring upstream failures): fails the run when a task failed, as KFP does."""
 
 
 class GroupKind(enum.StrEnum):
@@ -130,6 +136,9 @@ class GroupPlan:
     items_task: str | None = None
     """Loop over a run-time value: the task publishing the items."""
     parallelism: int | None = None
+    outer_loop: str | None = None
+    """A nested loop, flattened (Airflow cannot map a group inside a mapped group): the enclosing
+    loop's group id. Its items task publishes one entry per (outer instance, item) pair."""
 
     @property
     def loop_key(self) -> str:
@@ -167,6 +176,12 @@ class TaskPlan:
     """CONDITION family: the comparisons that must all hold."""
     items: Binding | None = None
     """LOOP_ITEMS family: the value holding the list."""
+    resource_bindings: Mapping[str, Binding] = field(default_factory=dict)
+    """Resources given as pipeline inputs or task outputs (``Resources.runtime_values``), by field."""
+    nested_items: Mapping[str, Any] = field(default_factory=dict)
+    """NESTED_LOOP_ITEMS family: the operator's arguments about the outer loop."""
+    watched: tuple[str, ...] = ()
+    """RUN_STATE family: the pipeline's tasks whose failure fails the run."""
     description: str = ""
     display_name: str | None = None
     doc_md: str | None = None
@@ -244,7 +259,7 @@ def describe_condition(conditions: list[ConditionSpec]) -> str:
 def dependencies(task: TaskSpec, groups: Mapping[str, GroupSpec]) -> list[str]:
     """Tasks to plan before ``task``: its producers, those of its groups' checks and items, ``.after()``."""
     deps: list[str] = []
-    args: list[Any] = list(task.arguments.values())
+    args: list[Any] = [*task.arguments.values(), *task.resources.runtime_values.values()]
     group_name = task.group
     while group_name is not None:
         group = groups[group_name]
@@ -366,10 +381,29 @@ class _Planner:
         return draft
 
     # -- bindings ----------------------------------------------------------------------------
+    def loop_chain(self, loop: str | None) -> list[str]:
+        """A loop group and the loops it is nested in (flattened loops), innermost first."""
+        chain: list[str] = []
+        while loop is not None:
+            chain.append(loop)
+            loop = self.groups[loop].outer_loop
+        return chain
+
     def mark(self, binding: Binding, consumer_loop: str | None) -> Binding:
-        """The binding as seen from a consumer in ``consumer_loop``: same-loop producers by item."""
+        """The binding as seen from a consumer in ``consumer_loop``: same-loop producers by item; in a
+        flattened nested loop, enclosing loops' items and producers through the consumer's entry."""
+        flat = consumer_loop is not None and self.groups[consumer_loop].outer_loop is not None
         if isinstance(binding, UpstreamOutput):
+            producer = self.drafts.get(binding.task_id)
+            producer_loop = producer.loop if producer is not None else None
+            if flat and producer_loop is not None and producer_loop != consumer_loop:
+                if producer_loop in self.loop_chain(consumer_loop):
+                    key = self.groups[consumer_loop].loop_key  # type: ignore[index]
+                    return UpstreamOutput(binding.task_id, binding.output, False, (key, producer_loop))
             return UpstreamOutput(binding.task_id, binding.output, self.same_loop(binding.task_id, consumer_loop))
+        if isinstance(binding, LoopItem) and flat and not binding.path:
+            key = self.groups[consumer_loop].loop_key  # type: ignore[index]
+            return LoopItem(key, binding.field, ("items", binding.key))
         if isinstance(binding, OneOf):
             return OneOf(tuple(self.mark(o, consumer_loop) for o in binding.options))  # type: ignore[misc]
         if isinstance(binding, Concat):
@@ -401,6 +435,30 @@ class _Planner:
                 if not any(u in inside for u in draft.upstream):
                     draft.upstream.extend(u for u in outer_upstream if u not in draft.upstream)
         return rendered
+
+    def watch_run_state(self) -> None:
+        """KFP fails a run when any of its tasks failed. Airflow decides from the leaf tasks, so a failure
+        followed by a task that runs anyway (``all_done``) or by an exit task (a teardown, whose own
+        failure Airflow ignores) would end ``success``: such pipelines get a last task that follows every
+        task, runs whatever happened and fails when one of them failed (``operators/run_state.py``)."""
+        drafts = list(self.drafts.values())
+        if not any(d.fields.get("teardown") or d.fields.get("trigger_rule") == "all_done" for d in drafts):
+            return
+        from airflow_kfp.operators.run_state import RUN_STATE_TASK_ID
+
+        task_id = self.child_id(self.container, RUN_STATE_TASK_ID)
+        watched = tuple(d.task_id for d in drafts)
+        self._add_task(
+            _Draft(
+                task_id,
+                RUN_STATE_TASK_ID,
+                self.container,
+                OperatorFamily.RUN_STATE,
+                list(watched),
+                None,
+                {"watched": watched, "trigger_rule": "all_done", "display_name": "run state (as KFP)"},
+            )
+        )
 
     def finish(self) -> PipelinePlan:
         for exit_id, handler, inputs in self.exit_tasks:
@@ -536,11 +594,7 @@ class _Level:
     ) -> _GroupState:
         outer = self.p.enclosing_loop(parent)
         if outer is not None:
-            raise PipelineDefinitionError(
-                f"{where(self.spec.name)}: dsl.ParallelFor '{spec.name}' sits inside loop '{outer}' (through a nested "
-                f"pipeline); Airflow cannot map a task group inside a mapped task group. Loop once over a list of "
-                f"dicts instead."
-            )
+            return self._nested_loop(spec, parent, group_id, outer, parent_gates, parent_checks)
         items = spec.items
         assert items is not None
         tooltip = f"dsl.ParallelFor (parallelism {spec.parallelism or 'unlimited'})"
@@ -578,6 +632,74 @@ class _Level:
         self.p._add_group(plan)
         return _GroupState(plan, gates, parent_checks, group_id)
 
+    def _nested_loop(
+        self,
+        spec: GroupSpec,
+        parent: str | None,
+        group_id: str,
+        outer: str,
+        parent_gates: tuple[str, ...],
+        parent_checks: tuple[str, ...],
+    ) -> _GroupState:
+        """A loop inside a loop, flattened: its own mapped group beside the outermost loop, over every
+        (outer instance, item) pair an items task publishes (see ``operators/nested_loop.py``)."""
+        top = self.p.loop_chain(outer)[-1]
+        flat_parent = self.p.groups[top].parent
+        prefix = f"{flat_parent}." if flat_parent else ""
+        local_id = group_id[len(prefix) :].replace(".", "--")
+        flat_id = self.p.child_id(flat_parent, local_id)
+        outer_plan = self.p.groups[outer]
+        items = spec.items
+        assert items is not None
+        binding = self.operand(items, outer)
+        items_id = self.p.child_id(flat_parent, f"{local_id}-items")
+        outer_checks = tuple(c for c in parent_checks if self.p.drafts[c].loop == outer)
+        unmapped_checks = tuple(c for c in parent_checks if self.p.drafts[c].loop is None)
+        loop_key = LOOP_ITEM_KEY_PREFIX + flat_id
+        self.p._add_task(
+            _Draft(
+                items_id,
+                f"{local_id}-items",
+                flat_parent,
+                OperatorFamily.NESTED_LOOP_ITEMS,
+                [*parent_gates, *upstream_task_ids(binding)],
+                None,
+                {
+                    "items": binding,
+                    "external_keys": tuple(k for k in _keys([binding]) if k != outer_plan.loop_key),
+                    "display_name": f"{spec.name}: items (nested in {outer_plan.local_id})",
+                    "gates": tuple(Gate(c) for c in unmapped_checks),
+                    "nested_items": {
+                        "outer_group": outer,
+                        "outer_key": outer_plan.loop_key,
+                        "outer_items": outer_plan.loop_items.value if outer_plan.loop_items is not None else None,
+                        "outer_items_task": outer_plan.items_task,
+                        "outer_flat": outer_plan.outer_loop is not None,
+                        "loop_key": loop_key,
+                        "outer_checks": outer_checks,
+                    },
+                },
+            )
+        )
+        limit = spec.parallelism or "unlimited"
+        tooltip = f"dsl.ParallelFor nested in {outer_plan.local_id}, flattened (parallelism {limit})"
+        plan = GroupPlan(
+            flat_id,
+            local_id,
+            flat_parent,
+            GroupKind.LOOP,
+            tooltip,
+            (items_id,),
+            None,
+            items_id,
+            spec.parallelism,
+            outer_loop=outer,
+        )
+        self.p._add_group(plan)
+        # The items task applied the enclosing branches' checks per outer instance: inside, only the
+        # loop's own checks gate its tasks.
+        return _GroupState(plan, (items_id,), (), flat_id)
+
     # -- bindings ----------------------------------------------------------------------------
     def binding(self, arg: Argument, consumer_loop: str | None) -> Binding | None:
         if isinstance(arg, ConstantArgument):
@@ -592,17 +714,41 @@ class _Level:
         if isinstance(arg, TaskOutputArgument):
             return self.p.mark(self.rendered[arg.task].outputs[arg.output], consumer_loop)
         if isinstance(arg, LoopItemArgument):
-            return LoopItem(key=self.state(arg.loop).plan.loop_key, field=arg.field)
+            return self.p.mark(LoopItem(key=self.state(arg.loop).plan.loop_key, field=arg.field), consumer_loop)
         if isinstance(arg, CollectedArgument):
             source = self.rendered[arg.task].outputs[arg.output]
             assert isinstance(source, UpstreamOutput), source  # validation: Collected reads a task in a loop
-            return Collected(source.task_id, source.output)
+            return self.collected(source, arg, consumer_loop)
         if isinstance(arg, OneOfArgument):
             options = tuple(_upstream(self.rendered[o.task].outputs[o.output]) for o in arg.options)
             return self.p.mark(OneOf(options), consumer_loop)
         if isinstance(arg, ConcatArgument):  # an f-string of run-time values: joined when the task runs
             return Concat(tuple(self.operand(part, consumer_loop, "") for part in arg.parts))
         return None  # pragma: no cover - the model has no other argument kind
+
+    def collected(self, source: UpstreamOutput, arg: CollectedArgument, consumer_loop: str | None) -> Binding:
+        """dsl.Collected; of a task in a nested (flattened) loop: the reader's own outer instances only,
+        one list level per other loop gathered over (artifacts: one flat list, KFP's List[Artifact])."""
+        producer_loop = self.p.drafts[source.task_id].loop
+        if producer_loop is None or self.p.groups[producer_loop].outer_loop is None:
+            return Collected(source.task_id, source.output)
+        producer_chain = self.p.loop_chain(producer_loop)
+        reader_chain = self.p.loop_chain(consumer_loop)
+        common = [g for g in producer_chain if g in reader_chain]
+        fixed = tuple(
+            Coordinate(g, None if g == consumer_loop else self.p.groups[consumer_loop].loop_key)  # type: ignore[index]
+            for g in common
+        )
+        nest = tuple(reversed([g for g in producer_chain[1:] if g not in common]))
+        output = self.spec.components[self.tasks[arg.task].component].output(arg.output)
+        return Collected(
+            source.task_id,
+            source.output,
+            items_task=self.p.groups[producer_loop].items_task,
+            fixed=fixed,
+            nest=nest,
+            flat=output is not None and output.kind == "artifact",
+        )
 
     def operand(self, arg: Argument, consumer_loop: str | None, missing: Any = None) -> Binding:
         binding = self.binding(arg, consumer_loop)
@@ -668,6 +814,9 @@ class _Level:
                     self.rendered[a.task].node for a in argument_leaves(arg) if isinstance(a, TaskOutputArgument)
                 )
         upstream.extend(self.after_node(dep, task) for dep in task.after)
+        resource_bindings = {name: self.operand(value, loop) for name, value in task.resources.runtime_values.items()}
+        for binding in resource_bindings.values():  # set_cpu_limit(task.output): its producer runs first
+            upstream.extend(upstream_task_ids(binding))
         impl = component.implementation
         node_id = self.p.child_id(group, task.name)
         if impl.kind == "graph":
@@ -706,6 +855,10 @@ class _Level:
                     trigger_rule = trigger_rule or "none_failed"  # items whose branch was skipped are left out
         if any(u in self.p.skipping_groups for u in upstream) or self._after_loops_may_skip(task):
             trigger_rule = trigger_rule or "none_failed"  # skips inside what it waits for are not its own
+        if loop is not None and self.p.groups[loop].outer_loop is not None:
+            # A flattened nested loop waits for every outer instance, some of which a branch may have
+            # skipped; those have no entry here, so their skips are not this task's.
+            trigger_rule = trigger_rule or "none_failed"
         is_exit = task.name in self.exit_handlers
         fields["trigger_rule"] = trigger_rule
         if trigger_rule or is_exit:
@@ -715,7 +868,8 @@ class _Level:
             fields["max_active_tis_per_dagrun"] = parallelism
         final_status = {i.name: "" for i in component.inputs if i.type == ptypes.TASK_FINAL_STATUS}
         fields["bindings"] = bindings
-        fields["external_keys"] = _keys(bindings.values())
+        fields["resource_bindings"] = resource_bindings
+        fields["external_keys"] = _keys([*bindings.values(), *resource_bindings.values()])
         family = OperatorFamily.IMPORTER if impl.kind == "importer" else OperatorFamily.COMPONENT
         fields["outlet_uris"] = outlet_uris(self.p.pipeline_name, node_id, task, component, self.p.emit_assets)
         if is_exit:
@@ -778,6 +932,7 @@ def plan_pipeline(
     else:
         inputs = {i.name: ExternalArgument(i.name) for i in spec.inputs if i.name in external_inputs}
     planner.plan_level(spec, inputs, container, (), (), ())
+    planner.watch_run_state()
     return planner.finish()
 
 

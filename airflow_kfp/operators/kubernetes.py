@@ -151,10 +151,21 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
     return kwargs
 
 
+MODEL_POD_FIELDS = frozenset(
+    {"image", "cmds", "arguments", "env_vars", "env_from", "labels", "annotations", "node_selector"}
+    | {"volumes", "volume_mounts", "container_resources", "init_containers"}
+)
+"""KPO fields built from the pipeline model: data, never Jinja (a ``set_env_variable`` value such as
+``"{{ var.value.x }}"`` reaches the pod verbatim, as on the local runner and in KFP). Surgical (sec)."""
+
+
 class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, KubernetesPodOperator):
     """Runs one pipeline task in a pod built from the task's settings."""
 
-    template_fields: Sequence[str] = (*KubernetesPodOperator.template_fields, "external_arguments")
+    template_fields: Sequence[str] = (
+        *(f for f in KubernetesPodOperator.template_fields if f not in MODEL_POD_FIELDS),
+        "external_arguments",
+    )
     ui_color = "#d6e9ff"
     kfp_runner = Runner.KUBERNETES
 
@@ -286,6 +297,17 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             "pod": {"inputs": inputs_plan, "outputs": outputs_plan},
         }
 
+    def apply_runtime_resources(self, settings: KfpSettings) -> None:
+        """(dslgaps, issue 14) Resources given as pipeline inputs or task outputs (``set_cpu_limit(task.output)``),
+        resolved by ``resolve_resources``: into the pod's requests/limits, GPU node selector and toleration."""
+        if not self.kfp_resolved_resources:
+            return
+        task = self.task_spec.model_copy(update={"resources": self.effective_resources()})
+        self.container_resources = pod_spec.container_resources(task.resources, settings)
+        self.node_selector = pod_spec.node_selector(task, settings)
+        self.tolerations = pod_spec.tolerations(task, settings)
+        self.pod_request_obj = None
+
     def prepare_pod(
         self,
         context: Mapping[str, Any],
@@ -296,6 +318,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
     ) -> None:
         """Put this run's task document and the runtime into the pod's environment; a large document
         (many input files, long lists) goes to the artifact store and the pod gets a presigned URL."""
+        self.apply_runtime_resources(settings)
         doc = self.task_document(context, inputs, output_uris, store, settings)
         env = encode_task(doc, ENV_CHUNK)
         if sum(len(v) for v in env.values()) > ENV_INLINE_MAX:

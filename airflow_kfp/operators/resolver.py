@@ -62,11 +62,17 @@ class BindingResolver:
         self._placeholder_values: Mapping[str, str] | None = None
 
     # -- XCom --------------------------------------------------------------------------------
-    def manifest(self, task_id: str, same_map_index: bool) -> dict[str, Any] | None:
+    def manifest(
+        self, task_id: str, same_map_index: bool, index_from: tuple[str, str] | None = None
+    ) -> dict[str, Any] | None:
         """The producer's manifest: its instance for this item when mapped by the same loop, else its
-        only instance (asking for map index -1 is one direct read; no index would list them all)."""
+        only instance (asking for map index -1 is one direct read; no index would list them all).
+        Nested loops: the instance of an enclosing loop this task's loop entry records."""
         ti = self.context["ti"]
         map_index = ti.map_index if same_map_index else -1
+        if index_from is not None:
+            key, group = index_from
+            map_index = int(self.external_arguments[key]["indexes"][group])
         value = ti.xcom_pull(task_ids=task_id, key="return_value", map_indexes=map_index)
         return value if isinstance(value, dict) else None
 
@@ -101,7 +107,7 @@ class BindingResolver:
         if isinstance(binding, ExternalArgument):
             return self.external_arguments[binding.key]
         if isinstance(binding, UpstreamOutput):
-            manifest = self.manifest(binding.task_id, binding.same_map_index)
+            manifest = self.manifest(binding.task_id, binding.same_map_index, binding.index_from)
             if manifest is None:
                 raise UpstreamMissingError(
                     f"{self.where(argument)}: upstream task '{binding.task_id}' published no outputs "
@@ -122,6 +128,8 @@ class BindingResolver:
 
     def loop_item(self, binding: LoopItem, argument: str | None) -> Any:
         item = self.external_arguments[binding.key]
+        for step in binding.path:  # a nested loop's entry: the item of the loop asked for
+            item = item[step]
         if binding.field is None:
             return item
         if not isinstance(item, dict) or binding.field not in item:
@@ -132,6 +140,8 @@ class BindingResolver:
 
     def collected(self, binding: Collected, section: str, argument: str | None) -> list[Any]:
         """Every instance's value, in item order; instances skipped by a condition inside the loop are left out."""
+        if binding.items_task is not None:
+            return self.nested_collected(binding, section, argument)
         manifests = self.context["ti"].xcom_pull(task_ids=[binding.task_id], key="return_value") or []
         return [
             self._output(m, section, binding.task_id, binding.output, argument)
@@ -139,9 +149,34 @@ class BindingResolver:
             if isinstance(m, dict)
         ]
 
+    def nested_collected(self, binding: Collected, section: str, argument: str | None) -> list[Any]:
+        """A task in a nested loop, gathered: only the instances of the reader's own enclosing items
+        (``fixed``), one list level per other loop gathered over (``nest``; artifacts stay one flat list)."""
+        from airflow_kfp.operators.nested_loop import OUTER_KEY, nest_values
+
+        assert binding.items_task is not None
+        ti = self.context["ti"]
+        entries = ti.xcom_pull(task_ids=binding.items_task, key="return_value", map_indexes=-1) or []
+        outer = ti.xcom_pull(task_ids=binding.items_task, key=OUTER_KEY, map_indexes=-1) or []
+        fixed = {
+            c.group: int(
+                ti.map_index if c.entry_key is None else self.external_arguments[c.entry_key]["indexes"][c.group]
+            )
+            for c in binding.fixed
+        }
+        manifests = ti.xcom_pull(task_ids=binding.task_id, key="return_value", map_indexes=list(range(len(entries))))
+        if not isinstance(manifests, list):
+            manifests = [manifests]
+        values: dict[int, Any] = {
+            k: self._output(m, section, binding.task_id, binding.output, argument)
+            for k, m in enumerate(manifests)
+            if isinstance(m, dict)
+        }
+        return nest_values(entries, outer, values, fixed, binding.nest, flat=binding.flat)
+
     def one_of(self, binding: OneOf, section: str, argument: str | None) -> Any:
         for option in binding.options:
-            manifest = self.manifest(option.task_id, option.same_map_index)
+            manifest = self.manifest(option.task_id, option.same_map_index, option.index_from)
             if manifest is not None:
                 return self._output(manifest, section, option.task_id, option.output, argument)
         names = ", ".join(o.task_id for o in binding.options)

@@ -6,8 +6,6 @@ import subprocess
 import sys
 from datetime import timedelta
 
-import pytest
-
 from airflow_kfp import dsl
 from airflow_kfp.bindings import (
     Collected,
@@ -22,7 +20,6 @@ from airflow_kfp.bindings import (
     UpstreamOutput,
 )
 from airflow_kfp.compiler.plan import GroupKind, OperatorFamily, RetryPlan, plan_pipeline
-from airflow_kfp.errors import AirflowKfpError, PipelineDefinitionError
 
 
 @dsl.component
@@ -217,7 +214,7 @@ def test_ignore_upstream_failure_runs_all_done_and_is_gated() -> None:
     assert task.gates == (Gate("condition-1.check", same_map_index=False),)
 
 
-def test_a_loop_inside_a_nested_pipeline_inside_a_loop_is_refused() -> None:
+def test_a_loop_inside_a_nested_pipeline_inside_a_loop_is_flattened() -> None:
     @dsl.pipeline(name="inner-loop")
     def inner_loop():
         with dsl.ParallelFor([1]) as x:
@@ -228,9 +225,14 @@ def test_a_loop_inside_a_nested_pipeline_inside_a_loop_is_refused() -> None:
         with dsl.ParallelFor([1, 2]):
             inner_loop()
 
-    with pytest.raises(PipelineDefinitionError, match="sits inside loop 'for-loop-1'") as info:
-        plan_pipeline(outer_loop.spec)
-    assert isinstance(info.value, AirflowKfpError)
+    plan = plan_pipeline(outer_loop.spec)
+    flat = plan.group("for-loop-1--inner-loop--for-loop-1")
+    assert flat.parent is None and flat.outer_loop == "for-loop-1"  # beside the outer loop, not inside it
+    items = plan.task("for-loop-1--inner-loop--for-loop-1-items")
+    assert items.nested_items["outer_items"] == [1, 2] and items.nested_items["outer_group"] == "for-loop-1"
+    use_task = plan.task("for-loop-1--inner-loop--for-loop-1.use")
+    assert use_task.bindings["x"] == LoopItem(flat.loop_key, None, ("items", flat.loop_key))
+    assert use_task.trigger_rule == "none_failed"
 
 
 def test_output_assets_are_planned_as_uris() -> None:
