@@ -260,18 +260,19 @@ class _Scope:
             at = at.at("parameters", key)
             if "valueFromParameter" in parameter:
                 source = parameter["valueFromParameter"]
-                return self.output(source["producerSubtask"], source["outputParameterKey"], at)
+                pair = _pair(source, "producerSubtask", "outputParameterKey", at.at("valueFromParameter"))
+                return self.output(*pair, at)
             if "valueFromOneof" in parameter:
                 selectors = parameter["valueFromOneof"].get("parameterSelectors") or []
                 return self._one_of(
-                    [(s["producerSubtask"], s["outputParameterKey"]) for s in selectors], at.at("valueFromOneof")
+                    [_pair(s, "producerSubtask", "outputParameterKey", at) for s in selectors], at.at("valueFromOneof")
                 )
             raise at.error(f"unreadable DAG output {parameter!r}.")
         artifact = _mapping(outputs.get("artifacts"), at).get(key)
         if artifact is not None:
             at = at.at("artifacts", key)
             selectors = artifact.get("artifactSelectors") or []
-            pairs = [(s["producerSubtask"], s["outputArtifactKey"]) for s in selectors]
+            pairs = [_pair(s, "producerSubtask", "outputArtifactKey", at) for s in selectors]
             if len(pairs) == 1:
                 return self.output(*pairs[0], at)
             return self._one_of(pairs, at.at("artifactSelectors"))
@@ -296,10 +297,10 @@ class _Scope:
             found = self.input(str(name), where)
         elif "taskOutputParameter" in spec:
             source = spec["taskOutputParameter"]
-            found = self.output(source["producerTask"], source["outputParameterKey"], where)
+            found = self.output(*_pair(source, "producerTask", "outputParameterKey", where), where)
         elif "taskOutputArtifact" in spec:
             source = spec["taskOutputArtifact"]
-            found = self.output(source["producerTask"], source["outputArtifactKey"], where)
+            found = self.output(*_pair(source, "producerTask", "outputArtifactKey", where), where)
         elif "runtimeValue" in spec:
             value = constant_of(spec["runtimeValue"], where.at("runtimeValue"))
             if target is not None and target.kind == m.PARAMETER:
@@ -312,6 +313,13 @@ class _Scope:
         if selector:
             return _select(found, str(selector), where)
         return found
+
+
+def _pair(source: Any, task_key: str, output_key: str, where: Where) -> tuple[str, str]:
+    """``{producerTask: t, outputParameterKey: o}``: both must be there."""
+    if not isinstance(source, dict) or not source.get(task_key) or not source.get(output_key):
+        raise where.error(f"a reference to a task output needs {task_key} and {output_key}; got {source!r}.")
+    return str(source[task_key]), str(source[output_key])
 
 
 def _select(found: Argument, selector: str, where: Where) -> Argument:
