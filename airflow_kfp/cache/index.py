@@ -17,6 +17,7 @@ from airflow_kfp.hooks import identity
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
 from airflow_kfp.hooks.layout import INDEX_FOLDER, cache_entry_uri
 from airflow_kfp.manifest import Manifest
+from airflow_kfp.runtime.errors import AirflowKfpError
 
 __all__ = ["INDEX_FOLDER", "entry_uri"]
 
@@ -56,7 +57,7 @@ class CacheEntry:
         return json.dumps(document, sort_keys=True, indent=1).encode()
 
 
-class CorruptEntryError(ValueError):
+class CorruptEntryError(AirflowKfpError, ValueError):
     """An index entry that is not a complete entry of this format for this key."""
 
 

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from airflow_kfp.runtime.errors import AirflowKfpError
+
 SUPPORTED_SCHEMES = ("file://", "s3://", "a plain path")
 
 
@@ -29,7 +31,7 @@ class ObjectInfo:
     version_id: str | None = None  # S3 object version, when the bucket has versioning
 
 
-class ArtifactStoreError(Exception):
+class ArtifactStoreError(AirflowKfpError):
     """Any store failure; the message names the URI and what to do about it."""
 
 

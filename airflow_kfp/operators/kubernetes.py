@@ -26,7 +26,8 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
 from kubernetes.client import models as k8s
 
-from airflow_kfp.config import KfpSettings, load_settings
+from airflow_kfp.bindings import Binding
+from airflow_kfp.config import KfpSettings, Runner, load_settings
 from airflow_kfp.hooks.artifact_store import ArtifactStore
 from airflow_kfp.hooks.identity import identity_fields
 from airflow_kfp.lineage.mixin import KfpLineageMixin
@@ -143,11 +144,23 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
     return kwargs
 
 
+MODEL_POD_FIELDS = frozenset(
+    {"image", "cmds", "arguments", "env_vars", "env_from", "labels", "annotations", "node_selector"}
+    | {"volumes", "volume_mounts", "container_resources", "init_containers"}
+)
+"""KPO fields built from the pipeline model: data, never Jinja (a ``set_env_variable`` value such as
+``"{{ var.value.x }}"`` reaches the pod verbatim, as on the local runner and in KFP). Surgical (sec)."""
+
+
 class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, KubernetesPodOperator):
     """Runs one pipeline task in a pod built from the task's settings."""
 
-    template_fields: Sequence[str] = (*KubernetesPodOperator.template_fields, "external_arguments")
+    template_fields: Sequence[str] = (
+        *(f for f in KubernetesPodOperator.template_fields if f not in MODEL_POD_FIELDS),
+        "external_arguments",
+    )
     ui_color = "#d6e9ff"
+    kfp_runner = Runner.KUBERNETES
 
     def __init__(
         self,
@@ -156,7 +169,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         pipeline_version: str,
         task_spec: TaskSpec,
         component_spec: ComponentSpec,
-        input_bindings: dict[str, dict[str, Any]],
+        input_bindings: Mapping[str, Binding],
         settings_overrides: dict[str, Any] | None = None,
         external_arguments: dict[str, Any] | None = None,
         parse_settings: KfpSettings | None = None,

@@ -34,17 +34,6 @@ def runtime_component(component: ComponentSpec, task: TaskSpec) -> dict[str, Any
     return view
 
 
-def image_of(component: ComponentSpec, task: TaskSpec) -> str:
-    impl = component.implementation
-    if task.container_image:
-        return task.container_image
-    if impl.kind == "python":
-        return impl.base_image
-    if impl.kind == "container":
-        return impl.image
-    raise ValueError(f"component '{component.name}' is a nested pipeline and has no image")
-
-
 def artifact_entry(name: str, record: ArtifactRecord, path: str | None) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "name": name,

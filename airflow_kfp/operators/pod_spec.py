@@ -15,8 +15,9 @@ from kubernetes.client import Configuration
 from kubernetes.client import models as k8s
 
 from airflow_kfp.config import KfpSettings
+from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.kubernetes import SecurityContext
-from airflow_kfp.spec.model import ComponentSpec, PythonFunction, Resources, TaskSpec
+from airflow_kfp.spec.model import ComponentSpec, Resources, TaskSpec
 
 _MODEL_CONFIG: Configuration | None = None
 M = TypeVar("M")
@@ -36,7 +37,6 @@ WORK_VOLUME = "kfp-work"
 ARTIFACT_VOLUME = "kfp-artifacts"
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _NAME_UNSAFE = re.compile(r"[^a-z0-9-]+")
-KFP_DEFAULT_BASE_IMAGE = PythonFunction.model_fields["base_image"].default
 
 
 def label_value(value: str) -> str:
@@ -55,16 +55,11 @@ def pod_name(pipeline: str, task: str) -> str:
 
 
 def image_for(component: ComponentSpec, task: TaskSpec, settings: KfpSettings) -> str:
-    impl = component.implementation
-    if task.container_image:
-        return task.container_image
-    if impl.kind == "python":
-        if settings.default_image and impl.base_image == KFP_DEFAULT_BASE_IMAGE:
-            return settings.default_image
-        return impl.base_image
-    if impl.kind == "container":
-        return impl.image
-    raise ValueError(f"component '{component.name}' runs no code, so it has no image")
+    """The pod's image: the one ``effective_image`` answer the cache key and lineage use too."""
+    image = effective_image(component, task, settings.default_image)
+    if image is None:
+        raise ValueError(f"component '{component.name}' runs no code, so it has no image")
+    return image
 
 
 def container_resources(resources: Resources, settings: KfpSettings) -> k8s.V1ResourceRequirements | None:

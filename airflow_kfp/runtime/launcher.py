@@ -21,6 +21,7 @@ from typing import Any
 
 from airflow_kfp.runtime import dsl_shim, user_code
 from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.runtime.errors import AirflowKfpError
 from airflow_kfp.runtime.executor import ExecutorError, execute
 from airflow_kfp.runtime.placeholders import PlaceholderError, Resolver
 
@@ -32,7 +33,7 @@ PRELUDE = (
 )
 
 
-class LauncherError(Exception):
+class LauncherError(AirflowKfpError):
     """A problem the user can fix; printed without a traceback."""
 
 

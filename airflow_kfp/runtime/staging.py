@@ -24,6 +24,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from airflow_kfp.runtime.artifacts import METRICS_TYPES
+from airflow_kfp.runtime.errors import AirflowKfpError
 from airflow_kfp.runtime.verify import (
     ArtifactIntegrityError,
     check,
@@ -36,10 +38,9 @@ from airflow_kfp.runtime.verify import (
 CHUNK = 1024 * 1024
 MAX_POST_BYTES = 5 * 1024**3
 ATTEMPTS = 4
-METRICS_TYPES = ("system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics")
 
 
-class StagingError(Exception):
+class StagingError(AirflowKfpError):
     """A transfer that failed for good; the message names the artifact URI, never a signed URL."""
 
 

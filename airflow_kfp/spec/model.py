@@ -213,6 +213,11 @@ class Resources(_Model):
     memory_limit: str | None = None
     accelerator_type: str | None = None
     accelerator_limit: int | None = None
+    runtime_values: dict[str, Argument] = Field(default_factory=dict)
+    """Fields given as pipeline inputs or task outputs (``set_cpu_limit(task.output)``), as in KFP:
+    field name (``cpu_limit``, ``memory_request``, ``accelerator_type``, ``accelerator_limit``...) ->
+    the value, resolved when the task runs and checked then as the static field would be. A field
+    is either static or here, never both. The Kubernetes runner puts the resolved values in the pod."""
 
 
 class CachingOptions(_Model):

@@ -6,15 +6,18 @@ import error that says what to change.
 
 from __future__ import annotations
 
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.spec.control_flow import check_control_flow
+from airflow_kfp.spec.messages import describe, types_compatible, where
 from airflow_kfp.spec.model import (
     ARTIFACT,
+    Argument,
     ConcatArgument,
     ConstantArgument,
     InputSpec,
     LoopItemArgument,
     OneOfArgument,
-    OutputSpec,
     PipelineInputArgument,
     PipelineSpec,
     TaskOutputArgument,
@@ -23,41 +26,7 @@ from airflow_kfp.spec.model import (
 )
 from airflow_kfp.spec.resources import resource_problem
 
-
-class PipelineDefinitionError(Exception):
-    """A pipeline that cannot run; the message names where and what to change."""
-
-
-def where(pipeline: str, task: str | None = None, argument: str | None = None) -> str:
-    parts = [f"pipeline '{pipeline}'"]
-    if task is not None:
-        parts.append(f"task '{task}'")
-    if argument is not None:
-        parts.append(f"argument '{argument}'")
-    return ", ".join(parts)
-
-
-def _a(word: str) -> str:
-    return f"an {word}" if word[:1].lower() in "aeiou" else f"a {word}"
-
-
-def describe(kind: str, type_: str, is_list: bool = False) -> str:
-    if kind == ARTIFACT:
-        title = type_.split(".", 1)[-1]
-        return f"List[{title}] artifacts" if is_list else _a(f"{title} artifact")
-    return _a(f"{ptypes.JSON_SCHEMA_TYPES.get(type_, type_)} parameter")
-
-
-def types_compatible(source: OutputSpec | InputSpec, target: InputSpec) -> bool:
-    if source.kind != target.kind:
-        return False
-    if source.kind == ARTIFACT:  # KFP's rule: lists match lists; system.Artifact matches every type
-        if source.is_list != target.is_list:
-            return False
-        return "system.Artifact" in (source.type, target.type) or source.type == target.type
-    if source.type == target.type:
-        return True
-    return source.type == ptypes.INTEGER and target.type == ptypes.DOUBLE
+__all__ = ["PipelineDefinitionError", "check_default", "describe", "types_compatible", "validate_pipeline", "where"]
 
 
 def check_default(owner: str, task: str | None, spec: InputSpec, *, component: bool = False) -> None:
@@ -85,6 +54,14 @@ def _check_concat(
             f"expects {describe(target.kind, target.type, target.is_list)}; pass the value itself, or change "
             f"the annotation to str."
         )
+    check_parameter_leaves(spec, at, arg, by_name, upstream)
+
+
+def check_parameter_leaves(
+    spec: PipelineSpec, at: str, arg: Argument, by_name: dict[str, TaskSpec], upstream: set[str]
+) -> None:
+    """Each run-time value in ``arg`` (an f-string's parts, a resource's value) exists and is a parameter;
+    its producers run first."""
     for leaf in argument_leaves(arg):
         if isinstance(leaf, TaskOutputArgument):
             producer_task = by_name.get(leaf.task)
@@ -166,6 +143,10 @@ def _check_arguments(spec: PipelineSpec) -> dict[str, set[str]]:
                     )
                 if arg.value is not None and not ptypes.value_matches(arg.value, target.type):
                     raise PipelineDefinitionError(f"{at}: {arg.value!r} is not {describe(target.kind, target.type)}.")
+        for field, value in task.resources.runtime_values.items():
+            check_parameter_leaves(
+                spec, f"{where(spec.name, task.name)}, resource '{field}'", value, by_name, upstream[task.name]
+            )
         for required in component.inputs:
             if (
                 not required.has_default
@@ -226,8 +207,6 @@ def validate_pipeline(spec: PipelineSpec) -> PipelineSpec:
     for pipeline_input in spec.inputs:
         check_default(spec.name, None, pipeline_input)
     upstream = _check_arguments(spec)
-    from airflow_kfp.spec.control_flow import check_control_flow  # it imports this module
-
     check_control_flow(spec, upstream)
     _check_acyclic(spec, upstream)
     for out_name, out in spec.outputs.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from airflow_kfp.pipeline_root import check_root
 from airflow_kfp.spec.model import PipelineSpec
 from airflow_kfp.spec.validate import PipelineDefinitionError, validate_pipeline
 from airflow_kfp.yaml.document import Where, load_documents
@@ -44,6 +45,10 @@ def load_pipeline(path_or_text: str | os.PathLike[str] | dict[str, Any]) -> Pipe
             f"pipeline '{name}' ({documents.source}): the compiled pipeline is malformed ({type(exc).__name__}: "
             f"{exc}); compile it again with the kfp SDK."
         ) from exc
+    root = spec.get("defaultPipelineRoot")  # KFP's compiled @dsl.pipeline(pipeline_root=...)
+    if root:
+        check_root(str(root), f"pipeline '{name}': defaultPipelineRoot")
+        pipeline.pipeline_root = str(root)
     try:
         return validate_pipeline(pipeline)
     except PipelineDefinitionError as exc:

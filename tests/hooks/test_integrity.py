@@ -187,3 +187,40 @@ def test_an_upload_that_fails_for_good_says_how_orphans_are_removed(
     text = caplog.text
     assert "retrying upload to s3://" in text and "upload to of" not in text
     assert "AbortIncompleteMultipartUpload" in text
+
+
+def test_pod_staging_verifies_inputs_read_in_place_on_a_shared_volume(tmp_path: Path) -> None:
+    from airflow_kfp.runtime import staging
+
+    (tmp_path / "model").write_bytes(b"weights")
+    digest, size = verify.hash_path(str(tmp_path / "model"))
+    producer = {"dag_id": "d", "run_id": "r", "task_id": "train", "map_index": -1}
+    item = {
+        "name": "model",
+        "uri": "file:///shared/model",
+        "kind": "volume",
+        "path": str(tmp_path / "model"),
+        "files": [],
+        "digest": digest,
+        "size": size,
+        "producer": producer,
+    }
+    staging.stage_inputs([item])  # intact: passes
+    (tmp_path / "model").write_bytes(b"WEIGHTS")
+    with pytest.raises(staging.StagingError, match="is not what task 'train' of run 'r' in DAG 'd' wrote"):
+        staging.stage_inputs([item])
+    (tmp_path / "model").unlink()
+    with pytest.raises(staging.StagingError, match="no longer exists"):
+        staging.stage_inputs([item])
+    unsafe = {**item, "kind": "dir", "files": [{"rel": "../escape", "url": "http://127.0.0.1:9/x"}]}
+    with pytest.raises(staging.StagingError, match="unsafe path"):
+        staging.stage_inputs([unsafe])
+
+
+def test_an_imported_artifact_without_digest_is_checked_by_size_and_etag() -> None:
+    record = {"size": 5, "etag": "abc", "producer": None}
+    verify.check("src", "s3://b/k", record, None, 5, "abc")
+    with pytest.raises(verify.ArtifactIntegrityError, match="records 5 bytes, the stored data has 6"):
+        verify.check("src", "s3://b/k", record, None, 6, "abc")
+    with pytest.raises(verify.ArtifactIntegrityError, match="records ETag abc, the stored object has def"):
+        verify.check("src", "s3://b/k", record, "sha256:00", 5, "def")

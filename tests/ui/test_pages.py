@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
+import pytest
+
 from tests.ui.conftest import UiRuns, screenshot
+
+# One api-server per session: the tests that use it all run on the same xdist worker (make: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("ui-api-server")
 
 
 def _open(page, **query) -> None:  # type: ignore[no-untyped-def]
@@ -144,3 +149,16 @@ def test_pages_sit_inside_airflows_ui_in_light_and_dark(page, ui_runs: UiRuns) -
     assert frame.evaluate("document.documentElement.dataset.theme") == "dark"
     assert frame.locator("details.step[data-task='train'] .cache-hit").count() == 1
     screenshot(page, "airflow-run-details-dark")
+
+
+def test_experiment_page_gathers_runs_filed_by_run_conf(page, ui_runs: UiRuns) -> None:
+    _open(page, view="experiment", experiment="hostile-sweep")
+    table = page.locator("#runs-table")
+    table.wait_for()
+    assert ui_runs.run_id("hostile") in table.inner_text()
+    assert ui_runs.run_id("base") not in table.inner_text()
+    _open(
+        page, view="artifact", dag_id="ui-s3", run_id=ui_runs.run_id("s3"), task_id="bundle", map_index=-1, output="out"
+    )
+    page.wait_for_selector("ul.files li")
+    assert page.locator("ul.files").inner_text().split() == ["readme.txt", "sub/values.csv"]
