@@ -615,7 +615,7 @@ class _Reader:
             after=[a for a in [*scope.after, *after] if a != key],
             display_name=_display_name(key, task),
             env=dict(settings.env) if settings else {},
-            resources=settings.resources.model_copy() if settings else m.Resources(),
+            resources=self._resources(scope, task, settings, at),
             caching=CachingOptions(
                 enable_caching=bool(caching.get("enableCache", False)),
                 cache_key=caching.get("cacheKey") or None,
@@ -627,14 +627,40 @@ class _Reader:
         )
         self.tasks.append(spec)
 
-    def _arguments(
-        self, scope: _Scope, key: str, task: dict[str, Any], component: ComponentSpec, at: Where
-    ) -> dict[str, Argument]:
+    @staticmethod
+    def _given(task: dict[str, Any], at: Where) -> dict[str, tuple[dict[str, Any], Where]]:
+        """The task's inputs by name, with their YAML paths."""
         inputs = _mapping(task.get("inputs"), at.at("inputs"))
         given: dict[str, tuple[dict[str, Any], Where]] = {}
         for kind in ("parameters", "artifacts"):
             for name, spec in _mapping(inputs.get(kind), at.at("inputs", kind)).items():
                 given[name] = (_mapping(spec, at), at.at("inputs", kind, name))
+        return given
+
+    def _resources(
+        self, scope: _Scope, task: dict[str, Any], settings: comps.ExecutorSettings | None, at: Where
+    ) -> m.Resources:
+        """The executor's resources; a field set from a pipeline input or task output (its value is a
+        placeholder naming a task input) becomes a run-time value of the task."""
+        if settings is None:
+            return m.Resources()
+        resources = settings.resources.model_copy(deep=True)
+        given = self._given(task, at) if settings.runtime_resources else {}
+        for field_name, text in settings.runtime_resources.items():
+            match = _INPUT_PLACEHOLDER.fullmatch(text.strip())
+            if match is None or match["name"] not in given:
+                raise at.error(
+                    f"the resource {field_name} is {text!r}, which names no input of this task; only a whole "
+                    f"pipeline input or task output can set a resource."
+                )
+            spec, where = given[match["name"]]
+            resources.runtime_values[field_name] = scope.argument(spec, where, None)
+        return resources
+
+    def _arguments(
+        self, scope: _Scope, key: str, task: dict[str, Any], component: ComponentSpec, at: Where
+    ) -> dict[str, Argument]:
+        given = self._given(task, at)
         arguments: dict[str, Argument] = {}
         for name, (spec, where) in given.items():
             target = component.input(name)

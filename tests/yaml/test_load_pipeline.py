@@ -42,6 +42,7 @@ def test_features_map_onto_the_model():
         "memory_limit": "2Gi",
         "accelerator_type": "nvidia.com/gpu",
         "accelerator_limit": 2,
+        "runtime_values": {},
     }
     assert first.retry is not None and first.retry.model_dump() == {
         "num_retries": 3,
@@ -126,6 +127,7 @@ def test_older_numeric_resource_forms():
         "memory_limit": "1500000000",
         "accelerator_type": "T4",
         "accelerator_limit": 1,
+        "runtime_values": {},
     }
 
 
@@ -207,8 +209,8 @@ def _executor(documents, label):
                 .setdefault("resources", {})
                 .update(resourceCpuLimit="{{$.inputs.parameters['pipelinechannel--cpu']}}")
             ),
-            "deploymentSpec.executors.exec-say-hello.container.resources.resourceCpuLimit",
-            "only known at run time",
+            "root.dag.tasks.say-hello",
+            "names no input of this task",
         ),
         (
             lambda d: d[0]["deploymentSpec"]["executors"].update({"exec-say-hello": {"resolver": {}}}),
