@@ -408,3 +408,17 @@ def test_nested_parallel_for_runs_every_pair_and_collects_at_each_level(dag_runn
     # Collected after both loops: one list per outer item (parameters), one flat list (artifacts).
     assert _out(result, "nested-total") == "x:x0,x:x1/y:y0,y:y1,y:y2"
     assert _out(result, "read-all") == "p1,p2,q1,q2"
+
+
+def test_nested_loop_over_an_outer_field_under_a_branch_with_a_nested_pipeline_inside(dag_runner):
+    result = dag_runner.run_pipeline(f"{P}:nested_loops_with_branches", conf={"threshold": 0})
+    assert result.state == "success", result.states
+    flat = "for-loop-1--condition-2--for-loop-3"
+    assert [_out(result, f"{flat}.echo-twice.echo-2", i) for i in range(3)] == ["1a!", "1b!", "3c!"]
+    assert _out(result, "nested-total") == "1a!,1b!/3c!/"  # one list per outer item (the last one empty)
+
+    # Outer items whose branch is not taken get no inner instances, and no list.
+    result = dag_runner.run_pipeline(f"{P}:nested_loops_with_branches", conf={"threshold": 2})
+    assert result.state == "success", result.states
+    assert _out(result, "nested-total") == "3c!/"
+    assert result.states[("for-loop-1.condition-2.check", 0)] == "skipped"

@@ -144,10 +144,21 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
     return kwargs
 
 
+MODEL_POD_FIELDS = frozenset(
+    {"image", "cmds", "arguments", "env_vars", "env_from", "labels", "annotations", "node_selector"}
+    | {"volumes", "volume_mounts", "container_resources", "init_containers"}
+)
+"""KPO fields built from the pipeline model: data, never Jinja (a ``set_env_variable`` value such as
+``"{{ var.value.x }}"`` reaches the pod verbatim, as on the local runner and in KFP). Surgical (sec)."""
+
+
 class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, KubernetesPodOperator):
     """Runs one pipeline task in a pod built from the task's settings."""
 
-    template_fields: Sequence[str] = (*KubernetesPodOperator.template_fields, "external_arguments")
+    template_fields: Sequence[str] = (
+        *(f for f in KubernetesPodOperator.template_fields if f not in MODEL_POD_FIELDS),
+        "external_arguments",
+    )
     ui_color = "#d6e9ff"
     kfp_runner = Runner.KUBERNETES
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-import airflow_kfp
 from airflow_kfp.config import KfpSettings, Runner
 from airflow_kfp.hooks.artifact_store import ArtifactStore
 from airflow_kfp.hooks.identity import identity_fields
@@ -30,11 +29,11 @@ from airflow_kfp.operators.base import (
     RunResult,
 )
 from airflow_kfp.runtime import user_code, verify
+from airflow_kfp.runtime.artifacts import METRICS_TYPES
 from airflow_kfp.spec.images import effective_image
 
-PACKAGE_PARENT = str(Path(airflow_kfp.__file__).resolve().parent.parent)
+PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 LOG_TAIL_LINES = 40
-METRICS_TYPES = ("system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics")
 
 
 def _requirement_satisfied(requirement: str) -> bool:
@@ -98,7 +97,7 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
                         local = workdir / "inputs" / name / str(i) / encode_segment(Path(uri.rstrip("/")).name)
                         local.parent.mkdir(parents=True, exist_ok=True)
                         got = store.get_path(uri, local)  # hashed while it streams
-                        verify.check(name, uri, record, got.digest, got.size)
+                        verify.check(name, uri, record, got.digest, got.size, got.etag)
                     else:
                         verify.verify_in_place(name, str(local), uri, record)
                 except verify.ArtifactIntegrityError as exc:

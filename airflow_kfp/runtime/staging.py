@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from airflow_kfp.runtime.artifacts import METRICS_TYPES
 from airflow_kfp.runtime.errors import AirflowKfpError
 from airflow_kfp.runtime.verify import (
     ArtifactIntegrityError,
@@ -37,7 +38,6 @@ from airflow_kfp.runtime.verify import (
 CHUNK = 1024 * 1024
 MAX_POST_BYTES = 5 * 1024**3
 ATTEMPTS = 4
-METRICS_TYPES = ("system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics")
 
 
 class StagingError(AirflowKfpError):

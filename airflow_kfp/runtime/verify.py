@@ -88,11 +88,12 @@ def check(
     record: Mapping[str, Any],
     digest: str | None,
     size: int | None,
+    etag: str | None = None,
 ) -> None:
     """Raise ``ArtifactIntegrityError`` when ``digest``/``size`` (what was read) differ from ``record``.
 
     The digest decides when the record has one; an artifact imported from outside the pipeline may
-    carry only its size, and then the size must match.
+    carry only its size (and ETag on S3), and then those must match.
     """
     expected = record.get("digest")
     if expected and digest and digest == expected:
@@ -103,6 +104,8 @@ def check(
         detail = f"its manifest records digest {expected}, the stored data has {found}"
     elif expected_size is not None and size is not None and size != expected_size:
         detail = f"its manifest records {expected_size} bytes, the stored data has {size}"
+    elif record.get("etag") and etag and etag != record.get("etag"):
+        detail = f"its manifest records ETag {record.get('etag')}, the stored object has {etag}"
     else:
         return
     raise ArtifactIntegrityError(

@@ -215,3 +215,12 @@ def test_pod_staging_verifies_inputs_read_in_place_on_a_shared_volume(tmp_path: 
     unsafe = {**item, "kind": "dir", "files": [{"rel": "../escape", "url": "http://127.0.0.1:9/x"}]}
     with pytest.raises(staging.StagingError, match="unsafe path"):
         staging.stage_inputs([unsafe])
+
+
+def test_an_imported_artifact_without_digest_is_checked_by_size_and_etag() -> None:
+    record = {"size": 5, "etag": "abc", "producer": None}
+    verify.check("src", "s3://b/k", record, None, 5, "abc")
+    with pytest.raises(verify.ArtifactIntegrityError, match="records 5 bytes, the stored data has 6"):
+        verify.check("src", "s3://b/k", record, None, 6, "abc")
+    with pytest.raises(verify.ArtifactIntegrityError, match="records ETag abc, the stored object has def"):
+        verify.check("src", "s3://b/k", record, "sha256:00", 5, "def")

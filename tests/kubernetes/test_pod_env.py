@@ -39,6 +39,7 @@ def test_pods_carry_no_worker_secret(
     bucket, key = uri[len("s3://") :].split("/", 1)
     seen = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())["environ"]
     assert seen["MODEL_STAGE"] == "staging"  # set_env_variable reaches the pod
+    assert seen["LITERAL"] == "{{ var.value.x }}"  # pod fields built from the model are not Jinja-rendered
     assert not [k for k in seen if k.startswith(("AIRFLOW_KFP_TASK", "AIRFLOW_KFP_RUNTIME"))]  # nor the task document
 
 

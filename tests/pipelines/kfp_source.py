@@ -492,3 +492,18 @@ def nested_loops(letters: List[str] = ["a", "b"]):  # noqa: B006, UP006
         with dsl.ParallelFor([1, 2]) as b:
             artifact = write_text(text=f"{a}{b}")
     read_all(parts=dsl.Collected(artifact.outputs["out"]))  # artifacts: one flat list
+
+
+@dsl.pipeline
+def echo_twice(text: str) -> str:
+    first = echo(text=text)
+    return echo(text=f"{first.output}!").output
+
+
+@dsl.pipeline
+def nested_loops_with_branches(threshold: int = 2):
+    with dsl.ParallelFor([{"k": 1, "subs": ["a", "b"]}, {"k": 3, "subs": ["c"]}, {"k": 5, "subs": []}]) as outer:
+        with dsl.If(outer.k > threshold):  # a branch between the loops, decided per outer item
+            with dsl.ParallelFor(outer.subs) as sub:  # over a field of the outer item
+                inner = echo_twice(text=f"{outer.k}{sub}")  # a nested pipeline inside the inner loop
+    nested_total(lists=dsl.Collected(inner.output))
