@@ -286,6 +286,17 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             "pod": {"inputs": inputs_plan, "outputs": outputs_plan},
         }
 
+    def apply_runtime_resources(self, settings: KfpSettings) -> None:
+        """(dslgaps, issue 14) Resources given as pipeline inputs or task outputs (``set_cpu_limit(task.output)``),
+        resolved by ``resolve_resources``: into the pod's requests/limits, GPU node selector and toleration."""
+        if not self.kfp_resolved_resources:
+            return
+        task = self.task_spec.model_copy(update={"resources": self.effective_resources()})
+        self.container_resources = pod_spec.container_resources(task.resources, settings)
+        self.node_selector = pod_spec.node_selector(task, settings)
+        self.tolerations = pod_spec.tolerations(task, settings)
+        self.pod_request_obj = None
+
     def prepare_pod(
         self,
         context: Mapping[str, Any],
@@ -295,6 +306,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         settings: KfpSettings,
     ) -> None:
         """Put this run's task document and the runtime into the pod's environment."""
+        self.apply_runtime_resources(settings)
         doc = self.task_document(context, inputs, output_uris, store, settings)
         env = encode_task(doc, ENV_CHUNK)
         size = sum(len(v) for v in env.values())
