@@ -17,7 +17,8 @@ def test_misspelt_key_fails_the_run_at_its_first_task(dag_runner, capfd):
 
 def test_known_keys_and_switches_run(dag_runner):
     result = dag_runner.run_pipeline(
-        "tests.pipelines.security:conf_inputs", conf={"c": 0.5, "n_rows": 4, "kfp_enable_caching": False}
+        "tests.pipelines.security:conf_inputs",
+        conf={"c": 0.5, "n_rows": 4, "kfp_enable_caching": False, "kfp_experiment": "sweep"},
     )
     assert result.state == "success", result.states
     assert result.manifest("scale")["parameters"]["Output"] == 2.0
