@@ -19,7 +19,8 @@ from airflow_kfp.bindings import Binding, Gate
 from airflow_kfp.config import KfpSettings, Runner, load_settings
 from airflow_kfp.errors import ComponentFailedError, InputResolutionError
 from airflow_kfp.hooks import publish
-from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, get_artifact_store
+from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
+from airflow_kfp.hooks.factory import get_artifact_store
 from airflow_kfp.hooks.layout import TaskTry
 from airflow_kfp.lineage.service import JobFacts, LineageService
 from airflow_kfp.manifest import Manifest, new_manifest, stamp_step
