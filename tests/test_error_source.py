@@ -19,19 +19,19 @@ def line_of(marker: str) -> int:
 def failures(monkeypatch):
     """Each failed task's ComponentFailedError message (the task's failure, as Airflow records it)."""
     from airflow_kfp.operators.base import ComponentFailedError
-    from airflow_kfp.operators.local import LocalComponentOperator
+    from airflow_kfp.operators.local_runner import LocalRunner
 
     seen: dict[str, str] = {}
-    real = LocalComponentOperator._run_launcher
+    real = LocalRunner._run_launcher
 
     def recording(self, *args, **kwargs):
         try:
             return real(self, *args, **kwargs)
         except ComponentFailedError as exc:
-            seen[self.task_id] = str(exc)
+            seen[self.task_spec.name] = str(exc)
             raise
 
-    monkeypatch.setattr(LocalComponentOperator, "_run_launcher", recording)
+    monkeypatch.setattr(LocalRunner, "_run_launcher", recording)
     return seen
 
 

@@ -61,10 +61,10 @@ class TaskRun:
 
 class ComponentRunner(Protocol):
     """What executes a component's code for one try, called by the operator only on a cache miss
-    (the seam KFP's local task handlers have): the local runner (``operators/local.py``, a
-    subprocess), the Kubernetes runner (``operators/kubernetes.py``, a pod through the
-    KubernetesPodOperator) and the importer (``operators/importer.py``, records an existing artifact).
-    It stores the output artifacts at ``output_uris`` and reports what it stored."""
+    (the seam KFP's local task handlers have): the local runner (``operators/local_runner.LocalRunner``,
+    a subprocess, called by ``operators/local.py``), the Kubernetes runner (``operators/kubernetes.py``,
+    a pod through the KubernetesPodOperator) and the importer (``operators/importer.py``, records an
+    existing artifact). It stores the output artifacts at ``output_uris`` and reports what it stored."""
 
     kfp_runner: ClassVar[str]
     """Its ``config.Runner`` name, as lineage reports it ("none" for the importer)."""
