@@ -9,7 +9,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES = False
 # Some machines forbid .pyc files; then every Airflow subprocess recompiles Airflow from source.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: venv example test lint typecheck unit bench clean compat-refresh
+.PHONY: venv example test lint typecheck unit suite bench clean compat-refresh
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,11 +33,16 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy airflow_kfp
 
+# Fast tests of the pure parts (tests/unit: plan, bindings, resolver, placeholders...): seconds.
 unit: venv
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadgroup -m "not integration"
+
+# Every test, unit and integration (real DAG runs), on two xdist workers (CI has two cores).
+suite: venv
+	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 # The whole suite: lint, types, tests. CI runs exactly this.
-test: lint typecheck unit
+test: lint typecheck suite
 
 # Recompile the compatibility suite's pipelines with the real kfp SDK (in its own venv) and record what
 # kfp.local produces for them: tests/compat/fixtures. Needs PyPI the first time.

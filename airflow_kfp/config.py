@@ -2,35 +2,190 @@
 
 from __future__ import annotations
 
+import enum
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-RUNNERS = ("local", "kubernetes")
+
+class Runner(enum.StrEnum):
+    """Where a component's code runs (``[kfp] runner``)."""
+
+    LOCAL = "local"
+    """A subprocess on the Airflow worker, with the worker's Python; images are ignored."""
+    KUBERNETES = "kubernetes"
+    """A pod per task, through the KubernetesPodOperator."""
+
+
+RUNNERS = tuple(r.value for r in Runner)
+
+
+def setting(default: Any, description: str, *, example: str | None = None) -> Any:
+    """A ``[kfp]`` option: its default, and what ``airflow config list`` and the docs say about it."""
+    return field(default=default, metadata={"description": description, "example": example})
+
+
+def provider_config_options() -> dict[str, dict[str, Any]]:
+    """The options of the provider info's ``config`` section, from :class:`KfpSettings`."""
+    options: dict[str, dict[str, Any]] = {}
+    for f in fields(KfpSettings):
+        default = f.default
+        options[f.name] = {
+            "description": f.metadata["description"],
+            "version_added": "0.1.0",
+            "type": "boolean" if isinstance(default, bool) else "string",
+            "example": f.metadata["example"],
+            "default": str(default),
+        }
+    return options
 
 
 @dataclass(frozen=True)
 class KfpSettings:
-    runner: str = "local"
-    artifact_root: str = ""
-    artifact_conn_id: str = ""
-    enable_caching: bool = True
-    max_cache_staleness: str = ""
-    cache_version: str = ""
-    local_install_packages: str = "auto"
-    local_env_passthrough: str = ""
-    local_launch: str = "fork"
-    namespace: str = "default"
-    kubernetes_conn_id: str = ""
-    service_account: str = ""
-    gpu_resource_name: str = "nvidia.com/gpu"
-    accelerator_node_label: str = "accelerator"
-    gpu_toleration_key: str = "nvidia.com/gpu"
-    default_image: str = ""
-    staging_image: str = "python:3.12-slim"
-    image_pull_policy: str = ""
-    artifact_volume_claim: str = ""
-    presigned_url_expiry: str = "12h"
+    """The ``[kfp]`` section: every option, its default and its documentation, in one place (the
+    provider info's config section is derived from these fields)."""
+
+    runner: str = setting(
+        "local",
+        "Where components run: 'local' (a subprocess on the worker) or 'kubernetes' (a pod).",
+        example="kubernetes",
+    )
+    artifact_root: str = setting(
+        "",
+        (
+            "Where artifacts live: a local folder, file:// URI or s3://bucket/prefix. Empty means "
+            "<AIRFLOW_HOME>/kfp/artifacts."
+        ),
+        example="s3://ml-artifacts/pipelines",
+    )
+    artifact_conn_id: str = setting(
+        "",
+        "Airflow connection (aws type) used for an s3:// artifact root; empty uses boto3's default credential chain.",
+        example="aws_default",
+    )
+    enable_caching: bool = setting(
+        True,
+        "Reuse the outputs of an identical earlier step instead of running it again.",
+        example="False",
+    )
+    max_cache_staleness: str = setting(
+        "",
+        "Cache entries older than this are ignored (e.g. 30d, 12h); empty means no limit.",
+        example="30d",
+    )
+    cache_version: str = setting(
+        "",
+        "Part of every cache key: change it to invalidate all cache entries at once.",
+        example="2",
+    )
+    local_install_packages: str = setting(
+        "auto",
+        (
+            "Local runner: 'auto' installs packages_to_install into a cached folder only when the worker's "
+            "environment lacks them; 'never' fails instead; 'always' installs every time the cache folder is "
+            "missing."
+        ),
+        example="never",
+    )
+    local_env_passthrough: str = setting(
+        "",
+        (
+            "Local runner: extra worker environment variables components receive, comma-separated names or "
+            "PREFIX* (components otherwise get only an allow-list: PATH, locale, proxies, their "
+            "set_env_variable values). Credentials and Airflow settings are refused."
+        ),
+        example="HF_HOME,MLFLOW_TRACKING_URI",
+    )
+    local_launch: str = setting(
+        "fork",
+        (
+            "Local runner: 'fork' forks each component from a small pre-started launcher kept by the worker "
+            "(its own process, environment and working directory; Linux); 'spawn' starts a fresh Python for "
+            "every component."
+        ),
+        example="spawn",
+    )
+    namespace: str = setting(
+        "default",
+        "Kubernetes namespace for component pods.",
+        example="ml",
+    )
+    kubernetes_conn_id: str = setting(
+        "",
+        "Airflow Kubernetes connection for the pods; empty uses in-cluster or KUBECONFIG.",
+        example="kubernetes_default",
+    )
+    service_account: str = setting(
+        "",
+        "Service account of component pods (IRSA/workload identity for the artifact store).",
+        example="kfp-runner",
+    )
+    gpu_resource_name: str = setting(
+        "nvidia.com/gpu",
+        "Extended resource a GPU limit becomes.",
+        example="amd.com/gpu",
+    )
+    accelerator_node_label: str = setting(
+        "accelerator",
+        "Node label that set_accelerator_type() selects on.",
+        example="cloud.google.com/gke-accelerator",
+    )
+    gpu_toleration_key: str = setting(
+        "nvidia.com/gpu",
+        (
+            "Taint key tolerated (effect NoSchedule, operator Exists) by pods that request a GPU; empty adds no "
+            "toleration."
+        ),
+        example="amd.com/gpu",
+    )
+    default_image: str = setting(
+        "",
+        "Image for Python components that keep KFP's default base image (python:3.11); empty keeps it.",
+        example="registry.example.com/ml/python:3.11",
+    )
+    staging_image: str = setting(
+        "python:3.12-slim",
+        "Image with python3 that moves artifacts in and out of container-component pods.",
+        example="registry.example.com/ml/python:3.12-slim",
+    )
+    image_pull_policy: str = setting(
+        "",
+        "Default imagePullPolicy of component pods; empty leaves it to Kubernetes.",
+        example="IfNotPresent",
+    )
+    artifact_volume_claim: str = setting(
+        "",
+        (
+            "With a local artifact root on the kubernetes runner: a ReadWriteMany PVC holding that root, mounted "
+            "in every pod at the same path. Empty: a local root is refused."
+        ),
+        example="kfp-artifacts",
+    )
+    presigned_url_expiry: str = setting(
+        "12h",
+        (
+            "Lifetime of the presigned URLs a pod uses to read and write its artifacts; it must cover the pod's "
+            "queueing and run time (at most 7d for S3)."
+        ),
+        example="2d",
+    )
+    # k8s helper (issue 16): deferrable pods and the multipart part size.
+    deferrable: bool = setting(
+        False,
+        (
+            "Kubernetes runner: free the worker slot while a pod runs (the triggerer watches it); per task "
+            "with kubernetes.set_deferrable(task)."
+        ),
+        example="True",
+    )
+    multipart_part_size: str = setting(
+        "64Mi",
+        (
+            "Kubernetes runner: size of each part a pod uploads an output file in (S3 allows 5MiB to 5GiB, at "
+            "most 10000 parts); a file of any size streams through with flat memory."
+        ),
+        example="256Mi",
+    )
 
     def resolved_artifact_root(self) -> str:
         if self.artifact_root:

@@ -7,15 +7,30 @@ from typing import Any, TypedDict
 MANIFEST_VERSION = 1
 
 
+class Producer(TypedDict, total=False):
+    """The task try that wrote an artifact: named when a read finds the bytes changed."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+
+
 class ArtifactRecord(TypedDict, total=False):
     uri: str
     type: str
     metadata: dict[str, Any]
     size: int
     digest: str | None
+    """``sha256:<hex>``; every read checks it (``runtime.verify``)."""
     producer_cache_key: str | None
     etag: str | None
+    """S3 ETag (a directory: one over its files' ETags); a cache hit requires it unchanged."""
+    version_id: str | None
+    """S3 version id where the bucket has versioning; a cache hit requires it unchanged."""
     mtime: float | None
+    producer: Producer
     external: bool
 
 

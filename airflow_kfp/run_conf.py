@@ -14,10 +14,13 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from airflow_kfp.experiment import CONF_KEY as EXPERIMENT
+
 ENABLE_CACHING = "kfp_enable_caching"
 
 KFP_SWITCHES: dict[str, str] = {
     ENABLE_CACHING: "false runs every step of this run afresh: no cache lookups, no new entries",
+    EXPERIMENT: "files this run under another experiment in the experiments UI (issue 12)",
 }
 """Every run-conf key the package itself reads, with what it does; the one place they are listed."""
 

@@ -1,4 +1,11 @@
-"""Session-wide Airflow home on SQLite; every test gets a clean artifact root."""
+"""One Airflow home on SQLite per test process (per pytest-xdist worker); every test gets a clean
+artifact root.
+
+Two layers: ``tests/unit/`` holds fast tests of the pure parts (no Airflow objects, no DB); every other
+test runs real Airflow parts and is marked ``integration`` here, so ``-m "not integration"`` runs the
+unit layer alone. Both layers run in parallel with ``-n 2``: each xdist worker is its own process with
+its own ``AIRFLOW_HOME``, SQLite database, dags folder and moto server.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-_HOME = Path(tempfile.mkdtemp(prefix="airflow-kfp-tests-"))
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_HOME = Path(tempfile.mkdtemp(prefix=f"airflow-kfp-tests-{_WORKER}-"))
+_UNIT = Path(__file__).parent / "unit"
 os.environ["AIRFLOW_HOME"] = str(_HOME)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_HOME / "dags")
@@ -21,6 +30,12 @@ os.environ["AIRFLOW__KFP__LOCAL_ENV_PASSTHROUGH"] = "KFP_CACHE_TEST_*"
 (_HOME / "dags").mkdir(parents=True, exist_ok=True)
 
 pytest_plugins = ["tests.fixtures.moto_server"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _UNIT not in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

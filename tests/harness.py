@@ -75,6 +75,46 @@ class DagRunner:
         dag = self.load(self.dag_source(pipeline_ref, **to_dag_kwargs))
         return self.run(dag, conf)
 
+    def clear_and_resume(self, dag: Any, dag_run: Any, task_ids: list[str]) -> RunResult:
+        """Clear ``task_ids`` of a finished run the way the UI's Clear / the REST API do (select with
+        ``dag.clear(dry_run=True)``, then ``clear_task_instances``), and run that same run again,
+        with ``dag.test()``'s scheduling loop, until it finishes."""
+        import time as _time
+
+        from airflow import settings
+        from airflow.models.dagrun import DagRun
+        from airflow.models.taskinstance import clear_task_instances
+        from airflow.sdk.definitions.dag import _run_task
+        from airflow.serialization.serialized_objects import DagSerialization
+        from airflow.utils.state import DagRunState, TaskInstanceState
+        from sqlalchemy import select
+
+        scheduler_dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
+        session = settings.Session()
+        tis = scheduler_dag.clear(dry_run=True, task_ids=task_ids, run_id=dag_run.run_id, session=session)
+        clear_task_instances(list(tis), session, DagRunState.QUEUED)
+        session.commit()
+        dr = session.scalar(select(DagRun).where(DagRun.id == dag_run.id))
+        dr.dag = scheduler_dag
+        dr.state = DagRunState.RUNNING  # what the scheduler does with a queued run
+        session.commit()
+        while dr.state == DagRunState.RUNNING:
+            session.expire_all()
+            schedulable, _ = dr.update_state(session=session)
+            for ti in schedulable:
+                ti.try_number += 1
+                ti.state = TaskInstanceState.SCHEDULED
+            session.commit()
+            scheduled = [ti for ti in dr.get_task_instances(session=session) if ti.state == TaskInstanceState.SCHEDULED]
+            if not scheduled:
+                _time.sleep(0.2)
+            for ti in scheduled:
+                try:
+                    _run_task(ti=ti, task=dag.task_dict[ti.task_id])
+                except Exception:  # the task's state says it failed; the loop goes on like dag.test()
+                    pass
+        return self.collect(dag, dr)
+
     def collect(self, dag: Any, dag_run: Any) -> RunResult:
         from airflow.models.xcom import XComModel
         from airflow.utils.session import create_session

@@ -69,6 +69,7 @@ def test_components_see_no_worker_secret(dag_runner, s3_bucket, worker_with_secr
     python_env = python_doc["environ"]
     _assert_clean(python_env, "python component")
     assert python_env["MODEL_STAGE"] == "staging" and python_env["HF_HUB_OFFLINE"] == "1"  # set_env_variable
+    assert python_env["LITERAL"] == "{{ var.value.x }}"
     for name, value in VISIBLE.items():
         assert python_env[name] == value
     assert python_env["PATH"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 P = "tests.pipelines.control_flow"
@@ -67,7 +69,9 @@ def test_loop_over_an_upstream_list_of_dicts_with_collected_artifacts(dag_runner
     result = dag_runner.run_pipeline(f"{P}:output_loop")
     assert result.state == "success", result.states
     uris = [result.manifest("for-loop-1.write-data", i)["artifacts"]["data"]["uri"] for i in range(3)]
-    assert len(set(uris)) == 3 and all(f"/for-loop-1.write-data/{i}/data" in u for i, u in enumerate(uris))
+    # <task>/<map_index>/try-<n>-<ti id>/<output> (store layout)
+    assert len(set(uris)) == 3
+    assert all(re.search(rf"/for-loop-1\.write-data/{i}/try-1-[0-9a-f-]+/data$", u) for i, u in enumerate(uris))
     assert _out(result, "merge") == "apapapapap|eueu|ususus"
 
 

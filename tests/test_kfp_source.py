@@ -5,6 +5,8 @@ Every test runs a real DAG (``dag.test()`` on SQLite) and compares with what KFP
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from airflow_kfp import dsl, to_dag
@@ -53,7 +55,7 @@ def test_pythonic_artifacts_get_uri_and_bare_artifact_inputs(dag_runner):
     gen = result.manifest("gen-data")["artifacts"]["Output"]
     assert gen["type"] == "system.Dataset" and gen["metadata"] == {"length": 9}
     assert _text(result, "gen-data") == "some data"
-    assert gen["uri"].endswith("/gen-data/Output")
+    assert re.search(r"/gen-data/-1/try-1-[0-9a-f-]+/Output$", gen["uri"]), gen["uri"]  # per-try layout
     # dsl.get_uri("model") names a file under the task's root; it is stored as the output "Output".
     assert _text(result, "train-model") == "model trained"
     assert result.manifest("train-model")["artifacts"]["Output"]["type"] == "system.Model"
@@ -209,7 +211,8 @@ def test_set_path_stores_the_output_from_the_custom_path(dag_runner, tmp_path):
     assert _text(result, "custom-path-output", "out_dataset") == "Hello, World!"
     assert _out(result, "validate-input-artifact") is True
     uri = result.manifest("custom-path-output")["artifacts"]["out_dataset"]["uri"]
-    assert "/custom-path-output/out_dataset" in uri  # stored in the artifact store, not left at the custom path
+    # stored in the artifact store (per-try layout), not left at the custom path
+    assert re.search(r"/custom-path-output/-1/try-1-[0-9a-f-]+/out_dataset$", uri), uri
 
 
 # -- 10 --------------------------------------------------------------------------------------------------
@@ -299,3 +302,123 @@ def test_after_a_task_in_a_branch_from_outside_is_refused():
             with dsl.If(x == "a"):
                 t = echo(text=x)
             echo(text="b").after(t)
+
+
+# -- 11 --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("pipeline", "conf", "ran", "state"),
+    [
+        # a task fails; a task that ignores upstream failures still runs; KFP marks the run failed
+        ("ignore_upstream_failure", {"fail": True}, "write-marker", "failed"),
+        ("ignore_upstream_failure", {"fail": False}, "write-marker", "success"),
+        # a task fails inside an ExitHandler; the exit task runs and succeeds; the run is failed
+        ("exit_handler_state", {"fail": True}, "exit-op", "failed"),
+        # nothing fails but the exit task itself: the run is failed
+        ("exit_handler_state", {"fail": False, "exit_fails": True}, None, "failed"),
+        ("exit_handler_state", {"fail": False}, "exit-op", "success"),
+    ],
+)
+def test_run_state_is_failed_when_any_task_failed_as_in_kfp(dag_runner, pipeline, conf, ran, state):
+    result = dag_runner.run_pipeline(f"{P}:{pipeline}", conf=conf)
+    assert result.state == state, result.states
+    if ran is not None:
+        assert result.states[ran] == "success"  # the task that runs whatever happened did run
+    watcher = result.dag.get_task("kfp_run_state")
+    assert watcher.trigger_rule == "all_done" and result.states["kfp_run_state"] == state
+    assert set(watcher.upstream_task_ids) == {t for t in result.dag.task_ids if t != "kfp_run_state"}
+
+
+def test_pipelines_whose_failures_reach_their_leaves_get_no_run_state_task():
+    from tests.pipelines.kfp_source import formatted
+
+    assert "kfp_run_state" not in to_dag(formatted).task_ids
+
+
+# -- 5b ------------------------------------------------------------------------------------------------------
+def test_resources_from_task_outputs_and_pipeline_inputs_resolve_when_the_task_runs(dag_runner, capfd):
+    result = dag_runner.run_pipeline(f"{P}:machine_fields")
+    assert result.state == "success", result.states
+    assert _out(result, "sum-numbers") == 3
+    task = result.dag.get_task("sum-numbers")
+    assert task.upstream_task_ids == {"cpu-limit", "accelerator-limit"}  # producers run first
+    resources = task.task_spec.resources
+    assert set(resources.runtime_values) == {
+        "cpu_limit",
+        "memory_limit",
+        "memory_request",
+        "accelerator_type",
+        "accelerator_limit",
+    }
+    assert resources.cpu_limit is None and resources.accelerator_limit is None
+    log = capfd.readouterr().out  # the task log
+    assert "'cpu_limit': '4000m'" in log and "'accelerator_limit': 1" in log
+    assert "'memory_request': '2Gi'" in log and "'accelerator_type': 'NVIDIA_TESLA_P4'" in log
+
+    bad = dag_runner.run_pipeline(f"{P}:machine_fields", conf={"memory_limit": "lots"})
+    assert bad.state == "failed" and bad.states["sum-numbers"] == "failed"
+    log = capfd.readouterr().out
+    assert "resource memory_limit" in log and "fix the value the pipeline passes" in log
+
+
+def test_effective_resources_give_the_runner_the_resolved_values():
+    from tests.pipelines.kfp_source import machine_fields
+
+    task = to_dag(machine_fields).get_task("sum-numbers")
+    task.kfp_resolved_resources = {"cpu_limit": "4000m", "accelerator_limit": 1}
+    effective = task.effective_resources()
+    assert (effective.cpu_limit, effective.accelerator_limit, effective.runtime_values) == ("4000m", 1, {})
+
+
+def test_placeholders_resolve_identically_in_commands_args_and_argument_values(dag_runner):
+    import uuid
+
+    result = dag_runner.run_pipeline(f"{P}:pipeline_with_placeholders")
+    assert result.state == "success", result.states
+    in_command, in_args, as_value = _out(result, "show-placeholders", name="shown").split("\n")
+    assert in_command == in_args == as_value
+    job_name, resource, job_id, task_name, task_id, root, created, scheduled = in_command.split("|")
+    run_id = result.dag_run.run_id
+    assert (job_name, job_id, task_name) == ("pipeline-with-placeholders", run_id, "show-placeholders")
+    assert resource and run_id in resource and "{{" not in in_command
+    uuid.UUID(task_id)  # the task instance's own id
+    assert root.startswith("/") or "://" in root
+    assert created.endswith(("Z", "+00:00")) and scheduled.endswith(("Z", "+00:00"))
+    printed = _out(result, "print-all-placeholders").split(", ")
+    assert printed[:3] == [job_name, resource, job_id] and printed[3] == "print-all-placeholders"
+    assert printed[4] != task_id  # one id per task
+
+
+# -- 7 ---------------------------------------------------------------------------------------------------
+def test_nested_parallel_for_runs_every_pair_and_collects_at_each_level(dag_runner):
+    result = dag_runner.run_pipeline(f"{P}:nested_loops")
+    assert result.state == "success", result.states
+    words = ["x:x0", "x:x1", "y:y0", "y:y1", "y:y2"]  # the inner loop runs over each outer item's own list
+    assert [_out(result, "for-loop-1--for-loop-2.echo", i) for i in range(5)] == words
+    deepest = [_out(result, "for-loop-1--for-loop-2--for-loop-3.echo-2", i) for i in range(10)]
+    assert deepest == ["x0a", "x0b", "x1a", "x1b", "y0a", "y0b", "y1a", "y1b", "y2a", "y2b"]
+    # Collected inside the enclosing loop: that instance's items only.
+    assert [_out(result, "for-loop-1--for-loop-2.join-words", i) for i in range(5)] == [
+        "x0a+x0b",
+        "x1a+x1b",
+        "y0a+y0b",
+        "y1a+y1b",
+        "y2a+y2b",
+    ]
+    assert [_out(result, "for-loop-1.echo-3", i) for i in range(2)] == ["x=x:x0+x:x1", "y=y:y0+y:y1+y:y2"]
+    # Collected after both loops: one list per outer item (parameters), one flat list (artifacts).
+    assert _out(result, "nested-total") == "x:x0,x:x1/y:y0,y:y1,y:y2"
+    assert _out(result, "read-all") == "p1,p2,q1,q2"
+
+
+def test_nested_loop_over_an_outer_field_under_a_branch_with_a_nested_pipeline_inside(dag_runner):
+    result = dag_runner.run_pipeline(f"{P}:nested_loops_with_branches", conf={"threshold": 0})
+    assert result.state == "success", result.states
+    flat = "for-loop-1--condition-2--for-loop-3"
+    assert [_out(result, f"{flat}.echo-twice.echo-2", i) for i in range(3)] == ["1a!", "1b!", "3c!"]
+    assert _out(result, "nested-total") == "1a!,1b!/3c!/"  # one list per outer item (the last one empty)
+
+    # Outer items whose branch is not taken get no inner instances, and no list.
+    result = dag_runner.run_pipeline(f"{P}:nested_loops_with_branches", conf={"threshold": 2})
+    assert result.state == "success", result.states
+    assert _out(result, "nested-total") == "3c!/"
+    assert result.states[("for-loop-1.condition-2.check", 0)] == "skipped"

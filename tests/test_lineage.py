@@ -9,6 +9,8 @@ resolved from the package's shipped files by ``_schemaURL``.
 from __future__ import annotations
 
 import json
+import platform
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -202,11 +204,15 @@ def test_file_transport_reports_inputs_outputs_and_facets(dag_runner, openlineag
     cache = complete["run"]["facets"]["kfpCache"]
     assert (cache["enabled"], cache["hit"], cache["key"]) == (False, False, fitted["cache"]["key"])
 
-    # Job facets: pipeline name and version, component and image.
+    # Job facets: pipeline name and version, component, and where it ran: the local runner runs no
+    # image, it reports the worker host and Python (issue 11.4).
     job = complete["job"]["facets"]
     assert job["kfpPipeline"]["pipelineName"] == "lineage-demo"
     assert job["kfpPipeline"]["pipelineVersion"] == result.dag.kfp_pipeline.digest()
-    assert (job["kfpComponent"]["componentName"], job["kfpComponent"]["image"]) == ("fit", "python:3.11")
+    component = job["kfpComponent"]
+    assert (component["componentName"], component["runner"]) == ("fit", "local")
+    assert component.get("image") is None
+    assert (component["host"], component["pythonVersion"]) == (socket.gethostname(), platform.python_version())
 
     # The first step reads nothing and writes its dataset.
     assert by_task[("prepare", "COMPLETE")]["inputs"] == []
@@ -421,7 +427,13 @@ def test_dataset_names_follow_the_openlineage_naming_spec():
         "pipelines/run-1/fit/model",
     )
     assert dataset_identity("file:///data/kfp/run-1/fit/model") == ("file", "/data/kfp/run-1/fit/model")
-    assert dataset_identity("gs://b/k%20x") == ("gs://b", "k x")
+    # Artifact URIs are raw keys (as in KFP and boto3): the store writes "a:b" as the key "a%3Ab", and
+    # the dataset must name that very object, so nothing is percent-decoded.
+    assert dataset_identity("gs://b/k%20x") == ("gs://b", "k%20x")
+    assert dataset_identity("s3://b/p/manual__2024-01-01T00%3A00%3A00/t") == (
+        "s3://b",
+        "p/manual__2024-01-01T00%3A00%3A00/t",
+    )
 
 
 def test_s3_artifacts_are_named_by_bucket_and_key(

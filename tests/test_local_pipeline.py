@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import pytest
 
@@ -48,7 +49,19 @@ def test_output_artifact_written_with_digest_and_metadata(basic_run):
     assert record["metadata"] == {"rows": 12}
     assert record["size"] == path.stat().st_size
     assert record["digest"] == _sha256(path)
-    assert "/basic-retrain/" in record["uri"] and record["uri"].endswith("/make-data/data")
+    # <root>/<pipeline>/<dag_id>/<run_id>/<task>/<map_index>/try-<n>/<output>, names encoded losslessly
+    run = basic_run.dag_run.run_id.replace(":", "%3A").replace("+", "%2B")
+    layout = rf"/basic-retrain/basic-retrain/{re.escape(run)}/make-data/-1/try-1-[0-9a-f-]{{36}}/data"
+    assert re.search(layout + "$", record["uri"]), record["uri"]
+    assert "etag" not in record  # a local artifact has no ETag: its mtime and digest identify it
+    assert record["mtime"] == path.stat().st_mtime  # what a cache hit compares
+    assert record["producer"] == {
+        "dag_id": "basic-retrain",
+        "run_id": basic_run.dag_run.run_id,
+        "task_id": "make-data",
+        "map_index": -1,
+        "try_number": 1,
+    }
 
 
 def test_return_value_metrics_and_input_metadata(basic_run):

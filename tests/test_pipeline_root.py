@@ -80,3 +80,19 @@ def test_unsupported_configured_root_fails_at_parse(monkeypatch):
     monkeypatch.setenv("AIRFLOW__KFP__ARTIFACT_ROOT", "gs://team-bucket/kfp")
     with pytest.raises(PipelineDefinitionError, match=r"\[kfp\] artifact_root .*'gs://' is not supported"):
         to_dag(plain_echo, dag_id="bad", start_date=datetime.datetime(2024, 1, 1))
+
+
+def test_compiled_yaml_default_pipeline_root_is_the_pipeline_root():
+    """KFP compiles ``@dsl.pipeline(pipeline_root=...)`` to ``defaultPipelineRoot``: it is honoured, and checked."""
+    from pathlib import Path
+
+    import yaml
+
+    from airflow_kfp.yaml import load_pipeline
+
+    document = yaml.safe_load((Path(__file__).parent / "compat" / "fixtures" / "hello_world.yaml").read_text())
+    document["defaultPipelineRoot"] = "s3://team-bucket/kfp"
+    assert load_pipeline(document).pipeline_root == "s3://team-bucket/kfp"
+    document["defaultPipelineRoot"] = "gs://team-bucket/kfp"
+    with pytest.raises(PipelineDefinitionError, match=r"defaultPipelineRoot is 'gs://team-bucket/kfp'"):
+        load_pipeline(document)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import boto3
 import pytest
@@ -29,10 +30,13 @@ def test_basic_pipeline_with_s3_artifact_root(dag_runner, s3_bucket, s3_conn):
     )
     assert result.state == "success", result.states
     record = result.manifest("make-data")["artifacts"]["data"]
-    assert record["uri"].startswith(f"{root}/basic-retrain/") and record["uri"].endswith("/make-data/data")
+    assert record["uri"].startswith(f"{root}/basic-retrain/basic-retrain/manual__")
+    assert re.search(r"/make-data/-1/try-1-[0-9a-f-]{36}/data$", record["uri"]), record["uri"]
     key = record["uri"][len(f"s3://{s3_bucket}/") :]
-    body = s3_conn.get_object(Bucket=s3_bucket, Key=key)["Body"].read()
+    obj = s3_conn.get_object(Bucket=s3_bucket, Key=key)
+    body = obj["Body"].read()
     assert record["digest"] == "sha256:" + hashlib.sha256(body).hexdigest() and record["size"] == len(body)
+    assert record["etag"] == obj["ETag"].strip('"')  # what a cache hit compares
     # A directory output is one object per file under the artifact's URI.
     folder = result.manifest("shout")["artifacts"]["copy"]["uri"][len(f"s3://{s3_bucket}/") :]
     listed = s3_conn.list_objects_v2(Bucket=s3_bucket, Prefix=folder + "/")["Contents"]

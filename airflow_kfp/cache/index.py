@@ -8,21 +8,22 @@ complete entry: the first to finish wins and the other keeps its own outputs wit
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from airflow_kfp.cache.key import KEY_FORMAT
+from airflow_kfp.hooks import identity
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
+from airflow_kfp.hooks.layout import INDEX_FOLDER, cache_entry_uri
 from airflow_kfp.manifest import Manifest
+from airflow_kfp.runtime.errors import AirflowKfpError
 
-INDEX_FOLDER = ".cache"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
+__all__ = ["INDEX_FOLDER", "entry_uri"]
 
 
 def entry_uri(store: ArtifactStore, component: str, key: str) -> str:
-    return store.uri_for(INDEX_FOLDER, _UNSAFE.sub("_", component).strip("_") or "_", f"{key}.json")
+    return cache_entry_uri(store, component, key)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class CacheEntry:
         return json.dumps(document, sort_keys=True, indent=1).encode()
 
 
-class CorruptEntryError(ValueError):
+class CorruptEntryError(AirflowKfpError, ValueError):
     """An index entry that is not a complete entry of this format for this key."""
 
 
@@ -80,10 +81,19 @@ def parse_entry(data: bytes, key: str) -> CacheEntry:
         raise CorruptEntryError(f"{type(exc).__name__}: {exc}") from exc
 
 
+class EntryPathTakenError(ArtifactStoreError):
+    """Something other than an entry (a directory) sits where the entry belongs."""
+
+
 def read_entry(store: ArtifactStore, uri: str) -> bytes | None:
-    """The raw entry, or None when there is none."""
-    if not store.exists(uri):
+    """The raw entry, or None when there is none; store errors (no bucket, access denied) propagate."""
+    info = store.stat(uri)
+    if info is None:
         return None
+    if info.is_dir:
+        raise EntryPathTakenError(
+            f"the cache entry path {uri} is a directory, not an entry; remove it so results can be recorded"
+        )
     try:
         return store.read_bytes(uri)
     except ArtifactStoreError:
@@ -101,7 +111,8 @@ def miss_reason(
     expected_artifacts: set[str],
     now: float | None = None,
 ) -> str | None:
-    """Why ``entry`` cannot be reused (None when it can): too old, outputs missing or changed."""
+    """Why ``entry`` cannot be reused (None when it can): too old, outputs missing or changed
+    (size, ETag/version, local modification time or digest: see ``hooks.identity``)."""
     now = time.time() if now is None else now
     age = now - entry.created_at
     if max_staleness is not None and age > max_staleness.total_seconds():
@@ -111,14 +122,9 @@ def miss_reason(
     if set(parameters) != expected_parameters or set(artifacts) != expected_artifacts:
         return "the entry's outputs do not match the component's outputs"
     for name, record in sorted(artifacts.items()):
-        uri = record.get("uri", "")
-        info = store.stat(uri)
-        if info is None:
-            return f"its output artifact '{name}' at {uri} no longer exists"
-        if record.get("size") is not None and info.size != record.get("size"):
-            return f"its output artifact '{name}' at {uri} changed size ({record.get('size')} -> {info.size} bytes)"
-        if record.get("etag") and info.etag and info.etag != record.get("etag"):
-            return f"its output artifact '{name}' at {uri} changed (ETag {record.get('etag')} -> {info.etag})"
+        reason = identity.changed(store, name, record)
+        if reason is not None:
+            return reason
     return None
 
 
@@ -132,6 +138,9 @@ def write_entry(store: ArtifactStore, uri: str, entry: CacheEntry, *, replaces: 
     data = entry.to_bytes()
     if store.write_bytes(uri, data, if_absent=True):
         return True
+    taken = store.stat(uri)
+    if taken is not None and taken.is_dir:
+        raise EntryPathTakenError(f"the cache entry path {uri} is a directory, not an entry; remove it")
     if replaces is None:
         return False
     current = read_entry(store, uri)

@@ -13,10 +13,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_kfp.manifest import ArtifactRecord
+from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.model import ComponentSpec, TaskSpec
 
-KEY_FORMAT = 1
-"""Bump when the key's contents change, so entries written by an older format never hit."""
+KEY_FORMAT = 2
+"""Bump when the key's contents or what entries record change, so older entries never hit.
+
+2: artifacts moved to per-DAG-run, per-try paths and records carry ETag/version/mtime; entries of
+format 1 point at paths that two DAGs could share, so they are ignored (never found: every key changed).
+"""
 
 
 def canonical_json(value: Any) -> str:
@@ -26,14 +31,6 @@ def canonical_json(value: Any) -> str:
 
 def _sha256(document: Any) -> str:
     return hashlib.sha256(canonical_json(document).encode()).hexdigest()
-
-
-def effective_image(component: ComponentSpec, task: TaskSpec) -> str | None:
-    """The image named by the pipeline (``set_container_image`` wins), as the runner will see it."""
-    impl = component.implementation
-    if task.container_image:
-        return task.container_image
-    return getattr(impl, "base_image", None) or getattr(impl, "image", None)
 
 
 def _platform(task: TaskSpec) -> dict[str, Any]:
@@ -49,13 +46,15 @@ def _platform(task: TaskSpec) -> dict[str, Any]:
     }
 
 
-def component_fingerprint(component: ComponentSpec, task: TaskSpec) -> dict[str, Any]:
-    """What the step runs: image, command/args or function source, packages, env, output specs."""
+def component_fingerprint(component: ComponentSpec, task: TaskSpec, image: str | None = None) -> dict[str, Any]:
+    """What the step runs: image, command/args or function source, packages, env, output specs.
+    ``image`` is the task's effective image (``spec.images.effective_image`` with the deployment's
+    default image); without it, the image the pipeline names."""
     impl = component.implementation
     fingerprint: dict[str, Any] = {
         "component": component.name,
         "kind": impl.kind,
-        "image": effective_image(component, task),
+        "image": image if image is not None else effective_image(component, task),
         "env": dict(task.env),
         "outputs": sorted([o.name, o.kind, o.type] for o in component.outputs),
         "platform": _platform(task),
@@ -98,6 +97,7 @@ def cache_key(
     artifacts: Mapping[str, list[ArtifactRecord]],
     cache_version: str = "",
     runner: str = "local",
+    image: str | None = None,
 ) -> str:
     """The step's key. A custom ``set_caching_options(cache_key=...)`` replaces the computed part,
     as in KFP; the cache version, the runner and the format still apply, and the index scopes it to
@@ -107,7 +107,7 @@ def cache_key(
         document: dict[str, Any] = {"custom": task.caching.cache_key, "component": component.name}
     else:
         document = {
-            "fingerprint": component_fingerprint(component, task),
+            "fingerprint": component_fingerprint(component, task, image),
             "parameters": dict(parameters),
             "artifacts": {name: [artifact_identity(r) for r in records] for name, records in artifacts.items()},
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from airflow_kfp.dsl.pipeline_context import current_builder, kfp_name
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.dsl.placeholders import ContainerPlaceholder, placeholder_for, to_ir_string
 from airflow_kfp.dsl.signature import read_signature
-from airflow_kfp.spec.model import ComponentSpec, ContainerImplementation, PythonFunction
+from airflow_kfp.spec.model import ComponentSpec, ContainerImplementation, PythonFunction, SourceLocation
 from airflow_kfp.spec.validate import PipelineDefinitionError
 
 DEFAULT_BASE_IMAGE = "python:3.11"
@@ -41,11 +42,21 @@ class BaseComponent:
 
 def function_source(func: Callable[..., Any]) -> str:
     """The function's own source without its decorators, as KFP ships lightweight components."""
-    source = textwrap.dedent(inspect.getsource(func))
+    return _located_source(func)[0]
+
+
+def _located_source(func: Callable[..., Any]) -> tuple[str, SourceLocation | None]:
+    """The function's source from its ``def`` line, and where that line is in its file."""
+    block, start = inspect.getsourcelines(func)
+    source = textwrap.dedent("".join(block))
     tree = ast.parse(source)
     node = next(n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef))
     lines = source.splitlines(keepends=True)
-    return "".join(lines[node.lineno - 1 :])
+    file = inspect.getsourcefile(func) or func.__code__.co_filename
+    location = None
+    if file and not file.startswith("<"):
+        location = SourceLocation(line=1, file=os.path.abspath(file), first_line=max(start, 1) + node.lineno - 1)
+    return "".join(lines[node.lineno - 1 :]), location
 
 
 class PythonComponent(BaseComponent):
@@ -63,24 +74,36 @@ class PythonComponent(BaseComponent):
 
 def _component_source(
     name: str, func: Callable[..., Any], additional_funcs: list[Callable[..., Any]] | None, embedded: str | None
-) -> str:
-    """KFP's layout: helper functions, then the embedded files' prelude, then the component function."""
+) -> tuple[str, list[SourceLocation]]:
+    """KFP's layout: helper functions, then the embedded files' prelude, then the component function;
+    with where each function was written (see ``PythonFunction.source_locations``)."""
     parts: list[str] = []
+    locations: list[SourceLocation] = []
+
+    def add(text: str, location: SourceLocation | None) -> None:
+        line = sum(p.count("\n") for p in parts) + 1
+        # a stretch without a file (the embedded prelude) still starts a new stretch
+        locations.append(
+            location.model_copy(update={"line": line}) if location else SourceLocation(line=line, file="", first_line=0)
+        )
+        parts.append(text)
+
     for helper in additional_funcs or []:
         if isinstance(helper, BaseComponent) or not callable(helper) or not hasattr(helper, "__code__"):
             raise PipelineDefinitionError(
                 f"component '{name}': additional_funcs takes plain Python functions, got {helper!r}."
             )
-        parts.append(function_source(helper) + "\n\n")
+        helper_source, helper_location = _located_source(helper)
+        add(helper_source + "\n\n", helper_location)
     if embedded is not None:
         from airflow_kfp.dsl.embedded import EmbeddedArtifactError, embedded_prelude
 
         try:
-            parts.append(embedded_prelude(embedded))
+            add(embedded_prelude(embedded), None)
         except EmbeddedArtifactError as exc:
             raise PipelineDefinitionError(f"component '{name}': {exc}.") from exc
-    parts.append(function_source(func))
-    return "".join(parts)
+    add(*_located_source(func))
+    return "".join(parts), locations
 
 
 def _make_python_component(
@@ -96,9 +119,11 @@ def _make_python_component(
     if isinstance(func, BaseComponent):
         raise PipelineDefinitionError(f"component '{name}' is decorated twice.")
     inputs, outputs = read_signature(func, name, allow_embedded=embedded_artifact_path is not None)
+    source, locations = _component_source(name, func, additional_funcs, embedded_artifact_path)
     implementation = PythonFunction(
         function_name=func.__name__,
-        source=_component_source(name, func, additional_funcs, embedded_artifact_path),
+        source=source,
+        source_locations=locations,
         base_image=base_image or DEFAULT_BASE_IMAGE,
         packages_to_install=list(packages_to_install or []),
         pip_index_urls=list(pip_index_urls or []),

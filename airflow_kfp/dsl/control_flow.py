@@ -248,10 +248,8 @@ class ParallelFor(_Group):
         at = where(builder.name)
         if isinstance(items, PipelineTask):
             items = items.output
-        if isinstance(items, LoopArgument):
-            raise PipelineDefinitionError(
-                f"{at}: dsl.ParallelFor over the item of another loop is a nested loop, which is not supported."
-            )
+        if isinstance(items, LoopArgument):  # a nested loop over (a field of) the outer loop's item
+            return items.to_argument(), None
         if isinstance(items, list | tuple):
             if not items:
                 raise PipelineDefinitionError(f"{at}: dsl.ParallelFor over an empty list has nothing to run.")
@@ -278,14 +276,6 @@ class ParallelFor(_Group):
 
     def __enter__(self) -> LoopArgument:
         builder = current_builder("dsl.ParallelFor")
-        outer = next((g for g in builder.group_stack if g.kind == "loop"), None)
-        if outer is not None:
-            raise PipelineDefinitionError(
-                f"{where(builder.name)}: a dsl.ParallelFor inside dsl.ParallelFor '{outer.name}' is not supported: "
-                f"Airflow cannot map a task group inside a mapped task group. Loop once over a list of dicts "
-                f"holding every combination (for example [{{'region': r, 'model': m}} ...]) and read item.region "
-                f"and item.model."
-            )
         parallelism = self.parallelism
         if parallelism is not None and (not isinstance(parallelism, int) or parallelism < 0):
             raise PipelineDefinitionError(

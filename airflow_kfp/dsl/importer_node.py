@@ -41,6 +41,23 @@ def importer(
         raise PipelineDefinitionError(
             f"pipeline '{builder.name}': dsl.importer(artifact_uri={artifact_uri!r}) needs a URI string."
         )
+    from airflow_kfp.dsl.formatting import find_hidden_channel
+
+    hidden = find_hidden_channel(metadata or {})
+    if hidden is not None:
+        raise PipelineDefinitionError(
+            f"pipeline '{builder.name}': dsl.importer(metadata=...) holds {hidden}, a run-time value; importer "
+            f"metadata is fixed when the pipeline is defined here. Pass constants, or set the metadata in a "
+            f"component that reads the imported artifact."
+        )
+    if isinstance(artifact_uri, str):
+        from airflow_kfp.dsl.formatting import formatted_argument
+
+        if formatted_argument(builder.formatted, artifact_uri) is not None:
+            raise PipelineDefinitionError(
+                f"pipeline '{builder.name}': dsl.importer(artifact_uri={artifact_uri!r}) formats run-time values "
+                f"into the URI; pass the whole URI as a pipeline input or task output instead."
+            )
     spec = ComponentSpec(
         name="importer",
         inputs=[InputSpec(name="uri", kind=PARAMETER, type=ptypes.STRING)],

@@ -11,7 +11,6 @@ from airflow_kfp.dsl.components import BaseComponent
 from airflow_kfp.dsl.pipeline_context import PipelineBuilder, kfp_name
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.dsl.signature import SINGLE_OUTPUT, read_signature
-from airflow_kfp.gc_pause import gc_paused
 from airflow_kfp.pipeline_root import check_root
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.model import (
@@ -61,7 +60,7 @@ class Pipeline(BaseComponent):
         # Artifact inputs are allowed: a pipeline used inside another one receives them from its caller.
         inputs, _ = read_signature(func, name, allow_return=True, owner_kind="pipeline")
         builder = PipelineBuilder(name)
-        with builder, gc_paused():
+        with builder:
             channels = {i.name: PipelineInputChannel(i.name, i.kind, i.type, i.is_list) for i in inputs}
             returned = func(**channels)
         outputs, output_specs = _pipeline_outputs(name, returned)
@@ -128,7 +127,7 @@ def component_pipeline(component: BaseComponent) -> PipelineSpec:
     pipeline's inputs (with their defaults) and its outputs the pipeline's outputs."""
     spec = component.component_spec
     builder = PipelineBuilder(spec.name)
-    with builder, gc_paused():
+    with builder:
         arguments = {
             i.name: PipelineInputChannel(i.name, i.kind, i.type, i.is_list)
             for i in spec.inputs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING
 
 from airflow_kfp.spec.model import Argument, ComponentSpec, GroupSpec, PipelineSpec
@@ -11,7 +12,8 @@ from airflow_kfp.spec.validate import PipelineDefinitionError
 if TYPE_CHECKING:
     from airflow_kfp.dsl.pipeline_task import PipelineTask
 
-_stack: list[PipelineBuilder] = []
+_current: ContextVar[PipelineBuilder | None] = ContextVar("airflow_kfp_pipeline_builder", default=None)
+"""The pipeline being defined in this thread or task; a nested ``@dsl.pipeline`` shadows it until it ends."""
 
 
 def kfp_name(name: str) -> str:
@@ -34,6 +36,7 @@ class PipelineBuilder:
         self.last_closed: GroupSpec | None = None
         """The If/Elif branch that just closed, for a following dsl.Elif / dsl.Else."""
         self._group_count = 0
+        self._tokens: list[Token[PipelineBuilder | None]] = []
         self.formatted: dict[str, Argument] = {}
         """Tokens that ``str(channel)`` gave out (f-strings), and the values they stand for."""
 
@@ -84,11 +87,11 @@ class PipelineBuilder:
         return key
 
     def __enter__(self) -> PipelineBuilder:
-        _stack.append(self)
+        self._tokens.append(_current.set(self))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _stack.pop()
+        _current.reset(self._tokens.pop())
 
     def spec(self, **fields: object) -> PipelineSpec:
         return PipelineSpec(
@@ -101,12 +104,13 @@ class PipelineBuilder:
 
 
 def active_builder() -> PipelineBuilder | None:
-    return _stack[-1] if _stack else None
+    return _current.get()
 
 
 def current_builder(what: str) -> PipelineBuilder:
-    if not _stack:
+    builder = _current.get()
+    if builder is None:
         raise PipelineDefinitionError(
             f"{what} was called outside a pipeline; call components inside a function decorated with @dsl.pipeline."
         )
-    return _stack[-1]
+    return builder

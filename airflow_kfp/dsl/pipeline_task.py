@@ -9,11 +9,26 @@ from airflow_kfp.dsl.channels import PipelineChannel, TaskOutputChannel
 from airflow_kfp.dsl.formatting import find_hidden_channel, formatted_argument, has_token
 from airflow_kfp.dsl.pipeline_context import PipelineBuilder, kfp_name
 from airflow_kfp.spec import quantities
-from airflow_kfp.spec.model import ComponentSpec, ConstantArgument, RetryPolicy, TaskSpec
+from airflow_kfp.spec.model import (
+    PARAMETER,
+    Argument,
+    ComponentSpec,
+    ConcatArgument,
+    ConstantArgument,
+    LoopItemArgument,
+    PipelineInputArgument,
+    RetryPolicy,
+    TaskOutputArgument,
+    TaskSpec,
+    argument_leaves,
+)
 from airflow_kfp.spec.validate import PipelineDefinitionError, where
 
 if TYPE_CHECKING:
     from typing import Self
+
+
+_RUNTIME_LEAVES = (ConstantArgument, PipelineInputArgument, TaskOutputArgument, LoopItemArgument, ConcatArgument)
 
 
 class _Outputs(Mapping[str, TaskOutputChannel]):
@@ -120,6 +135,33 @@ class PipelineTask:
         self.spec.container_image = image
         return self
 
+    def _runtime_resource(self, field: str, setter: str, value: Any) -> bool:
+        """KFP takes a pipeline input or task output (or an f-string of them) for a resource: it is
+        resolved when the task runs. Returns whether ``value`` was such a run-time value."""
+        if isinstance(value, PipelineTask):
+            value = value.output
+        argument: Argument | None
+        if isinstance(value, PipelineChannel):
+            if value.kind != PARAMETER or value.is_list:
+                raise PipelineDefinitionError(
+                    f"{self._where()}: {setter}: {value!r} is not a parameter; pass a str or int value."
+                )
+            argument = value.to_argument()
+        elif has_token(value):
+            argument = formatted_argument(self.builder.formatted, value)
+        else:
+            self.spec.resources.runtime_values.pop(field, None)
+            return False
+        assert argument is not None
+        if not all(isinstance(a, _RUNTIME_LEAVES) for a in argument_leaves(argument)):
+            raise PipelineDefinitionError(
+                f"{self._where()}: {setter}: pass a pipeline input, a task output, a loop item or a constant; "
+                f"got {value!r}."
+            )
+        self.spec.resources.runtime_values[field] = argument
+        setattr(self.spec.resources, field, None)
+        return True
+
     def _quantity(self, setter: str, value: str, parse: Any) -> str:
         try:
             parse(value)
@@ -127,31 +169,39 @@ class PipelineTask:
             raise PipelineDefinitionError(f"{self._where()}: {setter}: {exc}.") from exc
         return str(value)
 
-    def set_cpu_request(self, cpu: str) -> Self:
-        self.spec.resources.cpu_request = self._quantity("set_cpu_request", cpu, quantities.cpu_millis)
+    def set_cpu_request(self, cpu: str | PipelineChannel) -> Self:
+        if not self._runtime_resource("cpu_request", "set_cpu_request", cpu):
+            self.spec.resources.cpu_request = self._quantity("set_cpu_request", cpu, quantities.cpu_millis)  # type: ignore[arg-type]
         return self
 
-    def set_cpu_limit(self, cpu: str) -> Self:
-        self.spec.resources.cpu_limit = self._quantity("set_cpu_limit", cpu, quantities.cpu_millis)
+    def set_cpu_limit(self, cpu: str | PipelineChannel) -> Self:
+        if not self._runtime_resource("cpu_limit", "set_cpu_limit", cpu):
+            self.spec.resources.cpu_limit = self._quantity("set_cpu_limit", cpu, quantities.cpu_millis)  # type: ignore[arg-type]
         return self
 
-    def set_memory_request(self, memory: str) -> Self:
-        self.spec.resources.memory_request = self._quantity("set_memory_request", memory, quantities.memory_bytes)
+    def set_memory_request(self, memory: str | PipelineChannel) -> Self:
+        if not self._runtime_resource("memory_request", "set_memory_request", memory):
+            self.spec.resources.memory_request = self._quantity("set_memory_request", memory, quantities.memory_bytes)  # type: ignore[arg-type]
         return self
 
-    def set_memory_limit(self, memory: str) -> Self:
-        self.spec.resources.memory_limit = self._quantity("set_memory_limit", memory, quantities.memory_bytes)
+    def set_memory_limit(self, memory: str | PipelineChannel) -> Self:
+        if not self._runtime_resource("memory_limit", "set_memory_limit", memory):
+            self.spec.resources.memory_limit = self._quantity("set_memory_limit", memory, quantities.memory_bytes)  # type: ignore[arg-type]
         return self
 
-    def set_accelerator_type(self, accelerator: str) -> Self:
-        self.spec.resources.accelerator_type = accelerator
-        if self.spec.resources.accelerator_limit is None:
-            self.spec.resources.accelerator_limit = 1
+    def set_accelerator_type(self, accelerator: str | PipelineChannel) -> Self:
+        if not self._runtime_resource("accelerator_type", "set_accelerator_type", accelerator):
+            self.spec.resources.accelerator_type = accelerator  # type: ignore[assignment]
+        resources = self.spec.resources
+        if resources.accelerator_limit is None and "accelerator_limit" not in resources.runtime_values:
+            resources.accelerator_limit = 1  # KFP: a type without a count means one
         return self
 
-    def set_accelerator_limit(self, limit: int | str) -> Self:
+    def set_accelerator_limit(self, limit: int | str | PipelineChannel) -> Self:
+        if self._runtime_resource("accelerator_limit", "set_accelerator_limit", limit):
+            return self
         try:
-            count = int(limit)
+            count = int(limit)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             count = -1
         if count < 0:

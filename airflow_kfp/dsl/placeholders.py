@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from airflow_kfp.runtime import placeholders as rp
 from airflow_kfp.runtime.artifacts import InputPath, OutputPath, _Annotation
 from airflow_kfp.spec.model import ARTIFACT, InputSpec, OutputSpec
 
 # KFP's exported placeholders (kfp.dsl), with KFP's own strings: usable as argument values and in
-# container commands/args, resolved when the task runs.
-PIPELINE_JOB_NAME_PLACEHOLDER = "{{$.pipeline_job_name}}"
-PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER = "{{$.pipeline_job_resource_name}}"
-PIPELINE_JOB_ID_PLACEHOLDER = "{{$.pipeline_job_uuid}}"
-PIPELINE_TASK_NAME_PLACEHOLDER = "{{$.pipeline_task_name}}"
-PIPELINE_TASK_ID_PLACEHOLDER = "{{$.pipeline_task_uuid}}"
-PIPELINE_ROOT_PLACEHOLDER = "{{$.pipeline_root}}"
-PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER = "{{$.pipeline_job_create_time_utc}}"
-PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER = "{{$.pipeline_job_schedule_time_utc}}"
+# container commands/args, resolved when the task runs (runtime/placeholders.py lists them once).
+PIPELINE_JOB_NAME_PLACEHOLDER = rp.pipeline_placeholder(rp.PIPELINE_JOB_NAME)
+PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER = rp.pipeline_placeholder(rp.PIPELINE_JOB_RESOURCE_NAME)
+PIPELINE_JOB_ID_PLACEHOLDER = rp.pipeline_placeholder(rp.PIPELINE_JOB_UUID)
+PIPELINE_TASK_NAME_PLACEHOLDER = rp.pipeline_placeholder(rp.PIPELINE_TASK_NAME)
+PIPELINE_TASK_ID_PLACEHOLDER = rp.pipeline_placeholder(rp.PIPELINE_TASK_UUID)
+PIPELINE_ROOT_PLACEHOLDER = rp.pipeline_placeholder(rp.PIPELINE_ROOT)
+PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER = rp.pipeline_placeholder(rp.PIPELINE_JOB_CREATE_TIME_UTC)
+PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER = rp.pipeline_placeholder(rp.PIPELINE_JOB_SCHEDULE_TIME_UTC)
 PIPELINE_TASK_EXECUTOR_OUTPUT_PATH_PLACEHOLDER = "{{$.outputs.output_file}}"
 PIPELINE_TASK_EXECUTOR_INPUT_PLACEHOLDER = "{{$}}"
 EXECUTOR_INPUT_PLACEHOLDER = PIPELINE_TASK_EXECUTOR_INPUT_PLACEHOLDER

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from airflow_kfp.runtime.errors import AirflowKfpError
+
 SUPPORTED_SCHEMES = ("file://", "s3://", "a plain path")
 
 
@@ -24,11 +26,12 @@ class ObjectInfo:
     size: int  # bytes; for a directory the sum of its files
     digest: str | None  # "sha256:<hex>" (directory: see digest.dir_digest); None when unknown
     is_dir: bool
-    etag: str | None = None  # S3 ETag without quotes; None for local
+    etag: str | None = None  # S3 ETag without quotes (a directory: digest.tree_etag of its files); None for local
     mtime: float | None = None  # POSIX seconds
+    version_id: str | None = None  # S3 object version, when the bucket has versioning
 
 
-class ArtifactStoreError(Exception):
+class ArtifactStoreError(AirflowKfpError):
     """Any store failure; the message names the URI and what to do about it."""
 
 
@@ -48,15 +51,43 @@ class UnsupportedURIError(ArtifactStoreError):
     """The URI's scheme is not one this store (or any store) handles."""
 
 
+class UnsafeKeyError(ArtifactStoreError):
+    """A write to a URI that is not strictly under the store's root (or has '.'/'..' segments)."""
+
+
 class ArtifactStore(ABC):
     """A place artifacts live: every method takes and returns URIs under the store's scheme."""
 
     root: str
 
     def uri_for(self, *parts: str) -> str:
-        """Join ``parts`` to the root with "/" (empty parts and stray slashes are dropped)."""
+        """Join ``parts`` to the root with "/" (empty parts and stray slashes are dropped).
+
+        Parts made from names must come from ``layout.encode_segment``; writes check the result.
+        """
         cleaned = [p.strip("/") for p in parts if p.strip("/")]
         return "/".join([self.root.rstrip("/"), *cleaned])
+
+    def _comparable(self, uri: str) -> str:
+        """``uri`` spelled like ``root`` (stores that take plain paths override this)."""
+        return uri
+
+    def ensure_under_root(self, uri: str) -> str:
+        """Return ``uri`` if it names a key strictly under the root, else raise ``UnsafeKeyError``.
+
+        Every write and delete goes through this, on every store: no '.', '..' or empty segment,
+        no NUL, nothing outside the root, never the root itself.
+        """
+        spelled = self._comparable(uri)
+        root = self.root.rstrip("/") + "/"
+        rel = spelled[len(root) :] if spelled.startswith(root) else None
+        if rel is None or not rel or "\0" in rel or any(p in ("", ".", "..") for p in rel.split("/")):
+            raise UnsafeKeyError(
+                f"refusing to write {uri!r}: it is not a path strictly under the artifact root {self.root} "
+                "(no '.', '..' or empty segments, no NUL). Names become path segments only through "
+                "airflow_kfp.hooks.layout.encode_segment; report this as a bug if a pipeline caused it"
+            )
+        return uri
 
     @abstractmethod
     def put_path(self, local: Path, uri: str, *, move: bool = False) -> ObjectInfo:
@@ -73,6 +104,10 @@ class ArtifactStore(ABC):
     @abstractmethod
     def stat(self, uri: str) -> ObjectInfo | None:
         """Describe ``uri`` without reading its data; None when nothing is there."""
+
+    def check_usable(self, uri: str) -> None:
+        """Raise the store's error when ``uri``'s place cannot be read (no bucket, denied, unreachable)."""
+        self.stat(uri)
 
     def exists(self, uri: str) -> bool:
         """True when a file or a non-empty directory is at ``uri``."""

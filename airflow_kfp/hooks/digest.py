@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
+from airflow_kfp.runtime import verify
+
 T = TypeVar("T")
 
 CHUNK_SIZE = 8 * 1024 * 1024
@@ -23,12 +25,18 @@ def dir_digest(files: Iterable[tuple[str, str]]) -> str:
     """Digest of a directory from ``(relpath, file_sha256_hex)`` pairs, in any order.
 
     SHA-256 over the sorted lines ``f"{relpath}\\0{hex}\\n"`` (relpath with "/"), so the result does
-    not depend on the platform, the walk order or the store the directory came from.
+    not depend on the platform, the walk order or the store the directory came from. The rule lives
+    in ``runtime.verify`` (standard library only), which pods use too.
     """
+    return verify.dir_digest(list(files))
+
+
+def tree_etag(objects: Iterable[tuple[str, str | None]]) -> str:
+    """One ETag for a directory on S3, from its files' ``(relpath, ETag)``: changes when any file does."""
     h = hashlib.sha256()
-    for rel, hexdigest in sorted(files):
-        h.update(f"{rel}\0{hexdigest}\n".encode())
-    return format_digest(h.hexdigest())
+    for rel, etag in sorted(objects):
+        h.update(f"{rel}\0{etag}\n".encode())
+    return f"tree-{h.hexdigest()[:32]}"
 
 
 def copy_hashing(src: BinaryIO, dst: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[str, int]:

@@ -6,13 +6,13 @@ import contextlib
 import errno
 import logging
 import os
-import re
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from airflow_kfp.hooks.artifact_store import (
+    ArtifactAccessDeniedError,
     ArtifactNotFoundError,
     ArtifactStore,
     ArtifactStoreError,
@@ -21,11 +21,12 @@ from airflow_kfp.hooks.artifact_store import (
     plain_path,
 )
 from airflow_kfp.hooks.digest import CHUNK_SIZE, copy_hashing, dir_digest, format_digest, hash_file
+from airflow_kfp.runtime.verify import TEMP_NAME
 
 log = logging.getLogger(__name__)
 
 # Names of our in-flight temporaries; listings skip them so readers never see half-written data.
-_TEMP_RE = re.compile(r"^\..*\.(tmp|old)-[0-9a-f]{12}$")
+_TEMP_RE = TEMP_NAME
 
 
 def file_uri(path: Path) -> str:
@@ -106,6 +107,27 @@ class LocalArtifactStore(ArtifactStore):
     def local_path(self, uri: str) -> Path | None:
         return self._to_path(uri)
 
+    def check_usable(self, uri: str) -> None:
+        """The root must exist (it is created) and be writable by this process."""
+        try:
+            self.root_path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ArtifactAccessDeniedError(
+                f"cannot create the artifact root {self.root_path} ({exc.strerror}): fix [kfp] artifact_root"
+            ) from None
+        if not os.access(self.root_path, os.W_OK | os.X_OK):
+            raise ArtifactAccessDeniedError(
+                f"the artifact root {self.root_path} is not writable by this worker: fix its permissions"
+            )
+
+    def _comparable(self, uri: str) -> str:
+        """A file URI without normalising the path, so '..' segments stay visible to the check."""
+        if uri.startswith("file://localhost/"):
+            return "file://" + uri[len("file://localhost") :]
+        if uri.startswith("file://") or "://" in uri:
+            return uri
+        return "file://" + (uri if os.path.isabs(uri) else os.path.join(os.getcwd(), uri)).replace(os.sep, "/")
+
     # -- data ---------------------------------------------------------------------------------
 
     def _copy_file(self, src: Path, dst: Path) -> tuple[str, int]:
@@ -145,7 +167,7 @@ class LocalArtifactStore(ArtifactStore):
 
     def put_path(self, local: Path, uri: str, *, move: bool = False) -> ObjectInfo:
         local = plain_path(local)
-        dest = self._to_path(uri)
+        dest = self._to_path(self.ensure_under_root(uri))
         if not local.exists():
             raise ArtifactNotFoundError(f"cannot store {local} at {uri}: the local path does not exist")
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -172,12 +194,13 @@ class LocalArtifactStore(ArtifactStore):
         except BaseException:
             _remove(tmp)
             raise
+        stored = self.stat(file_uri(dest))  # the mtime a later stat() reports (a tree: its newest file)
         return ObjectInfo(
             uri=file_uri(dest),
             size=size,
             digest=digest,
             is_dir=is_dir,
-            mtime=dest.stat().st_mtime,
+            mtime=stored.mtime if stored is not None else None,
         )
 
     def get_path(self, uri: str, local: Path) -> ObjectInfo:
@@ -228,7 +251,7 @@ class LocalArtifactStore(ArtifactStore):
             raise ArtifactStoreError(f"{uri} is a directory: read its files instead") from None
 
     def write_bytes(self, uri: str, data: bytes, *, if_absent: bool = False) -> bool:
-        dest = self._to_path(uri)
+        dest = self._to_path(self.ensure_under_root(uri))
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = temp_sibling(dest)
         try:
@@ -272,7 +295,7 @@ class LocalArtifactStore(ArtifactStore):
         return sorted(found)
 
     def delete(self, uri: str, *, recursive: bool = False) -> None:
-        path = self._to_path(uri)
+        path = self._to_path(self.ensure_under_root(uri))
         if path.is_dir() and not path.is_symlink():
             if recursive:
                 with contextlib.suppress(FileNotFoundError):

@@ -6,7 +6,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, TypeVar, cast
@@ -37,7 +37,7 @@ from airflow_kfp.hooks.artifact_store import (
     UnsupportedURIError,
     plain_path,
 )
-from airflow_kfp.hooks.digest import HashingWriter, dir_digest, format_digest, hash_alongside
+from airflow_kfp.hooks.digest import HashingWriter, dir_digest, format_digest, hash_alongside, tree_etag
 from airflow_kfp.hooks.local_store import install, temp_sibling, walk_files
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,15 @@ class S3ArtifactStore(ArtifactStore):
                 if not is_transient(exc) or attempt == self.op_retries:
                     raise self._error(exc, uri, action) from exc
                 delay = self.op_backoff_s * (2**attempt) * (0.5 + random.random())
-                log.warning("retrying %s of %s in %.1fs after %s", action, uri, delay, type(exc).__name__)
+                log.warning(
+                    "retrying %s %s in %.1fs after %s (attempt %d of %d)",
+                    action,
+                    uri,
+                    delay,
+                    type(exc).__name__,
+                    attempt + 1,
+                    self.op_retries + 1,
+                )
                 time.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -230,14 +238,46 @@ class S3ArtifactStore(ArtifactStore):
 
     def _upload_file(self, tm: TransferManager, path: Path, uri: str) -> tuple[str, int]:
         bucket, key = split_s3_uri(uri)
+        failed = False
 
         def once() -> tuple[str, int]:
-            # By file name, as boto3's upload_file: the request threads read their parts in parallel,
-            # and the digest is computed alongside on another thread (perf, issue 15).
-            _, hexd, size = hash_alongside(path, lambda: tm.upload(str(path), bucket, key).result())
+            nonlocal failed
+            try:
+                # By file name, as boto3's upload_file: the request threads read their parts in parallel,
+                # and the digest is computed alongside on another thread (perf, issue 15).
+                _, hexd, size = hash_alongside(path, lambda: tm.upload(str(path), bucket, key).result())
+            except BaseException:
+                failed = True
+                self._abort_incomplete(bucket, key)
+                raise
             return hexd, size
 
-        return self._retrying(uri, "upload to", once)
+        result = self._retrying(uri, "upload to", once)
+        if failed:  # an earlier attempt's abort may have failed with the connection: try again now
+            self._abort_incomplete(bucket, key)
+        return result
+
+    def _abort_incomplete(self, bucket: str, key: str) -> None:
+        """Abort the multipart uploads left on ``key`` by a failed attempt (s3transfer's own abort
+        fails too when the connection is cut). Each try writes its own keys, so any upload in
+        progress on ``key`` is ours. Best effort: a bucket lifecycle rule
+        (AbortIncompleteMultipartUpload) removes what stays when the store cannot be reached."""
+        try:
+            listed = self.client.list_multipart_uploads(Bucket=bucket, Prefix=key)
+            for upload in listed.get("Uploads") or []:
+                if upload.get("Key") == key:
+                    self.client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"])
+                    log.info(
+                        "aborted the incomplete multipart upload %s of s3://%s/%s", upload["UploadId"], bucket, key
+                    )
+        except Exception as exc:
+            log.warning(
+                "could not abort incomplete multipart uploads of s3://%s/%s (%s); they are retried after the "
+                "next attempt, and a lifecycle rule AbortIncompleteMultipartUpload on the bucket removes them",
+                bucket,
+                key,
+                type(exc).__name__,
+            )
 
     def _download_file(self, tm: TransferManager, uri: str, size: int, etag: str | None, dest: Path) -> str:
         bucket, key = split_s3_uri(uri)
@@ -260,7 +300,7 @@ class S3ArtifactStore(ArtifactStore):
 
     def put_path(self, local: Path, uri: str, *, move: bool = False) -> ObjectInfo:
         local = plain_path(local)
-        bucket, key = split_s3_uri(uri)
+        bucket, key = split_s3_uri(self.ensure_under_root(uri))
         uri = f"s3://{bucket}/{key}"
         if not local.exists():
             raise ArtifactNotFoundError(f"cannot store {local} at {uri}: the local path does not exist")
@@ -269,8 +309,15 @@ class S3ArtifactStore(ArtifactStore):
                 files = list(walk_files(local))
                 hashes = self._map(lambda f: self._upload_file(tm, f[1], f"{uri}/{f[0]}"), files)
                 entries = [(rel, h) for (rel, _), (h, _) in zip(files, hashes)]
-                info = ObjectInfo(uri, sum(s for _, s in hashes), dir_digest(entries), True)
-                self._remove_stale(uri, keep={f"{key}/{rel}" for rel, _ in files}, drop_file=True)
+                kept = self._remove_stale(uri, keep={f"{key}/{rel}" for rel, _ in files}, drop_file=True)
+                info = ObjectInfo(
+                    uri,
+                    sum(s for _, s in hashes),
+                    dir_digest(entries),
+                    True,
+                    etag=tree_etag((o["Key"][len(key) + 1 :], _etag(o)) for o in kept),
+                    mtime=max((o["LastModified"].timestamp() for o in kept), default=None),
+                )
             else:
                 hexd, size = self._upload_file(tm, local, uri)
                 head = self._retrying(uri, "stat", lambda: self._head(bucket, key)) or {}
@@ -279,25 +326,29 @@ class S3ArtifactStore(ArtifactStore):
                     size,
                     format_digest(hexd),
                     False,
-                    etag=str(head.get("ETag", "")).strip('"') or None,
+                    etag=_etag(head),
                     mtime=head["LastModified"].timestamp() if "LastModified" in head else None,
+                    version_id=_version(head),
                 )
                 self._remove_stale(uri, keep=set(), drop_file=False)
         if move:
             _remove_local(local)
         return info
 
-    def _remove_stale(self, uri: str, keep: set[str], drop_file: bool) -> None:
-        """After a put, drop what the previous artifact at ``uri`` left that the new one lacks."""
+    def _remove_stale(self, uri: str, keep: set[str], drop_file: bool) -> list[dict[str, Any]]:
+        """After a put, drop what the previous artifact at ``uri`` left that the new one lacks;
+        return the listing of the objects kept under ``uri + "/"``."""
         bucket, key = split_s3_uri(uri)
 
-        def once() -> None:
-            stale = [o["Key"] for o in self._keys(bucket, key + "/") if o["Key"] not in keep]
+        def once() -> list[dict[str, Any]]:
+            listed = list(self._keys(bucket, key + "/"))
+            stale = [o["Key"] for o in listed if o["Key"] not in keep]
             if drop_file and self._head(bucket, key) is not None:
                 stale.append(key)
             self._delete_keys(bucket, stale)
+            return [o for o in listed if o["Key"] in keep]
 
-        self._retrying(uri, "replace", once)
+        return self._retrying(uri, "replace", once)
 
     def get_path(self, uri: str, local: Path) -> ObjectInfo:
         info = self.stat(uri)
@@ -354,14 +405,22 @@ class S3ArtifactStore(ArtifactStore):
         def once() -> ObjectInfo | None:
             head = self._head(bucket, key) if key else None
             if head is not None:
-                etag = str(head.get("ETag", "")).strip('"') or None
-                return ObjectInfo(uri, int(head["ContentLength"]), None, False, etag, head["LastModified"].timestamp())
-            size, mtime, found = 0, 0.0, False
-            for obj in self._keys(bucket, key + "/" if key else ""):
-                found = True
+                return ObjectInfo(
+                    uri,
+                    int(head["ContentLength"]),
+                    None,
+                    False,
+                    _etag(head),
+                    head["LastModified"].timestamp(),
+                    version_id=_version(head),
+                )
+            size, mtime, etags = 0, 0.0, []
+            prefix = key + "/" if key else ""
+            for obj in self._keys(bucket, prefix):
                 size += int(obj["Size"])
                 mtime = max(mtime, obj["LastModified"].timestamp())
-            return ObjectInfo(uri, size, None, True, mtime=mtime) if found else None
+                etags.append((obj["Key"][len(prefix) :], _etag(obj)))
+            return ObjectInfo(uri, size, None, True, tree_etag(etags), mtime) if etags else None
 
         return self._retrying(uri, "stat", once)
 
@@ -384,7 +443,7 @@ class S3ArtifactStore(ArtifactStore):
             body.close()
 
     def write_bytes(self, uri: str, data: bytes, *, if_absent: bool = False) -> bool:
-        bucket, key = split_s3_uri(uri)
+        bucket, key = split_s3_uri(self.ensure_under_root(uri))
         if not if_absent:
             self._retrying(uri, "write", lambda: self.client.put_object(Bucket=bucket, Key=key, Body=data))
             return True
@@ -439,7 +498,7 @@ class S3ArtifactStore(ArtifactStore):
                 )
 
     def delete(self, uri: str, *, recursive: bool = False) -> None:
-        bucket, key = split_s3_uri(uri)
+        bucket, key = split_s3_uri(self.ensure_under_root(uri))
 
         def once() -> None:
             children = [o["Key"] for o in self._keys(bucket, key + "/")]
@@ -454,11 +513,24 @@ class S3ArtifactStore(ArtifactStore):
         ops = {"GET": "get_object", "PUT": "put_object"}
         if method.upper() not in ops:
             raise ValueError(f"presigned_url supports GET and PUT, not {method!r}")
+        if method.upper() == "PUT":
+            self.ensure_under_root(uri)
         return str(
             self.client.generate_presigned_url(
                 ops[method.upper()], Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_s
             )
         )
+
+
+def _etag(obj: Mapping[str, Any]) -> str | None:
+    """An ETag from a HEAD or a listing, without its quotes."""
+    return str(obj.get("ETag", "")).strip('"') or None
+
+
+def _version(head: Mapping[str, Any]) -> str | None:
+    """The object's version id; S3 reports "null" for objects written before versioning was on."""
+    version = head.get("VersionId")
+    return str(version) if version and version != "null" else None
 
 
 def _remove_local(path: Path) -> None:

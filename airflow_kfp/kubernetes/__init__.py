@@ -38,6 +38,8 @@ __all__ = [
     "empty_dir_mount",
     "mount_pvc",
     "set_image_pull_policy",
+    "set_automount_service_account_token",
+    "set_deferrable",
     "set_image_pull_secrets",
     "set_security_context",
     "set_service_account",
@@ -281,21 +283,48 @@ def set_security_context(
     fs_group: int | None = None,
     allow_privilege_escalation: bool | None = None,
     read_only_root_filesystem: bool | None = None,
+    privileged: bool | None = None,
+    capabilities_add: list[str] | None = None,
+    seccomp_profile: str | None = None,
 ) -> PipelineTask:
-    """kfp-kubernetes' ``run_as_user``/``run_as_group``, plus the usual hardening fields."""
+    """Override parts of the restricted default security context (kfp-kubernetes' ``run_as_user``,
+    ``run_as_group``, plus the usual hardening fields); arguments left as None keep the default:
+    non-root user 1000, no privilege escalation, every capability dropped, seccomp RuntimeDefault."""
     for argument, value in (("run_as_user", run_as_user), ("run_as_group", run_as_group), ("fs_group", fs_group)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
             raise _fail(task, "set_security_context", argument, f"{value!r} is not a numeric id >= 0")
     if run_as_non_root and run_as_user == 0:
         raise _fail(task, "set_security_context", "run_as_user", "run_as_non_root=True contradicts run_as_user=0")
-    task.spec.kubernetes.security_context = SecurityContext(
+    for cap in capabilities_add or []:
+        if not isinstance(cap, str) or not re.fullmatch(r"[A-Z_]+", cap.removeprefix("CAP_")):
+            raise _fail(task, "set_security_context", "capabilities_add", f"{cap!r} is not a capability name")
+    if seccomp_profile is not None and seccomp_profile not in ("RuntimeDefault", "Unconfined", "Localhost"):
+        raise _fail(
+            task, "set_security_context", "seccomp_profile", f"{seccomp_profile!r}; use RuntimeDefault or Unconfined"
+        )
+    task.spec.kubernetes.security_context = _model(
+        task,
+        "set_security_context",
+        SecurityContext,
         run_as_user=run_as_user,
         run_as_group=run_as_group,
         run_as_non_root=run_as_non_root,
         fs_group=fs_group,
         allow_privilege_escalation=allow_privilege_escalation,
         read_only_root_filesystem=read_only_root_filesystem,
+        privileged=privileged,
+        capabilities_add=[c.removeprefix("CAP_") for c in capabilities_add or []],
+        seccomp_profile=seccomp_profile,
     )
+    return task
+
+
+def set_automount_service_account_token(task: PipelineTask, automount: bool = True) -> PipelineTask:
+    """Mount the service account's API token into the pod (off by default, unless the task names a
+    service account with ``set_service_account``); only for code that calls the Kubernetes API."""
+    if not isinstance(automount, bool):
+        raise _fail(task, "set_automount_service_account_token", "automount", f"{automount!r} is not True or False")
+    task.spec.kubernetes.automount_service_account_token = automount
     return task
 
 
@@ -311,4 +340,13 @@ def set_timeout(task: PipelineTask, seconds: int) -> PipelineTask:
     if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0:
         raise _fail(task, "set_timeout", "seconds", f"{seconds!r} is not a whole number of seconds > 0")
     task.spec.kubernetes.timeout_seconds = seconds
+    return task
+
+
+def set_deferrable(task: PipelineTask, deferrable: bool = True) -> PipelineTask:
+    """Free the Airflow worker slot while this task's pod runs (the triggerer watches the pod); for
+    long training pods. Overrides ``[kfp] deferrable``."""
+    if not isinstance(deferrable, bool):
+        raise _fail(task, "set_deferrable", "deferrable", f"{deferrable!r} is not True or False")
+    task.spec.kubernetes.deferrable = deferrable
     return task

@@ -106,11 +106,14 @@ class KfpPipelineJobFacet(_OwnSchema, JobFacet):
 
 @attr.define
 class KfpComponentJobFacet(_OwnSchema, JobFacet):
-    """The component the step runs and the image it runs in."""
+    """The component the step runs and where: the pod's image, or the worker host and its Python."""
 
     componentName: str
     implementation: str
     image: str | None = None
+    runner: str | None = None
+    host: str | None = None
+    pythonVersion: str | None = None
     _producer: str = attr.field(factory=_producer, kw_only=True)
 
 

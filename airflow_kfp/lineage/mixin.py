@@ -151,22 +151,12 @@ class KfpLineageMixin:
         except Exception as exc:  # the task itself reports bad inputs; START just has less to say
             log.debug("lineage: could not resolve inputs before execute: %s", exc)
 
-    def execute_component(self, context: Mapping[str, Any]) -> Manifest:
-        manifest: Manifest = super().execute_component(context)  # type: ignore[misc]
+    def execute_component(self, context: Mapping[str, Any], **kwargs: Any) -> Manifest:
+        manifest: Manifest = super().execute_component(context, **kwargs)  # type: ignore[misc]
         assets.record_asset_events(self, context, manifest)
         return manifest
 
     # -- facets -------------------------------------------------------------------------
-    def kfp_lineage_image(self) -> str | None:
-        """The image the step runs in; the Kubernetes runner may override with the pod's image."""
-        from airflow_kfp.operators.payload import image_of
-
-        op: Any = self
-        try:
-            return image_of(op.component_spec, op.task_spec)
-        except ValueError:
-            return None
-
     def _kfp_job_facets(self) -> dict[str, Any]:
         from airflow_kfp.lineage.facets import KfpComponentJobFacet, KfpPipelineJobFacet
 
@@ -178,7 +168,7 @@ class KfpLineageMixin:
             "kfpComponent": KfpComponentJobFacet(
                 componentName=op.component_spec.name,
                 implementation=op.component_spec.implementation.kind,
-                image=self.kfp_lineage_image(),
+                **op.kfp_execution().facet_fields(),
             ),
         }
 

@@ -7,41 +7,59 @@ subprocess, Kubernetes pod) supply only ``run_component``.
 
 from __future__ import annotations
 
-import re
+import platform
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from datetime import UTC, datetime
+from typing import Any, ClassVar, cast
 
-from airflow_kfp.config import KfpSettings, load_settings
+from airflow_kfp.bindings import Binding, Gate
+from airflow_kfp.config import KfpSettings, Runner, load_settings
+from airflow_kfp.errors import ComponentFailedError, InputResolutionError
+from airflow_kfp.hooks import publish
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, get_artifact_store
+from airflow_kfp.hooks.layout import TaskTry
 from airflow_kfp.manifest import ArtifactRecord, Manifest, new_manifest, stamp_step
-from airflow_kfp.operators import flow_inputs
 from airflow_kfp.operators.caching import CachingMixin
+from airflow_kfp.operators.resolver import ARTIFACTS, PARAMETERS, BindingResolver, UpstreamMissingError
 from airflow_kfp.run_conf import check_run_conf
+from airflow_kfp.runtime import placeholders
 from airflow_kfp.runtime import types as ptypes
-from airflow_kfp.spec.model import ARTIFACT, PARAMETER, ComponentSpec, InputSpec, TaskSpec
+from airflow_kfp.spec import quantities
+from airflow_kfp.spec.images import effective_image
+from airflow_kfp.spec.model import ARTIFACT, ComponentSpec, Resources, TaskSpec
 from airflow_kfp.spec.validate import where
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
-
-class ComponentFailedError(Exception):
-    """The component ran and failed; the message carries its exit code and output tail."""
-
-
-class InputResolutionError(Exception):
-    """An input could not be resolved at run time (missing upstream output, a bad run parameter)."""
-
-
-def path_segment(value: str) -> str:
-    """Run ids carry ':' and '+'; keep artifact keys portable across file systems and S3."""
-    return _UNSAFE.sub("_", value).strip("_") or "_"
+def utc_text(moment: Any) -> str:
+    """A timestamp as KFP writes it (RFC 3339, UTC, ``Z``); empty when there is none."""
+    if moment is None:
+        return ""
+    if isinstance(moment, datetime):
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+        return moment.replace(tzinfo=None).isoformat() + "Z"
+    return str(moment)
 
 
 @dataclass
 class ResolvedInputs:
     parameters: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, list[ArtifactRecord]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExecutionInfo:
+    """Where a step's code runs, as lineage reports it: a pod's image, or the worker host and Python."""
+
+    runner: str
+    image: str | None = None
+    host: str | None = None
+    python: str | None = None
+
+    def facet_fields(self) -> dict[str, str | None]:
+        return {"runner": self.runner, "image": self.image, "host": self.host, "pythonVersion": self.python}
 
 
 @dataclass
@@ -52,6 +70,23 @@ class RunResult:
     artifacts: dict[str, ArtifactRecord]
 
 
+def checked_resource(name: str, value: Any, at: str) -> Any:
+    """A run-time resource value, checked as ``set_cpu_limit`` & co. check static ones."""
+    try:
+        if name in ("cpu_request", "cpu_limit"):
+            quantities.cpu_millis(value)
+        elif name in ("memory_request", "memory_limit"):
+            quantities.memory_bytes(value)
+        elif name == "accelerator_limit":
+            count = int(value)
+            if count < 0 or isinstance(value, bool):
+                raise ValueError(f"{value!r} is not a whole number of accelerators >= 0")
+            return count
+    except (TypeError, ValueError) as exc:
+        raise InputResolutionError(f"{at}: {exc}; fix the value the pipeline passes.") from exc
+    return str(value)
+
+
 class ComponentOperatorMixin(CachingMixin):
     """Shared behaviour; mixed into a BaseOperator (local) or a KubernetesPodOperator subclass."""
 
@@ -59,11 +94,16 @@ class ComponentOperatorMixin(CachingMixin):
     pipeline_version: str
     task_spec: TaskSpec
     component_spec: ComponentSpec
-    input_bindings: dict[str, dict[str, Any]]
+    input_bindings: dict[str, Binding]
+    gates: tuple[Gate, ...]
     external_arguments: dict[str, Any]
     settings_overrides: dict[str, Any]
     kfp_resolved_inputs: ResolvedInputs | None = None
     kfp_manifest: Manifest | None = None
+    kfp_resolved_resources: dict[str, Any] | None = None
+    """Run-time resources (``set_cpu_limit(task.output)``) once resolved, by ``Resources`` field."""
+    kfp_runner: ClassVar[str] = "none"
+    """What executes the code (a ``config.Runner`` value); importers run none."""
 
     def __init__(
         self,
@@ -72,10 +112,12 @@ class ComponentOperatorMixin(CachingMixin):
         pipeline_version: str,
         task_spec: TaskSpec,
         component_spec: ComponentSpec,
-        input_bindings: dict[str, dict[str, Any]],
+        input_bindings: Mapping[str, Binding],
+        gates: tuple[Gate, ...] = (),
         settings_overrides: dict[str, Any] | None = None,
         external_arguments: dict[str, Any] | None = None,
         parse_settings: KfpSettings | None = None,
+        resource_bindings: Mapping[str, Binding] | None = None,
         **kwargs: Any,
     ) -> None:
         """Takes the compiler's component arguments and passes the rest to the Airflow operator.
@@ -90,9 +132,11 @@ class ComponentOperatorMixin(CachingMixin):
             task_spec=task_spec,
             component_spec=component_spec,
             input_bindings=input_bindings,
+            gates=gates,
             settings_overrides=settings_overrides,
             external_arguments=external_arguments,
         )
+        self.resource_bindings = dict(resource_bindings or {})
 
     def init_component(
         self,
@@ -101,7 +145,8 @@ class ComponentOperatorMixin(CachingMixin):
         pipeline_version: str,
         task_spec: TaskSpec,
         component_spec: ComponentSpec,
-        input_bindings: dict[str, dict[str, Any]],
+        input_bindings: Mapping[str, Binding],
+        gates: tuple[Gate, ...] = (),
         settings_overrides: dict[str, Any] | None = None,
         external_arguments: dict[str, Any] | None = None,
     ) -> None:
@@ -109,7 +154,8 @@ class ComponentOperatorMixin(CachingMixin):
         self.pipeline_version = pipeline_version
         self.task_spec = task_spec
         self.component_spec = component_spec
-        self.input_bindings = input_bindings
+        self.input_bindings = dict(input_bindings)
+        self.gates = tuple(gates)
         self.settings_overrides = dict(settings_overrides or {})
         self.external_arguments = dict(external_arguments or {})
 
@@ -120,93 +166,69 @@ class ComponentOperatorMixin(CachingMixin):
     def artifact_store(self, settings: KfpSettings) -> ArtifactStore:
         return get_artifact_store(settings.resolved_artifact_root(), settings.artifact_conn_id or None)
 
+    def kfp_execution(self) -> ExecutionInfo:
+        """Where the code runs: one answer for lineage, from the same image function as pod and cache key."""
+        if self.kfp_runner == Runner.KUBERNETES:
+            image = effective_image(self.component_spec, self.task_spec, self.kfp_settings().default_image)
+            return ExecutionInfo(self.kfp_runner, image=image)
+        if self.kfp_runner == Runner.LOCAL:
+            return ExecutionInfo(self.kfp_runner, host=socket.gethostname(), python=platform.python_version())
+        return ExecutionInfo("none")
+
     def where(self, argument: str | None = None) -> str:
         return where(self.pipeline_name, self.task_spec.name, argument)
 
     # -- inputs ---------------------------------------------------------------------------
-    def _upstream_manifest(self, context: Mapping[str, Any], task_id: str) -> Manifest | None:
-        # The producer is not mapped here (same-loop producers go through flow_inputs): asking for
-        # map index -1 is one direct read, where an unspecified index lists every index first.
-        value = context["ti"].xcom_pull(task_ids=task_id, key="return_value", map_indexes=-1)
-        return cast(Manifest, value) if isinstance(value, dict) else None
-
-    def _binding_value(self, context: Mapping[str, Any], spec: InputSpec, binding: dict[str, Any]) -> Any:
-        kind = binding["kind"]
-        if kind == "constant":
-            value = binding["value"]
-            return self._pipeline_placeholders(context, value) if isinstance(value, str) and "{{$." in value else value
-        if kind == "param":
-            params = context.get("params") or {}
-            if binding["name"] not in params:
-                raise InputResolutionError(
-                    f"{self.where(spec.name)}: the run has no value for pipeline input '{binding['name']}'; "
-                    f"pass it in the run conf."
-                )
-            return params[binding["name"]]
-        if kind == "external":
-            return self.external_arguments[binding["name"]]
-        if kind == "concat":  # an f-string of run-time values (KFP's concatenated placeholders)
-            part_spec = spec.model_copy(update={"kind": PARAMETER, "type": ptypes.STRING})
-            return "".join(ptypes.to_text(self._binding_value(context, part_spec, part)) for part in binding["parts"])
-        if kind in flow_inputs.FLOW_KINDS:
-            section = "artifacts" if spec.kind == ARTIFACT else "parameters"
-            return flow_inputs.resolve(
-                context,
-                binding,
-                section=section,
-                external_arguments=self.external_arguments,
-                where=self.where(spec.name),
-            )
-        if kind == "upstream":
-            if binding.get("same_map_index"):  # a producer in the same loop: its instance for this item
-                manifest = cast("Manifest | None", flow_inputs.upstream_manifest(context, binding))
-            else:
-                manifest = self._upstream_manifest(context, binding["task_id"])
-            if manifest is None and self.task_spec.ignore_upstream_failure and spec.has_default:
-                return spec.default  # KFP: with ignore_upstream_failure(), a failed producer means the default
-            if manifest is None:
-                raise InputResolutionError(
-                    f"{self.where(spec.name)}: upstream task '{binding['task_id']}' published no outputs "
-                    f"(was it skipped or cleared?); re-run it."
-                )
-            values: Mapping[str, Any] = (
-                manifest.get("artifacts") if spec.kind == ARTIFACT else manifest.get("parameters")
-            ) or {}
-            if binding["output"] not in values:
-                raise InputResolutionError(
-                    f"{self.where(spec.name)}: upstream task '{binding['task_id']}' has no output "
-                    f"'{binding['output']}' in its manifest."
-                )
-            return values[binding["output"]]
-        raise InputResolutionError(f"{self.where(spec.name)}: unknown input binding {kind!r}.")
-
     def launcher_context(self, context: Mapping[str, Any], store: ArtifactStore) -> dict[str, str]:
-        """What KFP's ``{{$.pipeline_*}}`` placeholders resolve to in the launcher."""
-        return {
-            "pipeline_job_name": self.pipeline_name,
-            "pipeline_job_uuid": str(context["run_id"]),
-            "pipeline_task_name": self.task_spec.name,
-            "pipeline_root": store.root,
-        }
-
-    def _pipeline_placeholders(self, context: Mapping[str, Any], value: str) -> str:
-        """KFP lets dsl.PIPELINE_JOB_NAME_PLACEHOLDER and friends be passed as argument values."""
+        """What KFP's ``{{$.pipeline_*}}`` placeholders resolve to: the same values in the launcher
+        (commands and args) and in argument values."""
         dag_run = context.get("dag_run")
         created = getattr(dag_run, "start_date", None) or getattr(dag_run, "run_after", None)
-        replacements = {
-            "{{$.pipeline_job_name}}": self.pipeline_name,
-            "{{$.pipeline_job_uuid}}": str(context["run_id"]),
-            "{{$.pipeline_task_name}}": self.task_spec.name,
-            "{{$.pipeline_root}}": self.kfp_settings().resolved_artifact_root(),
-            "{{$.pipeline_job_create_time_utc}}": created.isoformat() if created else "",
-            "{{$.pipeline_job_schedule_time_utc}}": str(context.get("logical_date") or ""),
+        scheduled = context.get("logical_date")
+        ti = context.get("ti")
+        dag_id = str(getattr(ti, "dag_id", "") or getattr(dag_run, "dag_id", ""))
+        return {
+            placeholders.PIPELINE_JOB_NAME: self.pipeline_name,
+            placeholders.PIPELINE_JOB_RESOURCE_NAME: f"{dag_id}/{context['run_id']}",
+            placeholders.PIPELINE_JOB_UUID: str(context["run_id"]),
+            placeholders.PIPELINE_TASK_NAME: self.task_spec.name,
+            placeholders.PIPELINE_TASK_UUID: str(getattr(ti, "id", "") or ""),
+            placeholders.PIPELINE_ROOT: store.root,
+            placeholders.PIPELINE_JOB_CREATE_TIME_UTC: utc_text(created),
+            placeholders.PIPELINE_JOB_SCHEDULE_TIME_UTC: utc_text(scheduled),
         }
-        for placeholder, replacement in replacements.items():
-            value = value.replace(placeholder, replacement)
-        return value
 
-    def resolve_inputs(self, context: Mapping[str, Any]) -> ResolvedInputs:
-        flow_inputs.check_gates(context, self.input_bindings)
+    def resolver(self, context: Mapping[str, Any], store: ArtifactStore | None = None) -> BindingResolver:
+        def pipeline_context() -> Mapping[str, str]:
+            return self.launcher_context(context, store or self.artifact_store(self.kfp_settings()))
+
+        return BindingResolver(
+            context, external_arguments=self.external_arguments, where=self.where, placeholders=pipeline_context
+        )
+
+    def resolve_resources(self, context: Mapping[str, Any]) -> dict[str, Any]:
+        """Resources given as pipeline inputs or task outputs (``set_cpu_limit(task.output)``), resolved
+        now and checked as the static setters check them; recorded in the task log."""
+        resolved: dict[str, Any] = {}
+        if not self.resource_bindings:
+            return resolved
+        resolver = self.resolver(context)
+        for name, binding in self.resource_bindings.items():
+            value = resolver.value(binding, argument=f"resource {name}")
+            resolved[name] = checked_resource(name, value, self.where(f"resource {name}"))
+        self.log.info("Resources resolved at run time: %s", resolved)  # type: ignore[attr-defined]
+        self.kfp_resolved_resources = resolved
+        return resolved
+
+    def effective_resources(self) -> Resources:
+        """The task's resources with the run-time ones filled in (after ``resolve_resources``): what the
+        Kubernetes runner requests for the pod."""
+        resolved = getattr(self, "kfp_resolved_resources", None) or {}
+        return self.task_spec.resources.model_copy(update={**resolved, "runtime_values": {}})
+
+    def resolve_inputs(self, context: Mapping[str, Any], store: ArtifactStore | None = None) -> ResolvedInputs:
+        resolver = self.resolver(context, store)
+        resolver.check_gates(self.gates)
         resolved = ResolvedInputs()
         for spec in self.component_spec.inputs:
             binding = self.input_bindings.get(spec.name)
@@ -215,7 +237,13 @@ class ComponentOperatorMixin(CachingMixin):
                 if spec.has_default and spec.kind != ARTIFACT and spec.default is not None:
                     resolved.parameters[spec.name] = spec.default
                 continue
-            value = self._binding_value(context, spec, binding)
+            section = ARTIFACTS if spec.kind == ARTIFACT else PARAMETERS
+            try:
+                value = resolver.value(binding, section=section, argument=spec.name)
+            except UpstreamMissingError:
+                if not (self.task_spec.ignore_upstream_failure and spec.has_default):
+                    raise
+                value = spec.default  # KFP: with ignore_upstream_failure(), a failed producer means the default
             if spec.kind == ARTIFACT:
                 records = value if isinstance(value, list) else [value]
                 resolved.artifacts[spec.name] = [dict(r) for r in records]  # type: ignore[misc]
@@ -232,18 +260,16 @@ class ComponentOperatorMixin(CachingMixin):
                 ) from exc
         return resolved
 
-    # -- outputs --------------------------------------------------------------------------
+    # -- outputs (layout and publishing: airflow_kfp.hooks.layout / publish, owned by the store) ----
+    def task_try(self, context: Mapping[str, Any]) -> TaskTry:
+        return publish.task_try(self.pipeline_name, context)
+
     def output_prefix(self, context: Mapping[str, Any], store: ArtifactStore) -> str:
-        ti = context["ti"]
-        parts = [path_segment(self.pipeline_name), path_segment(context["run_id"]), path_segment(ti.task_id)]
-        map_index = getattr(ti, "map_index", -1)
-        if map_index is not None and map_index >= 0:
-            parts.append(str(map_index))
-        return store.uri_for(*parts)
+        return self.task_try(context).prefix(store)
 
     def output_uris(self, context: Mapping[str, Any], store: ArtifactStore) -> dict[str, str]:
-        prefix = self.output_prefix(context, store)
-        return {o.name: f"{prefix}/{o.name}" for o in self.component_spec.outputs if o.kind == ARTIFACT}
+        where = self.task_try(context)
+        return {o.name: where.output_uri(store, o.name) for o in self.component_spec.outputs if o.kind == ARTIFACT}
 
     def run_component(
         self,
@@ -271,29 +297,38 @@ class ComponentOperatorMixin(CachingMixin):
         """ui (issue 12): the input parameters and the component's digest, for run details and compare."""
         stamp_step(manifest, inputs.parameters, self.component_spec.model_dump_json())
 
-    def execute_component(self, context: Mapping[str, Any]) -> Manifest:
+    def execute_component(self, context: Mapping[str, Any], *, resumed: bool = False) -> Manifest:
+        """``resumed``: the runner already started the component (a deferred pod came back); its
+        outputs are collected and the cache is not looked up again, so a hit recorded meanwhile by
+        another run cannot orphan them."""
         check_run_conf(context)  # a misspelt conf key fails the run here, not silently later
         settings = self.kfp_settings()
         store = self.artifact_store(settings)
-        inputs = self.resolve_inputs(context)
+        inputs = self.resolve_inputs(context, store)
+        self.resolve_resources(context)
         self.kfp_resolved_inputs = inputs  # read by lineage after execute, in the same process
-        cache = self.lookup_cache(context, inputs, store, settings)
+        cache = self.lookup_cache(context, inputs, store, settings, look=not resumed)
         if cache.hit is not None:  # nothing runs: the cached manifest is the task's result
             self.stamp_step(cache.hit, inputs)  # ui (issue 12)
             self.kfp_manifest = cache.hit
             return cache.hit
-        try:
-            uris = self.output_uris(context, store)
-            result = self.run_component(context, inputs, uris, store, settings)
-        except ArtifactStoreError as exc:
-            raise ArtifactStoreError(f"{self.where()}: {exc}") from exc
-        missing = [
-            o.name for o in self.component_spec.outputs if o.kind != ARTIFACT and o.name not in result.parameters
-        ]
-        if missing:
-            raise ComponentFailedError(f"{self.where()}: the component produced no value for output(s) {missing}.")
-        manifest = self.build_manifest(context, result)
-        self.stamp_step(manifest, inputs)  # ui (issue 12)
-        self.record_cache(context, cache, manifest, store)
+        uris = self.output_uris(context, store)
+        prefix = self.output_prefix(context, store)
+        with publish.try_outputs(store, prefix, uris, cast(Any, self).log, self.where()):
+            if uris and not cache.read:  # else the lookup already proved the store readable
+                publish.check_usable(store, prefix, self.where())
+            try:
+                result = self.run_component(context, inputs, uris, store, settings)
+            except ArtifactStoreError as exc:
+                raise ArtifactStoreError(f"{self.where()}: {exc}") from exc
+            missing = [
+                o.name for o in self.component_spec.outputs if o.kind != ARTIFACT and o.name not in result.parameters
+            ]
+            if missing:
+                raise ComponentFailedError(f"{self.where()}: the component produced no value for output(s) {missing}.")
+            manifest = self.build_manifest(context, result)
+            publish.stamp_producer(manifest, self.task_try(context))
+            self.stamp_step(manifest, inputs)  # ui (issue 12)
+            self.record_cache(context, cache, manifest, store)
         self.kfp_manifest = manifest
         return manifest

@@ -6,6 +6,7 @@ before ``run_component``, so no subprocess and no pod is started.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from collections.abc import Collection, Mapping
@@ -17,11 +18,13 @@ from airflow.sdk import BaseOperatorLink
 
 from airflow_kfp.cache import index
 from airflow_kfp.cache.key import cache_key, output_cache_key
+from airflow_kfp.errors import InputResolutionError
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
 from airflow_kfp.manifest import CacheRecord, Manifest, new_manifest
 from airflow_kfp.operators.cache_link import CacheSourceLink
 from airflow_kfp.run_conf import ENABLE_CACHING
 from airflow_kfp.spec.durations import parse_duration
+from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.model import ARTIFACT
 
 if TYPE_CHECKING:
@@ -92,8 +95,6 @@ class CachingMixin:
             try:
                 switch = _switch(run_conf[RUN_CONF_SWITCH])
             except ValueError:
-                from airflow_kfp.operators.base import InputResolutionError
-
                 raise InputResolutionError(
                     f"{op.where()}: run conf '{RUN_CONF_SWITCH}' is {run_conf[RUN_CONF_SWITCH]!r}; use true or false."
                 ) from None
@@ -122,8 +123,15 @@ class CachingMixin:
         return {o.name for o in outputs if o.kind != ARTIFACT}, {o.name for o in outputs if o.kind == ARTIFACT}
 
     def lookup_cache(
-        self, context: Mapping[str, Any], inputs: ResolvedInputs, store: ArtifactStore, settings: KfpSettings
+        self,
+        context: Mapping[str, Any],
+        inputs: ResolvedInputs,
+        store: ArtifactStore,
+        settings: KfpSettings,
+        *,
+        look: bool = True,
     ) -> CacheDecision:
+        """``look=False``: only the key and where to record it (a resumed task never reads the index)."""
         op: Any = self
         key = cache_key(
             op.component_spec,
@@ -132,6 +140,7 @@ class CachingMixin:
             inputs.artifacts,
             settings.cache_version,
             runner=self.cache_runner(settings),
+            image=effective_image(op.component_spec, op.task_spec, settings.default_image),
         )
         op.kfp_cache_key = key  # the Kubernetes runner labels its pod with it
         importer = op.component_spec.implementation.kind == "importer"
@@ -143,8 +152,25 @@ class CachingMixin:
             op.log.info("Cache off (%s); cache key %s.", why_off, key)
             return decision
         decision.uri = index.entry_uri(store, op.component_spec.name, key)
+        try_number = int(getattr(context["ti"], "try_number", 1) or 1)
+        if not look:
+            decision.read = False
+            if try_number > 1:  # a cleared try, resumed: its result still replaces the entry (store)
+                with contextlib.suppress(ArtifactStoreError):
+                    decision.unusable = index.read_entry(store, decision.uri)
+            op.log.info("Resumed: collecting this try's own outputs; the cache (key %s) is not looked up again.", key)
+            return decision
         try:
             raw = index.read_entry(store, decision.uri)
+            if try_number > 1:  # a Clear or a retry: re-run, and let this try's result replace the entry
+                decision.unusable = raw
+                op.log.info(
+                    "Cache not used: this is try %d of the task instance (cleared or retried), so the step "
+                    "runs again and records a fresh entry for key %s.",
+                    try_number,
+                    key,
+                )
+                return decision
             if raw is None:
                 op.log.info("Cache miss: no entry for key %s (%s).", key, decision.uri)
                 return decision
@@ -162,9 +188,15 @@ class CachingMixin:
                 expected_parameters=params,
                 expected_artifacts=artifacts,
             )
-        except ArtifactStoreError as exc:
-            op.log.warning("Cache miss: could not read the cache index at %s (%s).", decision.uri, exc)
+        except index.EntryPathTakenError as exc:
+            op.log.warning("Cache miss: %s.", exc)
             return decision
+        except ArtifactStoreError as exc:  # the store is unusable: fail before running anything
+            raise ArtifactStoreError(
+                f"{op.where()}: cannot read the cache index at {decision.uri}: {exc}. The component was not "
+                f"run. Fix the artifact store ([kfp] artifact_root / artifact_conn_id), or run without the "
+                f"cache (run conf {RUN_CONF_SWITCH}=false) to skip the index."
+            ) from exc
         if reason is not None:
             decision.unusable = raw
             op.log.info("Cache miss for key %s: %s; running the step.", key, reason)

@@ -16,7 +16,9 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_kfp.operators.flow_inputs import FlowInputError, value_of
+from airflow_kfp.bindings import Binding, Comparison
+from airflow_kfp.errors import FlowInputError
+from airflow_kfp.operators.resolver import BindingResolver
 from airflow_kfp.run_conf import check_run_conf
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
@@ -59,7 +61,8 @@ def compare(left: Any, operator: str, right: Any) -> bool:
 
 
 class _FlowOperator(BaseOperator):
-    """Resolves bindings like a component operator does; loop items arrive through external_arguments."""
+    """Reads its bindings through the same resolver as a component; loop items and other run-time
+    values arrive through ``external_arguments``, which Airflow renders."""
 
     template_fields: Sequence[str] = ("external_arguments",)
     ui_color = "#fff4e5"
@@ -75,14 +78,14 @@ class _FlowOperator(BaseOperator):
         self.pipeline_name = pipeline_name
         self.external_arguments = dict(external_arguments or {})
 
-    def _where(self) -> str:
+    def _where(self, argument: str | None = None) -> str:
         return f"pipeline '{self.pipeline_name}', {self.task_id}"
+
+    def _resolver(self, context: Any) -> BindingResolver:
+        return BindingResolver(context, external_arguments=self.external_arguments, where=self._where)
 
     def pre_execute(self, context: Any) -> None:
         check_run_conf(context)  # as component operators do: flow tasks may be a run's first tasks
-
-    def _value(self, context: Any, binding: dict[str, Any]) -> Any:
-        return value_of(context, binding, self.external_arguments, self._where())
 
 
 class ConditionOperator(_FlowOperator):
@@ -90,22 +93,23 @@ class ConditionOperator(_FlowOperator):
 
     ui_color = "#fde8c8"
 
-    def __init__(self, *, conditions: list[dict[str, Any]], description: str = "", **kwargs: Any) -> None:
+    def __init__(self, *, conditions: Sequence[Comparison], description: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.conditions = conditions
+        self.conditions = tuple(conditions)
         self.description = description
 
     def execute(self, context: Any) -> bool:
+        resolver = self._resolver(context)
         for condition in self.conditions:
-            left = self._value(context, condition["left"])
-            right = self._value(context, condition["right"])
+            left = resolver.value(condition.left)
+            right = resolver.value(condition.right)
             try:
-                holds = compare(left, condition["operator"], right)
+                holds = compare(left, condition.operator, right)
             except ValueError as exc:
                 raise FlowInputError(f"{self._where()}: {exc}; compare values of the same type.") from exc
-            if condition.get("negate"):
+            if condition.negate:
                 holds = not holds
-            text = f"{'not ' if condition.get('negate') else ''}({left!r} {condition['operator']} {right!r})"
+            text = f"{'not ' if condition.negate else ''}({left!r} {condition.operator} {right!r})"
             self.log.info("Condition %s is %s", text, holds)
             if not holds:
                 raise AirflowSkipException(f"{self.description or 'the condition'}: {text} is false; branch skipped.")
@@ -117,12 +121,12 @@ class LoopItemsOperator(_FlowOperator):
 
     ui_color = "#e6f4ea"
 
-    def __init__(self, *, items: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, *, items: Binding, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.items = items
 
     def execute(self, context: Any) -> list[Any]:
-        value = self._value(context, self.items)
+        value = self._resolver(context).value(self.items)
         if isinstance(value, str):
             with contextlib.suppress(ValueError):
                 value = json.loads(value)

@@ -26,15 +26,25 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
 from kubernetes.client import models as k8s
 
-from airflow_kfp.config import KfpSettings, load_settings
+from airflow_kfp.bindings import Binding
+from airflow_kfp.config import KfpSettings, Runner, load_settings
 from airflow_kfp.hooks.artifact_store import ArtifactStore
+from airflow_kfp.hooks.identity import identity_fields
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
 from airflow_kfp.operators import payload, pod_spec, pod_staging
 from airflow_kfp.operators.base import ComponentFailedError, ComponentOperatorMixin, ResolvedInputs, RunResult
 from airflow_kfp.operators.pod_spec import model
 from airflow_kfp.operators.runtime_bundle import runtime_zip_b64
-from airflow_kfp.runtime.pod import BOOTSTRAP, CONTAINER_WRAPPER, POD_WORKDIR, RUNTIME_ENV, encode_task
+from airflow_kfp.runtime.pod import (
+    BOOTSTRAP,
+    CONTAINER_WRAPPER,
+    POD_WORKDIR,
+    RUNTIME_ENV,
+    TERMINATION_LOG,
+    XCOM_DIR,
+    encode_task,
+)
 from airflow_kfp.spec.durations import parse_duration
 from airflow_kfp.spec.model import ComponentSpec, TaskSpec
 from airflow_kfp.spec.validate import PipelineDefinitionError, where
@@ -46,6 +56,15 @@ ENV_TOTAL_MAX = 1_000_000  # the pod object must stay well under etcd's 1.5 MiB
 HELPER_RESOURCES = model(
     k8s.V1ResourceRequirements, requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "256Mi"}
 )
+
+
+def _runtime_env() -> list[k8s.V1EnvVar]:
+    """Where the runtime finds its volumes, spelled out in the pod so nothing hides in code defaults."""
+    return [
+        model(k8s.V1EnvVar, name="AIRFLOW_KFP_WORKDIR", value=POD_WORKDIR),
+        model(k8s.V1EnvVar, name="AIRFLOW_KFP_XCOM_DIR", value=XCOM_DIR),
+        model(k8s.V1EnvVar, name="AIRFLOW_KFP_TERMINATION_LOG", value=TERMINATION_LOG),
+    ]
 
 
 def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, settings: KfpSettings) -> dict[str, Any]:
@@ -64,7 +83,7 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
         mounts.append(artifact_mount)
         helper_mounts.append(artifact_mount)
     pod_security, container_security = pod_spec.security_contexts(task)
-    env = [model(k8s.V1EnvVar, name="AIRFLOW_KFP_WORKDIR", value=POD_WORKDIR), *pod_spec.user_env(task)]
+    env = [*_runtime_env(), *pod_spec.user_env(task)]
     kwargs: dict[str, Any] = {
         "namespace": settings.namespace or None,
         "kubernetes_conn_id": settings.kubernetes_conn_id or None,
@@ -85,12 +104,17 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
         or None,
         "security_context": pod_security,
         "container_security_context": container_security,
+        "xcom_sidecar_container_security_context": pod_spec.helper_security_context(),
+        "automount_service_account_token": pod_spec.automount_token(task, settings),
         "active_deadline_seconds": task.kubernetes.timeout_seconds,
+        "deferrable": task.kubernetes.deferrable if task.kubernetes.deferrable is not None else settings.deferrable,
+        "startup_check_interval_seconds": 1,  # one GET a second while the pod starts, not a 5 s wait
+        "base_container_status_polling_interval": 1,
     }
     if impl.kind == "python":
         kwargs.update(cmds=["python3", "-c", BOOTSTRAP], arguments=["run"])
     elif impl.kind == "container":
-        helper_env = [model(k8s.V1EnvVar, name="AIRFLOW_KFP_WORKDIR", value=POD_WORKDIR)]
+        helper_env = _runtime_env()
 
         def helper(name: str, step: str) -> k8s.V1Container:
             return model(
@@ -103,6 +127,7 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
                 volume_mounts=list(helper_mounts),
                 resources=HELPER_RESOURCES,
                 image_pull_policy=settings.image_pull_policy or None,
+                security_context=pod_spec.helper_security_context(),
             )
 
         kwargs.update(
@@ -119,11 +144,23 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
     return kwargs
 
 
+MODEL_POD_FIELDS = frozenset(
+    {"image", "cmds", "arguments", "env_vars", "env_from", "labels", "annotations", "node_selector"}
+    | {"volumes", "volume_mounts", "container_resources", "init_containers"}
+)
+"""KPO fields built from the pipeline model: data, never Jinja (a ``set_env_variable`` value such as
+``"{{ var.value.x }}"`` reaches the pod verbatim, as on the local runner and in KFP). Surgical (sec)."""
+
+
 class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, KubernetesPodOperator):
     """Runs one pipeline task in a pod built from the task's settings."""
 
-    template_fields: Sequence[str] = (*KubernetesPodOperator.template_fields, "external_arguments")
+    template_fields: Sequence[str] = (
+        *(f for f in KubernetesPodOperator.template_fields if f not in MODEL_POD_FIELDS),
+        "external_arguments",
+    )
     ui_color = "#d6e9ff"
+    kfp_runner = Runner.KUBERNETES
 
     def __init__(
         self,
@@ -132,7 +169,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         pipeline_version: str,
         task_spec: TaskSpec,
         component_spec: ComponentSpec,
-        input_bindings: dict[str, dict[str, Any]],
+        input_bindings: Mapping[str, Binding],
         settings_overrides: dict[str, Any] | None = None,
         external_arguments: dict[str, Any] | None = None,
         parse_settings: KfpSettings | None = None,
@@ -161,15 +198,24 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         )
         self._kfp_run_env: dict[str, str] = {}
         self._kfp_reentry_result: Any = None
+        self._kfp_running = False
 
     # -- Airflow entry points ----------------------------------------------------------------
     def execute(self, context: Any) -> Any:
         return self.execute_component(context)
 
     def trigger_reentry(self, context: Any, event: dict[str, Any]) -> Any:
-        """Deferrable mode: KPO finishes the pod, then the manifest is built as in ``execute``."""
-        self._kfp_reentry_result = KubernetesPodOperator.trigger_reentry(self, context, event)
-        return self.execute_component(context)
+        """Deferrable mode: the worker slot was free while the pod ran; KPO reads the pod's result and
+        cleans up, then the manifest is built from this pod's outputs, with no second cache lookup."""
+        if self._kfp_running:  # KPO found the pod already finished and did not defer
+            return KubernetesPodOperator.trigger_reentry(self, context, event)
+        try:
+            self._kfp_reentry_result = KubernetesPodOperator.trigger_reentry(self, context, event)
+        except AirflowSkipException:
+            raise
+        except AirflowException as exc:
+            raise ComponentFailedError(self._failure_message(exc, self.pod)) from None
+        return self.execute_component(context, resumed=True)
 
     # -- the pod ------------------------------------------------------------------------------
     def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> k8s.V1Pod:
@@ -178,8 +224,12 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         if self._kfp_stage_out is not None and not any(c.name == STAGE_OUT for c in pod.spec.containers):
             # After the main container, before KPO's XCom sidecar; it writes the XCom result.
             pod.spec.containers.insert(1, copy.deepcopy(self._kfp_stage_out))
-        if context is not None:
-            pod.metadata.labels[f"{pod_spec.LABEL_PREFIX}/run"] = pod_spec.label_value(str(context["run_id"]))
+        if context is not None:  # for kubectl users: which DAG, run, task and try this pod serves
+            ti = context["ti"]
+            labels = pod.metadata.labels
+            labels[f"{pod_spec.LABEL_PREFIX}/dag"] = pod_spec.label_value(str(ti.dag_id))
+            labels[f"{pod_spec.LABEL_PREFIX}/run"] = pod_spec.label_value(str(context["run_id"]))
+            labels[f"{pod_spec.LABEL_PREFIX}/try"] = str(ti.try_number)
         cache_key = getattr(self, "kfp_cache_key", None)
         if cache_key:
             pod.metadata.labels[f"{pod_spec.LABEL_PREFIX}/cache-key"] = pod_spec.label_value(str(cache_key)[:40])
@@ -269,18 +319,20 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         result = self._kfp_reentry_result
         if result is None:
             self.prepare_pod(context, inputs, output_uris, store, settings)
+            self._kfp_running = True
             try:
                 result = KubernetesPodOperator.execute(self, context)  # type: ignore[arg-type]
             except AirflowSkipException:
                 raise
             except AirflowException as exc:
-                raise ComponentFailedError(self._failure_message(exc)) from None
+                raise ComponentFailedError(self._failure_message(exc, self.remote_pod)) from None
+            finally:
+                self._kfp_running = False
         return self._collect(result, output_uris, store)
 
-    def _failure_message(self, exc: BaseException) -> str:
+    def _failure_message(self, exc: BaseException, pod: k8s.V1Pod | None) -> str:
         from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
 
-        pod = self.remote_pod
         code: Any = "unknown"
         message = ""
         if pod is not None and pod.status is not None:
@@ -324,6 +376,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
                 metadata=entry.get("metadata") or {},
                 size=entry["size"],
                 digest=entry["digest"],
+                **identity_fields(info),  # type: ignore[typeddict-item]
             )
         return RunResult(parameters=dict(result.get("parameters") or {}), artifacts=records)
 

@@ -16,8 +16,10 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 import airflow_kfp
-from airflow_kfp.config import KfpSettings
+from airflow_kfp.config import KfpSettings, Runner
 from airflow_kfp.hooks.artifact_store import ArtifactStore
+from airflow_kfp.hooks.identity import identity_fields
+from airflow_kfp.hooks.layout import encode_segment
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
 from airflow_kfp.operators import component_env, launch, payload
@@ -27,6 +29,8 @@ from airflow_kfp.operators.base import (
     ResolvedInputs,
     RunResult,
 )
+from airflow_kfp.runtime import user_code, verify
+from airflow_kfp.spec.images import effective_image
 
 PACKAGE_PARENT = str(Path(airflow_kfp.__file__).resolve().parent.parent)
 LOG_TAIL_LINES = 40
@@ -53,6 +57,7 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
 
     template_fields: Sequence[str] = ("external_arguments",)
     ui_color = "#e8f0fe"
+    kfp_runner = Runner.LOCAL
 
     def execute(self, context: Any) -> Any:
         return self.execute_component(context)
@@ -88,23 +93,29 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
             for i, record in enumerate(records):
                 uri = record["uri"]
                 local = store.local_path(uri)
-                if local is None:
-                    local = workdir / "inputs" / name / str(i) / Path(uri.rstrip("/")).name
-                    local.parent.mkdir(parents=True, exist_ok=True)
-                    store.get_path(uri, local)
-                elif not local.exists():
-                    raise ComponentFailedError(
-                        f"{self.where(name)}: input artifact {uri} no longer exists; re-run the task that produced it."
-                    )
+                try:  # the digest the manifest records is checked before the component starts
+                    if local is None:
+                        local = workdir / "inputs" / name / str(i) / encode_segment(Path(uri.rstrip("/")).name)
+                        local.parent.mkdir(parents=True, exist_ok=True)
+                        got = store.get_path(uri, local)  # hashed while it streams
+                        verify.check(name, uri, record, got.digest, got.size, got.etag)
+                    else:
+                        verify.verify_in_place(name, str(local), uri, record)
+                except verify.ArtifactIntegrityError as exc:
+                    raise ComponentFailedError(f"{self.where(name)}: {exc}") from None
                 entries.append(payload.artifact_entry(name, record, str(local)))
             staged[name] = entries
         return staged
 
     def _run_launcher(self, task_file: Path, workdir: Path, env: dict[str, str], settings: KfpSettings) -> None:
         tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
+        reporting = False  # after the launcher's error marker: the traceback, kept whole in its report
 
         def on_line(line: str) -> None:
-            tail.append(line)
+            nonlocal reporting
+            reporting = reporting or line.startswith(user_code.ERROR_MARKER)
+            if not reporting:
+                tail.append(line)
             self.log.info("[%s] %s", self.task_spec.name, line)
 
         argv = ["--task-file", str(task_file), "--workdir", str(workdir)]
@@ -113,10 +124,14 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
         except launch.LaunchLostError as exc:
             raise ComponentFailedError(f"{self.where()}: {exc}; its output so far:\n" + "\n".join(tail)) from exc
         if code != 0:
-            raise ComponentFailedError(
-                f"{self.where()}: component '{self.component_spec.name}' exited with code {code}. "
-                f"Last {len(tail)} lines of its output:\n" + "\n".join(tail)
-            )
+            report = user_code.read_report(str(workdir))
+            message = f"{self.where()}: component '{self.component_spec.name}' exited with code {code}."
+            if report:  # the user's traceback, kept whole however much the component printed before it
+                message += f"\n{report}"
+            if tail:
+                before = " before the error" if report else ""
+                message += f"\nLast {len(tail)} lines of its output{before}:\n" + "\n".join(tail)
+            raise ComponentFailedError(message)
 
     def _env(self, workdir: Path, settings: KfpSettings) -> dict[str, str]:
         """An allow-listed environment (see ``component_env``): no worker secret reaches the component."""
@@ -146,7 +161,7 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
             self.log.info(
                 "Local runner: running the command of container component '%s' on this host; its image %r is ignored.",
                 self.component_spec.name,
-                payload.image_of(self.component_spec, self.task_spec),
+                effective_image(self.component_spec, self.task_spec, settings.default_image),
             )
         install, pip_target = self._package_plan(settings)
         workdir = Path(tempfile.mkdtemp(prefix=f"kfp-{self.task_spec.name[:40]}-"))
@@ -204,7 +219,12 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
                     )
             info = store.put_path(path, uri, move=True)
             records[name] = ArtifactRecord(
-                uri=info.uri, type=types[name], metadata=metadata, size=info.size, digest=info.digest
+                uri=info.uri,
+                type=types[name],
+                metadata=metadata,
+                size=info.size,
+                digest=info.digest,
+                **identity_fields(info),  # type: ignore[typeddict-item]
             )
             self.log.info("Stored output '%s' at %s (%d bytes, %s)", name, info.uri, info.size, info.digest)
         return records

@@ -22,6 +22,7 @@ def runtime_component(component: ComponentSpec, task: TaskSpec) -> dict[str, Any
             kind="python",
             function_name=impl.function_name,
             source=impl.source,
+            source_locations=[loc.model_dump() for loc in impl.source_locations],
             packages_to_install=impl.packages_to_install,
             pip_index_urls=impl.pip_index_urls,
             pip_trusted_hosts=impl.pip_trusted_hosts,
@@ -31,17 +32,6 @@ def runtime_component(component: ComponentSpec, task: TaskSpec) -> dict[str, Any
     else:
         raise ValueError(f"component '{component.name}' is a nested pipeline and has no code to run")
     return view
-
-
-def image_of(component: ComponentSpec, task: TaskSpec) -> str:
-    impl = component.implementation
-    if task.container_image:
-        return task.container_image
-    if impl.kind == "python":
-        return impl.base_image
-    if impl.kind == "container":
-        return impl.image
-    raise ValueError(f"component '{component.name}' is a nested pipeline and has no image")
 
 
 def artifact_entry(name: str, record: ArtifactRecord, path: str | None) -> dict[str, Any]:

@@ -15,7 +15,9 @@ from kubernetes.client import Configuration
 from kubernetes.client import models as k8s
 
 from airflow_kfp.config import KfpSettings
-from airflow_kfp.spec.model import ComponentSpec, PythonFunction, Resources, TaskSpec
+from airflow_kfp.spec.images import effective_image
+from airflow_kfp.spec.kubernetes import SecurityContext
+from airflow_kfp.spec.model import ComponentSpec, Resources, TaskSpec
 
 _MODEL_CONFIG: Configuration | None = None
 M = TypeVar("M")
@@ -35,7 +37,6 @@ WORK_VOLUME = "kfp-work"
 ARTIFACT_VOLUME = "kfp-artifacts"
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _NAME_UNSAFE = re.compile(r"[^a-z0-9-]+")
-KFP_DEFAULT_BASE_IMAGE = PythonFunction.model_fields["base_image"].default
 
 
 def label_value(value: str) -> str:
@@ -54,16 +55,11 @@ def pod_name(pipeline: str, task: str) -> str:
 
 
 def image_for(component: ComponentSpec, task: TaskSpec, settings: KfpSettings) -> str:
-    impl = component.implementation
-    if task.container_image:
-        return task.container_image
-    if impl.kind == "python":
-        if settings.default_image and impl.base_image == KFP_DEFAULT_BASE_IMAGE:
-            return settings.default_image
-        return impl.base_image
-    if impl.kind == "container":
-        return impl.image
-    raise ValueError(f"component '{component.name}' runs no code, so it has no image")
+    """The pod's image: the one ``effective_image`` answer the cache key and lineage use too."""
+    image = effective_image(component, task, settings.default_image)
+    if image is None:
+        raise ValueError(f"component '{component.name}' runs no code, so it has no image")
+    return image
 
 
 def container_resources(resources: Resources, settings: KfpSettings) -> k8s.V1ResourceRequirements | None:
@@ -204,20 +200,47 @@ def user_volumes(task: TaskSpec) -> tuple[list[k8s.V1Volume], list[k8s.V1VolumeM
     return volumes, mounts
 
 
-def security_contexts(task: TaskSpec) -> tuple[k8s.V1PodSecurityContext | None, k8s.V1SecurityContext | None]:
-    sc = task.kubernetes.security_context
-    if sc is None:
-        return None, None
-    pod = model(k8s.V1PodSecurityContext, fs_group=sc.fs_group) if sc.fs_group is not None else None
-    container = model(
-        k8s.V1SecurityContext,
-        run_as_user=sc.run_as_user,
+DEFAULT_USER = 1000
+"""The default non-root user: images that declare root (python:3.12-slim) still run, and a cluster
+enforcing the ``restricted`` Pod Security Standard admits the pod."""
+
+
+def security_contexts(task: TaskSpec) -> tuple[k8s.V1PodSecurityContext, k8s.V1SecurityContext]:
+    """Restricted by default (non-root, no privilege escalation, no capabilities, seccomp
+    RuntimeDefault); ``set_security_context`` overrides field by field."""
+    sc = task.kubernetes.security_context or SecurityContext()
+    run_as_user = sc.run_as_user if sc.run_as_user is not None else DEFAULT_USER
+    run_as_non_root = sc.run_as_non_root if sc.run_as_non_root is not None else run_as_user != 0
+    pod = model(
+        k8s.V1PodSecurityContext,
+        run_as_user=run_as_user,
         run_as_group=sc.run_as_group,
-        run_as_non_root=sc.run_as_non_root,
-        allow_privilege_escalation=sc.allow_privilege_escalation,
-        read_only_root_filesystem=sc.read_only_root_filesystem,
+        run_as_non_root=run_as_non_root,
+        fs_group=sc.fs_group,
+        seccomp_profile=model(k8s.V1SeccompProfile, type=sc.seccomp_profile or "RuntimeDefault"),
     )
-    return pod, container
+    return pod, helper_security_context(sc)
+
+
+def helper_security_context(sc: SecurityContext | None = None) -> k8s.V1SecurityContext:
+    """Per container: what the restricted standard checks on each container."""
+    sc = sc or SecurityContext()
+    privileged = bool(sc.privileged)
+    escalation = sc.allow_privilege_escalation if sc.allow_privilege_escalation is not None else privileged
+    return model(
+        k8s.V1SecurityContext,
+        allow_privilege_escalation=escalation,
+        privileged=True if privileged else None,
+        read_only_root_filesystem=sc.read_only_root_filesystem,
+        capabilities=model(k8s.V1Capabilities, drop=["ALL"], add=list(sc.capabilities_add) or None),
+    )
+
+
+def automount_token(task: TaskSpec, settings: KfpSettings) -> bool:
+    """No API token in the pod unless the task asks for one, or names its own service account."""
+    if task.kubernetes.automount_service_account_token is not None:
+        return task.kubernetes.automount_service_account_token
+    return bool(task.kubernetes.service_account)
 
 
 def pod_labels(pipeline: str, task: TaskSpec) -> dict[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_kfp.hooks.artifact_store import ArtifactNotFoundError, ArtifactStore
+from airflow_kfp.hooks.layout import encode_segment
 from airflow_kfp.operators import payload
 from airflow_kfp.operators.base import ResolvedInputs
 from airflow_kfp.runtime.pod import POD_WORKDIR
@@ -34,7 +35,13 @@ def input_plan(
         entries[name] = []
         for i, record in enumerate(records):
             uri = record["uri"]
-            item: dict[str, Any] = {"name": name, "uri": uri, "digest": record.get("digest")}
+            item: dict[str, Any] = {  # what the pod's staging verifies before the user's code runs
+                "name": name,
+                "uri": uri,
+                "digest": record.get("digest"),
+                "size": record.get("size"),
+                "producer": record.get("producer"),
+            }
             local = store.local_path(uri) if on_volume else None
             if local is not None:
                 item.update(kind="volume", path=str(local), files=[])
@@ -44,7 +51,7 @@ def input_plan(
                     raise ArtifactNotFoundError(
                         f"input artifact '{name}' at {uri} no longer exists; re-run the task that produced it"
                     )
-                base = uri.rstrip("/").rsplit("/", 1)[-1] or name
+                base = encode_segment(uri.rstrip("/").rsplit("/", 1)[-1] or name)
                 item["path"] = f"{POD_WORKDIR}/inputs/{name}/{i}/{base}"
                 if info.is_dir:
                     prefix = info.uri.rstrip("/") + "/"
@@ -79,6 +86,7 @@ def output_plan(
     entries: dict[str, dict[str, Any]] = {}
     plan: Plan = []
     for name, uri in output_uris.items():
+        store.ensure_under_root(uri)  # a presigned form or a volume path must never point outside the root
         item: dict[str, Any] = {"name": name, "uri": uri, "type": types[name]}
         local = store.local_path(uri) if on_volume else None
         if local is not None:

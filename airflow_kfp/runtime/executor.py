@@ -24,12 +24,13 @@ from airflow_kfp.runtime.artifacts import (
     _Annotation,
     artifact_class,
 )
+from airflow_kfp.runtime.errors import AirflowKfpError
 from airflow_kfp.runtime.final_status import PipelineTaskFinalStatus
 
 SINGLE_OUTPUT = "Output"
 
 
-class ExecutorError(Exception):
+class ExecutorError(AirflowKfpError):
     """Raised for a mismatch between the executor input and the function's signature."""
 
 

@@ -19,8 +19,9 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
-from airflow_kfp.runtime import dsl_shim
+from airflow_kfp.runtime import dsl_shim, user_code
 from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.runtime.errors import AirflowKfpError
 from airflow_kfp.runtime.executor import ExecutorError, execute
 from airflow_kfp.runtime.placeholders import PlaceholderError, Resolver
 
@@ -32,7 +33,7 @@ PRELUDE = (
 )
 
 
-class LauncherError(Exception):
+class LauncherError(AirflowKfpError):
     """A problem the user can fix; printed without a traceback."""
 
 
@@ -90,15 +91,7 @@ def install_packages(component: dict[str, Any], target: str) -> None:
 
 def load_function(component: dict[str, Any], workdir: str) -> Any:
     name = component["function_name"]
-    path = os.path.join(workdir, "ephemeral_component.py")
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(PRELUDE + component["source"])
-    spec = importlib.util.spec_from_file_location("ephemeral_component", path)
-    if spec is None or spec.loader is None:
-        raise LauncherError(f"cannot load the source of component '{component['name']}'")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ephemeral_component"] = module
-    spec.loader.exec_module(module)
+    module = user_code.load_module(component["source"], PRELUDE, component.get("source_locations") or [], workdir)
     func = getattr(module, name, None)
     if func is None:
         raise LauncherError(f"the component's source defines no function '{name}'")
@@ -184,7 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         task = _read_task(args)
-        workdir = args.workdir or os.getcwd()
+    except (LauncherError, OSError, ValueError) as exc:
+        _log(f"error: cannot read the task document: {exc}")
+        return 2
+    workdir = args.workdir or os.getcwd()
+    try:
         os.makedirs(workdir, exist_ok=True)
         if task["component"]["kind"] == "python":
             output = run_python(task, workdir)
@@ -194,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     except (LauncherError, ExecutorError, PlaceholderError) as exc:
         _log(f"error: {exc}")
         return 2
+    except Exception as exc:  # the user's code raised: report their frames, not ours
+        if task["component"]["kind"] != "python":
+            raise
+        user_code.report_failure(exc, str(task["component"].get("name", "?")), workdir)
+        return 1
     if code != 0:
         _log(f"the command exited with code {code}")
         return code

@@ -12,6 +12,43 @@ from typing import Any
 
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.runtime.artifacts import uri_to_local_path
+from airflow_kfp.runtime.errors import AirflowKfpError
+
+PIPELINE_JOB_NAME = "pipeline_job_name"
+PIPELINE_JOB_RESOURCE_NAME = "pipeline_job_resource_name"
+PIPELINE_JOB_UUID = "pipeline_job_uuid"
+PIPELINE_TASK_NAME = "pipeline_task_name"
+PIPELINE_TASK_UUID = "pipeline_task_uuid"
+PIPELINE_ROOT = "pipeline_root"
+PIPELINE_JOB_CREATE_TIME_UTC = "pipeline_job_create_time_utc"
+PIPELINE_JOB_SCHEDULE_TIME_UTC = "pipeline_job_schedule_time_utc"
+PIPELINE_CONTEXT_KEYS = (
+    PIPELINE_JOB_NAME,
+    PIPELINE_JOB_RESOURCE_NAME,
+    PIPELINE_JOB_UUID,
+    PIPELINE_TASK_NAME,
+    PIPELINE_TASK_UUID,
+    PIPELINE_ROOT,
+    PIPELINE_JOB_CREATE_TIME_UTC,
+    PIPELINE_JOB_SCHEDULE_TIME_UTC,
+)
+"""Every ``{{$.pipeline_*}}`` placeholder the DSL exports; the operator gives each a value per run
+(``pipeline_context``), the same in commands, args and argument values."""
+
+
+def pipeline_placeholder(key: str) -> str:
+    """The placeholder string for one context key, e.g. ``{{$.pipeline_root}}``."""
+    return "{{$." + key + "}}"
+
+
+_PIPELINE_PLACEHOLDER = re.compile(r"\{\{\$\.(pipeline_[A-Za-z_]+)\}\}")
+
+
+def substitute_pipeline_placeholders(value: str, context: dict[str, str] | Any) -> str:
+    """``value`` with every ``{{$.pipeline_*}}`` placeholder the context knows replaced (argument
+    values; in commands and args an unknown one is an error, see :class:`Resolver`)."""
+    return _PIPELINE_PLACEHOLDER.sub(lambda m: str(context[m[1]]) if m[1] in context else m[0], value)
+
 
 _PLACEHOLDER = re.compile(r"\{\{\$(?P<body>[^{}]*)\}\}")
 _INPUT_PARAM = re.compile(r"^\.inputs\.parameters\['(?P<name>[^']+)'\]$")
@@ -19,7 +56,7 @@ _IO_ARTIFACT = re.compile(r"^\.(?P<io>inputs|outputs)\.artifacts\['(?P<name>[^']
 _OUTPUT_PARAM = re.compile(r"^\.outputs\.parameters\['(?P<name>[^']+)'\]\.output_file$")
 
 
-class PlaceholderError(Exception):
+class PlaceholderError(AirflowKfpError):
     pass
 
 

@@ -26,9 +26,11 @@ import time
 import zlib
 from typing import Any
 
-from airflow_kfp.runtime import staging
+from airflow_kfp.runtime import staging, user_code
 
 POD_WORKDIR = "/kfp"
+XCOM_DIR = "/airflow/xcom"
+TERMINATION_LOG = "/dev/termination-log"
 TASK_CHUNK_ENV = "AIRFLOW_KFP_TASK_Z"
 RUNTIME_ENV = "AIRFLOW_KFP_RUNTIME_B64"
 TAIL_LINES = 40
@@ -112,8 +114,8 @@ def relocate(task: dict[str, Any], workdir: str) -> dict[str, Any]:
 
 def _paths() -> tuple[str, str, str]:
     workdir = os.environ.get("AIRFLOW_KFP_WORKDIR", POD_WORKDIR)
-    xcom_dir = os.environ.get("AIRFLOW_KFP_XCOM_DIR", "/airflow/xcom")
-    termination = os.environ.get("AIRFLOW_KFP_TERMINATION_LOG", "/dev/termination-log")
+    xcom_dir = os.environ.get("AIRFLOW_KFP_XCOM_DIR", XCOM_DIR)
+    termination = os.environ.get("AIRFLOW_KFP_TERMINATION_LOG", TERMINATION_LOG)
     return workdir, xcom_dir, termination
 
 
@@ -142,15 +144,22 @@ def _run_launcher(task_file: str, workdir: str, termination: str) -> int:
         del env[name]  # the user's code has no use for them
     cmd = [sys.executable, "-m", "airflow_kfp.runtime.launcher", "--task-file", task_file, "--workdir", workdir]
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+    reporting = False  # after the launcher's error marker: the user's traceback, kept whole in its report
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True, bufsize=1) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             sys.stdout.write(line)
             sys.stdout.flush()
-            tail.append(line.rstrip("\n"))
+            reporting = reporting or line.startswith(user_code.ERROR_MARKER)
+            if not reporting:
+                tail.append(line.rstrip("\n"))
         code = proc.wait()
     if code != 0:
-        _terminate_message(termination, f"exit code {code}; last lines of its output:\n" + "\n".join(tail))
+        report = user_code.read_report(workdir)
+        before = " before the error" if report else ""
+        message = f"exit code {code}; last lines of its output{before}:\n" + "\n".join(tail)
+        # the message keeps its end when too long: the exception, last, survives
+        _terminate_message(termination, f"{message}\n{report}" if report else message)
     return code
 
 

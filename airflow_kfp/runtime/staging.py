@@ -24,39 +24,28 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from airflow_kfp.runtime.errors import AirflowKfpError
+from airflow_kfp.runtime.verify import (
+    ArtifactIntegrityError,
+    check,
+    dir_digest,
+    format_digest,
+    verify_in_place,
+    walk_files,
+)
+
 CHUNK = 1024 * 1024
 MAX_POST_BYTES = 5 * 1024**3
 ATTEMPTS = 4
 METRICS_TYPES = ("system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics")
 
 
-class StagingError(Exception):
+class StagingError(AirflowKfpError):
     """A transfer that failed for good; the message names the artifact URI, never a signed URL."""
 
 
 def _log(message: str) -> None:
     print(f"[airflow-kfp] {message}", file=sys.stderr, flush=True)
-
-
-def format_digest(hexdigest: str) -> str:
-    return f"sha256:{hexdigest}"
-
-
-def dir_digest(files: list[tuple[str, str]]) -> str:
-    """Same rule as ``airflow_kfp.hooks.digest.dir_digest``: sorted ``relpath\\0hex\\n`` lines."""
-    h = hashlib.sha256()
-    for rel, hexdigest in sorted(files):
-        h.update(f"{rel}\0{hexdigest}\n".encode())
-    return format_digest(h.hexdigest())
-
-
-def walk_files(root: str) -> Iterator[tuple[str, str]]:
-    """``(relpath with "/", path)`` of every file under ``root``."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = os.path.join(dirpath, name)
-            yield os.path.relpath(path, root).replace(os.sep, "/"), path
 
 
 def _retrying(what: str, fn: Any) -> Any:
@@ -112,28 +101,38 @@ def download(url: str, dest: str, uri: str) -> tuple[str, int]:
 
 
 def stage_inputs(inputs: list[dict[str, Any]]) -> None:
-    """Fetch every input artifact to its local path and check it against the producer's digest."""
-    for item in inputs:
-        uri, path = item["uri"], item["path"]
-        if item["kind"] == "volume":
-            if not os.path.exists(path):
-                raise StagingError(f"input {uri} is not on the shared artifact volume at {path}")
-            continue
-        if item["kind"] == "file":
-            hexd, size = download(item["files"][0]["url"], path, uri)
-            digest = format_digest(hexd)
-        else:
-            os.makedirs(path, exist_ok=True)
-            hashes, size = [], 0
-            for entry in item["files"]:
-                hexd, n = download(entry["url"], os.path.join(path, *entry["rel"].split("/")), uri)
-                hashes.append((entry["rel"], hexd))
-                size += n
-            digest = dir_digest(hashes)
-        expected = item.get("digest")
-        if expected and expected != digest:
-            raise StagingError(f"input {uri} changed since it was produced: digest {digest}, expected {expected}")
-        _log(f"staged input '{item['name']}' from {uri} ({size} bytes)")
+    """Fetch every input artifact to its local path and check it against the digest its manifest
+    records (hashed while it streams; read in place on a shared volume), before any user code runs."""
+    try:
+        for item in inputs:
+            _stage_input(item)
+    except ArtifactIntegrityError as exc:
+        raise StagingError(str(exc)) from None
+
+
+def _stage_input(item: dict[str, Any]) -> None:
+    uri, path = item["uri"], item["path"]
+    record = {"digest": item.get("digest"), "size": item.get("size"), "producer": item.get("producer")}
+    if item["kind"] == "volume":
+        digest, size = verify_in_place(item["name"], path, uri, record)
+        _log(f"verified input '{item['name']}' at {uri} in place ({size} bytes, {digest or 'size only'})")
+        return
+    if item["kind"] == "file":
+        hexd, size = download(item["files"][0]["url"], path, uri)
+        digest = format_digest(hexd)
+    else:
+        os.makedirs(path, exist_ok=True)
+        hashes, size = [], 0
+        for entry in item["files"]:
+            parts = entry["rel"].split("/")
+            if any(p in ("", ".", "..") for p in parts) or "\0" in entry["rel"]:
+                raise StagingError(f"refusing to stage {entry['rel']!r} of input {uri}: unsafe path")
+            hexd, n = download(entry["url"], os.path.join(path, *parts), uri)
+            hashes.append((entry["rel"], hexd))
+            size += n
+        digest = dir_digest(hashes)
+    check(item["name"], uri, record, digest, size)
+    _log(f"staged input '{item['name']}' from {uri} ({size} bytes, {digest})")
 
 
 # -- outputs --------------------------------------------------------------------------------

@@ -133,12 +133,6 @@ def _check_group(graph: _Graph, group: GroupSpec) -> list[str]:
         args: list[Argument] = [a for c in group.conditions for a in (c.left, c.right)]
         return list(_operand_producers(graph, group, at, args))
     if group.kind == "loop":
-        outer = next((g for g in graph.chain(group.parent) if graph.groups[g].kind == "loop"), None)
-        if outer is not None:
-            raise PipelineDefinitionError(
-                f"{at}: a dsl.ParallelFor inside dsl.ParallelFor '{outer}' is not supported (Airflow cannot map a "
-                f"task group inside a mapped task group); loop once over a list of dicts instead."
-            )
         items = group.items
         if items is None:
             raise PipelineDefinitionError(f"{at}: a loop needs items.")
@@ -181,16 +175,21 @@ def _check_target(at: str, source_kind: str, source_type: str, target: InputSpec
 
 def _collected(graph: _Graph, at: str, arg: CollectedArgument, task: TaskSpec, target: InputSpec) -> str:
     producer, out = graph.output(arg.task, arg.output, at)
-    loop = next((graph.groups[g] for g in graph.chain(producer.group) if graph.groups[g].kind == "loop"), None)
-    if loop is None:
+    consumer_chain = set(graph.chain(task.group))
+    # Gathered over every loop around the producer that does not hold the reader (nested loops give
+    # nested lists); the loops that hold both stay per item.
+    loops = [g for g in graph.chain(producer.group) if graph.groups[g].kind == "loop" and g not in consumer_chain]
+    if not loops:
+        inner = next((g for g in graph.chain(producer.group) if graph.groups[g].kind == "loop"), None)
+        if inner is None:
+            raise PipelineDefinitionError(
+                f"{at}: dsl.Collected needs the output of a task inside a dsl.ParallelFor; task '{arg.task}' is "
+                f"not in one."
+            )
         raise PipelineDefinitionError(
-            f"{at}: dsl.Collected needs the output of a task inside a dsl.ParallelFor; task '{arg.task}' is not in one."
+            f"{at}: dsl.Collected of task '{arg.task}' is read inside its own loop '{inner}'; read it after the loop."
         )
-    if loop.name in graph.chain(task.group):
-        raise PipelineDefinitionError(
-            f"{at}: dsl.Collected of task '{arg.task}' is read inside its own loop '{loop.name}'; "
-            f"read it after the loop."
-        )
+    loop = graph.groups[loops[-1]]
     blocked = graph.blocking(loop.parent, task.group)
     if blocked is not None:
         raise _blocked_message(at, producer.name, blocked, _remedy(blocked))
@@ -310,6 +309,13 @@ def _check_task(graph: _Graph, task: TaskSpec, upstream: set[str]) -> None:
                 f"{at}: the task ignores upstream failures, so this input fed by another task needs a default "
                 f"(as in KFP); give '{arg_name}' a default in the component."
             )
+    for field, value in task.resources.runtime_values.items():
+        at = f"{where(graph.spec.name, task.name)}, resource '{field}'"
+        for leaf in argument_leaves(value):
+            if isinstance(leaf, TaskOutputArgument) and leaf.task in graph.tasks:
+                _check_reference(graph, at, graph.tasks[leaf.task], task.group)
+            elif isinstance(leaf, LoopItemArgument):
+                _loop_item_ok(graph, at, leaf, task.group)
     for dep in task.after:
         if dep in graph.tasks:
             # KFP: .after() a task inside a loop, from outside it, waits for every iteration of that loop.

@@ -75,7 +75,7 @@ class NodeAffinityTerm(_Model):
 
 
 class SecurityContext(_Model):
-    """Container security context of the component's container."""
+    """What ``set_security_context`` overrides of the restricted default (None keeps the default)."""
 
     run_as_user: int | None = None
     run_as_group: int | None = None
@@ -83,6 +83,9 @@ class SecurityContext(_Model):
     fs_group: int | None = None
     allow_privilege_escalation: bool | None = None
     read_only_root_filesystem: bool | None = None
+    privileged: bool | None = None
+    capabilities_add: list[str] = Field(default_factory=list)
+    seccomp_profile: Literal["RuntimeDefault", "Unconfined", "Localhost"] | None = None
 
 
 class KubernetesSettings(_Model):
@@ -101,5 +104,9 @@ class KubernetesSettings(_Model):
     pod_annotations: dict[str, str] = Field(default_factory=dict)
     security_context: SecurityContext | None = None
     service_account: str | None = None
+    automount_service_account_token: bool | None = None
+    """None: mounted only when the task names a service account (``set_service_account``)."""
+    deferrable: bool | None = None
+    """``set_deferrable``: None follows ``[kfp] deferrable``."""
     timeout_seconds: int | None = None
     """``set_timeout``: the pod's activeDeadlineSeconds."""

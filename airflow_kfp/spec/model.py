@@ -43,10 +43,23 @@ class OutputSpec(_Model):
     """A list of artifacts: a pipeline output returning ``dsl.Collected`` of an artifact output."""
 
 
+class SourceLocation(_Model):
+    """Where a stretch of a Python component's ``source`` was written (for tracebacks only)."""
+
+    line: int
+    """The stretch's first line in ``source`` (1-based); it runs to the next location's line."""
+    file: str
+    first_line: int
+    """That line's number in ``file``."""
+
+
 class PythonFunction(_Model):
     kind: Literal["python"] = "python"
     function_name: str
     source: str
+    source_locations: list[SourceLocation] = Field(default_factory=list, exclude=True)
+    """Where the source's functions were defined, so errors name the user's file and line. Not part
+    of the pipeline's identity (digest) or the cache key: moving code changes no result."""
     base_image: str = "python:3.11"
     packages_to_install: list[str] = Field(default_factory=list)
     pip_index_urls: list[str] = Field(default_factory=list)
@@ -200,6 +213,11 @@ class Resources(_Model):
     memory_limit: str | None = None
     accelerator_type: str | None = None
     accelerator_limit: int | None = None
+    runtime_values: dict[str, Argument] = Field(default_factory=dict)
+    """Fields given as pipeline inputs or task outputs (``set_cpu_limit(task.output)``), as in KFP:
+    field name (``cpu_limit``, ``memory_request``, ``accelerator_type``, ``accelerator_limit``...) ->
+    the value, resolved when the task runs and checked then as the static field would be. A field
+    is either static or here, never both. The Kubernetes runner puts the resolved values in the pod."""
 
 
 class CachingOptions(_Model):

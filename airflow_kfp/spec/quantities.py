@@ -1,43 +1,43 @@
-"""Kubernetes resource quantities, checked when a pipeline is defined rather than when a pod fails."""
+"""Kubernetes resource quantities, checked when a pipeline is defined rather than when a pod fails.
+
+Parsing is Kubernetes' own (``kubernetes.utils.quantity.parse_quantity``), so every form the API server
+accepts is accepted here (``500m``, ``0.5``, ``129e6``, ``1e3``, ``100n``, ``128974848000m``, ``2Gi``),
+and negative values, which no resource may have, are refused. The kubernetes package is imported on
+first use: a pipeline that sets no resources does not pay for it at DAG parse.
+"""
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
-_CPU = re.compile(r"^(?P<num>\d+(\.\d+)?)(?P<unit>m?)$")
-_MEMORY = re.compile(r"^(?P<num>\d+(\.\d+)?)(?P<unit>(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)?)$")
-_MEMORY_FACTORS = {
-    "": 1,
-    "k": 10**3,
-    "K": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-    "T": 10**12,
-    "P": 10**15,
-    "E": 10**18,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-    "Pi": 2**50,
-    "Ei": 2**60,
-}
+_CPU_HELP = "use cores like '2' or '0.5', or millicores like '500m'"
+_MEMORY_HELP = "use a number with an optional suffix such as '512Mi', '2Gi' or '1G'"
 
 
-def cpu_millis(value: str) -> Decimal:
+def _parse(value: object) -> Decimal | None:
+    from kubernetes.utils.quantity import parse_quantity
+
+    text = str(value).strip()
+    if not text or any(c.isspace() for c in text):  # the API server takes none; the parser would
+        return None
+    try:
+        parsed = parse_quantity(text)
+    except (ValueError, TypeError, ArithmeticError):
+        return None
+    return parsed if parsed >= 0 else None
+
+
+def cpu_millis(value: object) -> Decimal:
     """CPU in millicores; raises ValueError with the accepted forms."""
-    match = _CPU.match(str(value).strip())
-    if not match:
-        raise ValueError(f"{value!r} is not a CPU quantity; use cores like '2' or '0.5', or millicores like '500m'")
-    num = Decimal(match["num"])
-    return num if match["unit"] == "m" else num * 1000
+    parsed = _parse(value)
+    if parsed is None:
+        raise ValueError(f"{value!r} is not a CPU quantity; {_CPU_HELP}")
+    return parsed * 1000
 
 
-def memory_bytes(value: str) -> Decimal:
-    match = _MEMORY.match(str(value).strip())
-    if not match:
-        raise ValueError(
-            f"{value!r} is not a memory quantity; use a number with an optional suffix such as '512Mi', '2Gi' or '1G'"
-        )
-    return Decimal(match["num"]) * _MEMORY_FACTORS[match["unit"]]
+def memory_bytes(value: object) -> Decimal:
+    """Memory in bytes; raises ValueError with the accepted forms."""
+    parsed = _parse(value)
+    if parsed is None:
+        raise ValueError(f"{value!r} is not a memory quantity; {_MEMORY_HELP}")
+    return parsed

@@ -6,9 +6,11 @@ import error that says what to change.
 
 from __future__ import annotations
 
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.model import (
     ARTIFACT,
+    Argument,
     ConcatArgument,
     ConstantArgument,
     InputSpec,
@@ -22,10 +24,6 @@ from airflow_kfp.spec.model import (
     argument_leaves,
 )
 from airflow_kfp.spec.resources import resource_problem
-
-
-class PipelineDefinitionError(Exception):
-    """A pipeline that cannot run; the message names where and what to change."""
 
 
 def where(pipeline: str, task: str | None = None, argument: str | None = None) -> str:
@@ -85,6 +83,14 @@ def _check_concat(
             f"expects {describe(target.kind, target.type, target.is_list)}; pass the value itself, or change "
             f"the annotation to str."
         )
+    check_parameter_leaves(spec, at, arg, by_name, upstream)
+
+
+def check_parameter_leaves(
+    spec: PipelineSpec, at: str, arg: Argument, by_name: dict[str, TaskSpec], upstream: set[str]
+) -> None:
+    """Each run-time value in ``arg`` (an f-string's parts, a resource's value) exists and is a parameter;
+    its producers run first."""
     for leaf in argument_leaves(arg):
         if isinstance(leaf, TaskOutputArgument):
             producer_task = by_name.get(leaf.task)
@@ -166,6 +172,10 @@ def _check_arguments(spec: PipelineSpec) -> dict[str, set[str]]:
                     )
                 if arg.value is not None and not ptypes.value_matches(arg.value, target.type):
                     raise PipelineDefinitionError(f"{at}: {arg.value!r} is not {describe(target.kind, target.type)}.")
+        for field, value in task.resources.runtime_values.items():
+            check_parameter_leaves(
+                spec, f"{where(spec.name, task.name)}, resource '{field}'", value, by_name, upstream[task.name]
+            )
         for required in component.inputs:
             if (
                 not required.has_default

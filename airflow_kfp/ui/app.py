@@ -12,12 +12,12 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
-from airflow_kfp.ui import data, views
+from airflow_kfp.ui import answers
 from airflow_kfp.ui.access import readable_dag_ids, require_readable
+from airflow_kfp.ui.answers import MAX_RUNS
 from airflow_kfp.ui.artifacts import PREVIEW_LIMIT, Target, check_servable, stream
 
 STATIC = Path(__file__).parent / "static"
-MAX_RUNS = 2000
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "frame-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -48,25 +48,6 @@ def _split_run(value: str) -> tuple[str, str]:
     return dag_id, run_id
 
 
-def _run_summaries(session: Any, runs: list[data.RunRow]) -> tuple[list[dict[str, Any]], Any, Any]:
-    """Summaries of many runs in five queries, whatever their number and their tasks' number."""
-    dags = data.dag_infos(session, {r.dag_id for r in runs})
-    manifests = data.manifests_of_runs(session, runs)
-    versions = data.versions(session, [r.version_id for r in runs])
-    counts = data.state_counts(session, runs)
-    out = [
-        views.run_summary(
-            r,
-            dags.get(r.dag_id),
-            manifests.get(r.id, []),
-            versions.get(r.version_id or ""),
-            counts.get((r.dag_id, r.run_id), {}),
-        )
-        for r in runs
-    ]
-    return out, manifests, versions
-
-
 def create_app() -> FastAPI:
     app = FastAPI(
         title="airflow-kfp experiments",
@@ -83,23 +64,7 @@ def create_app() -> FastAPI:
         metric: Annotated[str | None, Query(max_length=500)] = None,
         mode: Literal["max", "min"] = "max",
     ) -> dict[str, Any]:
-        readable = readable_dag_ids(user, session)
-        dag_ids = data.pipeline_dag_ids(session, readable)
-        dags = data.dag_infos(session, dag_ids)
-        runs = data.runs_of_dags_brief(session, dag_ids)
-        best: dict[int, float] = {}
-        if metric and "/" in metric:
-            step = metric.rsplit("/", 1)[0].split("[", 1)[0]
-            by_run = data.manifests_of_runs(session, runs, task_ids=[step])
-            for run in runs:
-                value = views.scalar_metrics(by_run.get(run.id, [])).get(metric)
-                if value is not None:
-                    best[run.id] = value
-        return {
-            "metric": metric,
-            "mode": mode,
-            "experiments": views.experiments_view(dags, runs, metric, best, mode),
-        }
+        return answers.experiments(session, readable_dag_ids(user, session), metric, mode)
 
     @app.get("/api/experiment-runs", summary="Runs filed under one experiment, across its pipelines")
     def experiment_runs(
@@ -108,18 +73,7 @@ def create_app() -> FastAPI:
         experiment: Annotated[str, Query(min_length=1, max_length=500)],
         limit: Annotated[int, Query(ge=1, le=MAX_RUNS)] = 500,
     ) -> dict[str, Any]:
-        from airflow_kfp import experiment as exp
-
-        readable = readable_dag_ids(user, session)
-        dag_ids = data.pipeline_dag_ids(session, readable)
-        dags = data.dag_infos(session, dag_ids)
-        brief = [
-            r
-            for r in data.runs_of_dags_brief(session, dag_ids)
-            if exp.run_experiment(dags[r.dag_id].experiment if r.dag_id in dags else None, r.conf) == experiment
-        ]
-        runs, _, _ = _run_summaries(session, brief[:limit])
-        return {"experiment": experiment, "total": len(brief), "runs": runs, "columns": views.columns(runs)}
+        return answers.experiment_runs(session, readable_dag_ids(user, session), experiment, limit)
 
     @app.get("/api/runs", summary="Runs of one DAG with params as used, scalar metrics and cache hits")
     def runs(
@@ -130,18 +84,7 @@ def create_app() -> FastAPI:
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
         require_readable(user, dag_id, session)
-        dag = data.dag_infos(session, [dag_id]).get(dag_id)
-        if dag is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no DAG '{dag_id}'")
-        rows, total = data.runs_of_dag(session, dag_id, limit, offset)
-        summaries, _, _ = _run_summaries(session, rows)
-        return {
-            "dag": views.dag_view(dag),
-            "total": total,
-            "offset": offset,
-            "runs": summaries,
-            "columns": views.columns(summaries),
-        }
+        return answers.runs(session, dag_id, limit, offset)
 
     @app.get("/api/run", summary="One run: every step in pipeline order with inputs, outputs, artifacts, cache")
     def run(
@@ -151,22 +94,7 @@ def create_app() -> FastAPI:
         run_id: Annotated[str, Query(min_length=1, max_length=250)],
     ) -> dict[str, Any]:
         require_readable(user, dag_id, session)
-        found = data.runs_by_key(session, [(dag_id, run_id)])
-        if not found:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"DAG '{dag_id}' has no run '{run_id}'")
-        row = found[0]
-        dag = data.dag_infos(session, [dag_id]).get(dag_id)
-        version = data.versions(session, [row.version_id]).get(row.version_id or "")
-        steps = data.steps_of_run(session, row)
-        manifests = [(s.task_id, s.map_index, s.manifest) for s in steps if s.manifest is not None]
-        counts: dict[str, int] = {}
-        for s in steps:
-            counts[s.state or "none"] = counts.get(s.state or "none", 0) + 1
-        return {
-            "dag": views.dag_view(dag) if dag else None,
-            "run": views.run_summary(row, dag, manifests, version, counts),
-            "steps": [views.step_view(s) for s in views.ordered_steps(steps, version)],
-        }
+        return answers.run(session, dag_id, run_id)
 
     @app.get("/api/compare", summary="Two or more runs side by side: params, metrics, versions, ROC, artifacts")
     def compare(
@@ -179,16 +107,7 @@ def create_app() -> FastAPI:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "compare needs two or more different runs")
         for dag_id in {d for d, _ in keys}:
             require_readable(user, dag_id, session)
-        rows = data.runs_by_key(session, keys)
-        missing = [f"{d}/{r}" for d, r in keys if (d, r) not in {(x.dag_id, x.run_id) for x in rows}]
-        if missing:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no such run(s): {missing}")
-        summaries, manifests, versions = _run_summaries(session, rows)
-        return views.compare_view(
-            summaries,
-            [manifests.get(r.id, []) for r in rows],
-            [versions.get(r.version_id or "") for r in rows],
-        )
+        return answers.compare(session, keys)
 
     @app.get("/api/artifact", summary="Stream an artifact a readable run's manifest names (preview is capped)")
     def artifact(
@@ -203,14 +122,7 @@ def create_app() -> FastAPI:
         member: Annotated[str | None, Query(max_length=1000)] = None,
     ) -> Response:
         require_readable(user, dag_id, session)
-        found = data.runs_by_key(session, [(dag_id, run_id)])
-        if not found:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"DAG '{dag_id}' has no run '{run_id}'")
-        manifests = data.manifests_of_runs(session, found, task_ids=[task_id]).get(found[0].id, [])
-        manifest = next((m for t, i, m in manifests if t == task_id and i == map_index), None)
-        record = (manifest or {}).get("artifacts", {}).get(output) if manifest else None
-        if not isinstance(record, dict):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such artifact in this run's manifests")
+        record = answers.artifact_record(session, dag_id, run_id, task_id, map_index, output)
         uri = check_servable(record)
         return stream(Target(uri, str(record.get("type") or ""), record, output), mode=mode, member=member)
 

@@ -5,15 +5,14 @@ Plain JSON-ready dicts; the browser renders every string as text, never as HTML.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from airflow_kfp import experiment as exp
 from airflow_kfp.ui.data import DagInfo, RunRow, StepRow, VersionInfo
+from airflow_kfp.ui.metrics import METRICS_TYPE, is_scalar, step_label, step_metrics
 
-METRICS_TYPE = "system.Metrics"
 CLASSIFICATION_TYPE = "system.ClassificationMetrics"
 SLICED_TYPE = "system.SlicedClassificationMetrics"
 TERMINAL_STATES = {"success", "failed", "skipped", "upstream_failed", "removed"}
@@ -22,14 +21,6 @@ ManifestList = list[tuple[str, int, dict[str, Any]]]
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def step_label(task_id: str, map_index: int) -> str:
-    return task_id if map_index < 0 else f"{task_id}[{map_index}]"
-
-
-def is_scalar(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def duration_s(start: datetime | None, end: datetime | None, running: bool) -> float | None:
@@ -45,13 +36,8 @@ def duration_s(start: datetime | None, end: datetime | None, running: bool) -> f
 def scalar_metrics(manifests: Iterable[tuple[str, int, dict[str, Any]]]) -> dict[str, float]:
     """Every scalar metric any step logged, keyed ``step/metric`` (mapped steps as ``step[i]/metric``)."""
     out: dict[str, float] = {}
-    for task_id, map_index, manifest in sorted(manifests, key=lambda m: (m[0], m[1])):
-        for record in (manifest.get("artifacts") or {}).values():
-            if not isinstance(record, dict) or record.get("type") != METRICS_TYPE:
-                continue
-            for name, value in (record.get("metadata") or {}).items():
-                if is_scalar(value):
-                    out[f"{step_label(task_id, map_index)}/{name}"] = float(value)
+    for task_id, map_index, manifest in manifests:
+        out.update(step_metrics(task_id, map_index, manifest))
     return out
 
 
@@ -180,7 +166,7 @@ def step_view(step: StepRow) -> dict[str, Any]:
         "inputs": manifest.get("inputs"),
         "outputs": manifest.get("parameters") or {},
         "artifacts": [artifact_view(n, r) for n, r in artifacts.items() if isinstance(r, dict)],
-        "metrics": scalar_metrics([(step.task_id, -1, manifest)]) if step.manifest else {},
+        "metrics": scalar_metrics([(step.task_id, step.map_index, manifest)]) if step.manifest else {},
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from airflow_kfp.pipeline_root import check_root
 from airflow_kfp.spec.model import PipelineSpec
 from airflow_kfp.spec.validate import PipelineDefinitionError, validate_pipeline
 from airflow_kfp.yaml.document import Where, load_documents
@@ -37,6 +38,10 @@ def load_pipeline(path_or_text: str | os.PathLike[str] | dict[str, Any]) -> Pipe
     pipeline = read_pipeline(
         document, spec["root"], name, Where(name, "root"), description=str(info.get("description") or "")
     )
+    root = spec.get("defaultPipelineRoot")  # KFP's compiled @dsl.pipeline(pipeline_root=...)
+    if root:
+        check_root(str(root), f"pipeline '{name}': defaultPipelineRoot")
+        pipeline.pipeline_root = str(root)
     try:
         return validate_pipeline(pipeline)
     except PipelineDefinitionError as exc:

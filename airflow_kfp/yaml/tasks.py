@@ -28,6 +28,7 @@ from airflow_kfp.spec.model import (
     CachingOptions,
     CollectedArgument,
     ComponentSpec,
+    ConcatArgument,
     ConditionSpec,
     ConstantArgument,
     GraphImplementation,
@@ -57,8 +58,12 @@ TASK_KINDS = ("executor", "pipeline", "condition", "branches", "transparent", "l
 
 
 def _natural(key: str) -> tuple[Any, ...]:
-    """KFP numbers groups in definition order; sort ``condition-10`` after ``condition-9``."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", key))
+    """KFP numbers control-flow groups with one counter in definition order: walking them by that
+    number (``condition-10`` after ``for-loop-9``) lists the groups as the source defined them."""
+    flow = _CONTROL_FLOW_NAME.match(key)
+    if flow:
+        return (0, int(key.rsplit("-", 1)[1]), key)
+    return (1, *(str(p).zfill(12) if p.isdigit() else p for p in re.split(r"(\d+)", key)))
 
 
 def _mapping(value: Any, where: Where) -> dict[str, Any]:
@@ -642,12 +647,6 @@ class _Reader:
         self, scope: _Scope, text: str, given: dict[str, tuple[dict[str, Any], Where]], where: Where
     ) -> Argument:
         """An f-string of pipeline inputs and task outputs, compiled as a constant with placeholders."""
-        concat = getattr(m, "ConcatArgument", None)
-        if concat is None:
-            raise where.error(
-                "a component argument formatted from pipeline inputs or task outputs (an f-string) is not supported "
-                "by this version of airflow-kfp; pass the values as separate inputs."
-            )
         parts: list[Argument] = []
         position = 0
         for match in _INPUT_PLACEHOLDER.finditer(text):
@@ -661,7 +660,7 @@ class _Reader:
             position = match.end()
         if position < len(text):
             parts.append(ConstantArgument(value=text[position:]))
-        return concat(parts=parts)  # type: ignore[no-any-return]
+        return ConcatArgument(parts=parts)
 
     def spec(self) -> PipelineSpec:
         at = self.where

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -125,11 +126,13 @@ def compare_run(result: Any, want: dict[str, Any]) -> list[str]:
             if not same_value(got_record.get("metadata") or {}, artifact.get("metadata") or {}):
                 got_metadata, kfp_metadata = got_record.get("metadata"), artifact["metadata"]
                 problems.append(f"task {task}: artifact {output} metadata {got_metadata!r}, KFP: {kfp_metadata!r}")
-            if "sha256" in artifact:
+            if "sha256" in artifact or artifact.get("text") is not None:
                 data = artifact_text(got_record)
-                import hashlib
-
-                if data is None or hashlib.sha256(data).hexdigest() != artifact["sha256"]:
+                if "sha256" in artifact:
+                    same = data is not None and hashlib.sha256(data).hexdigest() == artifact["sha256"]
+                else:
+                    same = data is not None and data.decode("utf-8", "replace") == artifact["text"]
+                if not same:
                     shown = data.decode("utf-8", "replace")[:200] if data is not None else None
                     problems.append(f"task {task}: artifact {output} holds {shown!r}, KFP: {artifact.get('text')!r}")
     return problems

@@ -97,6 +97,14 @@ def _task_outputs(run_dir: Path, compiled: dict[str, Any]) -> dict[str, Any]:
     return tasks
 
 
+def compile_only(module_name: str, out_dir: str) -> None:
+    """Compile ``pipeline`` of a fixture module (no run): inputs of the loader's own tests."""
+    from kfp import compiler
+
+    module = importlib.import_module(module_name)
+    compiler.Compiler().compile(module.pipeline, str(Path(out_dir) / f"{module_name.rsplit('.', 1)[-1]}.yaml"))
+
+
 def main(name: str, out_dir: str) -> None:
     from kfp import compiler, local
 
@@ -163,4 +171,7 @@ def main(name: str, out_dir: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    if sys.argv[1] == "--compile-only":
+        compile_only(sys.argv[2], sys.argv[3])
+    else:
+        main(sys.argv[1], sys.argv[2])

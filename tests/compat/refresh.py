@@ -1,4 +1,5 @@
-"""Regenerate the compatibility fixtures with the real kfp SDK: ``make compat-refresh``.
+"""Regenerate the compatibility fixtures (and the loader tests' compiled fixtures in
+``tests/yaml/fixtures``) with the real kfp SDK: ``make compat-refresh``.
 
 Runs in the project's environment but never imports kfp: it creates (or reuses) the separate kfp
 virtual environment of ``bench/kfp_venv.py``, adds kfp-kubernetes to it, and runs
@@ -50,6 +51,19 @@ def main(argv: list[str]) -> int:
         if result.returncode != 0:
             failed.append(name)
             print(result.stdout[-2000:], result.stderr[-4000:], sep="\n", file=sys.stderr)
+    if not argv:
+        for source in sorted((REPO / "tests" / "yaml" / "fixtures").glob("*.py")):
+            print(f"loader fixture: {source.stem}", flush=True)
+            module = f"tests.yaml.fixtures.{source.stem}"
+            result = subprocess.run(
+                [str(python), str(HERE / "kfp_worker.py"), "--compile-only", module, str(source.parent)],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode != 0:
+                failed.append(source.stem)
+                print(result.stderr[-4000:], file=sys.stderr)
     if failed:
         print(f"compat: failed to refresh {failed}", file=sys.stderr)
         return 1

@@ -34,3 +34,19 @@ def object_sha256(s3: Any, uri: str) -> tuple[str, int]:
     bucket, _, key = uri[len("s3://") :].partition("/")
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     return "sha256:" + hashlib.sha256(body).hexdigest(), len(body)
+
+
+@pytest.fixture
+def fake_k8s(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, s3_root: str) -> Any:
+    """The fake API server, reached through an Airflow connection naming its kubeconfig."""
+    import json
+
+    from tests.kubernetes.fake_apiserver import fake_cluster
+
+    root = tmp_path_factory.mktemp("cluster")
+    with fake_cluster(root) as cluster:
+        config = cluster.kubeconfig(root / "kubeconfig")
+        conn = {"conn_type": "kubernetes", "extra": {"kube_config_path": str(config), "namespace": "default"}}
+        monkeypatch.setenv("AIRFLOW_CONN_KFP_FAKE_K8S", json.dumps(conn))
+        monkeypatch.setenv("AIRFLOW__KFP__KUBERNETES_CONN_ID", "kfp_fake_k8s")
+        yield cluster

@@ -113,7 +113,8 @@ def test_tampered_input_is_refused(s3_root: str, s3: Any, tmp_path: Path) -> Non
     pod, _, _ = _prepare(check, ResolvedInputs(parameters={"lines": 1, "doubled": 2}, artifacts={"report": [record]}))
     outcome = run_pod(pod, tmp_path / "pod")
     assert outcome.exit_codes["base"] == 2
-    assert "changed since it was produced" in outcome.termination["base"]
+    assert "is not what its producer task wrote" in outcome.termination["base"]
+    assert "Clear that task" in outcome.termination["base"]
     assert "X-Amz-Signature" not in outcome.logs["base"] + outcome.termination["base"]
 
 

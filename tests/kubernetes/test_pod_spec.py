@@ -63,8 +63,15 @@ def test_every_setting_reaches_the_pod(dag: Any) -> None:
     assert spec["imagePullSecrets"] == [{"name": "regcred"}]
     assert spec["serviceAccountName"] == "trainer"
     assert spec["activeDeadlineSeconds"] == 3600
-    assert spec["securityContext"] == {"fsGroup": 2000}
-    assert base["securityContext"] == {"runAsUser": 1000, "runAsGroup": 1000, "runAsNonRoot": True}
+    assert spec["securityContext"] == {
+        "fsGroup": 2000,
+        "runAsUser": 1000,
+        "runAsGroup": 1000,
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert base["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    assert spec["automountServiceAccountToken"] is True  # set_service_account asks for an identity
     env = {e["name"]: e for e in base["env"]}
     assert env["MODE"]["value"] == "train"
     assert env["DB_PASSWORD"]["valueFrom"] == {"secretKeyRef": {"name": "db-creds", "key": "password"}}
@@ -186,3 +193,53 @@ def test_a_limit_without_a_request_is_fine(monkeypatch: pytest.MonkeyPatch) -> N
     manifest = as_manifest(build(compile_dag(pipeline), "noop"))
     assert manifest["spec"]["containers"][0]["resources"] == {"requests": {"memory": "100Mi"}, "limits": {"cpu": "1"}}
     kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
+
+
+def _restricted_violations(manifest: dict[str, Any]) -> list[str]:
+    """The checks of the ``restricted`` Pod Security Standard (what the admission plugin enforces)."""
+    spec = manifest["spec"]
+    pod_sc = spec.get("securityContext") or {}
+    found = []
+    if pod_sc.get("seccompProfile", {}).get("type") not in ("RuntimeDefault", "Localhost"):
+        found.append("pod seccompProfile")
+    for c in [*(spec.get("initContainers") or []), *spec["containers"]]:
+        sc = c.get("securityContext") or {}
+        if sc.get("allowPrivilegeEscalation") is not False:
+            found.append(f"{c['name']}: allowPrivilegeEscalation")
+        if "ALL" not in (sc.get("capabilities") or {}).get("drop", []):
+            found.append(f"{c['name']}: capabilities drop ALL")
+        if sc.get("privileged"):
+            found.append(f"{c['name']}: privileged")
+        if not sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) or sc.get("runAsUser", pod_sc.get("runAsUser")) == 0:
+            found.append(f"{c['name']}: runAsNonRoot")
+    return found
+
+
+def test_pods_meet_the_restricted_standard_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every container (the component, the staging helpers, KPO's XCom sidecar) passes, and no API
+    token is mounted unless the task asks for one."""
+    monkeypatch.setenv("AIRFLOW__KFP__ARTIFACT_ROOT", "s3://bucket/root")
+    dag = compile_dag(kube.plain)
+    for task_id in ("produce", "summarise", "check"):
+        manifest = as_manifest(build(dag, task_id))
+        kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
+        assert _restricted_violations(manifest) == [], task_id
+        assert manifest["spec"]["automountServiceAccountToken"] is False
+
+
+def test_security_context_and_token_overrides_per_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__KFP__ARTIFACT_ROOT", "s3://bucket/root")
+
+    def configure(t: Any) -> None:
+        kubernetes.set_security_context(t, run_as_user=0, capabilities_add=["SYS_PTRACE"], seccomp_profile="Unconfined")
+        kubernetes.set_automount_service_account_token(t, True)
+
+    manifest = as_manifest(build(compile_dag(_pipeline(configure)), "noop"))
+    kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
+    spec = manifest["spec"]
+    assert spec["securityContext"] == {"runAsUser": 0, "runAsNonRoot": False, "seccompProfile": {"type": "Unconfined"}}
+    assert spec["containers"][0]["securityContext"]["capabilities"] == {"add": ["SYS_PTRACE"], "drop": ["ALL"]}
+    assert spec["containers"][-1]["securityContext"]["capabilities"] == {"drop": ["ALL"]}  # the sidecar stays tight
+    assert spec["automountServiceAccountToken"] is True
+    with pytest.raises(PipelineDefinitionError, match="argument 'seccomp_profile'"):
+        _pipeline(lambda t: kubernetes.set_security_context(t, seccomp_profile="Sometimes"))

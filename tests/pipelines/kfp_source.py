@@ -343,3 +343,167 @@ def after_loop():
     print_op(message="bar").after(one)
     with dsl.ParallelFor(["a", "b"]) as j:
         print_op(message=f"two-{j}").after(one)
+
+
+# -- 11. run state as KFP decides it ----------------------------------------------------------------------------
+@dsl.component
+def fail_always(fail: bool = True) -> str:
+    if fail:
+        raise RuntimeError("upstream failed intentionally")
+    return "ok"
+
+
+@dsl.component
+def write_marker(marker: str = "cleanup_ran") -> str:
+    return marker
+
+
+@dsl.component
+def exit_op(status: dsl.PipelineTaskFinalStatus, fail: bool = False) -> str:
+    if fail:
+        raise RuntimeError("the exit task failed")
+    return status.state
+
+
+@dsl.pipeline
+def ignore_upstream_failure(fail: bool = True):
+    upstream = fail_always(fail=fail)
+    write_marker().after(upstream).ignore_upstream_failure()
+
+
+@dsl.pipeline
+def exit_handler_state(fail: bool = True, exit_fails: bool = False):
+    cleanup = exit_op(fail=exit_fails)
+    with dsl.ExitHandler(cleanup):
+        fail_always(fail=fail)
+
+
+# -- 5b. resources from pipeline inputs and task outputs -------------------------------------------------------
+@dsl.component
+def cpu_limit() -> str:
+    return "4000m"
+
+
+@dsl.component
+def accelerator_limit() -> str:
+    return "1"
+
+
+@dsl.component
+def sum_numbers(a: int, b: int) -> int:
+    return a + b
+
+
+@dsl.pipeline
+def machine_fields(memory_limit: str = "15G", accelerator_type: str = "NVIDIA_TESLA_P4", suffix: str = "Gi"):
+    task = sum_numbers(a=1, b=2)
+    task.set_cpu_limit(cpu_limit().output)
+    task.set_memory_limit(memory_limit)
+    task.set_accelerator_type(accelerator_type)
+    task.set_accelerator_limit(accelerator_limit().output)
+    task.set_memory_request(f"2{suffix}")
+
+
+# -- 10. every placeholder KFP exports --------------------------------------------------------------------------
+PLACEHOLDERS = "|".join(
+    [
+        dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+        dsl.PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER,
+        dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+        dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
+        dsl.PIPELINE_TASK_ID_PLACEHOLDER,
+        dsl.PIPELINE_ROOT_PLACEHOLDER,
+        dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER,
+        dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER,
+    ]
+)
+
+
+@dsl.container_component
+def show_placeholders(values: str, shown: dsl.OutputPath(str)):  # type: ignore[valid-type]
+    return dsl.ContainerSpec(
+        image="alpine",
+        command=["sh", "-c", 'mkdir -p "$(dirname "$3")"; printf "%s\\n%s\\n%s" "$0" "$1" "$2" > "$3"', PLACEHOLDERS],
+        args=[PLACEHOLDERS, values, shown],
+    )
+
+
+@dsl.component
+def print_all_placeholders(job_name: str, job_resource_name: str, job_id: str, task_name: str, task_id: str) -> str:
+    for value in [job_name, job_resource_name, job_id, task_name, task_id]:
+        if "{{" in value or value == "":
+            raise RuntimeError("Expected the placeholder to be replaced with a value: " + value)
+    assert task_name == "print-all-placeholders"
+    return ", ".join([job_name, job_resource_name, job_id, task_name, task_id])
+
+
+@dsl.pipeline(name="pipeline-with-placeholders")
+def pipeline_with_placeholders():
+    show_placeholders(values=PLACEHOLDERS)
+    print_all_placeholders(
+        job_name=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+        job_resource_name=dsl.PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER,
+        job_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+        task_name=dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
+        task_id=dsl.PIPELINE_TASK_ID_PLACEHOLDER,
+    ).set_caching_options(False)
+
+
+# -- 7. nested ParallelFor -------------------------------------------------------------------------------------
+@dsl.component
+def make_list(prefix: str, n: int) -> list:
+    return [f"{prefix}{i}" for i in range(n)]
+
+
+@dsl.component
+def join_words(words: List[str]) -> str:  # noqa: UP006
+    return "+".join(words)
+
+
+@dsl.component
+def nested_total(lists: list) -> str:
+    return "/".join(",".join(str(x) for x in inner) for inner in lists)
+
+
+@dsl.component
+def write_text(text: str, out: Output[Dataset]):
+    with open(out.path, "w") as f:
+        f.write(text)
+
+
+@dsl.component
+def read_all(parts: Input[List[Dataset]]) -> str:  # noqa: UP006
+    return ",".join(sorted(open(p.path).read() for p in parts))
+
+
+@dsl.pipeline
+def nested_loops(letters: List[str] = ["a", "b"]):  # noqa: B006, UP006
+    with dsl.ParallelFor([{"name": "x", "n": 2}, {"name": "y", "n": 3}]) as outer:
+        made = make_list(prefix=outer.name, n=outer.n)
+        with dsl.ParallelFor(made.output) as word:  # over a task output of the same outer instance
+            inner = echo(text=f"{outer.name}:{word}")
+            with dsl.ParallelFor(letters) as letter:  # three levels
+                deepest = echo(text=f"{word}{letter}")
+            join_words(words=dsl.Collected(deepest.output))
+        per_outer = join_words(words=dsl.Collected(inner.output))  # inner Collected: this outer item's
+        echo(text=f"{outer.name}={per_outer.output}")
+    nested_total(lists=dsl.Collected(inner.output))  # outer Collected: a list per outer item
+    with dsl.ParallelFor(["p", "q"]) as a:
+        with dsl.ParallelFor([1, 2]) as b:
+            artifact = write_text(text=f"{a}{b}")
+    read_all(parts=dsl.Collected(artifact.outputs["out"]))  # artifacts: one flat list
+
+
+@dsl.pipeline
+def echo_twice(text: str) -> str:
+    first = echo(text=text)
+    return echo(text=f"{first.output}!").output
+
+
+@dsl.pipeline
+def nested_loops_with_branches(threshold: int = 2):
+    with dsl.ParallelFor([{"k": 1, "subs": ["a", "b"]}, {"k": 3, "subs": ["c"]}, {"k": 5, "subs": []}]) as outer:
+        with dsl.If(outer.k > threshold):  # a branch between the loops, decided per outer item
+            with dsl.ParallelFor(outer.subs) as sub:  # over a field of the outer item
+                inner = echo_twice(text=f"{outer.k}{sub}")  # a nested pipeline inside the inner loop
+    nested_total(lists=dsl.Collected(inner.output))

@@ -103,3 +103,9 @@ def make(data: Output[Dataset]) -> str:
 @dsl.pipeline(name="kube-single")
 def single():
     make()
+
+
+@dsl.pipeline(name="kube-deferred")
+def deferred():
+    """One task whose pod is watched by the triggerer while the worker slot is free."""
+    kubernetes.set_deferrable(make())

@@ -23,7 +23,10 @@ def container_env(env: Output[Artifact]):
 
 @dsl.pipeline(name="env-dump")
 def env_dump():
-    python_env().set_env_variable("MODEL_STAGE", "staging").set_env_variable("HF_HUB_OFFLINE", "1")
+    python_env().set_env_variable("MODEL_STAGE", "staging").set_env_variable("HF_HUB_OFFLINE", "1").set_env_variable(
+        "LITERAL",
+        "{{ var.value.x }}",  # data, never a template: it must not become the Variable's value
+    )
     container_env().set_env_variable("MODEL_STAGE", "prod")
 
 

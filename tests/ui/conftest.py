@@ -8,6 +8,7 @@ experiment by run conf, a failing pipeline, and a plain Airflow DAG that is not 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -57,21 +58,57 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def ui_artifact_root(airflow_db: Path) -> Iterator[Path]:
-    root = airflow_db / "ui-artifacts"
-    before = os.environ.get("AIRFLOW__KFP__ARTIFACT_ROOT")
-    os.environ["AIRFLOW__KFP__ARTIFACT_ROOT"] = str(root)
+def ui_artifact_root(airflow_db: Path) -> Path:
+    return airflow_db / "ui-artifacts"
+
+
+@contextlib.contextmanager
+def _env(name: str, value: str) -> Iterator[None]:
+    before = os.environ.get(name)
+    os.environ[name] = value
     try:
-        yield root
+        yield
     finally:
         if before is None:
-            os.environ.pop("AIRFLOW__KFP__ARTIFACT_ROOT", None)
+            os.environ.pop(name, None)
         else:
-            os.environ["AIRFLOW__KFP__ARTIFACT_ROOT"] = before
+            os.environ[name] = before
 
 
 @pytest.fixture(scope="session")
-def ui_runs(airflow_db: Path, ui_artifact_root: Path) -> UiRuns:
+def ui_s3(moto_server: str) -> dict[str, str]:
+    """A bucket on the moto server and the Airflow connection to it (also given to the api-server)."""
+    import boto3
+
+    from tests.fixtures.moto_server import TEST_ENV
+
+    conn = {
+        "conn_type": "aws",
+        "login": TEST_ENV["AWS_ACCESS_KEY_ID"],
+        "password": TEST_ENV["AWS_SECRET_ACCESS_KEY"],
+        "extra": {"endpoint_url": moto_server, "region_name": "us-east-1"},
+    }
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name="us-east-1",
+        aws_access_key_id=conn["login"],
+        aws_secret_access_key=conn["password"],
+    )
+    client.create_bucket(Bucket="ui-artifacts")
+    return {"AIRFLOW_CONN_KFP_UI_S3": json.dumps(conn), "AIRFLOW__KFP__ARTIFACT_CONN_ID": "kfp_ui_s3"}
+
+
+@pytest.fixture(scope="session")
+def ui_runs(airflow_db: Path, ui_artifact_root: Path, ui_s3: dict[str, str]) -> UiRuns:
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_env("AIRFLOW__KFP__ARTIFACT_ROOT", str(ui_artifact_root)))
+        for name, value in ui_s3.items():
+            stack.enter_context(_env(name, value))
+        return _run_pipelines(airflow_db)
+
+
+def _run_pipelines(airflow_db: Path) -> UiRuns:
     from tests.harness import DagRunner
 
     runner = DagRunner(airflow_db / "dags")
@@ -84,13 +121,44 @@ def ui_runs(airflow_db: Path, ui_artifact_root: Path) -> UiRuns:
     out.runs["repeat"] = runner.run(churn, conf=defaults)
     out.runs["hostile"] = runner.run(churn, conf={**defaults, "hostile": True, "kfp_experiment": "hostile-sweep"})
     out.runs["broken"] = runner.run_pipeline("tests.ui.pipelines:broken")
+    out.runs["s3"] = runner.run_pipeline("tests.ui.pipelines:on_s3", artifact_root="s3://ui-artifacts/kfp")
     plain = runner.load(PLAIN_DAG)
     out.runs["plain"] = runner.run(plain)
+    _start_run_in_progress()
+    # a deleted artifact: the broken run's dataset is gone from the store, its manifest still names it
+    out.runs["broken"].artifact_path("prep", "data").unlink()
     return out
 
 
+IN_PROGRESS = "manual__still-running"
+
+
+def _start_run_in_progress() -> None:
+    """A run the scheduler has started but whose tasks have not run (no task instances, no manifests)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils import timezone
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunType
+
+    now = timezone.utcnow()
+    with create_session() as session:
+        session.add(
+            DagRun(
+                dag_id="ui-churn",
+                run_id=IN_PROGRESS,
+                run_type=DagRunType.MANUAL,
+                state=DagRunState.RUNNING,
+                start_date=now,
+                run_after=now,
+                logical_date=None,
+                conf={"lr": 0.2},
+            )
+        )
+
+
 @pytest.fixture(scope="session")
-def api_server(ui_runs: UiRuns, airflow_db: Path, ui_artifact_root: Path) -> Iterator[str]:
+def api_server(ui_runs: UiRuns, airflow_db: Path, ui_artifact_root: Path, ui_s3: dict[str, str]) -> Iterator[str]:
     port = _free_port()
     passwords = airflow_db / "ui-passwords.json"
     passwords.write_text(json.dumps(PASSWORDS))
@@ -103,6 +171,7 @@ def api_server(ui_runs: UiRuns, airflow_db: Path, ui_artifact_root: Path) -> Ite
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
         "KFP_UI_TEST_HIDDEN_DAGS": HIDDEN_DAG,
         "AIRFLOW__KFP__ARTIFACT_ROOT": str(ui_artifact_root),
+        **ui_s3,
     }
     env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
     log = (airflow_db / "ui-api-server.log").open("w")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from airflow_kfp import dsl
-from airflow_kfp.dsl import HTML, ClassificationMetrics, Dataset, Input, Markdown, Metrics, Model, Output
+from airflow_kfp.dsl import HTML, Artifact, ClassificationMetrics, Dataset, Input, Markdown, Metrics, Model, Output
 
 HOSTILE_METRIC = '<img src=x onerror="window.__kfp_xss=1">'
 HOSTILE_HTML = (
@@ -91,3 +91,20 @@ def explode(code: int) -> int:
 def broken(n_rows: int = 5):
     d = prep(n_rows=n_rows)
     explode(code=3).after(d)
+
+
+@dsl.component
+def bundle(out: Output[Artifact]) -> None:
+    import os
+
+    os.makedirs(os.path.join(out.path, "sub"), exist_ok=True)
+    with open(os.path.join(out.path, "readme.txt"), "w") as f:
+        f.write("a directory artifact")
+    with open(os.path.join(out.path, "sub", "values.csv"), "w") as f:
+        f.write("a,b\n1,2\n")
+
+
+@dsl.pipeline(name="ui-s3")
+def on_s3(n_rows: int = 4):
+    prep(n_rows=n_rows)
+    bundle()

@@ -7,6 +7,9 @@ import pytest
 
 from tests.ui.conftest import HIDDEN_DAG, UiRuns
 
+# One api-server per session: the tests that use it all run on the same xdist worker (make: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("ui-api-server")
+
 
 def test_anonymous_callers_are_refused(api_server: str, ui_runs: UiRuns) -> None:
     for path in (
@@ -138,3 +141,43 @@ def test_odd_cases_answer_sensibly(admin: httpx.Client, ui_runs: UiRuns) -> None
     assert admin.get("/kfp/api/run", params={"dag_id": "ui-churn", "run_id": "nope"}).status_code == 404
     assert admin.get("/kfp/api/compare", params={"run": "ui-churn"}).status_code == 400
     assert admin.get("/kfp/api/runs", params={"dag_id": "ui-churn", "limit": 10**9}).status_code == 422
+
+
+def test_run_in_progress_and_deleted_artifact(admin: httpx.Client, ui_runs: UiRuns) -> None:
+    from tests.ui.conftest import IN_PROGRESS
+
+    runs = {r["run_id"]: r for r in admin.get("/kfp/api/runs", params={"dag_id": "ui-churn"}).json()["runs"]}
+    running = runs[IN_PROGRESS]
+    assert running["state"] == "running" and running["metrics"] == {} and running["duration_s"] >= 0
+    assert running["params"]["lr"] == 0.2 and running["params"]["epochs"] == 3
+    run = admin.get("/kfp/api/run", params={"dag_id": "ui-churn", "run_id": IN_PROGRESS})
+    assert run.status_code == 200 and run.json()["steps"] == []
+    gone = admin.get(
+        "/kfp/api/artifact",
+        params={"dag_id": HIDDEN_DAG, "run_id": ui_runs.run_id("broken"), "task_id": "prep", "output": "data"},
+    )
+    assert gone.status_code == 404 and "no longer in the store" in gone.json()["detail"]
+
+
+def test_s3_artifact_is_streamed_through_the_store_hook(admin: httpx.Client, ui_runs: UiRuns) -> None:
+    run_id = ui_runs.run_id("s3")
+    run = admin.get("/kfp/api/run", params={"dag_id": "ui-s3", "run_id": run_id}).json()
+    (data,) = next(s for s in run["steps"] if s["task_id"] == "prep")["artifacts"]
+    assert data["uri"].startswith("s3://ui-artifacts/kfp/")
+    params = {"dag_id": "ui-s3", "run_id": run_id, "task_id": "prep", "output": "data"}
+    whole = admin.get("/kfp/api/artifact", params={**params, "mode": "download"})
+    assert whole.status_code == 200 and whole.content.startswith(b"x,y\n") and len(whole.content) == data["size"]
+    assert "testing" not in str(run) and "testing" not in str(whole.headers)  # the connection's secret
+
+
+def test_directory_artifact_lists_its_files_and_serves_only_those(admin: httpx.Client, ui_runs: UiRuns) -> None:
+    params = {"dag_id": "ui-s3", "run_id": ui_runs.run_id("s3"), "task_id": "bundle", "output": "out"}
+    listing = admin.get("/kfp/api/artifact", params=params)
+    assert listing.status_code == 200 and listing.json() == {
+        "directory": True,
+        "files": ["readme.txt", "sub/values.csv"],
+    }
+    member = admin.get("/kfp/api/artifact", params={**params, "member": "sub/values.csv", "mode": "download"})
+    assert member.status_code == 200 and member.text == "a,b\n1,2\n"
+    for bad in ("../prep/data", "sub/../../prep/data", "/etc/passwd", "nope.txt"):
+        assert admin.get("/kfp/api/artifact", params={**params, "member": bad}).status_code == 404

@@ -193,10 +193,10 @@ async function compareView(): Promise<void> {
   const runs = params.getAll("run");
   const data = await getJson<CompareResponse>("compare", { run: runs });
   app.append(header(`Compare ${data.runs.length} runs`, data.runs[0] ? link({ view: "runs", dag_id: data.runs[0].dag_id }, data.runs[0].dag_id) : ""));
-  const heads = ["", ...data.runs.map((r) => link({ view: "run", dag_id: r.dag_id, run_id: r.run_id }, r.run_id))];
+  const heads = () => ["", ...data.runs.map((r) => link({ view: "run", dag_id: r.dag_id, run_id: r.run_id }, r.run_id))];
   const diffTable = (rows: { name: string; values: unknown[]; differs: boolean }[], empty: string, cls: string) => {
     if (!rows.length) return notice("info", empty);
-    const t = h("table", { class: `grid compare ${cls}` }, h("thead", {}, h("tr", {}, heads.map((x) => h("th", {}, x)))));
+    const t = h("table", { class: `grid compare ${cls}` }, h("thead", {}, h("tr", {}, heads().map((x) => h("th", {}, x)))));
     const body = h("tbody", {});
     rows.forEach((r) => body.append(h("tr", { class: r.differs ? "differs" : "" }, h("th", { scope: "row" }, r.name), r.values.map((v) => h("td", {}, v === null || v === undefined ? h("span", { class: "muted" }, "—") : fmtValue(v))))));
     t.append(body);
@@ -239,6 +239,7 @@ async function compareView(): Promise<void> {
       const box = h("div", { class: "card" });
       grid.append(box);
       confusionChart(box, cm.categories, cm.rows, `${data.runs[a.run_index].run_id} · ${a.label}`);
+      box.append(table(["actual \\ predicted", ...cm.categories], cm.rows.map((r, i) => [cm.categories[i], ...r.map((v) => fmtValue(v))]), "grid small"));
     }
   }
   const arts = h("section", { class: "card" }, h("h2", {}, "Artifacts"));

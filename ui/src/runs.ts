@@ -175,6 +175,9 @@ function renderMetricChart(box: HTMLElement, runs: RunSummary[], params: string[
     h("option", { value: "" }, "run start time"),
     params.map((p) => h("option", { value: p }, `param: ${p}`)),
   );
+  // start with the metric most runs logged (ties: a step that is not a ParallelFor item)
+  const count = (m: string) => runs.filter((r) => typeof r.metrics[m] === "number").length * 2 + (m.includes("[") ? 0 : 1);
+  metricSelect.value = [...metrics].sort((a, b) => count(b) - count(a))[0];
   const area = h("div", {});
   box.append(h("div", { class: "toolbar" }, h("label", {}, "Metric ", metricSelect), h("label", {}, "by ", xSelect)), area);
   const draw = () => {

@@ -13,8 +13,8 @@ function hostDocument(): Document | null {
 function hostIsDark(host: Document | null): boolean {
   if (host) {
     const root = host.documentElement;
-    if (root.classList.contains("dark")) return true;
-    if (root.classList.contains("light")) return false;
+    if (root.classList.contains("dark") || root.dataset.theme === "dark") return true;
+    if (root.classList.contains("light") || root.dataset.theme === "light") return false;
     const scheme = root.style.colorScheme || getComputedStyle(root).colorScheme;
     if (scheme === "dark") return true;
     if (scheme === "light") return false;

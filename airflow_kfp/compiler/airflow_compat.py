@@ -1,0 +1,55 @@
+"""Every use of Airflow internals by the compiler, in one place.
+
+Airflow's public SDK has no way to build a mapped task group from code that is not a ``@task_group``
+function, so the compiler uses the classes behind ``@task_group.expand`` (private modules of the Task
+SDK), and it records edges between two operators of one DAG without ``set_upstream``'s per-call DAG
+hash (which makes large compiles quadratic). ``tests/unit/test_airflow_compat.py`` and
+``tests/test_airflow_compat_graph.py`` compare what these build with what the public API builds; the
+supported Airflow range is pinned in ``pyproject.toml`` accordingly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator, TaskGroup
+from airflow.sdk.definitions._internal.expandinput import DictOfListsExpandInput, MappedArgument
+from airflow.sdk.definitions.mappedoperator import MappedOperator
+from airflow.sdk.definitions.taskgroup import MappedTaskGroup
+
+__all__ = ["MappedTaskGroup", "link_upstream", "mapped_task_group"]
+
+ITEM_KEY = "item"
+"""The name a loop's item has in the mapped group's expand input."""
+
+
+def mapped_task_group(
+    group_id: str, *, parent_group: TaskGroup | None, dag: Any, items: Any, tooltip: str
+) -> tuple[MappedTaskGroup, MappedArgument]:
+    """A task group mapped over ``items`` (a list, or an XComArg resolving to one), as
+    ``@task_group`` ``.expand(item=items)`` builds it, and the argument standing for the current item
+    (Airflow renders it into each mapped task instance's templated fields)."""
+    expand_input = DictOfListsExpandInput({ITEM_KEY: items})
+    group = MappedTaskGroup(
+        group_id=group_id, parent_group=parent_group, dag=dag, expand_input=expand_input, tooltip=tooltip
+    )
+    return group, MappedArgument(input=expand_input, key=ITEM_KEY)
+
+
+def link_upstream(node: Any, upstream: Sequence[Any]) -> None:
+    """``node.set_upstream(upstream)`` without Airflow's per-call DAG hash where nothing needs checking.
+
+    ``set_upstream`` first checks that all tasks share one DAG by hashing the DAG, which hashes every
+    task id: one O(n) step per call makes a large compile quadratic. Between two operators already in
+    the same DAG that check cannot fail, so the edge is recorded as ``set_upstream`` itself records it
+    (both sides' id sets); groups and anything else go through Airflow.
+    """
+    operators = (BaseOperator, MappedOperator)
+    dag = getattr(node, "dag", None) if isinstance(node, operators) else None
+    if dag is None or not all(isinstance(up, operators) and up.dag is dag for up in upstream):
+        node.set_upstream(list(upstream))
+        return
+    for up in upstream:
+        up.downstream_task_ids.add(node.task_id)
+        node.upstream_task_ids.add(up.task_id)

@@ -1,0 +1,156 @@
+"""Nested ``dsl.ParallelFor``: Airflow cannot map a task group inside a mapped task group, so an inner
+loop is flattened into its own mapped group over every (outer instance, inner item) pair.
+
+The inner loop's items task runs once every outer instance is done. For each outer instance whose
+branch checks passed it evaluates the inner items (a constant, a pipeline input, the outer item or a
+field of it, or the output of a task inside the outer loop, read from that instance), and publishes
+one entry per pair: ``{"items": {loop key: item, ...}, "indexes": {outer loop group: map index, ...}}``.
+Tasks of the inner loop read any enclosing loop's item and any enclosing loop's task outputs through
+their entry; ``dsl.Collected`` groups the inner instances per outer instance from the same entries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from airflow_kfp.bindings import Binding, Gate
+from airflow_kfp.errors import FlowInputError
+from airflow_kfp.operators.condition import _FlowOperator
+from airflow_kfp.operators.resolver import BindingResolver
+
+OUTER_KEY = "kfp_outer_instances"
+"""XCom key of the outer instances an inner loop ran for (their indexes), in order."""
+
+
+class _AtMapIndex:
+    """The running task instance as seen from one outer instance: reads "its own" item's producers there."""
+
+    def __init__(self, ti: Any, map_index: int) -> None:
+        self._ti = ti
+        self.map_index = map_index
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ti, name)
+
+
+class NestedLoopItemsOperator(_FlowOperator):
+    """Publishes a nested loop's flattened entries (see the module docstring)."""
+
+    ui_color = "#e6f4ea"
+
+    def __init__(
+        self,
+        *,
+        items: Binding,
+        outer_group: str,
+        outer_key: str,
+        outer_items: Sequence[Any] | None,
+        outer_items_task: str | None,
+        outer_flat: bool,
+        loop_key: str,
+        outer_checks: Sequence[str] = (),
+        gates: Sequence[Gate] = (),
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("trigger_rule", "none_failed")  # outer instances skipped by a branch are left out
+        super().__init__(**kwargs)
+        self.items = items
+        self.outer_group = outer_group
+        self.outer_key = outer_key
+        self.outer_items = list(outer_items) if outer_items is not None else None
+        self.outer_items_task = outer_items_task
+        self.outer_flat = outer_flat
+        self.loop_key = loop_key
+        self.outer_checks = tuple(outer_checks)
+        self.gates = tuple(gates)
+
+    def _inner_items(self, context: Mapping[str, Any], index: int, outer_entry: Any) -> list[Any]:
+        at_index = dict(context)
+        at_index["ti"] = _AtMapIndex(context["ti"], index)
+        resolver = BindingResolver(
+            at_index,
+            external_arguments={**self.external_arguments, self.outer_key: outer_entry},
+            where=self._where,
+        )
+        value = resolver.value(self.items)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = json.loads(value)
+        if not isinstance(value, list | tuple):
+            raise FlowInputError(
+                f"{self._where()}: dsl.ParallelFor needs a list of items, got {value!r} for outer item {index}."
+            )
+        return list(value)
+
+    def execute(self, context: Any) -> list[dict[str, Any]]:
+        ti = context["ti"]
+        self._resolver(context).check_gates(self.gates)
+        if self.outer_items is not None:
+            outer = list(self.outer_items)
+        else:
+            outer = ti.xcom_pull(task_ids=self.outer_items_task, key="return_value", map_indexes=-1) or []
+        entries: list[dict[str, Any]] = []
+        ran_for: list[dict[str, int]] = []
+        for index, outer_entry in enumerate(outer):
+            passed = all(
+                ti.xcom_pull(task_ids=check, key="return_value", map_indexes=index) is True
+                for check in self.outer_checks
+            )
+            if not passed:
+                continue  # that outer item's branch did not run: neither does its inner loop
+            if self.outer_flat:
+                base_items, base_indexes = dict(outer_entry["items"]), dict(outer_entry["indexes"])
+            else:
+                base_items, base_indexes = {self.outer_key: outer_entry}, {}
+            indexes = {**base_indexes, self.outer_group: index}
+            ran_for.append(indexes)
+            for item in self._inner_items(context, index, outer_entry):
+                entries.append({"items": {**base_items, self.loop_key: item}, "indexes": indexes})
+        ti.xcom_push(key=OUTER_KEY, value=ran_for)
+        self.log.info("Looping over %d item(s) for %d outer instance(s)", len(entries), len(ran_for))
+        return entries
+
+
+def nest_values(
+    entries: Sequence[Mapping[str, Any]],
+    outer: Sequence[Mapping[str, int]],
+    values: Mapping[int, Any],
+    fixed: Mapping[str, int],
+    nest: Sequence[str],
+    *,
+    flat: bool = False,
+) -> list[Any]:
+    """The Collected value of a task in a flattened loop.
+
+    ``entries`` are the loop's entries (index k is the producer's map index k), ``outer`` the outer
+    instances it ran for, ``values`` the producer's value per map index (skipped ones absent),
+    ``fixed`` the indexes the reader shares with the producer (only those instances), ``nest`` the
+    outer loops gathered over, outermost first (one list level each, unless ``flat``).
+    """
+
+    def matches(indexes: Mapping[str, int], wanted: Mapping[str, int]) -> bool:
+        return all(indexes.get(group) == index for group, index in wanted.items())
+
+    chosen = [k for k, entry in enumerate(entries) if matches(entry["indexes"], fixed)]
+    if flat or not nest:
+        return [values[k] for k in chosen if k in values]
+    pairs: list[tuple[tuple[int, ...], list[Any]]] = []
+    for instance in outer:
+        if not matches(instance, fixed):
+            continue
+        key = tuple(int(instance[group]) for group in nest)
+        own = {group: instance[group] for group in nest}
+        pairs.append((key, [values[k] for k in chosen if k in values and matches(entries[k]["indexes"], own)]))
+
+    def group(items: list[tuple[tuple[int, ...], list[Any]]], depth: int) -> list[Any]:
+        if depth == len(nest) - 1:
+            return [leaf for _, leaf in items]
+        heads: dict[int, list[tuple[tuple[int, ...], list[Any]]]] = {}
+        for key, leaf in items:
+            heads.setdefault(key[depth], []).append((key, leaf))
+        return [group(members, depth + 1) for members in heads.values()]
+
+    return group(pairs, 0)

@@ -1,0 +1,84 @@
+"""Issue 11 item 9: a failing Python component's error names the user's file and line, whatever it printed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import tests.pipelines.errors as errors_module
+
+SOURCE = Path(errors_module.__file__).resolve()
+
+
+def line_of(marker: str) -> int:
+    return next(i for i, text in enumerate(SOURCE.read_text().splitlines(), 1) if f"# {marker}" in text)
+
+
+@pytest.fixture
+def failures(monkeypatch):
+    """Each failed task's ComponentFailedError message (the task's failure, as Airflow records it)."""
+    from airflow_kfp.operators.base import ComponentFailedError
+    from airflow_kfp.operators.local import LocalComponentOperator
+
+    seen: dict[str, str] = {}
+    real = LocalComponentOperator._run_launcher
+
+    def recording(self, *args, **kwargs):
+        try:
+            return real(self, *args, **kwargs)
+        except ComponentFailedError as exc:
+            seen[self.task_id] = str(exc)
+            raise
+
+    monkeypatch.setattr(LocalComponentOperator, "_run_launcher", recording)
+    return seen
+
+
+def test_failure_names_the_users_file_and_line_after_5000_lines(dag_runner, failures):
+    result = dag_runner.run_pipeline("tests.pipelines.errors:noisy_errors")
+    assert result.state == "failed"
+    assert result.states == {"noisy-failure": "failed", "helper-failure": "failed"}
+
+    message = failures["noisy-failure"]
+    assert message.startswith(
+        "pipeline 'noisy-errors', task 'noisy-failure': component 'noisy-failure' exited with code 1."
+    )
+    assert "component 'noisy-failure' raised ValueError" in message
+    assert f'File "{SOURCE}", line {line_of("CALL-CHECK")}, in noisy_failure' in message
+    assert f'File "{SOURCE}", line {line_of("NESTED-RAISE")}, in check' in message
+    assert 'raise ValueError(f"bad rows: {rows} is too many")' in message  # the source line is shown
+    assert "ValueError: bad rows: 5000 is too many" in message
+    assert "launcher.py" not in message and "executor.py" not in message and "ephemeral_component" not in message
+    # the 40-line tail is kept too, after the traceback: the component's last output before it raised
+    traceback_part, tail = message.split("Last 40 lines of its output before the error:\n")
+    assert "ValueError: bad rows" in traceback_part and "progress line" not in traceback_part
+    assert tail.splitlines() == [f"progress line {i}" for i in range(4960, 5000)]
+
+    message = failures["helper-failure"]
+    assert f'File "{SOURCE}", line {line_of("HELPER-RAISE")}, in validate_rows' in message
+    assert f'File "{SOURCE}", line {line_of("CALL-HELPER")}, in helper_failure' in message
+    assert "RuntimeError: helper refused 500 rows" in message and "KeyError: 'wrapped'" in message
+    assert "The above exception was the direct cause" in message
+    assert "Last 0 lines" not in message  # it printed nothing: no empty tail section
+
+
+def test_user_code_loads_under_its_file_and_keeps_chained_frames(tmp_path):
+    from airflow_kfp.runtime import user_code
+
+    source = "def inner():\n    raise ValueError('x')\n\n\ndef outer():\n    inner()\n"
+    locations = [
+        {"line": 1, "file": "/src/helpers.py", "first_line": 10},
+        {"line": 5, "file": "/src/main.py", "first_line": 40},
+    ]
+    module = user_code.load_module(source, "import os\n", locations, str(tmp_path))
+    try:
+        module.outer()
+    except ValueError as exc:
+        text = user_code.user_traceback(exc)
+    assert re.search(r'File "/src/main.py", line 41, in outer\n    inner\(\)', text)
+    assert re.search(r'File "/src/helpers.py", line 11, in inner\n    raise ValueError', text)
+    assert "test_error_source.py" in text  # frames above the component are not the launcher's: kept
+    long = user_code.bounded("a" * 50_000)
+    assert len(long) < 13_000 and "characters cut" in long
