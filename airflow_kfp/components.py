@@ -94,6 +94,17 @@ def _from_v2(document: list[dict[str, Any]], source: str) -> YamlComponent:
 
 def _load(text: str, source: str) -> YamlComponent:
     documents = parse_yaml(text, source)
+    try:
+        return _component(documents, source)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        # A malformed document (hand-edited, truncated): say so rather than fail with a bare traceback.
+        raise PipelineDefinitionError(
+            f"{source}: the component YAML is malformed ({type(exc).__name__}: {exc}); check it against KFP's "
+            f"component format or compile it again with the kfp SDK."
+        ) from exc
+
+
+def _component(documents: list[dict[str, Any]], source: str) -> YamlComponent:
     first = documents[0]
     if is_v1_component(first):
         return YamlComponent(component_from_v1(first, source), env=env_of(first), source=source)

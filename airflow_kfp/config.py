@@ -178,6 +178,14 @@ class KfpSettings:
         ),
         example="True",
     )
+    pod_startup_timeout: str = setting(
+        "10m",
+        (
+            "Kubernetes runner: how long a pod may wait to be scheduled (e.g. for the autoscaler to add a GPU "
+            "node) and to start before the task fails, saying why."
+        ),
+        example="30m",
+    )
     multipart_part_size: str = setting(
         "64Mi",
         (

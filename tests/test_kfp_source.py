@@ -422,3 +422,26 @@ def test_nested_loop_over_an_outer_field_under_a_branch_with_a_nested_pipeline_i
     assert result.state == "success", result.states
     assert _out(result, "nested-total") == "3c!/"
     assert result.states[("for-loop-1.condition-2.check", 0)] == "skipped"
+
+
+def test_run_time_resources_reach_the_pod_on_kubernetes(monkeypatch):
+    from airflow_kfp.config import load_settings
+    from tests.pipelines.kfp_source import machine_fields
+
+    monkeypatch.setenv("AIRFLOW__KFP__ARTIFACT_ROOT", "s3://bucket/root")
+    monkeypatch.setenv("AIRFLOW__KFP__ACCELERATOR_NODE_LABEL", "cloud.google.com/gke-accelerator")
+    op = to_dag(machine_fields, runner="kubernetes").get_task("sum-numbers")
+    assert op.build_pod_request_obj(None, dry_run=True).spec.containers[0].resources is None  # not known yet
+    op.kfp_resolved_resources = {
+        "cpu_limit": "4000m",
+        "memory_limit": "15G",
+        "memory_request": "2Gi",
+        "accelerator_type": "NVIDIA_TESLA_P4",
+        "accelerator_limit": 1,
+    }
+    op.apply_runtime_resources(load_settings())
+    pod = op.build_pod_request_obj(None, dry_run=True)
+    resources = pod.spec.containers[0].resources
+    assert resources.limits["cpu"] == "4000m" and resources.limits["memory"] == "15G"
+    assert resources.requests["memory"] == "2Gi" and resources.limits["nvidia.com/gpu"] == "1"
+    assert pod.spec.node_selector["cloud.google.com/gke-accelerator"] == "NVIDIA_TESLA_P4"

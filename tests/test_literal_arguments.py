@@ -42,18 +42,3 @@ def test_literal_strings_reach_the_component_verbatim(dag_runner, secret_variabl
     assert result.manifest("airflow-literal.echo")["parameters"]["Output"] == "{{ ds }}"
     assert "component received: {{ var.value.kfp_secret }}" in out
     assert out.count("s3cr3t-variable-value") == out.count("v=s3cr3t-variable-value")  # only where asked for
-
-
-def test_containers_keep_literals_and_resolve_what_is_dynamic():
-    from airflow.sdk.definitions._internal.templater import LiteralValue
-
-    from airflow_kfp import Template
-    from airflow_kfp.templating import as_argument
-
-    frozen = as_argument({"a": "{{ x }}", "b": [1, "{{ y }}"]})
-    assert isinstance(frozen, LiteralValue) and frozen.value == {"a": "{{ x }}", "b": [1, "{{ y }}"]}
-    mixed = as_argument(["{{ x }}", Template("{{ ds }}")])
-    assert isinstance(mixed[0], LiteralValue) and mixed[1] == "{{ ds }}"
-    assert as_argument(3) == 3 and as_argument(None) is None
-    with pytest.raises(TypeError):
-        Template(3)  # type: ignore[arg-type]

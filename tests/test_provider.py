@@ -77,6 +77,10 @@ def test_wheel_builds_with_entry_point_and_runtime(tmp_path):
     assert "airflow_kfp/runtime/launcher.py" in names and "airflow_kfp/py.typed" in names
     assert "[apache_airflow_provider]" in entry_points
     assert "provider_info = airflow_kfp.get_provider_info:get_provider_info" in entry_points
+    # ui (issue 12): the plugin's entry point and its built pages ship in the wheel (no Node to install)
+    assert "airflow_kfp_experiments = airflow_kfp.ui.plugin:KfpExperimentsPlugin" in entry_points
+    assert "airflow_kfp/ui/static/index.html" in names
+    assert any(n.startswith("airflow_kfp/ui/static/assets/app-") and n.endswith(".js") for n in names)
 
     # The wheel alone installs into a clean environment, dependencies resolved from the index.
     venv = tmp_path / "venv"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import textwrap
 
-from airflow_kfp.run_conf import KFP_SWITCHES, closest, unknown_keys_message
-
 
 def test_misspelt_key_fails_the_run_at_its_first_task(dag_runner, capfd):
     result = dag_runner.run_pipeline("tests.pipelines.security:conf_inputs", conf={"C": 0.3})
@@ -19,7 +17,8 @@ def test_misspelt_key_fails_the_run_at_its_first_task(dag_runner, capfd):
 
 def test_known_keys_and_switches_run(dag_runner):
     result = dag_runner.run_pipeline(
-        "tests.pipelines.security:conf_inputs", conf={"c": 0.5, "n_rows": 4, "kfp_enable_caching": False}
+        "tests.pipelines.security:conf_inputs",
+        conf={"c": 0.5, "n_rows": 4, "kfp_enable_caching": False, "kfp_experiment": "sweep"},
     )
     assert result.state == "success", result.states
     assert result.manifest("scale")["parameters"]["Output"] == 2.0
@@ -49,12 +48,3 @@ def test_a_task_group_shares_its_dags_conf_and_is_not_checked(dag_runner):
     )
     result = dag_runner.run(dag_runner.load(source), conf={"team_setting": "x"})
     assert result.state == "success", result.states
-
-
-def test_message_lists_other_params_and_every_switch_is_documented():
-    message = unknown_keys_message("p", {"lr": 1, "team": "a"}, ["l_r"], ["l_r", "team"])
-    assert message is not None and "'lr' (did you mean 'l_r'?)" in message and "other DAG params: 'team'" in message
-    assert "'team'" not in message.split("Valid inputs")[0]  # a declared DAG param is valid
-    assert unknown_keys_message("p", {"kfp_enable_caching": False, "l_r": 2}, ["l_r"], ["l_r"]) is None
-    assert closest("N_ROWS", ["n_rows", "c"]) == "n_rows" and closest("zzz", ["n_rows"]) is None
-    assert all(key.startswith("kfp_") and text for key, text in KFP_SWITCHES.items())

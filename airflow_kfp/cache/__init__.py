@@ -1,6 +1,6 @@
 """Hash-based step caching: the key (``key``) and the index kept in the artifact store (``index``).
 
-The operators use it through ``airflow_kfp.operators.caching.CachingMixin``.
+The operators use it through ``airflow_kfp.operators.caching.CacheService``.
 """
 
 from airflow_kfp.cache.index import INDEX_FOLDER, CacheEntry, CacheSource, entry_uri

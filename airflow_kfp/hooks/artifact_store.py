@@ -1,7 +1,7 @@
 """Public surface of the artifact store: the only code that reads or writes artifact data.
 
 Everything else in the package (operators, cache, lineage, runners) talks to an ``ArtifactStore``
-obtained from :func:`get_artifact_store`, so the storage backend is a configuration choice, not
+obtained from ``hooks.factory.get_artifact_store``, so the storage backend is a configuration choice, not
 something pipelines or operators know about.
 """
 
@@ -154,24 +154,6 @@ class ArtifactStore(ABC):
     @abstractmethod
     def presigned_url(self, uri: str, method: str = "GET", expires_s: int = 3600) -> str | None:
         """A URL that lets a credential-less client GET or PUT ``uri``; None if not supported."""
-
-
-def get_artifact_store(root: str, conn_id: str | None = None) -> ArtifactStore:
-    """Build the store for ``root``: ``s3://bucket/prefix``, ``file:///abs`` or a plain path."""
-    if root.startswith("s3://"):
-        from airflow_kfp.hooks.s3_store import S3ArtifactStore
-
-        return S3ArtifactStore(root, conn_id=conn_id)
-    if root.startswith("file://") or "://" not in root:
-        from airflow_kfp.hooks.local_store import LocalArtifactStore
-
-        return LocalArtifactStore(root)
-    scheme = root.split("://", 1)[0]
-    raise UnsupportedURIError(
-        f"artifact root {root!r} uses the unsupported scheme {scheme!r}: "
-        f"use one of {', '.join(SUPPORTED_SCHEMES)} (S3-compatible stores such as MinIO "
-        "are reached with s3:// and an endpoint_url in the connection)"
-    )
 
 
 def plain_path(path: str | os.PathLike[str]) -> Path:

@@ -521,6 +521,55 @@ class S3ArtifactStore(ArtifactStore):
             )
         )
 
+    # -- presigned multipart uploads (k8s helper, issue 16: pods upload outputs of any size) -------
+    def start_multipart(self, uri: str, part_count: int, expires_s: int) -> tuple[str, list[str]]:
+        """Start a multipart upload at ``uri``; (upload id, presigned UploadPart URLs for parts 1..n)."""
+        bucket, key = split_s3_uri(uri)
+        upload_id = self._retrying(
+            uri, "start the upload of", lambda: self.client.create_multipart_upload(Bucket=bucket, Key=key)
+        )["UploadId"]
+        urls = [
+            str(
+                self.client.generate_presigned_url(
+                    "upload_part",
+                    Params={"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": n},
+                    ExpiresIn=expires_s,
+                )
+            )
+            for n in range(1, part_count + 1)
+        ]
+        return str(upload_id), urls
+
+    def complete_multipart(self, uri: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
+        """Make the uploaded parts the object at ``uri`` (it appears whole, or not at all)."""
+        bucket, key = split_s3_uri(uri)
+        body = {"Parts": [{"PartNumber": int(p["PartNumber"]), "ETag": str(p["ETag"])} for p in parts]}
+        self._retrying(
+            uri,
+            "complete the upload of",
+            lambda: self.client.complete_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload=body
+            ),
+        )
+
+    def abort_multipart(self, prefix_uri: str, keep: set[str] | None = None) -> list[str]:
+        """Abort every unfinished multipart upload under ``prefix_uri`` (but the ids in ``keep``);
+        their parts are deleted and no object appears. Returns the keys aborted."""
+        bucket, prefix = split_s3_uri(prefix_uri)
+        aborted: list[str] = []
+
+        def once() -> None:
+            paginator = self.client.get_paginator("list_multipart_uploads")
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                for upload in page.get("Uploads") or []:
+                    if upload["UploadId"] in (keep or set()):
+                        continue
+                    self.client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                    aborted.append(upload["Key"])
+
+        self._retrying(prefix_uri, "abort the unfinished uploads under", once)
+        return aborted
+
 
 def _etag(obj: Mapping[str, Any]) -> str | None:
     """An ETag from a HEAD or a listing, without its quotes."""

@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import platform
 import socket
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
+
+from airflow.sdk import BaseOperatorLink
 
 from airflow_kfp.bindings import Binding, Gate
 from airflow_kfp.config import KfpSettings, Runner, load_settings
 from airflow_kfp.errors import ComponentFailedError, InputResolutionError
 from airflow_kfp.hooks import publish
-from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, get_artifact_store
+from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
+from airflow_kfp.hooks.factory import get_artifact_store
 from airflow_kfp.hooks.layout import TaskTry
-from airflow_kfp.manifest import ArtifactRecord, Manifest, new_manifest, stamp_step
-from airflow_kfp.operators.caching import CachingMixin
+from airflow_kfp.lineage.service import JobFacts, LineageService
+from airflow_kfp.manifest import Manifest, new_manifest, stamp_step
+from airflow_kfp.operators.caching import CacheService, cache_links
 from airflow_kfp.operators.resolver import ARTIFACTS, PARAMETERS, BindingResolver, UpstreamMissingError
+from airflow_kfp.operators.task_run import ExecutionInfo, ResolvedInputs, RunResult, TaskRun
 from airflow_kfp.run_conf import check_run_conf
 from airflow_kfp.runtime import placeholders
 from airflow_kfp.runtime import types as ptypes
@@ -43,33 +47,6 @@ def utc_text(moment: Any) -> str:
     return str(moment)
 
 
-@dataclass
-class ResolvedInputs:
-    parameters: dict[str, Any] = field(default_factory=dict)
-    artifacts: dict[str, list[ArtifactRecord]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ExecutionInfo:
-    """Where a step's code runs, as lineage reports it: a pod's image, or the worker host and Python."""
-
-    runner: str
-    image: str | None = None
-    host: str | None = None
-    python: str | None = None
-
-    def facet_fields(self) -> dict[str, str | None]:
-        return {"runner": self.runner, "image": self.image, "host": self.host, "pythonVersion": self.python}
-
-
-@dataclass
-class RunResult:
-    """What the runner reports back: parameter values and, per output artifact, what was stored."""
-
-    parameters: dict[str, Any]
-    artifacts: dict[str, ArtifactRecord]
-
-
 def checked_resource(name: str, value: Any, at: str) -> Any:
     """A run-time resource value, checked as ``set_cpu_limit`` & co. check static ones."""
     try:
@@ -87,8 +64,13 @@ def checked_resource(name: str, value: Any, at: str) -> Any:
     return str(value)
 
 
-class ComponentOperatorMixin(CachingMixin):
-    """Shared behaviour; mixed into a BaseOperator (local) or a KubernetesPodOperator subclass."""
+class ComponentOperatorMixin:
+    """Shared behaviour; mixed into a BaseOperator (local) or a KubernetesPodOperator subclass.
+
+    One try: :meth:`kfp_prepare_run` resolves the inputs once (before ``execute`` when lineage needs
+    them for its START event), the cache service (:meth:`kfp_cache`) answers or not, the runner
+    (``run_component``, the runner family's part) runs the code, and the manifest is published.
+    """
 
     pipeline_name: str
     pipeline_version: str
@@ -98,8 +80,11 @@ class ComponentOperatorMixin(CachingMixin):
     gates: tuple[Gate, ...]
     external_arguments: dict[str, Any]
     settings_overrides: dict[str, Any]
-    kfp_resolved_inputs: ResolvedInputs | None = None
+    kfp_run: TaskRun | None = None
+    """This try's prepared run (inputs resolved once); lineage reads it, never resolving again."""
     kfp_manifest: Manifest | None = None
+    kfp_cache_key: str | None = None
+    """This try's cache key (the Kubernetes runner labels its pod with it)."""
     kfp_resolved_resources: dict[str, Any] | None = None
     """Run-time resources (``set_cpu_limit(task.output)``) once resolved, by ``Resources`` field."""
     kfp_runner: ClassVar[str] = "none"
@@ -297,22 +282,50 @@ class ComponentOperatorMixin(CachingMixin):
         """ui (issue 12): the input parameters and the component's digest, for run details and compare."""
         stamp_step(manifest, inputs.parameters, self.component_spec.model_dump_json())
 
+    # -- one try ---------------------------------------------------------------------------
+    def kfp_cache(self, settings: KfpSettings) -> CacheService:
+        """The cache service for this task; the key's runner part is what executes the code (the
+        configured runner; importers run nothing)."""
+        importer = self.component_spec.implementation.kind == "importer"
+        return CacheService(
+            pipeline_name=self.pipeline_name,
+            pipeline_version=self.pipeline_version,
+            task=self.task_spec,
+            component=self.component_spec,
+            runner="none" if importer else settings.runner,
+            where=self.where(),
+            log=cast(Any, self).log,
+        )
+
+    def kfp_prepare_run(self, context: Mapping[str, Any]) -> TaskRun:
+        """This try's settings, store, inputs and output URIs, resolved once per try."""
+        ti = context["ti"]
+        map_index, try_number = getattr(ti, "map_index", -1), getattr(ti, "try_number", 0)
+        key = (str(context["run_id"]), map_index if isinstance(map_index, int) else -1, int(try_number or 0))
+        if self.kfp_run is not None and self.kfp_run.key == key:
+            return self.kfp_run
+        settings = self.kfp_settings()
+        store = self.artifact_store(settings)
+        inputs = self.resolve_inputs(context, store)
+        cache_on = self.kfp_cache(settings).switch(context, settings)[0]
+        self.kfp_run = TaskRun(key, settings, store, inputs, self.output_uris(context, store), cache_on)
+        return self.kfp_run
+
     def execute_component(self, context: Mapping[str, Any], *, resumed: bool = False) -> Manifest:
         """``resumed``: the runner already started the component (a deferred pod came back); its
         outputs are collected and the cache is not looked up again, so a hit recorded meanwhile by
         another run cannot orphan them."""
         check_run_conf(context)  # a misspelt conf key fails the run here, not silently later
-        settings = self.kfp_settings()
-        store = self.artifact_store(settings)
-        inputs = self.resolve_inputs(context, store)
+        run = self.kfp_prepare_run(context)
+        settings, store, inputs, uris = run.settings, run.store, run.inputs, run.output_uris
         self.resolve_resources(context)
-        self.kfp_resolved_inputs = inputs  # read by lineage after execute, in the same process
-        cache = self.lookup_cache(context, inputs, store, settings, look=not resumed)
+        cache_service = self.kfp_cache(settings)
+        cache = cache_service.lookup(context, inputs, store, settings, look=not resumed)
+        self.kfp_cache_key = cache.key
         if cache.hit is not None:  # nothing runs: the cached manifest is the task's result
             self.stamp_step(cache.hit, inputs)  # ui (issue 12)
-            self.kfp_manifest = cache.hit
+            self.kfp_manifest = run.manifest = cache.hit
             return cache.hit
-        uris = self.output_uris(context, store)
         prefix = self.output_prefix(context, store)
         with publish.try_outputs(store, prefix, uris, cast(Any, self).log, self.where()):
             if uris and not cache.read:  # else the lookup already proved the store readable
@@ -329,6 +342,34 @@ class ComponentOperatorMixin(CachingMixin):
             manifest = self.build_manifest(context, result)
             publish.stamp_producer(manifest, self.task_try(context))
             self.stamp_step(manifest, inputs)  # ui (issue 12)
-            self.record_cache(context, cache, manifest, store)
-        self.kfp_manifest = manifest
+            cache_service.record(context, cache, manifest, store)
+        self.kfp_manifest = run.manifest = manifest
         return manifest
+
+    def kfp_lineage(self) -> LineageService:
+        """Lineage of this try, from its prepared run and manifest (inputs are never resolved again)."""
+        component = self.component_spec
+        job = JobFacts(
+            pipeline_name=self.pipeline_name,
+            pipeline_version=self.pipeline_version,
+            task_name=self.task_spec.name,
+            component_name=component.name,
+            implementation=component.implementation.kind,
+            output_types={o.name: o.type for o in component.outputs},
+            task_caching=self.task_spec.caching.enable_caching,
+            execution=self.kfp_execution,
+        )
+        return LineageService(job, self.kfp_run, self.kfp_manifest, lambda: self.kfp_settings().enable_caching)
+
+    # -- the UI ------------------------------------------------------------------------------
+    @property
+    def operator_extra_links(self) -> Collection[BaseOperatorLink]:
+        """'Cache source' until the task has run (see ``cache_link``); declared for the UI."""
+        override = self.__dict__.get("_kfp_extra_links")
+        if override is not None:
+            return override  # type: ignore[no-any-return]
+        return cache_links(self.kfp_manifest)
+
+    @operator_extra_links.setter
+    def operator_extra_links(self, links: Collection[BaseOperatorLink]) -> None:
+        self.__dict__["_kfp_extra_links"] = tuple(links)

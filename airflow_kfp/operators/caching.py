@@ -1,7 +1,8 @@
-"""The cache step of a component operator: look up before running, record after a success.
+"""The cache service of a component task: policy, key, index lookup (hit or miss, always with the
+reason) before running, and the index entry after a success.
 
-Mixed into ``ComponentOperatorMixin``, so both runners (subprocess and pod) get it: a hit returns
-before ``run_component``, so no subprocess and no pod is started.
+The operator (``base.ComponentOperatorMixin``) builds one :class:`CacheService` per try from its plain
+task data and calls it; a hit returns before the runner, so no subprocess and no pod is started.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow.sdk import BaseOperatorLink
 
@@ -25,11 +26,11 @@ from airflow_kfp.operators.cache_link import CacheSourceLink
 from airflow_kfp.run_conf import ENABLE_CACHING
 from airflow_kfp.spec.durations import parse_duration
 from airflow_kfp.spec.images import effective_image
-from airflow_kfp.spec.model import ARTIFACT
+from airflow_kfp.spec.model import ARTIFACT, ComponentSpec, TaskSpec
 
 if TYPE_CHECKING:
     from airflow_kfp.config import KfpSettings
-    from airflow_kfp.operators.base import ResolvedInputs
+    from airflow_kfp.operators.task_run import ResolvedInputs
 
 RUN_CONF_SWITCH = ENABLE_CACHING
 """Run conf key: ``{"kfp_enable_caching": false}`` runs every step of that run afresh."""
@@ -42,7 +43,7 @@ _CACHE_LINKS: tuple[BaseOperatorLink, ...] = (CacheSourceLink(),)
 
 @dataclass
 class CacheDecision:
-    """What the lookup found; ``record_cache`` finishes the job after a run."""
+    """What the lookup found; :meth:`CacheService.record` finishes the job after a run."""
 
     key: str
     read: bool
@@ -53,6 +54,8 @@ class CacheDecision:
     hit: Manifest | None = None
     unusable: bytes | None = None
     """The stale, broken or corrupt entry seen at ``uri``; recording may replace it."""
+    reason: str = ""
+    """Why it is a hit, a miss or off, as logged."""
 
 
 def _switch(value: Any) -> bool | None:
@@ -66,28 +69,33 @@ def _switch(value: Any) -> bool | None:
     raise ValueError(value)
 
 
-class CachingMixin:
-    """Needs the attributes of ``ComponentOperatorMixin`` (task and component spec, ``where``, ``log``)."""
+class TaskLog(Protocol):
+    """The logger the service writes hits and misses to (the operator's task log)."""
 
-    @property
-    def operator_extra_links(self) -> Collection[BaseOperatorLink]:
-        """Declared for the UI (serialized with the DAG); once the task has run it lists none, so
-        Airflow stores no link in XCom: the plugin computes it from the manifest (``cache_link``)."""
-        override = self.__dict__.get("_kfp_extra_links")
-        if override is not None:
-            return override  # type: ignore[no-any-return]
-        if getattr(self, "kfp_manifest", None) is not None:
-            return ()
-        return _CACHE_LINKS
+    def info(self, msg: str, *args: Any) -> None: ...
 
-    @operator_extra_links.setter
-    def operator_extra_links(self, links: Collection[BaseOperatorLink]) -> None:
-        self.__dict__["_kfp_extra_links"] = tuple(links)
+    def warning(self, msg: str, *args: Any) -> None: ...
 
-    def caching_switch(self, context: Mapping[str, Any], settings: KfpSettings) -> tuple[bool, str]:
+
+@dataclass(frozen=True)
+class CacheService:
+    """Caching for one task: everything it needs is given, nothing is read from an operator."""
+
+    pipeline_name: str
+    pipeline_version: str
+    task: TaskSpec
+    component: ComponentSpec
+    runner: str
+    """What executes the code (``config.Runner``, or "none" for importers): part of the key."""
+    where: str
+    """The task as error messages name it."""
+    log: TaskLog
+
+    def switch(self, context: Mapping[str, Any], settings: KfpSettings) -> tuple[bool, str]:
         """(on, why off): per task, then per run (conf), then per pipeline/deployment ([kfp])."""
-        op: Any = self
-        if not op.task_spec.caching.enable_caching:
+        if self.component.implementation.kind == "importer":
+            return False, "importers always re-read their artifact"
+        if not self.task.caching.enable_caching:
             return False, "set_caching_options(enable_caching=False) on this task"
         dag_run = context.get("dag_run")
         run_conf = getattr(dag_run, "conf", None) or {}
@@ -96,7 +104,7 @@ class CachingMixin:
                 switch = _switch(run_conf[RUN_CONF_SWITCH])
             except ValueError:
                 raise InputResolutionError(
-                    f"{op.where()}: run conf '{RUN_CONF_SWITCH}' is {run_conf[RUN_CONF_SWITCH]!r}; use true or false."
+                    f"{self.where}: run conf '{RUN_CONF_SWITCH}' is {run_conf[RUN_CONF_SWITCH]!r}; use true or false."
                 ) from None
             if switch is False:
                 return False, f"run conf {RUN_CONF_SWITCH}=false"
@@ -106,23 +114,28 @@ class CachingMixin:
             return False, "[kfp] enable_caching is off for this pipeline or deployment"
         return True, ""
 
-    def cache_runner(self, settings: KfpSettings) -> str:
-        """What executes the code, as far as the key is concerned (importers run nothing)."""
-        op: Any = self
-        return "none" if op.component_spec.implementation.kind == "importer" else settings.runner
-
     def max_staleness(self, settings: KfpSettings) -> timedelta | None:
         """The task's ``max_staleness``, else the pipeline's/deployment's ``max_cache_staleness``."""
-        op: Any = self
-        value = op.task_spec.caching.max_staleness or settings.max_cache_staleness
+        value = self.task.caching.max_staleness or settings.max_cache_staleness
         return parse_duration(value) if value else None
 
+    def key(self, inputs: ResolvedInputs, settings: KfpSettings) -> str:
+        """The step's cache key, with the same effective image the pod and lineage use."""
+        return cache_key(
+            self.component,
+            self.task,
+            inputs.parameters,
+            inputs.artifacts,
+            settings.cache_version,
+            runner=self.runner,
+            image=effective_image(self.component, self.task, settings.default_image),
+        )
+
     def _expected_outputs(self) -> tuple[set[str], set[str]]:
-        op: Any = self
-        outputs = op.component_spec.outputs
+        outputs = self.component.outputs
         return {o.name for o in outputs if o.kind != ARTIFACT}, {o.name for o in outputs if o.kind == ARTIFACT}
 
-    def lookup_cache(
+    def lookup(
         self,
         context: Mapping[str, Any],
         inputs: ResolvedInputs,
@@ -131,40 +144,31 @@ class CachingMixin:
         *,
         look: bool = True,
     ) -> CacheDecision:
-        """``look=False``: only the key and where to record it (a resumed task never reads the index)."""
-        op: Any = self
-        key = cache_key(
-            op.component_spec,
-            op.task_spec,
-            inputs.parameters,
-            inputs.artifacts,
-            settings.cache_version,
-            runner=self.cache_runner(settings),
-            image=effective_image(op.component_spec, op.task_spec, settings.default_image),
-        )
-        op.kfp_cache_key = key  # the Kubernetes runner labels its pod with it
-        importer = op.component_spec.implementation.kind == "importer"
-        on, why_off = (
-            (False, "importers always re-read their artifact") if importer else self.caching_switch(context, settings)
-        )
+        """Hit or miss, with the reason. ``look=False``: only the key and where to record it (a
+        resumed task never reads the index)."""
+        key = self.key(inputs, settings)
+        on, why_off = self.switch(context, settings)
         decision = CacheDecision(key=key, read=on, write=on)
         if not on:
-            op.log.info("Cache off (%s); cache key %s.", why_off, key)
+            decision.reason = f"cache off ({why_off})"
+            self.log.info("Cache off (%s); cache key %s.", why_off, key)
             return decision
-        decision.uri = index.entry_uri(store, op.component_spec.name, key)
+        decision.uri = index.entry_uri(store, self.component.name, key)
         try_number = int(getattr(context["ti"], "try_number", 1) or 1)
         if not look:
             decision.read = False
+            decision.reason = "resumed: this try's own outputs are collected"
             if try_number > 1:  # a cleared try, resumed: its result still replaces the entry (store)
                 with contextlib.suppress(ArtifactStoreError):
                     decision.unusable = index.read_entry(store, decision.uri)
-            op.log.info("Resumed: collecting this try's own outputs; the cache (key %s) is not looked up again.", key)
+            self.log.info("Resumed: collecting this try's own outputs; the cache (key %s) is not looked up again.", key)
             return decision
         try:
             raw = index.read_entry(store, decision.uri)
             if try_number > 1:  # a Clear or a retry: re-run, and let this try's result replace the entry
                 decision.unusable = raw
-                op.log.info(
+                decision.reason = f"try {try_number} of the task instance (cleared or retried)"
+                self.log.info(
                     "Cache not used: this is try %d of the task instance (cleared or retried), so the step "
                     "runs again and records a fresh entry for key %s.",
                     try_number,
@@ -172,13 +176,15 @@ class CachingMixin:
                 )
                 return decision
             if raw is None:
-                op.log.info("Cache miss: no entry for key %s (%s).", key, decision.uri)
+                decision.reason = "no entry"
+                self.log.info("Cache miss: no entry for key %s (%s).", key, decision.uri)
                 return decision
             try:
                 entry = index.parse_entry(raw, key)
             except index.CorruptEntryError as exc:
                 decision.unusable = raw
-                op.log.warning("Cache miss: the entry %s is unreadable (%s); running the step.", decision.uri, exc)
+                decision.reason = f"unreadable entry ({exc})"
+                self.log.warning("Cache miss: the entry %s is unreadable (%s); running the step.", decision.uri, exc)
                 return decision
             params, artifacts = self._expected_outputs()
             reason = index.miss_reason(
@@ -189,20 +195,23 @@ class CachingMixin:
                 expected_artifacts=artifacts,
             )
         except index.EntryPathTakenError as exc:
-            op.log.warning("Cache miss: %s.", exc)
+            decision.reason = str(exc)
+            self.log.warning("Cache miss: %s.", exc)
             return decision
         except ArtifactStoreError as exc:  # the store is unusable: fail before running anything
             raise ArtifactStoreError(
-                f"{op.where()}: cannot read the cache index at {decision.uri}: {exc}. The component was not "
+                f"{self.where}: cannot read the cache index at {decision.uri}: {exc}. The component was not "
                 f"run. Fix the artifact store ([kfp] artifact_root / artifact_conn_id), or run without the "
                 f"cache (run conf {RUN_CONF_SWITCH}=false) to skip the index."
             ) from exc
         if reason is not None:
             decision.unusable = raw
-            op.log.info("Cache miss for key %s: %s; running the step.", key, reason)
+            decision.reason = reason
+            self.log.info("Cache miss for key %s: %s; running the step.", key, reason)
             return decision
         decision.hit = self._hit_manifest(context, entry)
-        op.log.info(
+        decision.reason = f"hit: outputs of run '{entry.source.run_id}', task '{entry.source.task_id}'"
+        self.log.info(
             "Cache hit: reusing the outputs of DAG '%s', run '%s', task '%s' (cache key %s, entry written %s, "
             "%s); no subprocess or pod is started.",
             entry.source.dag_id,
@@ -213,7 +222,7 @@ class CachingMixin:
             decision.uri,
         )
         for name, record in sorted((decision.hit.get("artifacts") or {}).items()):
-            op.log.info(
+            self.log.info(
                 "Cached output '%s' at %s (%s bytes, %s)",
                 name,
                 record.get("uri"),
@@ -223,12 +232,11 @@ class CachingMixin:
         return decision
 
     def _hit_manifest(self, context: Mapping[str, Any], entry: index.CacheEntry) -> Manifest:
-        op: Any = self
         manifest = new_manifest(
-            pipeline=op.pipeline_name,
-            pipeline_version=op.pipeline_version,
-            task=op.task_spec.name,
-            component=op.component_spec.name,
+            pipeline=self.pipeline_name,
+            pipeline_version=self.pipeline_version,
+            task=self.task.name,
+            component=self.component.name,
             run_id=str(context["run_id"]),
         )
         manifest["parameters"] = copy.deepcopy(dict(entry.manifest.get("parameters") or {}))
@@ -243,14 +251,13 @@ class CachingMixin:
         )
         return manifest
 
-    def record_cache(
+    def record(
         self, context: Mapping[str, Any], decision: CacheDecision, manifest: Manifest, store: ArtifactStore
     ) -> None:
         """Stamp the keys on the manifest (always) and write the index entry (caching on only).
 
         Called only after the step succeeded and all its outputs were stored.
         """
-        op: Any = self
         cache = manifest.setdefault("cache", CacheRecord(hit=False, source_run_id=None, source_task_id=None))
         cache["key"] = decision.key
         for name, record in (manifest.get("artifacts") or {}).items():
@@ -274,9 +281,15 @@ class CachingMixin:
         try:
             written = index.write_entry(store, decision.uri, entry, replaces=decision.unusable)
         except ArtifactStoreError as exc:
-            op.log.warning("Could not record cache entry %s (%s); the step's outputs are kept.", decision.uri, exc)
+            self.log.warning("Could not record cache entry %s (%s); the step's outputs are kept.", decision.uri, exc)
             return
         if written:
-            op.log.info("Recorded cache entry %s for key %s.", decision.uri, decision.key)
+            self.log.info("Recorded cache entry %s for key %s.", decision.uri, decision.key)
         else:
-            op.log.info("Cache entry %s was recorded first by a concurrent run; it is kept.", decision.uri)
+            self.log.info("Cache entry %s was recorded first by a concurrent run; it is kept.", decision.uri)
+
+
+def cache_links(manifest: Manifest | None) -> tuple[BaseOperatorLink, ...]:
+    """Declared for the UI (serialized with the DAG); once the task has run it lists none, so Airflow
+    stores no link in XCom: the plugin computes it from the manifest (``cache_link``)."""
+    return () if manifest is not None else _CACHE_LINKS

@@ -6,7 +6,9 @@ database URL, the API's JWT secret, the Fernet key), cloud credentials (``AWS_*`
 runner's own tokens. A component is user code, and so is every package it installs, so it gets only:
 
 - what the launcher needs (``PYTHONPATH`` to this package, unbuffered output, its bytecode cache);
-- the task's own ``set_env_variable`` values (the pipeline's choice, given verbatim);
+- the task's own ``set_env_variable`` values (the pipeline's choice, given verbatim), and the
+  variables it asks a Kubernetes Secret or ConfigMap for (``kubernetes.use_secret_as_env``): on the
+  local runner they are taken from the worker's environment when set there (never a denied name);
 - ``PATH``, locale (``LANG``, ``LANGUAGE``, ``LC_*``), ``TZ``, proxies (``HTTP(S)_PROXY``,
   ``NO_PROXY``, ``ALL_PROXY``, either case), CA bundles and a few non-secret runtime settings
   (:data:`PASSED_THROUGH`), and what the deployment adds in ``[kfp] local_env_passthrough``;
@@ -20,8 +22,9 @@ as on Kubernetes, where the pod gets only what its spec gives it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 PASSED_THROUGH = frozenset(
     {
@@ -99,15 +102,17 @@ def component_environment(
     task_dir: Path,
     launcher_env: Mapping[str, str],
     passthrough: str = "",
+    requested: Iterable[str] = (),
 ) -> dict[str, str]:
     """The whole environment of a component's process.
 
     ``task_env`` is the task's ``set_env_variable`` values; ``launcher_env`` what the launcher itself
-    needs; ``passthrough`` the ``[kfp] local_env_passthrough`` setting. Later sources win: worker,
+    needs; ``passthrough`` the ``[kfp] local_env_passthrough`` setting; ``requested`` the variables
+    the task asks a Secret or ConfigMap for (on the worker they come from its environment). Later sources win: worker,
     then the task folder's ``HOME``/``TMPDIR``, then the launcher, then the task's own values (an
     explicit choice of the pipeline's author).
     """
-    extra = parse_passthrough(passthrough)
+    extra = parse_passthrough(passthrough) + tuple(requested)
     env = {name: value for name, value in worker_env.items() if is_passed_through(name, extra)}
     tmp = task_dir / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -116,3 +121,14 @@ def component_environment(
     env.update(launcher_env)
     env.update(task_env)
     return env
+
+
+def requested_variables(task: Any) -> dict[str, bool]:
+    """The variables ``task`` (a TaskSpec) asks Secrets and ConfigMaps for, each with whether it is optional."""
+    k8s = task.kubernetes
+    found: dict[str, bool] = {}
+    for source in [*k8s.secret_as_env, *k8s.config_map_as_env]:
+        mapping = getattr(source, "secret_key_to_env", None) or getattr(source, "config_map_key_to_env", {})
+        for name in mapping.values():
+            found[name] = found.get(name, True) and bool(source.optional)
+    return found

@@ -19,12 +19,14 @@ Pod layout:
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
 from kubernetes.client import models as k8s
+from kubernetes.client.exceptions import ApiException
 
 from airflow_kfp.bindings import Binding
 from airflow_kfp.config import KfpSettings, Runner, load_settings
@@ -32,7 +34,7 @@ from airflow_kfp.hooks.artifact_store import ArtifactStore
 from airflow_kfp.hooks.identity import identity_fields
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
-from airflow_kfp.operators import payload, pod_spec, pod_staging
+from airflow_kfp.operators import payload, pod_errors, pod_spec, pod_staging
 from airflow_kfp.operators.base import ComponentFailedError, ComponentOperatorMixin, ResolvedInputs, RunResult
 from airflow_kfp.operators.pod_spec import model
 from airflow_kfp.operators.runtime_bundle import runtime_zip_b64
@@ -41,18 +43,22 @@ from airflow_kfp.runtime.pod import (
     CONTAINER_WRAPPER,
     POD_WORKDIR,
     RUNTIME_ENV,
+    TASK_SHA_ENV,
+    TASK_URL_ENV,
     TERMINATION_LOG,
     XCOM_DIR,
     encode_task,
+    pack_task,
 )
 from airflow_kfp.spec.durations import parse_duration
 from airflow_kfp.spec.model import ComponentSpec, TaskSpec
+from airflow_kfp.spec.quantities import memory_bytes
 from airflow_kfp.spec.validate import PipelineDefinitionError, where
 
 STAGE_IN = "kfp-stage-in"
 STAGE_OUT = "kfp-stage-out"
 ENV_CHUNK = 100_000  # bytes per variable; Linux caps one "NAME=value" string at 128 KiB
-ENV_TOTAL_MAX = 1_000_000  # the pod object must stay well under etcd's 1.5 MiB
+ENV_INLINE_MAX = 256 * 1024  # larger task documents go through the artifact store (etcd caps a pod at 1.5 MiB)
 HELPER_RESOURCES = model(
     k8s.V1ResourceRequirements, requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "256Mi"}
 )
@@ -108,6 +114,7 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
         "automount_service_account_token": pod_spec.automount_token(task, settings),
         "active_deadline_seconds": task.kubernetes.timeout_seconds,
         "deferrable": task.kubernetes.deferrable if task.kubernetes.deferrable is not None else settings.deferrable,
+        "startup_timeout_seconds": int(parse_duration(settings.pod_startup_timeout).total_seconds()),
         "startup_check_interval_seconds": 1,  # one GET a second while the pod starts, not a 5 s wait
         "base_container_status_polling_interval": 1,
     }
@@ -199,6 +206,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         self._kfp_run_env: dict[str, str] = {}
         self._kfp_reentry_result: Any = None
         self._kfp_running = False
+        self._kfp_diagnosis: str | None = None
 
     # -- Airflow entry points ----------------------------------------------------------------
     def execute(self, context: Any) -> Any:
@@ -211,9 +219,11 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             return KubernetesPodOperator.trigger_reentry(self, context, event)
         try:
             self._kfp_reentry_result = KubernetesPodOperator.trigger_reentry(self, context, event)
-        except AirflowSkipException:
-            raise
-        except AirflowException as exc:
+        except (AirflowSkipException, AirflowException) as exc:
+            store = self.artifact_store(self.kfp_settings())
+            self._abort_uploads(self.output_uris(context, store), store)
+            if isinstance(exc, AirflowSkipException):
+                raise
             raise ComponentFailedError(self._failure_message(exc, self.pod)) from None
         return self.execute_component(context, resumed=True)
 
@@ -272,7 +282,8 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         expires = int(parse_duration(settings.presigned_url_expiry).total_seconds())
         staged, inputs_plan = pod_staging.input_plan(store, inputs, expires, on_volume)
         types = payload.output_types(self.component_spec)
-        outputs, outputs_plan = pod_staging.output_plan(store, output_uris, types, expires, on_volume)
+        part_size = int(memory_bytes(settings.multipart_part_size))
+        outputs, outputs_plan = pod_staging.output_plan(store, output_uris, types, expires, on_volume, part_size)
         param_files = payload.output_parameter_files(self.component_spec, f"{POD_WORKDIR}/outputs/parameters")
         impl = self.component_spec.implementation
         return {
@@ -286,6 +297,17 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             "pod": {"inputs": inputs_plan, "outputs": outputs_plan},
         }
 
+    def apply_runtime_resources(self, settings: KfpSettings) -> None:
+        """(dslgaps, issue 14) Resources given as pipeline inputs or task outputs (``set_cpu_limit(task.output)``),
+        resolved by ``resolve_resources``: into the pod's requests/limits, GPU node selector and toleration."""
+        if not self.kfp_resolved_resources:
+            return
+        task = self.task_spec.model_copy(update={"resources": self.effective_resources()})
+        self.container_resources = pod_spec.container_resources(task.resources, settings)
+        self.node_selector = pod_spec.node_selector(task, settings)
+        self.tolerations = pod_spec.tolerations(task, settings)
+        self.pod_request_obj = None
+
     def prepare_pod(
         self,
         context: Mapping[str, Any],
@@ -294,19 +316,33 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         store: ArtifactStore,
         settings: KfpSettings,
     ) -> None:
-        """Put this run's task document and the runtime into the pod's environment."""
+        """Put this run's task document and the runtime into the pod's environment; a large document
+        (many input files, long lists) goes to the artifact store and the pod gets a presigned URL."""
+        self.apply_runtime_resources(settings)
         doc = self.task_document(context, inputs, output_uris, store, settings)
         env = encode_task(doc, ENV_CHUNK)
-        size = sum(len(v) for v in env.values())
-        if size > ENV_TOTAL_MAX:
-            files = sum(len(i.get("files") or []) for i in doc["pod"]["inputs"])
-            raise ComponentFailedError(
-                f"{self.where()}: the pod's task document is {size} bytes ({files} input files, each with a "
-                f"presigned URL), over the {ENV_TOTAL_MAX}-byte limit; pass fewer, larger input files (e.g. "
-                "an archive) or use a shared artifact volume ([kfp] artifact_volume_claim)."
-            )
+        if sum(len(v) for v in env.values()) > ENV_INLINE_MAX:
+            env = self._task_document_in_store(context, doc, store, settings)
         self._kfp_run_env = {RUNTIME_ENV: runtime_zip_b64(), **env}
         self.pod_request_obj = None  # built by KPO with the new environment
+
+    def _task_document_uri(self, context: Mapping[str, Any], store: ArtifactStore) -> str:
+        return f"{self.output_prefix(context, store)}/.kfp-task-document"
+
+    def _task_document_in_store(
+        self, context: Mapping[str, Any], doc: dict[str, Any], store: ArtifactStore, settings: KfpSettings
+    ) -> dict[str, str]:
+        blob = pack_task(doc)
+        uri = self._task_document_uri(context, store)
+        store.write_bytes(uri, blob)
+        local = store.local_path(uri) if settings.artifact_volume_claim else None
+        if local is not None:
+            url = local.as_uri()
+        else:
+            expires = int(parse_duration(settings.presigned_url_expiry).total_seconds())
+            url = str(store.presigned_url(uri, "GET", expires))
+        self.log.info("The task document (%d bytes compressed) is passed as %s", len(blob), uri)
+        return {TASK_URL_ENV: url, TASK_SHA_ENV: hashlib.sha256(blob).hexdigest()}
 
     def run_component(
         self,
@@ -323,12 +359,42 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             try:
                 result = KubernetesPodOperator.execute(self, context)  # type: ignore[arg-type]
             except AirflowSkipException:
+                self._abort_uploads(output_uris, store)
                 raise
             except AirflowException as exc:
+                self._abort_uploads(output_uris, store)
                 raise ComponentFailedError(self._failure_message(exc, self.remote_pod)) from None
+            except ApiException as exc:
+                self._abort_uploads(output_uris, store)
+                if exc.status is None or exc.status >= 500 or exc.status in (0, 404, 409, 429):
+                    raise  # transient or a conflict: Airflow's retry handles it
+                namespace = self.namespace or settings.namespace or "default"
+                reason = pod_errors.api_refusal(exc, namespace, self.task_spec, settings)
+                raise ComponentFailedError(f"{self.where()}: {reason}") from None
             finally:
                 self._kfp_running = False
         return self._collect(result, output_uris, store)
+
+    def cleanup(self, pod: k8s.V1Pod, remote_pod: k8s.V1Pod, *args: Any, **kwargs: Any) -> None:
+        """Before KPO deletes the pod: read why it did not run (status and events), for the failure."""
+        from airflow.providers.cncf.kubernetes.utils.container import container_is_succeeded
+
+        succeeded = remote_pod is not None and container_is_succeeded(remote_pod, self.base_container_name)
+        self._kfp_diagnosis = None if succeeded else self._diagnose(pod)
+        if self._kfp_diagnosis:
+            self.log.error("%s: %s", self.where(), self._kfp_diagnosis)
+        super().cleanup(pod, remote_pod, *args, **kwargs)
+
+    def _diagnose(self, pod: k8s.V1Pod | None) -> str | None:
+        if pod is None or pod.metadata is None or not pod.metadata.name:
+            return None
+        try:
+            remote = self.pod_manager.read_pod(pod)
+            events = list(self.pod_manager.read_pod_events(pod).items or [])
+        except Exception as exc:  # diagnosis is best effort; the failure itself is reported anyway
+            self.log.warning("Could not read pod %s to explain its failure: %s", pod.metadata.name, exc)
+            return None
+        return pod_errors.diagnose(remote, events, self.task_spec, self.kfp_settings())
 
     def _failure_message(self, exc: BaseException, pod: k8s.V1Pod | None) -> str:
         from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
@@ -342,6 +408,8 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
                     code = terminated.exit_code
             message = get_container_termination_message(pod, self.base_container_name) or ""
         name = pod.metadata.name if pod is not None and pod.metadata else "?"
+        if self._kfp_diagnosis:
+            return f"{self.where()}: pod {name} did not run: {self._kfp_diagnosis}"
         detail = message.strip() or str(exc).splitlines()[0]
         return (
             f"{self.where()}: component '{self.component_spec.name}' failed in pod {name} with exit code "
@@ -361,7 +429,18 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             entry = reported.get(name)
             if not entry:
                 raise ComponentFailedError(f"{self.where()}: the pod reported no output artifact '{name}'.")
+            stored_at = str(entry.get("uri") or uri)
+            if (
+                stored_at != uri
+                and stored_at.endswith(f"/{name}")
+                and stored_at.rsplit("/", 2)[0] == uri.rsplit("/", 2)[0]
+            ):
+                self.log.info("Reattached to an earlier try's pod: output '%s' is at %s", name, stored_at)
+                uri = stored_at  # the same task instance's outputs, written under that try's folder
             files = entry.pop("files", None)
+            uploaded = entry.pop("multipart", None)
+            if uploaded:  # the object appears now, whole
+                store.complete_multipart(uri, uploaded["upload_id"], uploaded["parts"])  # type: ignore[attr-defined]
             if pod_staging.is_s3(store):
                 self._drop_stale(store, uri, set(files or []))
             info = store.stat(uri)
@@ -378,7 +457,21 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
                 digest=entry["digest"],
                 **identity_fields(info),  # type: ignore[typeddict-item]
             )
+        self._abort_uploads(output_uris, store)  # a directory output did not use its file upload
         return RunResult(parameters=dict(result.get("parameters") or {}), artifacts=records)
+
+    def _abort_uploads(self, output_uris: dict[str, str], store: ArtifactStore) -> None:
+        """Abort this task's unfinished multipart uploads: their parts go, no partial object is left."""
+        if not output_uris or not pod_staging.is_s3(store):
+            return
+        prefix = next(iter(output_uris.values())).rsplit("/", 1)[0] + "/"
+        try:
+            aborted = store.abort_multipart(prefix)  # type: ignore[attr-defined]
+        except Exception as exc:  # the failure being reported matters more; S3 lifecycle rules clean up
+            self.log.warning("Could not abort the unfinished uploads under %s: %s", prefix, exc)
+            return
+        for key in aborted:
+            self.log.info("Aborted the unfinished upload of %s", key)
 
     def _drop_stale(self, store: ArtifactStore, uri: str, keep: set[str]) -> None:
         """Files an earlier try left under a directory output that this try did not write."""

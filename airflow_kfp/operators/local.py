@@ -15,7 +15,6 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-import airflow_kfp
 from airflow_kfp.config import KfpSettings, Runner
 from airflow_kfp.hooks.artifact_store import ArtifactStore
 from airflow_kfp.hooks.identity import identity_fields
@@ -30,11 +29,11 @@ from airflow_kfp.operators.base import (
     RunResult,
 )
 from airflow_kfp.runtime import user_code, verify
+from airflow_kfp.runtime.artifacts import METRICS_TYPES
 from airflow_kfp.spec.images import effective_image
 
-PACKAGE_PARENT = str(Path(airflow_kfp.__file__).resolve().parent.parent)
+PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 LOG_TAIL_LINES = 40
-METRICS_TYPES = ("system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics")
 
 
 def _requirement_satisfied(requirement: str) -> bool:
@@ -144,8 +143,18 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
             # recompiles the launcher and the user's libraries. Keep them in a private cache instead.
             home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
             launcher["PYTHONPYCACHEPREFIX"] = os.path.join(home, "kfp", "pycache")
+        requested = component_env.requested_variables(self.task_spec)
+        for name, optional in requested.items():
+            if name not in os.environ or not component_env.is_passed_through(name, (name,)):
+                self.log.warning(
+                    "Task asks a Secret/ConfigMap for %s%s; on the local runner it comes from the worker's "
+                    "environment, where it is %s.",
+                    name,
+                    " (optional)" if optional else "",
+                    "not set" if name not in os.environ else "refused (credentials never reach components)",
+                )
         return component_env.component_environment(
-            os.environ, self.task_spec.env, workdir, launcher, settings.local_env_passthrough
+            os.environ, self.task_spec.env, workdir, launcher, settings.local_env_passthrough, requested
         )
 
     def run_component(

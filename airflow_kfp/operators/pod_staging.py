@@ -3,7 +3,8 @@
 Credentials stay on the worker. For an S3 root the plan holds presigned GET URLs (one per input
 file; a directory input is listed here and each file presigned) and presigned POST forms for outputs:
 one bound to the exact key for a file, one whose policy allows only keys under ``<uri>/`` for a
-directory, because its file names are known only after the component ran. Both expire after
+directory, because its file names are known only after the component ran; a file output goes up as
+the parts of a multipart upload the worker starts here and completes (or aborts) after the pod. All expire after
 ``[kfp] presigned_url_expiry``. For a local root the plan names paths on a shared volume instead.
 """
 
@@ -79,8 +80,17 @@ def _post_form(client: Any, bucket: str, key: str, expires_s: int) -> dict[str, 
     return {"url": form["url"], "fields": fields}
 
 
+PRESIGNED_PARTS = 32
+"""UploadPart URLs per output file: with parts of up to 5 GiB, a file may reach 160 GiB."""
+
+
 def output_plan(
-    store: ArtifactStore, output_uris: dict[str, str], types: dict[str, str], expires_s: int, on_volume: bool
+    store: ArtifactStore,
+    output_uris: dict[str, str],
+    types: dict[str, str],
+    expires_s: int,
+    on_volume: bool,
+    part_size: int = 64 * 1024**2,
 ) -> tuple[dict[str, dict[str, Any]], Plan]:
     """(executor-input entries with pod paths, the pod's upload list)."""
     entries: dict[str, dict[str, Any]] = {}
@@ -102,6 +112,9 @@ def output_plan(
                 file_form=_post_form(client, bucket, key, expires_s),
                 dir_form=_post_form(client, bucket, key + "/${filename}", expires_s),
             )
+            # A file goes up as a multipart upload (any size); the worker completes or aborts it.
+            upload_id, urls = store.start_multipart(uri, PRESIGNED_PARTS, expires_s)  # type: ignore[attr-defined]
+            item["multipart"] = {"upload_id": upload_id, "part_urls": urls, "part_size": part_size}
         plan.append(item)
         entries[name] = payload.artifact_entry(name, {"uri": uri, "type": types[name]}, item["path"])
     return entries, plan

@@ -13,9 +13,7 @@ import io
 import zipfile
 from pathlib import Path
 
-import airflow_kfp
-
-PACKAGE_DIR = Path(airflow_kfp.__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
 def runtime_files() -> list[Path]:

@@ -168,6 +168,10 @@ class SlicedClassificationMetrics(Artifact):
         readings.append({"confidenceThreshold": threshold, "recall": tpr, "falsePositiveRate": fpr})
 
 
+METRICS_TYPES = (Metrics.schema_title, ClassificationMetrics.schema_title, SlicedClassificationMetrics.schema_title)
+"""Artifact types whose metadata is their content (KFP's metrics): written from metadata when absent."""
+
+
 class HTML(Artifact):
     schema_title = "system.HTML"
 

@@ -32,6 +32,9 @@ POD_WORKDIR = "/kfp"
 XCOM_DIR = "/airflow/xcom"
 TERMINATION_LOG = "/dev/termination-log"
 TASK_CHUNK_ENV = "AIRFLOW_KFP_TASK_Z"
+TASK_URL_ENV = "AIRFLOW_KFP_TASK_URL"
+"""A large task document is fetched from here (a presigned GET URL, or ``file://`` on a shared volume)."""
+TASK_SHA_ENV = "AIRFLOW_KFP_TASK_SHA256"
 RUNTIME_ENV = "AIRFLOW_KFP_RUNTIME_B64"
 TAIL_LINES = 40
 TERMINATION_MESSAGE_MAX = 4000
@@ -69,14 +72,34 @@ fi
 
 def encode_task(doc: dict[str, Any], chunk_size: int) -> dict[str, str]:
     """The task document as compressed base64 environment variables of at most ``chunk_size`` bytes."""
-    blob = base64.b64encode(zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 9)).decode()
+    blob = base64.b64encode(pack_task(doc)).decode()
     chunks = [blob[i : i + chunk_size] for i in range(0, len(blob), chunk_size)] or [""]
     env = {f"{TASK_CHUNK_ENV}_{i}": chunk for i, chunk in enumerate(chunks)}
     env[f"{TASK_CHUNK_ENV}_N"] = str(len(chunks))
     return env
 
 
+def pack_task(doc: dict[str, Any]) -> bytes:
+    return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 9)
+
+
+def _fetch_task(url: str, sha256: str) -> dict[str, Any]:
+    import hashlib
+    import urllib.request
+
+    def once() -> bytes:
+        with urllib.request.urlopen(url, timeout=60) as resp:
+            return bytes(resp.read())
+
+    blob = staging._retrying("fetching the task document", once)
+    if sha256 and hashlib.sha256(blob).hexdigest() != sha256:
+        raise staging.StagingError("the task document changed after the worker wrote it (sha256 mismatch)")
+    return dict(json.loads(zlib.decompress(blob)))
+
+
 def decode_task(environ: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
+    if environ.get(TASK_URL_ENV):
+        return _fetch_task(environ[TASK_URL_ENV], environ.get(TASK_SHA_ENV, ""))
     count = int(environ.get(f"{TASK_CHUNK_ENV}_N", "0"))
     if count <= 0:
         raise staging.StagingError(f"the pod has no task document ({TASK_CHUNK_ENV}_N is not set)")
@@ -140,7 +163,7 @@ def _run_launcher(task_file: str, workdir: str, termination: str) -> int:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (sys.path[0], env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
-    for name in [k for k in env if k.startswith((TASK_CHUNK_ENV, RUNTIME_ENV))]:
+    for name in [k for k in env if k.startswith((TASK_CHUNK_ENV, TASK_URL_ENV, TASK_SHA_ENV, RUNTIME_ENV))]:
         del env[name]  # the user's code has no use for them
     cmd = [sys.executable, "-m", "airflow_kfp.runtime.launcher", "--task-file", task_file, "--workdir", workdir]
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)

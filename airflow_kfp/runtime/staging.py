@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from airflow_kfp.runtime.artifacts import METRICS_TYPES
 from airflow_kfp.runtime.errors import AirflowKfpError
 from airflow_kfp.runtime.verify import (
     ArtifactIntegrityError,
@@ -37,7 +38,6 @@ from airflow_kfp.runtime.verify import (
 CHUNK = 1024 * 1024
 MAX_POST_BYTES = 5 * 1024**3
 ATTEMPTS = 4
-METRICS_TYPES = ("system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics")
 
 
 class StagingError(AirflowKfpError):
@@ -78,26 +78,10 @@ def _s3_message(body: str) -> str:
 
 
 def download(url: str, dest: str, uri: str) -> tuple[str, int]:
-    """GET ``url`` into ``dest`` (via a temporary sibling); return (sha256 hex, size)."""
-    os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
-    tmp = f"{dest}.part-{uuid.uuid4().hex[:8]}"
+    """GET ``url`` into ``dest``, resuming with ranged GETs; return (sha256 hex, size). (k8s: transfer.py)"""
+    from airflow_kfp.runtime import transfer
 
-    def once() -> tuple[str, int]:
-        h, size = hashlib.sha256(), 0
-        with urllib.request.urlopen(url, timeout=60) as resp, open(tmp, "wb") as out:
-            while chunk := resp.read(CHUNK):
-                h.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-        return h.hexdigest(), size
-
-    try:
-        hexd, size = _retrying(f"downloading {uri}", once)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return hexd, size
+    return transfer.download(url, dest, uri)
 
 
 def stage_inputs(inputs: list[dict[str, Any]]) -> None:
@@ -217,6 +201,11 @@ def store_output(item: dict[str, Any]) -> tuple[int, str, list[str]]:
             hexd, size = _hash_local(fpath)
         elif is_dir:
             hexd, size = upload(item["dir_form"], f"{item['key']}/{rel}", fpath, uri)
+        elif item.get("multipart"):  # k8s: any size, as the parts of the worker's multipart upload
+            from airflow_kfp.runtime import transfer
+
+            hexd, size, parts = transfer.upload(item["multipart"], fpath, uri)
+            item["uploaded"] = {"upload_id": item["multipart"]["upload_id"], "parts": parts}
         else:
             hexd, size = upload(item["file_form"], item["key"], fpath, uri)
         hashes.append((rel, hexd))
@@ -250,4 +239,6 @@ def stage_outputs(outputs: list[dict[str, Any]], executor_output: dict[str, Any]
         records[name] = {"uri": item["uri"], "type": item["type"], "metadata": metadata, "size": size, "digest": digest}
         if files:
             records[name]["files"] = files  # lets the operator drop what an earlier try left there
+        if item.get("uploaded"):
+            records[name]["multipart"] = item["uploaded"]  # the operator completes the upload
     return records

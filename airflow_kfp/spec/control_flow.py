@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.spec.messages import describe, types_compatible, where
 from airflow_kfp.spec.model import (
     ARTIFACT,
     PARAMETER,
@@ -28,7 +30,6 @@ from airflow_kfp.spec.model import (
     TaskSpec,
     argument_leaves,
 )
-from airflow_kfp.spec.validate import PipelineDefinitionError, describe, types_compatible, where
 
 _WHAT = {"condition": "dsl.If/Elif/Else branch", "loop": "dsl.ParallelFor", "exit_handler": "dsl.ExitHandler"}
 

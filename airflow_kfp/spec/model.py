@@ -69,6 +69,13 @@ class PythonFunction(_Model):
     def image(self) -> str:
         return self.base_image
 
+    def __eq__(self, other: object) -> bool:
+        """Where the code was written is not what the component is: a spec reloaded from its JSON
+        (which leaves ``source_locations`` out) equals the one the DSL built."""
+        if not isinstance(other, PythonFunction):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
 
 class ContainerImplementation(_Model):
     kind: Literal["container"] = "container"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.spec.control_flow import check_control_flow
+from airflow_kfp.spec.messages import describe, types_compatible, where
 from airflow_kfp.spec.model import (
     ARTIFACT,
     Argument,
@@ -16,7 +18,6 @@ from airflow_kfp.spec.model import (
     InputSpec,
     LoopItemArgument,
     OneOfArgument,
-    OutputSpec,
     PipelineInputArgument,
     PipelineSpec,
     TaskOutputArgument,
@@ -25,37 +26,7 @@ from airflow_kfp.spec.model import (
 )
 from airflow_kfp.spec.resources import resource_problem
 
-
-def where(pipeline: str, task: str | None = None, argument: str | None = None) -> str:
-    parts = [f"pipeline '{pipeline}'"]
-    if task is not None:
-        parts.append(f"task '{task}'")
-    if argument is not None:
-        parts.append(f"argument '{argument}'")
-    return ", ".join(parts)
-
-
-def _a(word: str) -> str:
-    return f"an {word}" if word[:1].lower() in "aeiou" else f"a {word}"
-
-
-def describe(kind: str, type_: str, is_list: bool = False) -> str:
-    if kind == ARTIFACT:
-        title = type_.split(".", 1)[-1]
-        return f"List[{title}] artifacts" if is_list else _a(f"{title} artifact")
-    return _a(f"{ptypes.JSON_SCHEMA_TYPES.get(type_, type_)} parameter")
-
-
-def types_compatible(source: OutputSpec | InputSpec, target: InputSpec) -> bool:
-    if source.kind != target.kind:
-        return False
-    if source.kind == ARTIFACT:  # KFP's rule: lists match lists; system.Artifact matches every type
-        if source.is_list != target.is_list:
-            return False
-        return "system.Artifact" in (source.type, target.type) or source.type == target.type
-    if source.type == target.type:
-        return True
-    return source.type == ptypes.INTEGER and target.type == ptypes.DOUBLE
+__all__ = ["PipelineDefinitionError", "check_default", "describe", "types_compatible", "validate_pipeline", "where"]
 
 
 def check_default(owner: str, task: str | None, spec: InputSpec, *, component: bool = False) -> None:
@@ -236,8 +207,6 @@ def validate_pipeline(spec: PipelineSpec) -> PipelineSpec:
     for pipeline_input in spec.inputs:
         check_default(spec.name, None, pipeline_input)
     upstream = _check_arguments(spec)
-    from airflow_kfp.spec.control_flow import check_control_flow  # it imports this module
-
     check_control_flow(spec, upstream)
     _check_acyclic(spec, upstream)
     for out_name, out in spec.outputs.items():

@@ -63,7 +63,7 @@ def _within(uri: str, root: str) -> bool:
 def store_for(uri: str) -> ArtifactStore:
     """The store for a manifest's URI, with the deployment's ``[kfp]`` connection (never sent to the browser)."""
     from airflow_kfp.config import load_settings
-    from airflow_kfp.hooks.artifact_store import get_artifact_store
+    from airflow_kfp.hooks.factory import get_artifact_store
 
     settings = load_settings()
     if uri.startswith("s3://"):

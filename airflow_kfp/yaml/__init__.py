@@ -29,15 +29,22 @@ def load_pipeline(path_or_text: str | os.PathLike[str] | dict[str, Any]) -> Pipe
     documents = load_documents(path_or_text)
     spec = documents.spec
     info = spec.get("pipelineInfo") or {}
-    name = str(info.get("name") or "")
+    name = str(info.get("name") or "") if isinstance(info, dict) else ""
     if not name:
         raise PipelineDefinitionError(f"{documents.source}: the pipeline has no pipelineInfo.name.")
     if "root" not in spec or not isinstance(spec["root"], dict) or "dag" not in spec["root"]:
         raise Where(name, "root").error("the pipeline has no root DAG (root.dag).")
-    document = Document(spec, kubernetes_settings(documents.platforms, name), name)
-    pipeline = read_pipeline(
-        document, spec["root"], name, Where(name, "root"), description=str(info.get("description") or "")
-    )
+    try:
+        document = Document(spec, kubernetes_settings(documents.platforms, name), name)
+        pipeline = read_pipeline(
+            document, spec["root"], name, Where(name, "root"), description=str(info.get("description") or "")
+        )
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        # A malformed document (hand-edited, truncated): say so rather than fail with a bare traceback.
+        raise PipelineDefinitionError(
+            f"pipeline '{name}' ({documents.source}): the compiled pipeline is malformed ({type(exc).__name__}: "
+            f"{exc}); compile it again with the kfp SDK."
+        ) from exc
     root = spec.get("defaultPipelineRoot")  # KFP's compiled @dsl.pipeline(pipeline_root=...)
     if root:
         check_root(str(root), f"pipeline '{name}': defaultPipelineRoot")

@@ -133,6 +133,8 @@ class ExecutorSettings:
 
     resources: Resources = field(default_factory=Resources)
     env: dict[str, str] = field(default_factory=dict)
+    runtime_resources: dict[str, str] = field(default_factory=dict)
+    """Resource fields set from pipeline inputs or task outputs: field -> placeholder of the task input."""
 
 
 _CONTAINER_KEYS = {"image", "command", "args", "env", "resources", "lifecycle"}
@@ -160,48 +162,43 @@ def _memory_from_gb(value: float) -> str:
     return str(math.ceil(float(value) * 10**9))
 
 
-def _resource(resources: dict[str, Any], text_key: str, number_key: str, memory: bool, where: Where) -> str | None:
+def _resource(resources: dict[str, Any], text_key: str, number_key: str, memory: bool) -> str | None:
     text = resources.get(text_key)
     if text not in (None, ""):
-        value = str(text)
-        if "{{$" in value:
-            raise where.at(text_key).error(
-                f"the resource value {value!r} is only known at run time (set from a pipeline input or task "
-                f"output); airflow-kfp needs a constant here: pass the literal quantity to the setter."
-            )
-        return value
+        return str(text)
     number = resources.get(number_key)
     if number in (None, 0, 0.0):
         return None
     return _memory_from_gb(number) if memory else _number_text(number)
 
 
-def _resources(resources: dict[str, Any], where: Where) -> Resources:
+def _resources(resources: dict[str, Any], where: Where) -> tuple[Resources, dict[str, str]]:
+    """The static resources, and the fields given at run time: field -> the placeholder naming the task
+    input that holds the value (``set_cpu_limit(task.output)`` compiles to one)."""
     _check_keys(resources, _RESOURCE_KEYS, where)
     accelerator = _mapping(resources.get("accelerator"), where.at("accelerator"))
-    accelerator_type = accelerator.get("resourceType") or accelerator.get("type")
-    count = accelerator.get("resourceCount", accelerator.get("count"))
-    if accelerator_type is not None and "{{$" in str(accelerator_type):
-        raise where.at("accelerator").error(
-            "the accelerator type is only known at run time; airflow-kfp needs a constant accelerator type."
-        )
-    limit: int | None = None
-    if count not in (None, ""):
+    values: dict[str, Any] = {
+        "cpu_request": _resource(resources, "resourceCpuRequest", "cpuRequest", False),
+        "cpu_limit": _resource(resources, "resourceCpuLimit", "cpuLimit", False),
+        "memory_request": _resource(resources, "resourceMemoryRequest", "memoryRequest", True),
+        "memory_limit": _resource(resources, "resourceMemoryLimit", "memoryLimit", True),
+        "accelerator_type": accelerator.get("resourceType") or accelerator.get("type") or None,
+        "accelerator_limit": accelerator.get("resourceCount", accelerator.get("count")),
+    }
+    runtime = {k: str(v) for k, v in values.items() if isinstance(v, str) and "{{$" in v}
+    for key in runtime:
+        values[key] = None
+    count = values["accelerator_limit"]
+    if count in (None, ""):
+        values["accelerator_limit"] = None
+    else:
         try:
-            limit = int(float(count))
+            values["accelerator_limit"] = int(float(count))
         except ValueError:
-            raise where.at("accelerator").error(
-                f"the accelerator count {count!r} is not a whole number (a run-time value is not supported); "
-                f"pass a constant to set_accelerator_limit."
-            ) from None
-    return Resources(
-        cpu_request=_resource(resources, "resourceCpuRequest", "cpuRequest", False, where),
-        cpu_limit=_resource(resources, "resourceCpuLimit", "cpuLimit", False, where),
-        memory_request=_resource(resources, "resourceMemoryRequest", "memoryRequest", True, where),
-        memory_limit=_resource(resources, "resourceMemoryLimit", "memoryLimit", True, where),
-        accelerator_type=str(accelerator_type) if accelerator_type else None,
-        accelerator_limit=limit,
-    )
+            raise where.at("accelerator").error(f"the accelerator count {count!r} is not a whole number.") from None
+    if values["accelerator_type"] is not None:
+        values["accelerator_type"] = str(values["accelerator_type"])
+    return Resources(**values), runtime
 
 
 def _strings(values: Any, where: Where) -> list[str]:
@@ -230,10 +227,8 @@ def container_executor(
         if "name" not in entry:
             raise where.at("env", str(i)).error("an environment variable has no name.")
         env[str(entry["name"])] = str(entry.get("value", ""))
-    settings = ExecutorSettings(
-        resources=_resources(_mapping(container.get("resources"), where.at("resources")), where.at("resources")),
-        env=env,
-    )
+    resources, runtime = _resources(_mapping(container.get("resources"), where.at("resources")), where.at("resources"))
+    settings = ExecutorSettings(resources=resources, env=env, runtime_resources=runtime)
     function = python_function(container, where)
     if function is not None:
         return function, settings

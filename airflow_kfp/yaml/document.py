@@ -106,7 +106,8 @@ def schema_version(spec: dict[str, Any], source: str) -> tuple[int, ...]:
 
 def check_schema(spec: dict[str, Any], source: str) -> None:
     version = schema_version(spec, source)
-    name = (spec.get("pipelineInfo") or {}).get("name", "?")
+    info = spec.get("pipelineInfo")
+    name = info.get("name", "?") if isinstance(info, dict) else "?"
     sdk = spec.get("sdkVersion", "an unknown SDK")
     if version[:2] > SUPPORTED_SCHEMA:
         raise PipelineDefinitionError(

@@ -229,6 +229,17 @@ def _settings(config: dict[str, Any], where: Where) -> KubernetesSettings:
 
 def kubernetes_settings(platforms: dict[str, Any], pipeline: str) -> dict[str, KubernetesSettings]:
     """Settings per executor label, from the ``platforms`` document."""
+    try:
+        return _executors(platforms, pipeline)
+    except PipelineDefinitionError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise Where(pipeline, "platforms").error(
+            f"unreadable platform document ({type(exc).__name__}: {exc}); compile the pipeline again."
+        ) from None
+
+
+def _executors(platforms: dict[str, Any], pipeline: str) -> dict[str, KubernetesSettings]:
     where = Where(pipeline, "platforms")
     unknown = sorted(set(platforms) - {"kubernetes"})
     if unknown:

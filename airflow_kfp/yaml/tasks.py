@@ -260,18 +260,19 @@ class _Scope:
             at = at.at("parameters", key)
             if "valueFromParameter" in parameter:
                 source = parameter["valueFromParameter"]
-                return self.output(source["producerSubtask"], source["outputParameterKey"], at)
+                pair = _pair(source, "producerSubtask", "outputParameterKey", at.at("valueFromParameter"))
+                return self.output(*pair, at)
             if "valueFromOneof" in parameter:
                 selectors = parameter["valueFromOneof"].get("parameterSelectors") or []
                 return self._one_of(
-                    [(s["producerSubtask"], s["outputParameterKey"]) for s in selectors], at.at("valueFromOneof")
+                    [_pair(s, "producerSubtask", "outputParameterKey", at) for s in selectors], at.at("valueFromOneof")
                 )
             raise at.error(f"unreadable DAG output {parameter!r}.")
         artifact = _mapping(outputs.get("artifacts"), at).get(key)
         if artifact is not None:
             at = at.at("artifacts", key)
             selectors = artifact.get("artifactSelectors") or []
-            pairs = [(s["producerSubtask"], s["outputArtifactKey"]) for s in selectors]
+            pairs = [_pair(s, "producerSubtask", "outputArtifactKey", at) for s in selectors]
             if len(pairs) == 1:
                 return self.output(*pairs[0], at)
             return self._one_of(pairs, at.at("artifactSelectors"))
@@ -296,10 +297,10 @@ class _Scope:
             found = self.input(str(name), where)
         elif "taskOutputParameter" in spec:
             source = spec["taskOutputParameter"]
-            found = self.output(source["producerTask"], source["outputParameterKey"], where)
+            found = self.output(*_pair(source, "producerTask", "outputParameterKey", where), where)
         elif "taskOutputArtifact" in spec:
             source = spec["taskOutputArtifact"]
-            found = self.output(source["producerTask"], source["outputArtifactKey"], where)
+            found = self.output(*_pair(source, "producerTask", "outputArtifactKey", where), where)
         elif "runtimeValue" in spec:
             value = constant_of(spec["runtimeValue"], where.at("runtimeValue"))
             if target is not None and target.kind == m.PARAMETER:
@@ -312,6 +313,13 @@ class _Scope:
         if selector:
             return _select(found, str(selector), where)
         return found
+
+
+def _pair(source: Any, task_key: str, output_key: str, where: Where) -> tuple[str, str]:
+    """``{producerTask: t, outputParameterKey: o}``: both must be there."""
+    if not isinstance(source, dict) or not source.get(task_key) or not source.get(output_key):
+        raise where.error(f"a reference to a task output needs {task_key} and {output_key}; got {source!r}.")
+    return str(source[task_key]), str(source[output_key])
 
 
 def _select(found: Argument, selector: str, where: Where) -> Argument:
@@ -607,7 +615,7 @@ class _Reader:
             after=[a for a in [*scope.after, *after] if a != key],
             display_name=_display_name(key, task),
             env=dict(settings.env) if settings else {},
-            resources=settings.resources.model_copy() if settings else m.Resources(),
+            resources=self._resources(scope, task, settings, at),
             caching=CachingOptions(
                 enable_caching=bool(caching.get("enableCache", False)),
                 cache_key=caching.get("cacheKey") or None,
@@ -619,14 +627,40 @@ class _Reader:
         )
         self.tasks.append(spec)
 
-    def _arguments(
-        self, scope: _Scope, key: str, task: dict[str, Any], component: ComponentSpec, at: Where
-    ) -> dict[str, Argument]:
+    @staticmethod
+    def _given(task: dict[str, Any], at: Where) -> dict[str, tuple[dict[str, Any], Where]]:
+        """The task's inputs by name, with their YAML paths."""
         inputs = _mapping(task.get("inputs"), at.at("inputs"))
         given: dict[str, tuple[dict[str, Any], Where]] = {}
         for kind in ("parameters", "artifacts"):
             for name, spec in _mapping(inputs.get(kind), at.at("inputs", kind)).items():
                 given[name] = (_mapping(spec, at), at.at("inputs", kind, name))
+        return given
+
+    def _resources(
+        self, scope: _Scope, task: dict[str, Any], settings: comps.ExecutorSettings | None, at: Where
+    ) -> m.Resources:
+        """The executor's resources; a field set from a pipeline input or task output (its value is a
+        placeholder naming a task input) becomes a run-time value of the task."""
+        if settings is None:
+            return m.Resources()
+        resources = settings.resources.model_copy(deep=True)
+        given = self._given(task, at) if settings.runtime_resources else {}
+        for field_name, text in settings.runtime_resources.items():
+            match = _INPUT_PLACEHOLDER.fullmatch(text.strip())
+            if match is None or match["name"] not in given:
+                raise at.error(
+                    f"the resource {field_name} is {text!r}, which names no input of this task; only a whole "
+                    f"pipeline input or task output can set a resource."
+                )
+            spec, where = given[match["name"]]
+            resources.runtime_values[field_name] = scope.argument(spec, where, None)
+        return resources
+
+    def _arguments(
+        self, scope: _Scope, key: str, task: dict[str, Any], component: ComponentSpec, at: Where
+    ) -> dict[str, Argument]:
+        given = self._given(task, at)
         arguments: dict[str, Argument] = {}
         for name, (spec, where) in given.items():
             target = component.input(name)

@@ -13,8 +13,8 @@ from airflow_kfp.hooks.artifact_store import (
     ArtifactNotFoundError,
     ArtifactStoreError,
     UnsupportedURIError,
-    get_artifact_store,
 )
+from airflow_kfp.hooks.factory import get_artifact_store
 from airflow_kfp.hooks.local_store import LocalArtifactStore
 
 

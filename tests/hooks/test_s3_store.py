@@ -22,8 +22,8 @@ from airflow_kfp.hooks.artifact_store import (
     ArtifactStoreError,
     ArtifactStoreUnreachableError,
     UnsupportedURIError,
-    get_artifact_store,
 )
+from airflow_kfp.hooks.factory import get_artifact_store
 from airflow_kfp.hooks.s3_store import S3ArtifactStore
 
 pytest_plugins = ["tests.fixtures.moto_server"]

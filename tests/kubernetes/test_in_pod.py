@@ -7,6 +7,7 @@ presigned forms, digests are computed in the pod, and ``return.json`` carries th
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 from pathlib import Path
@@ -55,6 +56,9 @@ def test_python_then_container_component_pods_move_data_through_s3(s3_root: str,
     result = outcome.xcom
     assert result is not None and result["airflow_kfp"] == 1
     assert result["parameters"] == {"Output": 14}
+    assert set(result["artifacts"]["data"]["multipart"]) == {"upload_id", "parts"}  # the worker completes it
+    assert not store.list_uris(uris["data"])  # nothing visible before that
+    produced = produce._collect(copy.deepcopy(result), uris, store)  # what the operator publishes
     data = result["artifacts"]["data"]
     assert data["uri"] == uris["data"] and data["metadata"] == {"rows": 7}
     assert (data["digest"], data["size"]) == object_sha256(s3, uris["data"])
@@ -67,7 +71,6 @@ def test_python_then_container_component_pods_move_data_through_s3(s3_root: str,
     metrics = result["artifacts"]["metrics"]
     assert metrics["metadata"] == {"rows": 7} and object_sha256(s3, uris["metrics"])[1] == metrics["size"]
 
-    produced = produce._collect(result, uris, store)  # what the operator publishes
     assert produced.artifacts["folder"]["digest"] == folder["digest"] and "files" not in produced.artifacts["folder"]
 
     # 2. the container component: an sh-only main container between two python helper containers
@@ -83,6 +86,7 @@ def test_python_then_container_component_pods_move_data_through_s3(s3_root: str,
     assert outcome.exit_codes == {STAGE_IN: 0, "base": 0, STAGE_OUT: 0}, outcome.logs
     result = outcome.xcom
     assert result is not None and result["parameters"] == {"lines": 7}
+    summarise._collect(copy.deepcopy(result), uris2, store)
     report = result["artifacts"]["report"]
     assert (report["digest"], report["size"]) == object_sha256(s3, uris2["report"])
     text = s3.get_object(Bucket=uris2["report"].split("/")[2], Key=uris2["report"].split("/", 3)[3])["Body"].read()

@@ -22,6 +22,7 @@ def test_pods_carry_no_worker_secret(
     monkeypatch.setenv("AIRFLOW_CONN_KFP_ARTIFACTS", json.dumps(conn))
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
+    fake_k8s.secrets["db-credentials"] = {"password": "pod-secret-pw"}  # asked for with use_secret_as_env
     run = dag_runner.run_pipeline(
         "tests.pipelines.security:env_dump", runner="kubernetes", artifact_conn_id="kfp_artifacts"
     )
@@ -39,6 +40,7 @@ def test_pods_carry_no_worker_secret(
     bucket, key = uri[len("s3://") :].split("/", 1)
     seen = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())["environ"]
     assert seen["MODEL_STAGE"] == "staging"  # set_env_variable reaches the pod
+    assert seen["DB_PASSWORD"] == "pod-secret-pw"  # by reference: the value never entered the pod spec
     assert seen["LITERAL"] == "{{ var.value.x }}"  # pod fields built from the model are not Jinja-rendered
     assert not [k for k in seen if k.startswith(("AIRFLOW_KFP_TASK", "AIRFLOW_KFP_RUNTIME"))]  # nor the task document
 

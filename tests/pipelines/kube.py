@@ -109,3 +109,81 @@ def single():
 def deferred():
     """One task whose pod is watched by the triggerer while the worker slot is free."""
     kubernetes.set_deferrable(make())
+
+
+@dsl.component(base_image="registry.example.com/ml/missing-image:1.0")
+def from_missing_image() -> str:
+    return "never"
+
+
+@dsl.pipeline(name="kube-unrunnable")
+def unrunnable():
+    """Pods a cluster cannot run: a GPU no node has (or a quota forbids), and an image that does not exist."""
+    make().set_accelerator_limit(1).set_memory_limit("2Gi")
+    from_missing_image()
+
+
+@dsl.component
+def write_big(mib: int, blob: Output[Dataset]) -> None:
+    """Writes ``mib`` MiB of non-repeating bytes, 1 MiB at a time."""
+    import hashlib
+
+    with open(blob.path, "wb") as fh:
+        for i in range(mib):
+            fh.write(hashlib.sha256(str(i).encode()).digest() * (1024 * 1024 // 32))
+
+
+@dsl.component
+def read_big(blob: Input[Dataset]) -> str:
+    import hashlib
+
+    h, n = hashlib.sha256(), 0
+    with open(blob.path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+            n += len(chunk)
+    return f"{n}:{h.hexdigest()}"
+
+
+@dsl.component
+def write_then_fail(blob: Output[Dataset]) -> None:
+    import sys
+
+    with open(blob.path, "wb") as fh:
+        fh.write(b"x" * 1000)
+    sys.exit(4)
+
+
+@dsl.pipeline(name="kube-big")
+def big(mib: int = 12):
+    """A file output uploaded in parts and read back; a failed step leaves no upload behind."""
+    w = write_big(mib=mib)
+    read_big(blob=w.outputs["blob"])
+    write_then_fail()
+
+
+@dsl.component
+def count_items(items: list) -> str:
+    return f"{len(items)}:{items[0]}:{items[-1]}"
+
+
+@dsl.pipeline(name="kube-long-list")
+def long_list(items: list = ["a"]):  # noqa: B006 - KFP defaults are plain values
+    """A task whose document (a long list parameter) is far above what a pod's environment holds."""
+    count_items(items=items)
+
+
+@dsl.component
+def slow_make(seconds: float, data: Output[Dataset]) -> str:
+    import time
+
+    time.sleep(seconds)
+    with open(data.path, "w") as fh:
+        fh.write("made once")
+    return "made once"
+
+
+@dsl.pipeline(name="kube-reattach")
+def reattach(seconds: float = 20.0):
+    """A pod that outlives the worker that started it."""
+    slow_make(seconds=seconds)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_kfp import dsl
+from airflow_kfp import dsl, kubernetes
 from airflow_kfp.dsl import Artifact, Output
 
 
@@ -23,7 +23,9 @@ def container_env(env: Output[Artifact]):
 
 @dsl.pipeline(name="env-dump")
 def env_dump():
-    python_env().set_env_variable("MODEL_STAGE", "staging").set_env_variable("HF_HUB_OFFLINE", "1").set_env_variable(
+    task = python_env()
+    kubernetes.use_secret_as_env(task, secret_name="db-credentials", secret_key_to_env={"password": "DB_PASSWORD"})
+    task.set_env_variable("MODEL_STAGE", "staging").set_env_variable("HF_HUB_OFFLINE", "1").set_env_variable(
         "LITERAL",
         "{{ var.value.x }}",  # data, never a template: it must not become the Variable's value
     )

@@ -59,6 +59,10 @@ def test_runs_carry_params_as_used_metrics_versions_and_cache_hits(admin: httpx.
     assert runs[ui_runs.run_id("hostile")]["experiment"] == "hostile-sweep"  # the run conf's kfp_experiment
     assert "kfp_experiment" not in runs[ui_runs.run_id("hostile")]["params"]
     assert "train/accuracy" in body["columns"]["metrics"]
+    page = admin.get("/kfp/api/runs", params={"dag_id": "ui-churn", "limit": 2, "offset": 1}).json()
+    assert page["total"] == body["total"] and [r["run_id"] for r in page["runs"]] == [
+        r["run_id"] for r in body["runs"][1:3]
+    ]
 
 
 def test_run_details_list_steps_in_pipeline_order_with_inputs_and_cache_sources(

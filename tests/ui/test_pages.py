@@ -34,6 +34,9 @@ def test_runs_table_shows_params_metrics_and_cache_hits(page, ui_runs: UiRuns) -
     assert repeat_row.locator(".cache-hit").count() == 1
     assert page.locator(".tabulator-col-title", has_text="train/accuracy").count() == 1
     assert page.locator("canvas").count() >= 1  # the metric chart
+    page.select_option("#chart-metric", "train/accuracy")
+    page.select_option("#chart-x", "lr")  # the metric by a parameter
+    assert page.locator("canvas").count() == 1
     screenshot(page, "runs")
     assert not page.kfp_dialogs
 

@@ -88,3 +88,18 @@ def test_yaml_components_run_in_a_dsl_pipeline(dag_runner):
     assert result.manifest("read-joined")["parameters"] == {"Output": "hey hey hey suffix=end|2|HEY HEY"}
     dag = result.dag
     assert dag.get_task("join-words").task_spec.env == {"GREETING": "hi"}
+
+
+def test_malformed_component_yaml_fails_as_definition_errors():
+    """Every field of both formats deleted or replaced by a wrong type: a PipelineDefinitionError."""
+
+    import yaml
+
+    from tests.yaml.test_load_pipeline import _broken
+
+    for text in (V1_WORDS, V2_SHOUT):
+        for broken in _broken(yaml.safe_load(text)):
+            try:
+                load_component_from_text(yaml.safe_dump(broken))
+            except PipelineDefinitionError:
+                pass

@@ -42,6 +42,7 @@ def test_features_map_onto_the_model():
         "memory_limit": "2Gi",
         "accelerator_type": "nvidia.com/gpu",
         "accelerator_limit": 2,
+        "runtime_values": {},
     }
     assert first.retry is not None and first.retry.model_dump() == {
         "num_retries": 3,
@@ -126,6 +127,7 @@ def test_older_numeric_resource_forms():
         "memory_limit": "1500000000",
         "accelerator_type": "T4",
         "accelerator_limit": 1,
+        "runtime_values": {},
     }
 
 
@@ -207,8 +209,8 @@ def _executor(documents, label):
                 .setdefault("resources", {})
                 .update(resourceCpuLimit="{{$.inputs.parameters['pipelinechannel--cpu']}}")
             ),
-            "deploymentSpec.executors.exec-say-hello.container.resources.resourceCpuLimit",
-            "only known at run time",
+            "root.dag.tasks.say-hello",
+            "names no input of this task",
         ),
         (
             lambda d: d[0]["deploymentSpec"]["executors"].update({"exec-say-hello": {"resolver": {}}}),
@@ -315,3 +317,49 @@ def test_a_loaded_pipeline_sits_in_a_task_group():
         group = to_task_group(load_pipeline(COMPAT / "conditions_one_of.yaml"), arguments={"seed": 5})
     assert group.group_id == "conditions-one-of"
     assert any(t.endswith("announce") for t in dag.task_ids)
+
+
+def _paths(node: Any, path: list[Any]) -> list[list[Any]]:
+    found: list[list[Any]] = []
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+    for key, value in items:
+        found.append([*path, key])
+        found.extend(_paths(value, [*path, key]))
+    return found
+
+
+def _broken(document: Any) -> Any:
+    """Every field deleted, then replaced by each wrong type in turn."""
+    for path in _paths(document, []):
+        for replacement in ("<delete>", 5, None, "x", [], {}):
+            broken = copy.deepcopy(document)
+            node: Any = broken
+            for key in path[:-1]:
+                node = node[key]
+            if replacement == "<delete>":
+                if not isinstance(node, dict):
+                    continue
+                del node[path[-1]]
+            else:
+                node[path[-1]] = replacement
+            yield broken
+
+
+def test_malformed_documents_fail_as_definition_errors():
+    """A hand-edited or truncated compiled pipeline: a PipelineDefinitionError (a DAG import error naming
+    the pipeline), never a bare KeyError or AttributeError."""
+    from airflow_kfp.yaml.platform import kubernetes_settings
+
+    spec, platform = _documents(COMPAT / "kubernetes_settings.yaml")
+    conditions = _documents(COMPAT / "conditions_one_of.yaml")[0]
+    for document in (spec, conditions):
+        for broken in _broken(document):
+            try:
+                load_pipeline(broken)
+            except PipelineDefinitionError:
+                pass
+    for broken in _broken(platform["platforms"]):
+        try:
+            kubernetes_settings(broken, "kubernetes-settings")
+        except PipelineDefinitionError:
+            pass

@@ -64,14 +64,20 @@ async function experimentsView(): Promise<void> {
 
 async function runsView(): Promise<void> {
   const dagId = params.get("dag_id") || "";
-  const data = await getJson<RunsResponse>("runs", { dag_id: dagId });
+  const offset = Math.max(0, Number(params.get("offset") ?? 0) || 0);
+  const data = await getJson<RunsResponse>("runs", { dag_id: dagId, offset });
   const dag = data.dag!;
   app.append(
     header(`Runs of ${dag.display_name}`, dag.experiment ? experimentLink(dag.experiment) : "", h("a", { href: airflowUrl(`dags/${encodeURIComponent(dagId)}`), target: "_top" }, dag.dag_id)),
   );
   if (!dag.is_pipeline)
     app.append(notice("info", "This DAG is not a Kubeflow-style pipeline (it was not built with to_dag or to_task_group): its runs are listed, but it has no pipeline parameters, metrics or artifacts to show."));
-  if (data.total > data.runs.length) app.append(notice("info", `Showing the latest ${data.runs.length} of ${data.total} runs.`));
+  if (data.total > data.runs.length) {
+    const pager = h("span", {});
+    if (offset > 0) pager.append(link({ view: "runs", dag_id: dagId, offset: Math.max(0, offset - data.runs.length) }, "Newer runs"), " ");
+    if (offset + data.runs.length < data.total) pager.append(link({ view: "runs", dag_id: dagId, offset: offset + data.runs.length }, "Older runs"));
+    app.append(notice("info", `Showing runs ${offset + 1}-${offset + data.runs.length} of ${data.total}, newest first. `, pager));
+  }
   const box = h("div", {});
   app.append(box);
   renderRunsTable(box, data, `dag:${dagId}`);

@@ -48,7 +48,7 @@ export function renderRunsTable(root: HTMLElement, data: RunsResponse, storageKe
   }
 
   const columns: ColumnDefinition[] = [
-    { formatter: "rowSelection", titleFormatter: "rowSelection", hozAlign: "center", headerSort: false, width: 40, frozen: true, field: "_select" },
+    { title: "", formatter: "rowSelection", titleFormatter: "rowSelection", hozAlign: "center", headerSort: false, width: 40, frozen: true, field: "_select" },
     {
       title: "Run",
       field: "run_id",
