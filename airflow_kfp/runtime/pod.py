@@ -20,6 +20,7 @@ import base64
 import collections
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -215,10 +216,6 @@ def step_run(task: dict[str, Any]) -> int:
     return 0
 
 
-def _shell_quote(arg: str) -> str:
-    return "'" + arg.replace("'", "'\"'\"'") + "'"
-
-
 def step_stage_in(task: dict[str, Any]) -> int:
     from airflow_kfp.runtime.launcher import container_argv
 
@@ -227,7 +224,7 @@ def step_stage_in(task: dict[str, Any]) -> int:
     _prepare(task, workdir)
     argv = container_argv(task)
     with open(os.path.join(workdir, "run.sh"), "w", encoding="utf-8") as fh:
-        fh.write("exec " + " ".join(_shell_quote(a) for a in argv) + "\n")
+        fh.write("exec " + " ".join(shlex.quote(a) for a in argv) + "\n")
     staging._log(f"prepared {argv[0]!r} with {len(argv) - 1} argument(s)")
     return 0
 
