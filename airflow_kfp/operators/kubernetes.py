@@ -34,7 +34,7 @@ from airflow_kfp.hooks.artifact_store import ArtifactStore
 from airflow_kfp.hooks.identity import identity_fields
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
-from airflow_kfp.operators import payload, pod_errors, pod_spec, pod_staging
+from airflow_kfp.operators import pod_errors, pod_spec, pod_staging, task_document
 from airflow_kfp.operators.base import ComponentFailedError, ComponentOperatorMixin, ResolvedInputs, RunResult
 from airflow_kfp.operators.pod_spec import model
 from airflow_kfp.operators.runtime_bundle import runtime_zip_b64
@@ -281,14 +281,14 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         on_volume = self._settings_check(store, settings)
         expires = int(parse_duration(settings.presigned_url_expiry).total_seconds())
         staged, inputs_plan = pod_staging.input_plan(store, inputs, expires, on_volume)
-        types = payload.output_types(self.component_spec)
+        types = task_document.output_types(self.component_spec)
         part_size = int(memory_bytes(settings.multipart_part_size))
         outputs, outputs_plan = pod_staging.output_plan(store, output_uris, types, expires, on_volume, part_size)
-        param_files = payload.output_parameter_files(self.component_spec, f"{POD_WORKDIR}/outputs/parameters")
+        param_files = task_document.output_parameter_files(self.component_spec, f"{POD_WORKDIR}/outputs/parameters")
         impl = self.component_spec.implementation
         return {
-            "component": payload.runtime_component(self.component_spec, self.task_spec),
-            "executor_input": payload.executor_input(
+            "component": task_document.runtime_component(self.component_spec, self.task_spec),
+            "executor_input": task_document.executor_input(
                 inputs.parameters, staged, outputs, param_files, f"{POD_WORKDIR}/executor_output.json"
             ),
             "context": self.launcher_context(context, store),

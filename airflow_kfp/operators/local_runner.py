@@ -32,7 +32,7 @@ from airflow_kfp.hooks.artifact_store import ArtifactStore
 from airflow_kfp.hooks.identity import identity_fields
 from airflow_kfp.hooks.layout import encode_segment
 from airflow_kfp.manifest import ArtifactRecord
-from airflow_kfp.operators import component_env, launch, payload
+from airflow_kfp.operators import component_env, launch, task_document
 from airflow_kfp.operators.base import ComponentFailedError
 from airflow_kfp.operators.task_run import ResolvedInputs, RunResult
 from airflow_kfp.runtime import user_code, verify
@@ -122,7 +122,7 @@ class LocalRunner:
                         verify.verify_in_place(name, str(local), uri, record)
                 except verify.ArtifactIntegrityError as exc:
                     raise ComponentFailedError(f"{self.where(name)}: {exc}") from None
-                entries.append(payload.artifact_entry(name, record, str(local)))
+                entries.append(task_document.artifact_entry(name, record, str(local)))
             staged[name] = entries
         return staged
 
@@ -196,17 +196,17 @@ class LocalRunner:
         workdir = Path(tempfile.mkdtemp(prefix=f"kfp-{self.task_spec.name[:40]}-"))
         try:
             staged = self._stage_inputs(inputs, store, workdir)
-            types = payload.output_types(self.component_spec)
+            types = task_document.output_types(self.component_spec)
             out_paths = {name: workdir / "outputs" / name for name in output_uris}
             outputs = {
-                name: payload.artifact_entry(name, {"uri": uri, "type": types[name]}, str(out_paths[name]))
+                name: task_document.artifact_entry(name, {"uri": uri, "type": types[name]}, str(out_paths[name]))
                 for name, uri in output_uris.items()
             }
-            param_files = payload.output_parameter_files(self.component_spec, str(workdir / "parameters"))
+            param_files = task_document.output_parameter_files(self.component_spec, str(workdir / "parameters"))
             executor_output = workdir / "executor_output.json"
             task_doc = {
-                "component": payload.runtime_component(self.component_spec, self.task_spec),
-                "executor_input": payload.executor_input(
+                "component": task_document.runtime_component(self.component_spec, self.task_spec),
+                "executor_input": task_document.executor_input(
                     inputs.parameters, staged, outputs, param_files, str(executor_output)
                 ),
                 "context": self.launcher_context(context, store),

@@ -14,7 +14,7 @@ from typing import Any
 
 from airflow_kfp.hooks.artifact_store import ArtifactNotFoundError, ArtifactStore
 from airflow_kfp.hooks.layout import encode_segment
-from airflow_kfp.operators import payload
+from airflow_kfp.operators import task_document
 from airflow_kfp.operators.base import ResolvedInputs
 from airflow_kfp.runtime.pod import POD_WORKDIR
 from airflow_kfp.runtime.staging import MAX_POST_BYTES
@@ -65,7 +65,7 @@ def input_plan(
                     item["kind"] = "file"
                     item["files"] = [{"rel": "", "url": store.presigned_url(info.uri, "GET", expires_s)}]
             plan.append(item)
-            entries[name].append(payload.artifact_entry(name, record, item["path"]))
+            entries[name].append(task_document.artifact_entry(name, record, item["path"]))
     return entries, plan
 
 
@@ -116,5 +116,5 @@ def output_plan(
             upload_id, urls = store.start_multipart(uri, PRESIGNED_PARTS, expires_s)  # type: ignore[attr-defined]
             item["multipart"] = {"upload_id": upload_id, "part_urls": urls, "part_size": part_size}
         plan.append(item)
-        entries[name] = payload.artifact_entry(name, {"uri": uri, "type": types[name]}, item["path"])
+        entries[name] = task_document.artifact_entry(name, {"uri": uri, "type": types[name]}, item["path"])
     return entries, plan
