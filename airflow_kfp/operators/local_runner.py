@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from airflow_kfp.config import KfpSettings, Runner
+from airflow_kfp.errors import ComponentFailedError
 from airflow_kfp.hooks.artifact_store import ArtifactStore
 from airflow_kfp.hooks.identity import identity_fields
 from airflow_kfp.hooks.layout import encode_segment
 from airflow_kfp.manifest import ArtifactRecord
 from airflow_kfp.operators import component_env, launch, task_document
-from airflow_kfp.operators.base import ComponentFailedError
 from airflow_kfp.operators.task_run import ResolvedInputs, RunResult
 from airflow_kfp.runtime import user_code, verify
 from airflow_kfp.runtime.artifacts import METRICS_TYPES
