@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from airflow_kfp.version import __version__
 
 if TYPE_CHECKING:
     from airflow_kfp.compiler import to_dag, to_task_group

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_kfp import __version__
 from airflow_kfp.config import provider_config_options
+from airflow_kfp.version import __version__
 
 
 def get_provider_info() -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 import attr
 from openlineage.client.facet_v2 import DatasetFacet, JobFacet, RunFacet
 
-from airflow_kfp import __version__
+from airflow_kfp.version import __version__
 
 SCHEMA_VERSION = "1-0-0"
 SCHEMA_BASE_URL = f"https://airflow-kfp.dev/spec/facets/{SCHEMA_VERSION}/"

@@ -25,6 +25,7 @@ from airflow_kfp.bindings import (
     UpstreamOutput,
 )
 from airflow_kfp.errors import FlowInputError, InputResolutionError
+from airflow_kfp.operators.nested_collected import OUTER_KEY, nest_values
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.runtime.final_status import PipelineTaskFinalStatus
 from airflow_kfp.runtime.placeholders import substitute_pipeline_placeholders
@@ -152,8 +153,6 @@ class BindingResolver:
     def nested_collected(self, binding: Collected, section: str, argument: str | None) -> list[Any]:
         """A task in a nested loop, gathered: only the instances of the reader's own enclosing items
         (``fixed``), one list level per other loop gathered over (``nest``; artifacts stay one flat list)."""
-        from airflow_kfp.operators.nested_loop import OUTER_KEY, nest_values
-
         assert binding.items_task is not None
         ti = self.context["ti"]
         entries = ti.xcom_pull(task_ids=binding.items_task, key="return_value", map_indexes=-1) or []

@@ -17,7 +17,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
 def runtime_files() -> list[Path]:
-    return [PACKAGE_DIR / "__init__.py", *sorted((PACKAGE_DIR / "runtime").glob("*.py"))]
+    return [PACKAGE_DIR / "__init__.py", PACKAGE_DIR / "version.py", *sorted((PACKAGE_DIR / "runtime").glob("*.py"))]
 
 
 @functools.lru_cache(maxsize=1)

@@ -16,8 +16,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -25,7 +23,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from airflow_kfp.runtime.artifacts import METRICS_TYPES
-from airflow_kfp.runtime.errors import AirflowKfpError
+from airflow_kfp.runtime.transport import (  # noqa: F401  (staging.StagingError etc. stay importable)
+    ATTEMPTS,
+    CHUNK,
+    MAX_POST_BYTES,
+    StagingError,
+    _log,
+    _retrying,
+    _s3_message,
+)
 from airflow_kfp.runtime.verify import (
     ArtifactIntegrityError,
     check,
@@ -34,45 +40,6 @@ from airflow_kfp.runtime.verify import (
     verify_in_place,
     walk_files,
 )
-
-CHUNK = 1024 * 1024
-MAX_POST_BYTES = 5 * 1024**3
-ATTEMPTS = 4
-
-
-class StagingError(AirflowKfpError):
-    """A transfer that failed for good; the message names the artifact URI, never a signed URL."""
-
-
-def _log(message: str) -> None:
-    print(f"[airflow-kfp] {message}", file=sys.stderr, flush=True)
-
-
-def _retrying(what: str, fn: Any) -> Any:
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return fn()
-        except urllib.error.HTTPError as exc:
-            detail = exc.read(2000).decode("utf-8", "replace")
-            if (exc.code < 500 and exc.code not in (408, 429)) or attempt == ATTEMPTS:
-                raise StagingError(f"{what}: HTTP {exc.code} {exc.reason}; {_s3_message(detail)}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            if attempt == ATTEMPTS:
-                raise StagingError(f"{what}: {getattr(exc, 'reason', exc)}") from None
-        _log(f"{what}: attempt {attempt} failed, retrying")
-        time.sleep(min(2**attempt, 20))
-    raise AssertionError("unreachable")
-
-
-def _s3_message(body: str) -> str:
-    """The Code/Message of an S3 error body; presigned URLs expire, so say so."""
-    for tag in ("Code", "Message"):
-        start = body.find(f"<{tag}>")
-        if start >= 0:
-            body = body.replace(f"<{tag}>", f"{tag}=").replace(f"</{tag}>", " ")
-    hint = " (the presigned URL expired: raise [kfp] presigned_url_expiry)" if "expired" in body.lower() else ""
-    return " ".join(body.split())[:500] + hint
-
 
 # -- inputs ---------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from airflow_kfp.runtime import staging
+from airflow_kfp.runtime import transport
 
 MIN_PART = 5 * 1024**2
 MAX_PART = 5 * 1024**3
@@ -42,7 +42,7 @@ def download(url: str, dest: str, uri: str) -> tuple[str, int]:
                 state["h"], state["size"] = hashlib.sha256(), 0
                 open(tmp, "wb").close()
             with open(tmp, "ab") as out:
-                while chunk := resp.read(staging.CHUNK):
+                while chunk := resp.read(transport.CHUNK):
                     state["h"].update(chunk)
                     out.write(chunk)
                     state["size"] += len(chunk)
@@ -55,7 +55,7 @@ def download(url: str, dest: str, uri: str) -> tuple[str, int]:
         return state["h"].hexdigest(), state["size"]
 
     try:
-        hexd, size = staging._retrying(f"downloading {uri}", once)
+        hexd, size = transport._retrying(f"downloading {uri}", once)
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):
@@ -67,7 +67,7 @@ def part_size(size: int, urls: int, configured: int) -> int:
     """Parts of at least ``configured`` bytes, larger when the file needs more parts than URLs."""
     part = max(configured, MIN_PART, math.ceil(size / max(urls, 1)))
     if part > MAX_PART:
-        raise staging.StagingError(
+        raise transport.StagingError(
             f"{size} bytes need parts of {part} bytes with {urls} presigned parts; S3 allows 5 GiB per part"
         )
     return part
@@ -92,7 +92,7 @@ def upload(plan: dict[str, Any], path: str, uri: str) -> tuple[str, int, list[di
                 fh.seek(start)
                 left = length
                 while left > 0:
-                    chunk = fh.read(min(staging.CHUNK, left))
+                    chunk = fh.read(min(transport.CHUNK, left))
                     if not chunk:
                         raise OSError(f"{path} shrank while it was uploaded")
                     offset = start + length - left
@@ -113,7 +113,7 @@ def upload(plan: dict[str, Any], path: str, uri: str) -> tuple[str, int, list[di
                 resp.read()
                 return str(resp.headers.get("ETag", "")).strip()
 
-        etag = staging._retrying(f"uploading part {number}/{count} of {uri}", once)
+        etag = transport._retrying(f"uploading part {number}/{count} of {uri}", once)
         parts.append({"PartNumber": number, "ETag": etag})
-    staging._log(f"uploaded {uri} in {count} part(s) of up to {part} bytes")
+    transport._log(f"uploaded {uri} in {count} part(s) of up to {part} bytes")
     return h.hexdigest(), size, parts

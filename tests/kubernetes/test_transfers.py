@@ -77,7 +77,7 @@ class _Flaky(BaseHTTPRequestHandler):
 def test_download_resumes_with_a_ranged_get_after_a_dropped_connection(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("airflow_kfp.runtime.staging.time.sleep", lambda s: None)
+    monkeypatch.setattr("airflow_kfp.runtime.transport.time.sleep", lambda s: None)
     body = os.urandom(3 * MIB + 123)
     handler = type("H", (_Flaky,), {"body": body, "cut": MIB + 7, "ranges": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -95,7 +95,7 @@ def test_download_resumes_with_a_ranged_get_after_a_dropped_connection(
 def test_part_size_grows_when_a_file_needs_more_parts_than_urls() -> None:
     assert transfer.part_size(12 * MIB, 32, 5 * MIB) == 5 * MIB
     assert transfer.part_size(100 * 1024**3, 32, 64 * MIB) == 100 * 1024**3 // 32
-    with pytest.raises(transfer.staging.StagingError, match="5 GiB per part"):
+    with pytest.raises(transfer.transport.StagingError, match="5 GiB per part"):
         transfer.part_size(200 * 1024**3, 32, 64 * MIB)
 
 
