@@ -16,9 +16,8 @@ T = TypeVar("T")
 CHUNK_SIZE = 8 * 1024 * 1024
 
 
-def format_digest(hexdigest: str) -> str:
-    """The digest spelling used in manifests and ``ObjectInfo``."""
-    return f"sha256:{hexdigest}"
+format_digest = verify.format_digest
+"""The digest spelling used in manifests and ``ObjectInfo`` (the runtime's, which pods use too)."""
 
 
 def dir_digest(files: Iterable[tuple[str, str]]) -> str:

@@ -21,12 +21,12 @@ from airflow_kfp.hooks.artifact_store import (
     plain_path,
 )
 from airflow_kfp.hooks.digest import CHUNK_SIZE, copy_hashing, dir_digest, format_digest, hash_file
-from airflow_kfp.runtime.verify import TEMP_NAME
+from airflow_kfp.runtime import verify
 
 log = logging.getLogger(__name__)
 
 # Names of our in-flight temporaries; listings skip them so readers never see half-written data.
-_TEMP_RE = TEMP_NAME
+_TEMP_RE = verify.TEMP_NAME
 
 
 def file_uri(path: Path) -> str:
@@ -68,14 +68,10 @@ def install(tmp: Path, dest: Path) -> None:
 
 
 def walk_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """``(relpath with "/", path)`` of every file under ``root``, skipping our temporaries."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not _TEMP_RE.match(d)]
-        base = Path(dirpath)
-        for name in filenames:
-            if not _TEMP_RE.match(name):
-                path = base / name
-                yield path.relative_to(root).as_posix(), path
+    """``(relpath with "/", path)`` of every file under ``root``, skipping our temporaries: the
+    runtime's walk (the one pods use), with paths as ``Path``."""
+    for rel, path in verify.walk_files(os.fspath(root)):
+        yield rel, Path(path)
 
 
 class LocalArtifactStore(ArtifactStore):

@@ -37,6 +37,7 @@ from airflow_kfp.runtime.verify import (
     check,
     dir_digest,
     format_digest,
+    hash_file,
     verify_in_place,
     walk_files,
 )
@@ -147,15 +148,6 @@ def _move_into_place(path: str, dest: str) -> None:
     shutil.move(path, dest)
 
 
-def _hash_local(path: str) -> tuple[str, int]:
-    h, size = hashlib.sha256(), 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
-
-
 def store_output(item: dict[str, Any]) -> tuple[int, str, list[str]]:
     """Upload (or move) one output artifact; return (size, digest, relative paths of a directory's files)."""
     path, uri = item["path"], item["uri"]
@@ -165,7 +157,7 @@ def store_output(item: dict[str, Any]) -> tuple[int, str, list[str]]:
     total = 0
     for rel, fpath in files:
         if item.get("move_to"):
-            hexd, size = _hash_local(fpath)
+            hexd, size = hash_file(fpath)
         elif is_dir:
             hexd, size = upload(item["dir_form"], f"{item['key']}/{rel}", fpath, uri)
         elif item.get("multipart"):  # k8s: any size, as the parts of the worker's multipart upload
