@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow_kfp.dsl.components import BaseComponent
 from airflow_kfp.dsl.pipeline_task import PipelineTask
-from airflow_kfp.spec.model import ComponentSpec, GraphImplementation, Resources
+from airflow_kfp.spec.model import ComponentSpec, Resources
 from airflow_kfp.spec.validate import PipelineDefinitionError
 from airflow_kfp.yaml.component_v1 import component_from_v1, env_of, is_v1_component
 from airflow_kfp.yaml.document import Where, check_schema, parse_yaml
@@ -82,14 +82,7 @@ def _from_v2(document: list[dict[str, Any]], source: str) -> YamlComponent:
                 source=source,
             )
     pipeline = load_pipeline(spec_doc)
-    spec = ComponentSpec(
-        name=pipeline.name,
-        description=pipeline.description,
-        inputs=pipeline.inputs,
-        outputs=pipeline.output_specs,
-        implementation=GraphImplementation(pipeline=pipeline),
-    )
-    return YamlComponent(spec, source=source)
+    return YamlComponent(ComponentSpec.of_pipeline(pipeline), source=source)
 
 
 def _load(text: str, source: str) -> YamlComponent:

@@ -17,7 +17,6 @@ from airflow_kfp.spec.model import (
     ARTIFACT,
     CollectedArgument,
     ComponentSpec,
-    GraphImplementation,
     OneOfArgument,
     OutputSpec,
     PipelineSpec,
@@ -47,13 +46,7 @@ class Pipeline(BaseComponent):
             check_root(pipeline_root, f"pipeline '{pipeline_name}': @dsl.pipeline(pipeline_root=...)")
         self.spec = self._build(func, pipeline_name, description or inspect.cleandoc(func.__doc__ or ""))
         self.spec.pipeline_root = pipeline_root or None
-        self.component_spec = ComponentSpec(
-            name=pipeline_name,
-            description=self.spec.description,
-            inputs=self.spec.inputs,
-            outputs=self.spec.output_specs,
-            implementation=GraphImplementation(pipeline=self.spec),
-        )
+        self.component_spec = ComponentSpec.of_pipeline(self.spec)
 
     @staticmethod
     def _build(func: Callable[..., Any], name: str, description: str) -> PipelineSpec:

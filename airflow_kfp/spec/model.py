@@ -113,6 +113,17 @@ class ComponentSpec(_Model):
     outputs: list[OutputSpec] = Field(default_factory=list)
     implementation: Implementation
 
+    @classmethod
+    def of_pipeline(cls, pipeline: PipelineSpec) -> ComponentSpec:
+        """A pipeline used as a component of another one: its inputs and outputs, run as a nested graph."""
+        return cls(
+            name=pipeline.name,
+            description=pipeline.description,
+            inputs=pipeline.inputs,
+            outputs=pipeline.output_specs,
+            implementation=GraphImplementation(pipeline=pipeline),
+        )
+
     def input(self, name: str) -> InputSpec | None:
         return next((i for i in self.inputs if i.name == name), None)
 

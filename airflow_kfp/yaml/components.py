@@ -19,20 +19,12 @@ from airflow_kfp.spec.model import (
     PythonFunction,
     Resources,
 )
-from airflow_kfp.yaml.document import Where
+from airflow_kfp.yaml.document import Where, mapping
 from airflow_kfp.yaml.python_function import python_function
 from airflow_kfp.yaml.values import constant_of, parameter_type, typed_value
 
 IMPORTER_URI_INPUT = "uri"
 IMPORTER_OUTPUT = "artifact"
-
-
-def _mapping(value: Any, where: Where) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise where.error(f"expected a mapping, got {type(value).__name__}.")
-    return value
 
 
 def _check_keys(value: dict[str, Any], allowed: set[str], where: Where, hint: str = "") -> None:
@@ -45,7 +37,7 @@ def _check_keys(value: dict[str, Any], allowed: set[str], where: Where, hint: st
 
 
 def artifact_title(definition: dict[str, Any], where: Where) -> str:
-    artifact_type = _mapping(definition.get("artifactType"), where.at("artifactType"))
+    artifact_type = mapping(definition.get("artifactType"), where.at("artifactType"))
     title = artifact_type.get("schemaTitle")
     if not title:
         raise where.error("the artifact has no artifactType.schemaTitle.")
@@ -53,11 +45,11 @@ def artifact_title(definition: dict[str, Any], where: Where) -> str:
 
 
 def input_specs(component: dict[str, Any], where: Where) -> list[InputSpec]:
-    definitions = _mapping(component.get("inputDefinitions"), where.at("inputDefinitions"))
+    definitions = mapping(component.get("inputDefinitions"), where.at("inputDefinitions"))
     specs: list[InputSpec] = []
-    for name, definition in _mapping(definitions.get("parameters"), where.at("inputDefinitions", "parameters")).items():
+    for name, definition in mapping(definitions.get("parameters"), where.at("inputDefinitions", "parameters")).items():
         at = where.at("inputDefinitions", "parameters", name)
-        definition = _mapping(definition, at)
+        definition = mapping(definition, at)
         type_ = parameter_type(definition, at)
         # An exit task's PipelineTaskFinalStatus is "optional" in the IR only because the caller never
         # passes it; the model marks it filled by the exit handler instead.
@@ -74,9 +66,9 @@ def input_specs(component: dict[str, Any], where: Where) -> list[InputSpec]:
                 description=str(definition.get("description") or ""),
             )
         )
-    for name, definition in _mapping(definitions.get("artifacts"), where.at("inputDefinitions", "artifacts")).items():
+    for name, definition in mapping(definitions.get("artifacts"), where.at("inputDefinitions", "artifacts")).items():
         at = where.at("inputDefinitions", "artifacts", name)
-        definition = _mapping(definition, at)
+        definition = mapping(definition, at)
         specs.append(
             InputSpec(
                 name=name,
@@ -91,23 +83,21 @@ def input_specs(component: dict[str, Any], where: Where) -> list[InputSpec]:
 
 
 def output_specs(component: dict[str, Any], where: Where) -> list[OutputSpec]:
-    definitions = _mapping(component.get("outputDefinitions"), where.at("outputDefinitions"))
+    definitions = mapping(component.get("outputDefinitions"), where.at("outputDefinitions"))
     specs: list[OutputSpec] = []
-    for name, definition in _mapping(
-        definitions.get("parameters"), where.at("outputDefinitions", "parameters")
-    ).items():
+    for name, definition in mapping(definitions.get("parameters"), where.at("outputDefinitions", "parameters")).items():
         at = where.at("outputDefinitions", "parameters", name)
         specs.append(
             OutputSpec(
                 name=name,
                 kind=PARAMETER,
-                type=parameter_type(_mapping(definition, at), at),
+                type=parameter_type(mapping(definition, at), at),
                 description=str((definition or {}).get("description") or ""),
             )
         )
-    for name, definition in _mapping(definitions.get("artifacts"), where.at("outputDefinitions", "artifacts")).items():
+    for name, definition in mapping(definitions.get("artifacts"), where.at("outputDefinitions", "artifacts")).items():
         at = where.at("outputDefinitions", "artifacts", name)
-        definition = _mapping(definition, at)
+        definition = mapping(definition, at)
         extra: dict[str, Any] = {"is_list": True} if definition.get("isArtifactList") and _lists_supported() else {}
         if definition.get("isArtifactList") and not extra:
             raise at.error("a list-of-artifacts output is not supported by this version of airflow-kfp.")
@@ -176,7 +166,7 @@ def _resources(resources: dict[str, Any], where: Where) -> tuple[Resources, dict
     """The static resources, and the fields given at run time: field -> the placeholder naming the task
     input that holds the value (``set_cpu_limit(task.output)`` compiles to one)."""
     _check_keys(resources, _RESOURCE_KEYS, where)
-    accelerator = _mapping(resources.get("accelerator"), where.at("accelerator"))
+    accelerator = mapping(resources.get("accelerator"), where.at("accelerator"))
     values: dict[str, Any] = {
         "cpu_request": _resource(resources, "resourceCpuRequest", "cpuRequest", False),
         "cpu_limit": _resource(resources, "resourceCpuLimit", "cpuLimit", False),
@@ -212,7 +202,7 @@ def _strings(values: Any, where: Where) -> list[str]:
 def container_executor(
     container: dict[str, Any], where: Where
 ) -> tuple[PythonFunction | ContainerImplementation, ExecutorSettings]:
-    container = _mapping(container, where)
+    container = mapping(container, where)
     _check_keys(container, _CONTAINER_KEYS, where)
     if container.get("lifecycle"):
         raise where.at("lifecycle").error(
@@ -223,11 +213,11 @@ def container_executor(
         raise where.error("the container has no image.")
     env: dict[str, str] = {}
     for i, entry in enumerate(container.get("env") or []):
-        entry = _mapping(entry, where.at("env", str(i)))
+        entry = mapping(entry, where.at("env", str(i)))
         if "name" not in entry:
             raise where.at("env", str(i)).error("an environment variable has no name.")
         env[str(entry["name"])] = str(entry.get("value", ""))
-    resources, runtime = _resources(_mapping(container.get("resources"), where.at("resources")), where.at("resources"))
+    resources, runtime = _resources(mapping(container.get("resources"), where.at("resources")), where.at("resources"))
     settings = ExecutorSettings(resources=resources, env=env, runtime_resources=runtime)
     function = python_function(container, where)
     if function is not None:
@@ -243,7 +233,7 @@ def container_executor(
 
 
 def importer_executor(importer: dict[str, Any], where: Where) -> ImporterImplementation:
-    importer = _mapping(importer, where)
+    importer = mapping(importer, where)
     _check_keys(
         importer,
         {"artifactUri", "typeSchema", "reimport", "metadata", "properties", "customProperties", "downloadToWorkspace"},
@@ -253,8 +243,8 @@ def importer_executor(importer: dict[str, Any], where: Where) -> ImporterImpleme
         raise where.at("downloadToWorkspace").error(
             "importing into a pipeline workspace is not supported; import the artifact by its URI."
         )
-    metadata = _mapping(importer.get("metadata"), where.at("metadata"))
-    title = str(_mapping(importer.get("typeSchema"), where.at("typeSchema")).get("schemaTitle") or "system.Artifact")
+    metadata = mapping(importer.get("metadata"), where.at("metadata"))
+    title = str(mapping(importer.get("typeSchema"), where.at("typeSchema")).get("schemaTitle") or "system.Artifact")
     return ImporterImplementation(
         artifact_class=title, reimport=bool(importer.get("reimport")), metadata=dict(metadata)
     )
@@ -262,7 +252,7 @@ def importer_executor(importer: dict[str, Any], where: Where) -> ImporterImpleme
 
 def importer_uri(importer: dict[str, Any], where: Where) -> tuple[str | None, str | None]:
     """The importer's URI: a constant, or the name of the task input holding it."""
-    uri = _mapping(importer.get("artifactUri"), where.at("artifactUri"))
+    uri = mapping(importer.get("artifactUri"), where.at("artifactUri"))
     if "runtimeParameter" in uri:
         return None, str(uri["runtimeParameter"])
     if uri:

@@ -56,6 +56,15 @@ class Where:
         return PipelineDefinitionError(f"{', '.join(names)} (at {self.yaml_path}): {message}")
 
 
+def mapping(value: Any, where: Where) -> dict[str, Any]:
+    """A YAML mapping (absent means empty); anything else is an error at ``where``."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise where.error(f"expected a mapping, got {type(value).__name__}.")
+    return value
+
+
 def _looks_like_path(value: str) -> bool:
     return "\n" not in value and (
         value.endswith((".yaml", ".yml", ".json")) or os.sep in value or os.path.exists(value)

@@ -31,7 +31,6 @@ from airflow_kfp.spec.model import (
     ConcatArgument,
     ConditionSpec,
     ConstantArgument,
-    GraphImplementation,
     GroupSpec,
     InputSpec,
     LoopItemArgument,
@@ -45,7 +44,7 @@ from airflow_kfp.spec.model import (
 )
 from airflow_kfp.yaml import components as comps
 from airflow_kfp.yaml.conditions import Comparison, ConditionSyntaxError, Literal, parse_condition
-from airflow_kfp.yaml.document import Where
+from airflow_kfp.yaml.document import Where, mapping
 from airflow_kfp.yaml.values import constant_of, typed_value, whole_numbers
 
 ALL_UPSTREAM_COMPLETED = "ALL_UPSTREAM_TASKS_COMPLETED"
@@ -66,22 +65,14 @@ def _natural(key: str) -> tuple[Any, ...]:
     return (1, *(str(p).zfill(12) if p.isdigit() else p for p in re.split(r"(\d+)", key)))
 
 
-def _mapping(value: Any, where: Where) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise where.error(f"expected a mapping, got {type(value).__name__}.")
-    return value
-
-
 class Document:
     """The parts of a compiled pipeline every scope reads: components, executors, platform settings."""
 
     def __init__(self, spec: dict[str, Any], kubernetes: dict[str, KubernetesSettings], pipeline: str) -> None:
         self.pipeline = pipeline
-        self.components: dict[str, Any] = _mapping(spec.get("components"), Where(pipeline, "components"))
-        deployment = _mapping(spec.get("deploymentSpec"), Where(pipeline, "deploymentSpec"))
-        self.executors: dict[str, Any] = _mapping(deployment.get("executors"), Where(pipeline, "deploymentSpec"))
+        self.components: dict[str, Any] = mapping(spec.get("components"), Where(pipeline, "components"))
+        deployment = mapping(spec.get("deploymentSpec"), Where(pipeline, "deploymentSpec"))
+        self.executors: dict[str, Any] = mapping(deployment.get("executors"), Where(pipeline, "deploymentSpec"))
         self.kubernetes = kubernetes
         self._built: dict[str, tuple[ComponentSpec, comps.ExecutorSettings | None]] = {}
         self._graphs: dict[str, PipelineSpec] = {}
@@ -90,7 +81,7 @@ class Document:
     def component(self, key: str, where: Where) -> dict[str, Any]:
         if key not in self.components:
             raise where.error(f"the task runs component '{key}', which is not in the pipeline's components.")
-        return _mapping(self.components[key], where.at(key))
+        return mapping(self.components[key], where.at(key))
 
     def executor_component(self, key: str, where: Where) -> tuple[ComponentSpec, comps.ExecutorSettings | None]:
         """The model component of an executor-backed IR component (cached: tasks may share one)."""
@@ -106,7 +97,7 @@ class Document:
                     f"component."
                 )
         label = str(component.get("executorLabel") or "")
-        executor = _mapping(self.executors.get(label), Where(self.pipeline, f"deploymentSpec.executors.{label}"))
+        executor = mapping(self.executors.get(label), Where(self.pipeline, f"deploymentSpec.executors.{label}"))
         exec_at = Where(self.pipeline, f"deploymentSpec.executors.{label}", component=name)
         if not executor:
             raise at.at("executorLabel").error(f"executor '{label}' is not in deploymentSpec.executors.")
@@ -203,13 +194,13 @@ class _Scope:
 
     @property
     def tasks(self) -> dict[str, Any]:
-        return _mapping(self.dag.get("tasks"), self.where.at("tasks"))
+        return mapping(self.dag.get("tasks"), self.where.at("tasks"))
 
     def task(self, key: str, where: Where) -> dict[str, Any]:
         if key not in self.tasks:
             known = ", ".join(sorted(self.tasks)) or "none"
             raise where.error(f"it names task '{key}', which is not in this DAG (its tasks: {known}).")
-        return _mapping(self.tasks[key], self.where.at("tasks", key))
+        return mapping(self.tasks[key], self.where.at("tasks", key))
 
     # -- inputs ---------------------------------------------------------------------------------
     def input(self, name: str, where: Where) -> Argument:
@@ -222,9 +213,9 @@ class _Scope:
         else:
             assert self.parent is not None
             key, task = self.runner
-            inputs = _mapping(task.get("inputs"), self.parent.where.at("tasks", key, "inputs"))
+            inputs = mapping(task.get("inputs"), self.parent.where.at("tasks", key, "inputs"))
             for kind in ("parameters", "artifacts"):
-                spec = _mapping(inputs.get(kind), where).get(name)
+                spec = mapping(inputs.get(kind), where).get(name)
                 if spec is not None:
                     at = self.parent.where.at("tasks", key, "inputs", kind, name)
                     found = self.parent.argument(spec, at.at(), None)
@@ -253,9 +244,9 @@ class _Scope:
         )
 
     def dag_output(self, key: str, where: Where) -> Argument:
-        outputs = _mapping(self.dag.get("outputs"), self.where.at("outputs"))
+        outputs = mapping(self.dag.get("outputs"), self.where.at("outputs"))
         at = self.where.at("outputs")
-        parameter = _mapping(outputs.get("parameters"), at).get(key)
+        parameter = mapping(outputs.get("parameters"), at).get(key)
         if parameter is not None:
             at = at.at("parameters", key)
             if "valueFromParameter" in parameter:
@@ -268,7 +259,7 @@ class _Scope:
                     [_pair(s, "producerSubtask", "outputParameterKey", at) for s in selectors], at.at("valueFromOneof")
                 )
             raise at.error(f"unreadable DAG output {parameter!r}.")
-        artifact = _mapping(outputs.get("artifacts"), at).get(key)
+        artifact = mapping(outputs.get("artifacts"), at).get(key)
         if artifact is not None:
             at = at.at("artifacts", key)
             selectors = artifact.get("artifactSelectors") or []
@@ -290,7 +281,7 @@ class _Scope:
     # -- arguments ------------------------------------------------------------------------------
     def argument(self, spec: dict[str, Any], where: Where, target: InputSpec | None) -> Argument:
         """One task input (``inputs.parameters.x`` / ``inputs.artifacts.x``) as a model argument."""
-        spec = _mapping(spec, where)
+        spec = mapping(spec, where)
         selector = spec.get("parameterExpressionSelector")
         if "componentInputParameter" in spec or "componentInputArtifact" in spec:
             name = spec.get("componentInputParameter") or spec.get("componentInputArtifact")
@@ -366,12 +357,12 @@ class _Reader:
         """Give every task of ``scope`` its kind and, for control flow, a scope of its own."""
         exit_handlers: dict[str, str] = {}
         for key, task in scope.tasks.items():
-            task = _mapping(task, scope.where.at("tasks", key))
+            task = mapping(task, scope.where.at("tasks", key))
             final = [
                 (spec or {}).get("taskFinalStatus", {}).get("producerTask")
-                for spec in _mapping(_mapping(task.get("inputs"), scope.where).get("parameters"), scope.where).values()
+                for spec in mapping(mapping(task.get("inputs"), scope.where).get("parameters"), scope.where).values()
             ]
-            strategy = _mapping(task.get("triggerPolicy"), scope.where).get("strategy")
+            strategy = mapping(task.get("triggerPolicy"), scope.where).get("strategy")
             for producer in [p for p in final if p]:
                 exit_handlers[producer] = key
             if strategy == ALL_UPSTREAM_COMPLETED:
@@ -380,19 +371,19 @@ class _Reader:
                         exit_handlers.setdefault(str(dep), key)
         for key, task in scope.tasks.items():
             at = scope.where.at("tasks", key, task=key)
-            task = _mapping(task, at)
-            ref = _mapping(task.get("componentRef"), at.at("componentRef")).get("name")
+            task = mapping(task, at)
+            ref = mapping(task.get("componentRef"), at.at("componentRef")).get("name")
             if not ref:
                 raise at.at("componentRef").error("the task names no component.")
             component = self.document.component(str(ref), at.at("componentRef"))
             if "dag" not in component:
                 scope.kinds[key] = "executor"
                 continue
-            policy = _mapping(task.get("triggerPolicy"), at)
+            policy = mapping(task.get("triggerPolicy"), at)
             is_flow_dag = all(
                 n.startswith("pipelinechannel--")
                 for kind in ("parameters", "artifacts")
-                for n in _mapping(_mapping(component.get("inputDefinitions"), at).get(kind), at)
+                for n in mapping(mapping(component.get("inputDefinitions"), at).get(kind), at)
             )
             if "parameterIterator" in task or "artifactIterator" in task:
                 kind = "loop"
@@ -409,7 +400,7 @@ class _Reader:
             scope.kinds[key] = kind
             if kind == "pipeline":
                 continue
-            dag = _mapping(component["dag"], Where(self.document.pipeline, f"components.{ref}.dag"))
+            dag = mapping(component["dag"], Where(self.document.pipeline, f"components.{ref}.dag"))
             child = _Scope(
                 reader=self,
                 dag=dag,
@@ -484,7 +475,7 @@ class _Reader:
 
     def _parsed(self, scope: _Scope, key: str, where: Where) -> list[Comparison]:
         task = scope.tasks[key]
-        text = _mapping(task.get("triggerPolicy"), where).get("condition")
+        text = mapping(task.get("triggerPolicy"), where).get("condition")
         try:
             return parse_condition(str(text))
         except ConditionSyntaxError as exc:
@@ -492,8 +483,8 @@ class _Reader:
 
     def _conditions(self, scope: _Scope, key: str, task: dict[str, Any], at: Where) -> list[ConditionSpec]:
         where = at.at("triggerPolicy", "condition")
-        inputs = _mapping(task.get("inputs"), at.at("inputs"))
-        parameters = _mapping(inputs.get("parameters"), at.at("inputs", "parameters"))
+        inputs = mapping(task.get("inputs"), at.at("inputs"))
+        parameters = mapping(inputs.get("parameters"), at.at("inputs", "parameters"))
 
         def operand(o: Any) -> Argument:
             if isinstance(o, Literal):
@@ -520,8 +511,8 @@ class _Reader:
                 "dsl.ParallelFor over a list of artifacts is not supported; loop over a list of URIs (a parameter) "
                 "and bring each in with dsl.importer, or pass the whole list to one task."
             )
-        iterator = _mapping(task.get("parameterIterator"), at.at("parameterIterator"))
-        items_spec = _mapping(iterator.get("items"), at.at("parameterIterator", "items"))
+        iterator = mapping(task.get("parameterIterator"), at.at("parameterIterator"))
+        items_spec = mapping(iterator.get("items"), at.at("parameterIterator", "items"))
         items: Argument
         if "raw" in items_spec:
             try:
@@ -531,7 +522,7 @@ class _Reader:
             items = ConstantArgument(value=whole_numbers(value))
         elif "inputParameter" in items_spec:
             name = str(items_spec["inputParameter"])
-            spec = _mapping(_mapping(task.get("inputs"), at).get("parameters"), at).get(name)
+            spec = mapping(mapping(task.get("inputs"), at).get("parameters"), at).get(name)
             if spec is None:
                 raise at.at("parameterIterator", "items").error(
                     f"the loop reads input '{name}', which the task is not given."
@@ -539,17 +530,17 @@ class _Reader:
             items = scope.argument(spec, at.at("inputs", "parameters", name), None)
         else:
             raise at.at("parameterIterator", "items").error("the loop has no items (raw or inputParameter).")
-        limit = _mapping(task.get("iteratorPolicy"), at).get("parallelismLimit")
+        limit = mapping(task.get("iteratorPolicy"), at).get("parallelismLimit")
         return GroupSpec(
             name=key, kind="loop", parent=scope.group, items=items, parallelism=int(limit) if limit else None
         )
 
     def _after(self, scope: _Scope, key: str, task: dict[str, Any], at: Where) -> list[str]:
         """Explicit dependencies (``.after()``): dependentTasks that pass no data, as model task names."""
-        inputs = _mapping(task.get("inputs"), at.at("inputs"))
+        inputs = mapping(task.get("inputs"), at.at("inputs"))
         producers: set[str] = set()
         for kind in ("parameters", "artifacts"):
-            for spec in _mapping(inputs.get(kind), at).values():
+            for spec in mapping(inputs.get(kind), at).values():
                 for source in ("taskOutputParameter", "taskOutputArtifact", "taskFinalStatus"):
                     if isinstance(spec, dict) and source in spec:
                         producers.add(str(spec[source].get("producerTask")))
@@ -575,13 +566,7 @@ class _Reader:
         settings: comps.ExecutorSettings | None = None
         if scope.kinds[key] == "pipeline":
             graph = self.document.graph(ref, at.at("componentRef"))
-            component = ComponentSpec(
-                name=graph.name,
-                description=graph.description,
-                inputs=graph.inputs,
-                outputs=graph.output_specs,
-                implementation=GraphImplementation(pipeline=graph),
-            )
+            component = ComponentSpec.of_pipeline(graph)
         else:
             component, settings = self.document.executor_component(ref, at.at("componentRef"))
         self.components[ref] = component
@@ -592,7 +577,7 @@ class _Reader:
                     "does."
                 )
         arguments = self._arguments(scope, key, task, component, at)
-        policy = _mapping(task.get("triggerPolicy"), at.at("triggerPolicy"))
+        policy = mapping(task.get("triggerPolicy"), at.at("triggerPolicy"))
         is_exit = any(g.exit_task == key for g in scope.children.values())
         group = scope.group
         if policy.get("condition"):
@@ -606,7 +591,7 @@ class _Reader:
                     branches=group,
                 )
             )
-        caching = _mapping(task.get("cachingOptions"), at.at("cachingOptions"))
+        caching = mapping(task.get("cachingOptions"), at.at("cachingOptions"))
         label = self.document.component(ref, at).get("executorLabel")
         spec = TaskSpec(
             name=key,
@@ -630,11 +615,11 @@ class _Reader:
     @staticmethod
     def _given(task: dict[str, Any], at: Where) -> dict[str, tuple[dict[str, Any], Where]]:
         """The task's inputs by name, with their YAML paths."""
-        inputs = _mapping(task.get("inputs"), at.at("inputs"))
+        inputs = mapping(task.get("inputs"), at.at("inputs"))
         given: dict[str, tuple[dict[str, Any], Where]] = {}
         for kind in ("parameters", "artifacts"):
-            for name, spec in _mapping(inputs.get(kind), at.at("inputs", kind)).items():
-                given[name] = (_mapping(spec, at), at.at("inputs", kind, name))
+            for name, spec in mapping(inputs.get(kind), at.at("inputs", kind)).items():
+                given[name] = (mapping(spec, at), at.at("inputs", kind, name))
         return given
 
     def _resources(
@@ -698,7 +683,7 @@ class _Reader:
 
     def spec(self) -> PipelineSpec:
         at = self.where
-        dag = _mapping(self.component.get("dag"), at.at("dag"))
+        dag = mapping(self.component.get("dag"), at.at("dag"))
         root = _Scope(reader=self, dag=dag, where=at.at("dag"), group=None)
         self._classify(root)
         self.walk(root)
@@ -748,7 +733,7 @@ def _display_name(key: str, task: dict[str, Any]) -> str | None:
 def _retry(policy: Any, where: Where) -> RetryPolicy | None:
     if not policy:
         return None
-    policy = _mapping(policy, where)
+    policy = mapping(policy, where)
     retry = RetryPolicy(num_retries=int(policy.get("maxRetryCount") or 0))
     for key, attr in (("backoffDuration", "backoff_duration"), ("backoffMaxDuration", "backoff_max_duration")):
         if policy.get(key) not in (None, ""):
