@@ -27,7 +27,7 @@ import time
 import zlib
 from typing import Any
 
-from airflow_kfp.runtime import staging, user_code
+from airflow_kfp.runtime import staging, transport, user_code
 
 POD_WORKDIR = "/kfp"
 XCOM_DIR = "/airflow/xcom"
@@ -92,7 +92,7 @@ def _fetch_task(url: str, sha256: str) -> dict[str, Any]:
         with urllib.request.urlopen(url, timeout=60) as resp:
             return bytes(resp.read())
 
-    blob = staging._retrying("fetching the task document", once)
+    blob = transport._retrying("fetching the task document", once)
     if sha256 and hashlib.sha256(blob).hexdigest() != sha256:
         raise staging.StagingError("the task document changed after the worker wrote it (sha256 mismatch)")
     return dict(json.loads(zlib.decompress(blob)))
@@ -225,7 +225,7 @@ def step_stage_in(task: dict[str, Any]) -> int:
     argv = container_argv(task)
     with open(os.path.join(workdir, "run.sh"), "w", encoding="utf-8") as fh:
         fh.write("exec " + " ".join(shlex.quote(a) for a in argv) + "\n")
-    staging._log(f"prepared {argv[0]!r} with {len(argv) - 1} argument(s)")
+    transport._log(f"prepared {argv[0]!r} with {len(argv) - 1} argument(s)")
     return 0
 
 
@@ -255,7 +255,7 @@ def step_stage_out(task: dict[str, Any], poll_s: float = 1.0) -> int:
             status = "ok"
     except Exception as exc:
         status = f"error: {exc}".replace("\n", " ")
-        staging._log(status)
+        transport._log(status)
         return 1
     finally:
         with open(done + ".tmp", "w", encoding="utf-8") as fh:
@@ -278,6 +278,6 @@ def main(argv: list[str]) -> int:
         raise staging.StagingError(f"unknown step {step!r}; use run, stage-in or stage-out")
     except Exception as exc:  # the message reaches the task log through the termination message
         message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, staging.StagingError) else str(exc)
-        staging._log(f"error: {message}")
+        transport._log(f"error: {message}")
         _terminate_message(termination, f"airflow-kfp {step} failed: {message}")
         return 2

@@ -23,15 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from airflow_kfp.runtime.artifacts import METRICS_TYPES
-from airflow_kfp.runtime.transport import (  # noqa: F401  (staging.StagingError etc. stay importable)
-    ATTEMPTS,
-    CHUNK,
-    MAX_POST_BYTES,
-    StagingError,
-    _log,
-    _retrying,
-    _s3_message,
-)
+from airflow_kfp.runtime.transport import CHUNK, MAX_POST_BYTES, StagingError, _log, _retrying
 from airflow_kfp.runtime.verify import (
     ArtifactIntegrityError,
     check,
