@@ -266,7 +266,7 @@ def describe_condition(conditions: list[ConditionSpec]) -> str:
 def dependencies(task: TaskSpec, groups: Mapping[str, GroupSpec]) -> list[str]:
     """Tasks to plan before ``task``: its producers, those of its groups' checks and items, ``.after()``."""
     deps: list[str] = []
-    args: list[Any] = [*task.arguments.values(), *task.resources.runtime_values.values()]
+    args: list[Any] = [*task.arguments.values(), *task.runtime_settings().values()]
     group_name = task.group
     while group_name is not None:
         group = groups[group_name]
@@ -836,7 +836,7 @@ class _Level:
                     self.rendered[a.task].node for a in argument_leaves(arg) if isinstance(a, TaskOutputArgument)
                 )
         upstream.extend(self.after_node(dep, task) for dep in task.after)
-        resource_bindings = {name: self.operand(value, loop) for name, value in task.resources.runtime_values.items()}
+        resource_bindings = {name: self.operand(value, loop) for name, value in task.runtime_settings().items()}
         for binding in resource_bindings.values():  # set_cpu_limit(task.output): its producer runs first
             upstream.extend(upstream_task_ids(binding))
         impl = component.implementation

@@ -32,7 +32,8 @@ from airflow_kfp.runtime import placeholders
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.images import effective_image
-from airflow_kfp.spec.model import ARTIFACT, ComponentSpec, Resources, TaskSpec
+from airflow_kfp.spec.kubernetes import OBJECT_NAME
+from airflow_kfp.spec.model import ARTIFACT, KUBERNETES_PREFIX, ComponentSpec, Resources, TaskSpec
 from airflow_kfp.spec.validate import where
 
 
@@ -59,6 +60,11 @@ def checked_resource(name: str, value: Any, at: str) -> Any:
             if count < 0 or isinstance(value, bool):
                 raise ValueError(f"{value!r} is not a whole number of accelerators >= 0")
             return count
+        elif name.startswith(KUBERNETES_PREFIX) and not (isinstance(value, str) and OBJECT_NAME.match(value)):
+            raise ValueError(
+                f"{value!r} is not a Kubernetes object name (at most 253 characters of lower case a-z, 0-9, "
+                "'-' and '.', starting and ending with a letter or digit)"
+            )
     except (TypeError, ValueError) as exc:
         raise InputResolutionError(f"{at}: {exc}; fix the value the pipeline passes.") from exc
     return str(value)
@@ -220,7 +226,7 @@ class ComponentOperatorMixin:
         for name, binding in self.resource_bindings.items():
             value = resolver.value(binding, argument=f"resource {name}")
             resolved[name] = checked_resource(name, value, self.where(f"resource {name}"))
-        self.log.info("Resources resolved at run time: %s", resolved)  # type: ignore[attr-defined]
+        self.log.info("Settings resolved at run time: %s", resolved)  # type: ignore[attr-defined]
         self.kfp_resolved_resources = resolved
         return resolved
 
@@ -228,7 +234,19 @@ class ComponentOperatorMixin:
         """The task's resources with the run-time ones filled in (after ``resolve_resources``): what the
         Kubernetes runner requests for the pod."""
         resolved = getattr(self, "kfp_resolved_resources", None) or {}
-        return self.task_spec.resources.model_copy(update={**resolved, "runtime_values": {}})
+        fields = {k: v for k, v in resolved.items() if not k.startswith(KUBERNETES_PREFIX)}
+        return self.task_spec.resources.model_copy(update={**fields, "runtime_values": {}})
+
+    def effective_task(self) -> TaskSpec:
+        """The task with its run-time settings filled in (after ``resolve_resources``): the resolved
+        kfp-kubernetes names go into the pod and, for volumes and secrets, into the cache key."""
+        resolved = getattr(self, "kfp_resolved_resources", None) or {}
+        names = {k.removeprefix(KUBERNETES_PREFIX): v for k, v in resolved.items() if k.startswith(KUBERNETES_PREFIX)}
+        if not resolved:
+            return self.task_spec
+        return self.task_spec.model_copy(
+            update={"resources": self.effective_resources(), "kubernetes": self.task_spec.kubernetes.with_names(names)}
+        )
 
     def resolve_inputs(self, context: Mapping[str, Any], store: ArtifactStore | None = None) -> ResolvedInputs:
         resolver = self.resolver(context, store)
@@ -309,7 +327,7 @@ class ComponentOperatorMixin:
         return CacheService(
             pipeline_name=self.pipeline_name,
             pipeline_version=self.pipeline_version,
-            task=self.task_spec,
+            task=self.effective_task(),
             component=self.component_spec,
             runner="none" if importer else settings.runner,
             where=self.where(),

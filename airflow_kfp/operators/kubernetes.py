@@ -331,14 +331,21 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         }
 
     def apply_runtime_resources(self, settings: KfpSettings) -> None:
-        """(dslgaps, issue 14) Resources given as pipeline inputs or task outputs (``set_cpu_limit(task.output)``),
-        resolved by ``resolve_resources``: into the pod's requests/limits, GPU node selector and toleration."""
+        """(dslgaps, issue 14) Settings given as pipeline inputs or task outputs (``set_cpu_limit(task.output)``,
+        ``kubernetes.mount_pvc(task, pvc_name=make.output)``), resolved by ``resolve_resources``: the pod's
+        resources, scheduling, environment, volumes and pull secrets are built again from them."""
         if not self.kfp_resolved_resources:
             return
-        task = self.task_spec.model_copy(update={"resources": self.effective_resources()})
+        task = self.effective_task()
         self.container_resources = pod_spec.container_resources(task.resources, settings)
         self.node_selector = pod_spec.node_selector(task, settings)
         self.tolerations = pod_spec.tolerations(task, settings)
+        if task.kubernetes != self.task_spec.kubernetes:
+            pod = _pod_kwargs(self.pipeline_name, task, self.component_spec, settings)
+            self.env_vars = pod["env_vars"]
+            self.volumes = pod["volumes"]
+            self.volume_mounts = pod["volume_mounts"]
+            self.image_pull_secrets = pod["image_pull_secrets"] or []
         self.pod_request_obj = None
 
     def prepare_pod(
