@@ -63,8 +63,9 @@ def run(*, size_mib: int, reps: int, log: Any = print) -> list[Figure]:
                 },
                 note=f"`S3ArtifactStore.{'put_path' if op == 'upload' else 'get_path'}` (SHA-256 while the bytes "
                 f"move) vs boto3 `{op}_file` with the store's own TransferConfig ({args.chunk_mib} MiB parts, "
-                f"{args.concurrency} threads), moto server on 127.0.0.1, sides alternating first, each warmed by one untimed transfer; peak MiB is the "
-                "client process's peak RSS. cpu_ratio_median is (client + moto CPU) store / boto3: the digest's "
+                f"{args.concurrency} threads), moto server on 127.0.0.1, sides alternating first, each warmed "
+                "by one untimed transfer; peak MiB is the client process's peak RSS. cpu_ratio_median is "
+                "(client + moto CPU) store / boto3: the digest's "
                 "SHA-256 (~0.6 CPU s/GiB) is free only while a core is idle; on a saturated machine wall time "
                 "follows that ratio",
             )
