@@ -558,6 +558,15 @@ class _Level:
             )
             check_id = self.p.child_id(group_id, "check")
             producers = [u for c in conditions for side in (c.left, c.right) for u in upstream_task_ids(side)]
+            flow: dict[str, Any] = {}
+            if loop is not None and self.p.groups[loop].outer_loop is not None:
+                # In a flattened nested loop the operands' producers include every outer instance, some
+                # of which an enclosing branch skipped (they have no entry here): run past those skips,
+                # but only where this instance's own enclosing branches passed.
+                flow = {
+                    "trigger_rule": "none_failed",
+                    "gates": tuple(Gate(c, self.p.same_loop(c, loop)) for c in parent_checks),
+                }
             self.p._add_task(
                 _Draft(
                     check_id,
@@ -571,6 +580,7 @@ class _Level:
                         "external_keys": _keys(b for c in conditions for b in (c.left, c.right)),
                         "description": f"{spec.name} ({text})",
                         "display_name": f"check: {text}"[:200],
+                        **flow,
                     },
                 )
             )

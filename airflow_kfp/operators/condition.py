@@ -16,7 +16,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_kfp.bindings import Binding, Comparison
+from airflow_kfp.bindings import Binding, Comparison, Gate
 from airflow_kfp.errors import FlowInputError
 from airflow_kfp.operators.resolver import BindingResolver
 from airflow_kfp.run_conf import check_run_conf
@@ -93,13 +93,18 @@ class ConditionOperator(_FlowOperator):
 
     ui_color = "#fde8c8"
 
-    def __init__(self, *, conditions: Sequence[Comparison], description: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self, *, conditions: Sequence[Comparison], description: str = "", gates: Sequence[Gate] = (), **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.conditions = tuple(conditions)
         self.description = description
+        self.gates = tuple(gates)
+        """Checks of the enclosing branches, verified first when the trigger rule runs past skips."""
 
     def execute(self, context: Any) -> bool:
         resolver = self._resolver(context)
+        resolver.check_gates(self.gates)
         for condition in self.conditions:
             left = resolver.value(condition.left)
             right = resolver.value(condition.right)

@@ -12,7 +12,13 @@ import pytest
 
 from tests.compat.compare import KNOWN_GAPS, compare_run, expected, run_arguments
 
-SOURCE_RUNS = ["conditions_one_of", "loops_collected", "nested_pipelines", "exit_handler"]
+SOURCE_RUNS = [
+    "conditions_one_of",
+    "loops_collected",
+    "nested_pipelines",
+    "exit_handler",
+    "nested_loop_condition",
+]
 
 
 def source_dag_source(name: str) -> str:
