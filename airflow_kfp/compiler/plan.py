@@ -343,6 +343,8 @@ class _Planner:
         """Group id -> ids of the tasks inside it (any depth)."""
         self.exit_tasks: list[tuple[str, str, dict[str, str]]] = []
         """(exit task id, exit handler group id, final-status input names -> '')."""
+        self.exit_pipelines: list[tuple[str, str, list[str]]] = []
+        """A nested pipeline as exit task: (its group id, exit handler group id, its first tasks)."""
         self.skipping_groups: set[str] = set()
         """Nested pipelines with branches inside: some of their tasks may be skipped without the
         pipeline being skipped, so their followers run past those skips (``none_failed``)."""
@@ -469,6 +471,19 @@ class _Planner:
             for name in inputs:
                 bindings[name] = FinalStatus(handler=handler, task_ids=members)
             draft.fields["bindings"] = bindings
+        for _, handler, roots in self.exit_pipelines:
+            members = tuple(self.group_members[handler])
+            for root in roots:
+                self.drafts[root].upstream.extend(m for m in members if m not in self.drafts[root].upstream)
+        for draft in self.drafts.values():  # an exit pipeline's final status, read by the tasks inside it
+            bindings = draft.fields.get("bindings") or {}
+            if any(isinstance(b, FinalStatus) and not b.task_ids for b in bindings.values()):
+                draft.fields["bindings"] = {
+                    name: FinalStatus(b.handler, tuple(self.group_members[b.handler]))
+                    if isinstance(b, FinalStatus) and not b.task_ids
+                    else b
+                    for name, b in bindings.items()
+                }
         tasks = tuple(
             TaskPlan(
                 task_id=d.task_id,
@@ -798,6 +813,22 @@ class _Level:
                 return True
         return False
 
+    def _exit_pipeline(self, group_id: str, handler: str, loop: str | None, checks: tuple[str, ...]) -> None:
+        """A nested pipeline as an ExitHandler's exit task: its first tasks follow every task the handler
+        wraps (added when the plan is finished) and run whatever happened to them, as an exit task does;
+        the tasks after them inside follow their own producers as usual. They still check the branches
+        the pipeline sits in."""
+        roots = [
+            task_id
+            for task_id in self.p.group_members[group_id]
+            if not any(_inside(group_id, u) for u in self.p.drafts[task_id].upstream)
+        ]
+        for task_id in roots:
+            draft = self.p.drafts[task_id]
+            draft.fields["trigger_rule"] = "all_done"
+            draft.fields["gates"] = tuple(Gate(c, self.p.same_loop(c, loop)) for c in checks)
+        self.p.exit_pipelines.append((group_id, handler, roots))
+
     # -- tasks -------------------------------------------------------------------------------
     def run(self) -> dict[str, _Node]:
         for task in ordered_tasks(self.spec):
@@ -836,6 +867,12 @@ class _Level:
             self.p._add_group(plan)
             if _has_branches(impl.pipeline):
                 self.p.skipping_groups.add(node_id)
+            exit_of = self.exit_handlers.get(task.name)
+            handler = self.state(exit_of.name).plan.group_id if exit_of is not None else None
+            if handler is not None:  # a pipeline as exit task: its status inputs filled by the handler
+                bindings.update(
+                    {i.name: FinalStatus(handler) for i in component.inputs if i.type == ptypes.TASK_FINAL_STATUS}
+                )
             inner = self.p.plan_level(
                 impl.pipeline,
                 bindings,
@@ -844,6 +881,8 @@ class _Level:
                 self.checks(task.group),
                 tuple(dict.fromkeys(upstream)),
             )
+            if handler is not None:
+                self._exit_pipeline(node_id, handler, loop, self.checks(task.group))
             outputs = {name: _graph_output(inner, ref) for name, ref in impl.pipeline.outputs.items()}
             return _Node(node_id, outputs)
         fields: dict[str, Any] = {
@@ -889,6 +928,10 @@ class _Level:
         self.p._add_task(_Draft(node_id, task.name, group, family, upstream, loop, fields))
         outputs = {o.name: UpstreamOutput(node_id, o.name) for o in component.outputs}
         return _Node(node_id, outputs)
+
+
+def _inside(group_id: str, node: str) -> bool:
+    return node.startswith(f"{group_id}.")
 
 
 def _upstream(binding: Binding) -> UpstreamOutput:

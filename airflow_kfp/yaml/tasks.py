@@ -236,11 +236,13 @@ class _Scope:
         inner = group.scope.dag_output(key, where)
         if kind != "loop":
             return inner
-        if isinstance(inner, TaskOutputArgument):
+        if isinstance(inner, TaskOutputArgument | CollectedArgument):
+            # A nested loop's output gathered again by the outer loop is one dsl.Collected of the inner
+            # task: the model gathers over every loop around the producer that does not hold the reader.
             return CollectedArgument(task=inner.task, output=inner.output)
         raise where.error(
-            f"output '{key}' of loop '{producer}' gathers a {inner.kind} value; dsl.Collected of a nested loop or "
-            f"of a dsl.OneOf is not supported; gather a task output that sits directly in the loop."
+            f"output '{key}' of loop '{producer}' gathers a {inner.kind} value; dsl.Collected of a dsl.OneOf is "
+            f"not supported; gather a task output that sits in the loop."
         )
 
     def dag_output(self, key: str, where: Where) -> Argument:

@@ -18,6 +18,8 @@ SOURCE_RUNS = [
     "nested_pipelines",
     "exit_handler",
     "nested_loop_condition",
+    "nested_loops_collected",
+    "exit_pipeline_task",
 ]
 
 
