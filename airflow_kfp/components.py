@@ -14,9 +14,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from airflow_kfp.compiler.kfp_compiler import is_model_document, read_model
 from airflow_kfp.dsl.components import BaseComponent
 from airflow_kfp.dsl.pipeline_task import PipelineTask
-from airflow_kfp.spec.model import ComponentSpec, Resources
+from airflow_kfp.spec.model import ComponentSpec, PipelineSpec, Resources, TaskSpec
 from airflow_kfp.spec.validate import PipelineDefinitionError
 from airflow_kfp.yaml.component_v1 import component_from_v1, env_of, is_v1_component
 from airflow_kfp.yaml.document import Where, check_schema, parse_yaml
@@ -85,6 +86,18 @@ def _from_v2(document: list[dict[str, Any]], source: str) -> YamlComponent:
     return YamlComponent(ComponentSpec.of_pipeline(pipeline), source=source)
 
 
+def _from_model(pipeline: PipelineSpec, source: str) -> YamlComponent:
+    """A file ``compiler.Compiler`` wrote: a compiled bare component (one task, no groups, every input
+    passed through) loads as that component, as KFP loads its own compiled component; else the pipeline."""
+    if len(pipeline.tasks) == 1 and not pipeline.groups:
+        task = pipeline.tasks[0]
+        component = pipeline.components[task.component]
+        plain = TaskSpec(name=task.name, component=task.component, arguments=task.arguments)
+        if component.implementation.kind != "graph" and task.model_copy(update={"display_name": None}) == plain:
+            return YamlComponent(component.model_copy(update={"name": pipeline.name}), source=source)
+    return YamlComponent(ComponentSpec.of_pipeline(pipeline), source=source)
+
+
 def _load(text: str, source: str) -> YamlComponent:
     documents = parse_yaml(text, source)
     try:
@@ -99,6 +112,8 @@ def _load(text: str, source: str) -> YamlComponent:
 
 def _component(documents: list[dict[str, Any]], source: str) -> YamlComponent:
     first = documents[0]
+    if is_model_document(first):
+        return _from_model(read_model(first, source), source)
     if is_v1_component(first):
         return YamlComponent(component_from_v1(first, source), env=env_of(first), source=source)
     if "schemaVersion" in first or "root" in first:

@@ -190,7 +190,8 @@ class KfpSettings:
         "64Mi",
         (
             "Kubernetes runner: size of each part a pod uploads an output file in (S3 allows 5MiB to 5GiB, at "
-            "most 10000 parts); a file of any size streams through with flat memory."
+            "most 10000 parts); a file of a directory output larger than this goes up in chunks of this size "
+            "that the worker copies into place. Any size streams through with flat memory."
         ),
         example="256Mi",
     )

@@ -25,7 +25,7 @@ from airflow_kfp.spec.validate import PipelineDefinitionError, validate_pipeline
 __all__ = ["operator_class_for", "pipeline_params", "to_dag", "to_task_group"]
 
 
-def _spec_of(pipeline: Pipeline | BaseComponent | PipelineSpec) -> PipelineSpec:
+def spec_of(pipeline: Pipeline | BaseComponent | PipelineSpec) -> PipelineSpec:
     if isinstance(pipeline, Pipeline):
         return pipeline.spec
     if isinstance(pipeline, BaseComponent):  # KFP runs a bare component as a one-task pipeline
@@ -129,7 +129,7 @@ def to_dag(
     ``emit_assets=True`` publishes every artifact output as an Airflow Asset (see ``set_output_asset``).
     ``experiment`` files the DAG's runs under a KFP experiment (default: the pipeline's name); one run
     can be filed elsewhere with the run conf key ``kfp_experiment``."""
-    spec = _spec_of(pipeline)
+    spec = spec_of(pipeline)
     settings, overrides = _settings(
         {
             "runner": runner,
@@ -193,7 +193,7 @@ def to_task_group(
     the task runs; pipeline inputs not given take their defaults. The enclosing DAG is tagged with the
     pipeline and its ``experiment`` (default: the pipeline's name), as ``to_dag`` does.
     """
-    spec = _spec_of(pipeline)
+    spec = spec_of(pipeline)
     settings, overrides = _settings(
         {
             "runner": runner,

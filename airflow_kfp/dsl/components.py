@@ -155,6 +155,7 @@ def component(
     kfp_package_path: str | None = None,
     additional_funcs: list[Callable[..., Any]] | None = None,
     embedded_artifact_path: str | None = None,
+    output_component_file: str | None = None,
 ) -> Callable[[Callable[..., Any]], PythonComponent]: ...
 def component(
     func: Callable[..., Any] | None = None,
@@ -169,14 +170,16 @@ def component(
     kfp_package_path: str | None = None,
     additional_funcs: list[Callable[..., Any]] | None = None,
     embedded_artifact_path: str | None = None,
+    output_component_file: str | None = None,
 ) -> PythonComponent | Callable[[Callable[..., Any]], PythonComponent]:
     """KFP's lightweight Python component. ``target_image``, ``use_venv`` and the kfp-package
     arguments are accepted for source compatibility; the launcher needs no kfp in the image.
     ``additional_funcs`` ship helper functions with the source; ``embedded_artifact_path`` ships a
-    file or folder, given to ``dsl.EmbeddedInput[...]`` arguments and put on ``sys.path``."""
+    file or folder, given to ``dsl.EmbeddedInput[...]`` arguments and put on ``sys.path``.
+    ``output_component_file`` writes the component as ``compiler.Compiler().compile`` does."""
 
     def decorate(f: Callable[..., Any]) -> PythonComponent:
-        return _make_python_component(
+        made = _make_python_component(
             f,
             target_image or base_image,
             packages_to_install,
@@ -185,6 +188,11 @@ def component(
             additional_funcs,
             embedded_artifact_path,
         )
+        if output_component_file:
+            from airflow_kfp.compiler.kfp_compiler import Compiler
+
+            Compiler().compile(made, output_component_file)
+        return made
 
     return decorate(func) if func is not None else decorate
 

@@ -48,7 +48,7 @@ def bare_artifact(annotation: Any) -> tuple[str, bool] | None:
     ``Input[List[Dataset]]``. Returns (schema title, is_list)."""
     if _is_artifact_class(annotation):
         return annotation.schema_title, False
-    item = _list_item(annotation)
+    item = _list_item(annotation) if typing.get_args(annotation) else None  # a bare ``List`` is a parameter
     if item is not None and _is_artifact_class(item):
         return item.schema_title, True
     return None

@@ -30,7 +30,7 @@ from kubernetes.client.exceptions import ApiException
 
 from airflow_kfp.bindings import Binding
 from airflow_kfp.config import KfpSettings, Runner, load_settings
-from airflow_kfp.hooks.artifact_store import ArtifactStore
+from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
 from airflow_kfp.hooks.identity import identity_fields
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
@@ -373,7 +373,11 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
                 raise ComponentFailedError(f"{self.where()}: {reason}") from None
             finally:
                 self._kfp_running = False
-        return self._collect(result, output_uris, store)
+        try:
+            return self._collect(result, output_uris, store)
+        except Exception:
+            self._abort_uploads(output_uris, store)
+            raise
 
     def cleanup(self, pod: k8s.V1Pod, remote_pod: k8s.V1Pod, *args: Any, **kwargs: Any) -> None:
         """Before KPO deletes the pod: read why it did not run (status and events), for the failure."""
@@ -439,8 +443,13 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
                 uri = stored_at  # the same task instance's outputs, written under that try's folder
             files = entry.pop("files", None)
             uploaded = entry.pop("multipart", None)
-            if uploaded:  # the object appears now, whole
-                store.complete_multipart(uri, uploaded["upload_id"], uploaded["parts"])  # type: ignore[attr-defined]
+            if uploaded:  # the objects appear now, each whole
+                try:
+                    pod_staging.complete_output(store, uri, uploaded)
+                except ArtifactStoreError as exc:
+                    raise ComponentFailedError(
+                        f"{self.where()}: storing output '{name}' at {uri} failed: {exc}"
+                    ) from None
             if pod_staging.is_s3(store):
                 self._drop_stale(store, uri, set(files or []))
             info = store.stat(uri)
@@ -461,7 +470,8 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         return RunResult(parameters=dict(result.get("parameters") or {}), artifacts=records)
 
     def _abort_uploads(self, output_uris: dict[str, str], store: ArtifactStore) -> None:
-        """Abort this task's unfinished multipart uploads: their parts go, no partial object is left."""
+        """Abort this try's unfinished multipart uploads: their parts go, no partial object is left
+        (a failed try's folder, spilled chunks included, is removed by ``publish.try_outputs``)."""
         if not output_uris or not pod_staging.is_s3(store):
             return
         prefix = next(iter(output_uris.values())).rsplit("/", 1)[0] + "/"

@@ -1,23 +1,26 @@
 """The operator's half of moving artifacts through a pod: the transfer plan, made at execute time.
 
 Credentials stay on the worker. For an S3 root the plan holds presigned GET URLs (one per input
-file; a directory input is listed here and each file presigned) and presigned POST forms for outputs:
-one bound to the exact key for a file, one whose policy allows only keys under ``<uri>/`` for a
-directory, because its file names are known only after the component ran; a file output goes up as
-the parts of a multipart upload the worker starts here and completes (or aborts) after the pod. All expire after
-``[kfp] presigned_url_expiry``. For a local root the plan names paths on a shared volume instead.
+file; a directory input is listed here and each file presigned) and, per output, three presigned
+ways up: a multipart upload the worker starts here with presigned parts (a file output), a POST form
+whose policy allows only keys under ``<uri>/`` (a directory's files up to one part, since their names
+are known only after the component ran), and a POST form for the try's spill prefix (part-sized chunk
+objects of anything larger, which the worker copies into place after the pod with ``UploadPartCopy``;
+see ``runtime.transfer``). After the pod the worker completes the uploads, or aborts them and deletes
+the chunks. All expire after ``[kfp] presigned_url_expiry``. For a local root the plan names paths on
+a shared volume instead.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from airflow_kfp.hooks.artifact_store import ArtifactNotFoundError, ArtifactStore
+from airflow_kfp.hooks.artifact_store import ArtifactNotFoundError, ArtifactStore, ArtifactStoreError
 from airflow_kfp.hooks.layout import encode_segment
 from airflow_kfp.operators import task_document
 from airflow_kfp.operators.base import ResolvedInputs
 from airflow_kfp.runtime.pod import POD_WORKDIR
-from airflow_kfp.runtime.staging import MAX_POST_BYTES
+from airflow_kfp.runtime.transfer import MAX_PART, MAX_PARTS, SPILL_DIGITS
 
 Plan = list[dict[str, Any]]
 
@@ -73,7 +76,7 @@ def _post_form(client: Any, bucket: str, key: str, expires_s: int) -> dict[str, 
     form = client.generate_presigned_post(
         Bucket=bucket,
         Key=key,
-        Conditions=[["content-length-range", 0, MAX_POST_BYTES]],
+        Conditions=[["content-length-range", 0, MAX_PART]],
         ExpiresIn=expires_s,
     )
     fields = {k: v for k, v in form["fields"].items() if k != "key"}
@@ -81,7 +84,15 @@ def _post_form(client: Any, bucket: str, key: str, expires_s: int) -> dict[str, 
 
 
 PRESIGNED_PARTS = 32
-"""UploadPart URLs per output file: with parts of up to 5 GiB, a file may reach 160 GiB."""
+"""UploadPart URLs per output file: parts grow up to 5 GiB to fit (160 GiB); beyond, parts are spilled."""
+SPILL_FOLDER = ".kfp-spill"
+"""Under a try's folder: chunk objects the worker copies into the try's outputs, then deletes."""
+
+
+def spill_prefix(output_uri: str) -> str:
+    """``<try folder>/.kfp-spill/<output name>/``: where the pod may POST the chunks of ``output_uri``."""
+    folder, _, name = output_uri.rstrip("/").rpartition("/")
+    return f"{folder}/{SPILL_FOLDER}/{name}/"
 
 
 def output_plan(
@@ -106,15 +117,53 @@ def output_plan(
 
             bucket, key = split_s3_uri(uri)
             client = store.client  # type: ignore[attr-defined]
+            _, spill_key = split_s3_uri(spill_prefix(uri))
             item.update(
                 path=f"{POD_WORKDIR}/outputs/{name}",
                 key=key,
-                file_form=_post_form(client, bucket, key, expires_s),
                 dir_form=_post_form(client, bucket, key + "/${filename}", expires_s),
+                spill={
+                    "form": _post_form(client, bucket, spill_key + "/${filename}", expires_s),
+                    "prefix": spill_key + "/",
+                    "part_size": part_size,
+                },
             )
             # A file goes up as a multipart upload (any size); the worker completes or aborts it.
             upload_id, urls = store.start_multipart(uri, PRESIGNED_PARTS, expires_s)  # type: ignore[attr-defined]
-            item["multipart"] = {"upload_id": upload_id, "part_urls": urls, "part_size": part_size}
+            item["multipart"] = {"upload_id": upload_id, "part_urls": urls}
         plan.append(item)
         entries[name] = task_document.artifact_entry(name, {"uri": uri, "type": types[name]}, item["path"])
     return entries, plan
+
+
+def _chunk_sources(uri: str, spilled: dict[str, Any]) -> list[tuple[int, str]]:
+    """``(part number, chunk uri)`` of a spilled range the pod reported, refusing keys outside the
+    output's spill prefix (the worker copies with its own credentials)."""
+    from airflow_kfp.hooks.s3_store import split_s3_uri
+
+    bucket, allowed = split_s3_uri(spill_prefix(uri))
+    prefix, first, last = str(spilled.get("prefix", "")), int(spilled.get("first", 0)), int(spilled.get("last", 0))
+    if not prefix.startswith(allowed + "/") or ".." in prefix.split("/") or not 1 <= first <= last <= MAX_PARTS:
+        raise ArtifactStoreError(
+            f"the pod reported spilled parts {first}..{last} at {prefix!r}, outside {spill_prefix(uri)}; refusing"
+        )
+    return [(n, f"s3://{bucket}/{prefix}{n:0{SPILL_DIGITS}d}") for n in range(first, last + 1)]
+
+
+def complete_output(store: ArtifactStore, uri: str, uploaded: dict[str, Any]) -> None:
+    """After the pod: make its uploads of ``uri`` whole objects. A file output's upload gets its spilled
+    parts copied in and is completed; each spilled file of a directory output is assembled at its key;
+    the chunks are then deleted. The objects appear now, each whole."""
+    s3: Any = store  # the S3 store's multipart methods
+    if "upload_id" in uploaded:
+        parts = list(uploaded["parts"])
+        if uploaded.get("spilled"):
+            parts += s3.copy_parts(uri, uploaded["upload_id"], _chunk_sources(uri, uploaded["spilled"]))
+        s3.complete_multipart(uri, uploaded["upload_id"], parts)
+    for spilled in uploaded.get("files") or []:
+        rel = str(spilled["rel"])
+        if not rel or any(p in ("", ".", "..") for p in rel.split("/")):
+            raise ArtifactStoreError(f"the pod reported an unsafe file name {rel!r} in {uri}; refusing")
+        s3.assemble(f"{uri}/{rel}", [source for _, source in _chunk_sources(uri, spilled)])
+    if uploaded.get("spilled") or uploaded.get("files"):
+        store.delete(spill_prefix(uri).rstrip("/"), recursive=True)

@@ -133,11 +133,12 @@ class BindingResolver:
             item = item[step]
         if binding.field is None:
             return item
-        if not isinstance(item, dict) or binding.field not in item:
+        value = ptypes.item_field(item, binding.field)
+        if value is ptypes.MISSING_FIELD:
             raise FlowInputError(
                 f"{self.where(argument)}: the loop item {item!r} has no field '{binding.field}'; fix the loop's items."
             )
-        return item[binding.field]
+        return value
 
     def collected(self, binding: Collected, section: str, argument: str | None) -> list[Any]:
         """Every instance's value, in item order; instances skipped by a condition inside the loop are left out."""

@@ -1,29 +1,26 @@
 """Move artifacts in and out of a pod with the standard library only, hashing bytes as they stream.
 
 The operator, which holds the store credentials, hands the pod a plan at execute time: for each input
-file a presigned GET URL; for each output a presigned POST form (one for a single file, one whose
-policy allows any key under ``<uri>/`` for a directory, since the file names are unknown until the
-component has run). The pod never sees a long-lived credential. With the artifact root on a shared
-volume (PVC), inputs are read in place and outputs are renamed into place instead.
+file a presigned GET URL; for each output a multipart upload with presigned parts (a file output), a
+presigned POST form whose policy allows any key under ``<uri>/`` (a directory output's files, whose
+names are unknown until the component has run) and one for the task's spill prefix (what no part or
+single POST takes; see ``transfer``). The pod never sees a long-lived credential. With the artifact
+root on a shared volume (PVC), inputs are read in place and outputs are renamed into place instead.
 
-Memory stays bounded whatever the artifact size: every transfer moves 1 MiB chunks. A presigned POST
-is one S3 request, so a single file is limited to 5 GiB; a directory may hold any number of them.
+Memory stays bounded whatever the artifact size: every transfer moves 1 MiB chunks, and no output has
+a size limit of its own beyond S3's.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
-import urllib.error
-import urllib.request
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
+from airflow_kfp.runtime import transfer
 from airflow_kfp.runtime.artifacts import METRICS_TYPES
-from airflow_kfp.runtime.transport import CHUNK, MAX_POST_BYTES, StagingError, _log, _retrying
+from airflow_kfp.runtime.transport import StagingError, _log
 from airflow_kfp.runtime.verify import (
     ArtifactIntegrityError,
     check,
@@ -38,9 +35,7 @@ from airflow_kfp.runtime.verify import (
 
 
 def download(url: str, dest: str, uri: str) -> tuple[str, int]:
-    """GET ``url`` into ``dest``, resuming with ranged GETs; return (sha256 hex, size). (k8s: transfer.py)"""
-    from airflow_kfp.runtime import transfer
-
+    """GET ``url`` into ``dest``, resuming with ranged GETs; return (sha256 hex, size)."""
     return transfer.download(url, dest, uri)
 
 
@@ -82,55 +77,6 @@ def _stage_input(item: dict[str, Any]) -> None:
 # -- outputs --------------------------------------------------------------------------------
 
 
-def _multipart(fields: dict[str, str], key: str, path: str, size: int, h: Any) -> tuple[Iterator[bytes], int, str]:
-    """A streaming multipart/form-data body: fields, then the file in chunks (hashed as sent)."""
-    boundary = f"----airflow-kfp-{uuid.uuid4().hex}"
-    head = b""
-    for name, value in {**fields, "key": key}.items():
-        head += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-    head += (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{os.path.basename(path)}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode()
-    tail = f"\r\n--{boundary}--\r\n".encode()
-
-    def body() -> Iterator[bytes]:
-        yield head
-        with open(path, "rb") as fh:
-            while chunk := fh.read(CHUNK):
-                h.update(chunk)
-                yield chunk
-        yield tail
-
-    return body(), len(head) + size + len(tail), f"multipart/form-data; boundary={boundary}"
-
-
-def upload(form: dict[str, Any], key: str, path: str, uri: str) -> tuple[str, int]:
-    """POST ``path`` to S3 under ``key`` with a presigned form; return (sha256 hex, size)."""
-    size = os.path.getsize(path)
-    if size > MAX_POST_BYTES:
-        raise StagingError(
-            f"output {uri}: {path} is {size} bytes; one file uploaded with a presigned POST is limited to 5 GiB. "
-            "Write the artifact as a directory of smaller parts, or put the artifact root on a shared volume "
-            "([kfp] artifact_volume_claim)"
-        )
-
-    def once() -> str:
-        h = hashlib.sha256()
-        body, length, content_type = _multipart(form["fields"], key, path, size, h)
-        request = urllib.request.Request(
-            form["url"],
-            data=body,
-            method="POST",
-            headers={"Content-Type": content_type, "Content-Length": str(length)},
-        )
-        with urllib.request.urlopen(request, timeout=300) as resp:
-            resp.read()
-        return h.hexdigest()
-
-    return _retrying(f"uploading {uri}", once), size
-
-
 def _move_into_place(path: str, dest: str) -> None:
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     if os.path.isdir(dest) and not os.path.islink(dest):
@@ -141,26 +87,37 @@ def _move_into_place(path: str, dest: str) -> None:
 
 
 def store_output(item: dict[str, Any]) -> tuple[int, str, list[str]]:
-    """Upload (or move) one output artifact; return (size, digest, relative paths of a directory's files)."""
+    """Upload (or move) one output artifact; return (size, digest, relative paths of a directory's files).
+
+    On S3, a file output goes up as the parts of the worker's multipart upload; each file of a
+    directory output larger than a part is spilled as chunk objects the worker copies into place
+    (``item["uploaded"]`` tells it what to complete); smaller ones are POSTed to their final key."""
     path, uri = item["path"], item["uri"]
     is_dir = os.path.isdir(path)
     files = list(walk_files(path)) if is_dir else [("", path)]
     hashes: list[tuple[str, str]] = []
     total = 0
-    for rel, fpath in files:
+    spilled: list[dict[str, Any]] = []
+    for index, (rel, fpath) in enumerate(files):
         if item.get("move_to"):
             hexd, size = hash_file(fpath)
-        elif is_dir:
-            hexd, size = upload(item["dir_form"], f"{item['key']}/{rel}", fpath, uri)
-        elif item.get("multipart"):  # k8s: any size, as the parts of the worker's multipart upload
-            from airflow_kfp.runtime import transfer
-
-            hexd, size, parts = transfer.upload(item["multipart"], fpath, uri)
-            item["uploaded"] = {"upload_id": item["multipart"]["upload_id"], "parts": parts}
-        else:
-            hexd, size = upload(item["file_form"], item["key"], fpath, uri)
+        elif is_dir and os.path.getsize(fpath) <= int(item["spill"]["part_size"]):
+            hexd, size = transfer.put_file(item["dir_form"], f"{item['key']}/{rel}", fpath, uri)
+        else:  # k8s: any size, as parts the worker completes
+            source = transfer.Source(fpath)
+            urls = None if is_dir else item["multipart"]["part_urls"]
+            parts, spill = transfer.send(source, uri, item["spill"], index, urls)
+            hexd, size = source.hexdigest(), source.size
+            if is_dir:
+                spilled.append({"rel": rel, **(spill or {})})
+            else:
+                item["uploaded"] = {"upload_id": item["multipart"]["upload_id"], "parts": parts}
+                if spill:
+                    item["uploaded"]["spilled"] = spill
         hashes.append((rel, hexd))
         total += size
+    if spilled:
+        item["uploaded"] = {"files": spilled}
     if item.get("move_to"):
         _move_into_place(path, item["move_to"])
     digest = dir_digest(hashes) if is_dir else format_digest(hashes[0][1])
@@ -191,5 +148,5 @@ def stage_outputs(outputs: list[dict[str, Any]], executor_output: dict[str, Any]
         if files:
             records[name]["files"] = files  # lets the operator drop what an earlier try left there
         if item.get("uploaded"):
-            records[name]["multipart"] = item["uploaded"]  # the operator completes the upload
+            records[name]["multipart"] = item["uploaded"]  # the operator completes the uploads
     return records

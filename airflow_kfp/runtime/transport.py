@@ -14,7 +14,6 @@ from typing import Any
 from airflow_kfp.runtime.errors import AirflowKfpError
 
 CHUNK = 1024 * 1024
-MAX_POST_BYTES = 5 * 1024**3
 ATTEMPTS = 4
 
 

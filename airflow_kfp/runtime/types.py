@@ -155,3 +155,20 @@ def from_text(text: str, param_type: str) -> Any:
     if param_type in (LIST, STRUCT):
         return coerce(json.loads(stripped), param_type)
     return coerce(stripped, param_type)
+
+
+MISSING_FIELD: Any = object()
+"""What ``item_field`` returns for an item without the field."""
+
+
+def item_field(item: Any, field: str) -> Any:
+    """``item.field`` of a loop item as KFP reads it: a dict's key, or a key of a JSON object held in a
+    string (KFP's compiler selects ``parseJson(string_value)[field]``). ``MISSING_FIELD`` when absent."""
+    if isinstance(item, str):
+        try:
+            item = json.loads(item)
+        except ValueError:
+            return MISSING_FIELD
+    if isinstance(item, dict) and field in item:
+        return item[field]
+    return MISSING_FIELD

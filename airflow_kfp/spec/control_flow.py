@@ -287,8 +287,8 @@ def _check_task(graph: _Graph, task: TaskSpec, upstream: set[str]) -> None:
                 raise PipelineDefinitionError(f"{at}: a loop item is a parameter, but the input expects an artifact.")
             if isinstance(loop.items, ConstantArgument) and isinstance(loop.items.value, list):
                 for item in loop.items.value:
-                    value = item.get(arg.field) if arg.field and isinstance(item, dict) else item
-                    if arg.field and not (isinstance(item, dict) and arg.field in item):
+                    value = ptypes.item_field(item, arg.field) if arg.field else item
+                    if value is ptypes.MISSING_FIELD:
                         raise PipelineDefinitionError(f"{at}: the loop item {item!r} has no field '{arg.field}'.")
                     if value is not None and not ptypes.value_matches(value, target.type):
                         raise PipelineDefinitionError(

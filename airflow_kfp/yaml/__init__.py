@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from airflow_kfp.compiler.kfp_compiler import is_model_document, read_model
 from airflow_kfp.pipeline_root import check_root
 from airflow_kfp.spec.model import PipelineSpec
 from airflow_kfp.spec.validate import PipelineDefinitionError, validate_pipeline
@@ -28,6 +29,8 @@ def load_pipeline(path_or_text: str | os.PathLike[str] | dict[str, Any]) -> Pipe
     """
     documents = load_documents(path_or_text)
     spec = documents.spec
+    if is_model_document(spec):
+        return read_model(spec, documents.source)
     info = spec.get("pipelineInfo") or {}
     name = str(info.get("name") or "") if isinstance(info, dict) else ""
     if not name:

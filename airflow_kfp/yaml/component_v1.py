@@ -43,8 +43,38 @@ _PARAMETER_TYPES = {
     "list": ptypes.LIST,
     "jsonobject": ptypes.STRUCT,
     "jsonarray": ptypes.LIST,
+    "pipelinetaskfinalstatus": ptypes.TASK_FINAL_STATUS,
 }
+_GOOGLE_TITLE = re.compile(r"^google\.[A-Za-z]+$")
+"""A type named like ``google.BQMLModel`` is an artifact of that schema title, as KFP reads it."""
 _ARTIFACT_PLACEHOLDERS = {"inputPath", "inputUri", "inputMetadata"}
+
+
+def _type_key(type_name: Any) -> str:
+    """The lower-case name KFP looks a v1 type up by: ``typing.List[str]`` is ``list``."""
+    if not isinstance(type_name, str):
+        return ""
+    key = type_name.removeprefix("typing.").lower()
+    for generic in ("list", "dict"):
+        if key.startswith(generic + "["):
+            return generic
+    return key
+
+
+def _is_artifact_type(type_name: Any) -> bool:
+    """KFP's v1 rule: a type that is not a parameter type (a structured type such as
+    ``{GcsPath: ...}``, an artifact class, or any other name) makes an artifact."""
+    return type_name is not None and _type_key(type_name) not in _PARAMETER_TYPES
+
+
+def _artifact_title(type_name: Any) -> str:
+    """The schema title KFP gives a v1 artifact type: a known class, a ``namespace.Name`` title as
+    written, else ``system.Artifact``."""
+    if not isinstance(type_name, str):
+        return "system.Artifact"
+    if type_name.lower() in _ARTIFACT_TITLES:
+        return _ARTIFACT_TITLES[type_name.lower()]
+    return type_name if _GOOGLE_TITLE.match(type_name) else "system.Artifact"
 
 
 def sanitize(name: str) -> str:
@@ -60,6 +90,7 @@ class _Converter:
         self.inputs = {str(i["name"]): i for i in self._list("inputs")}
         self.outputs = {str(o["name"]): o for o in self._list("outputs")}
         self.artifact_inputs: set[str] = set()
+        self.value_inputs: set[str] = set()
         self.input_kinds: dict[str, str] = {}
         self.output_kinds: dict[str, str] = {}
 
@@ -84,25 +115,27 @@ class _Converter:
             for key, value in node.items():
                 if key in _ARTIFACT_PLACEHOLDERS and isinstance(value, str):
                     self.artifact_inputs.add(value)
+                elif key == "inputValue" and isinstance(value, str):
+                    self.value_inputs.add(value)
                 else:
                     self._scan(value)
 
     def _input_spec(self, name: str, entry: dict[str, Any]) -> InputSpec:
         type_name = entry.get("type")
-        key = str(type_name).lower() if isinstance(type_name, str) else ""
+        key = _type_key(type_name)
         optional = bool(entry.get("optional")) or "default" in entry
-        if name in self.artifact_inputs:
+        untyped_file = type_name is None and name not in self.value_inputs  # KFP: untyped is an artifact
+        if name in self.artifact_inputs or _is_artifact_type(type_name) or untyped_file:
             self.input_kinds[name] = ARTIFACT
             return InputSpec(
                 name=sanitize(name),
                 kind=ARTIFACT,
-                type=_ARTIFACT_TITLES.get(key, "system.Artifact"),
+                type=_artifact_title(type_name),
                 has_default=optional,
                 description=str(entry.get("description") or ""),
             )
-        if type_name is not None and not isinstance(type_name, str):
-            raise self.fail(f"input '{name}': structured type {type_name!r} is not supported; use a type name.")
         param_type = _PARAMETER_TYPES.get(key, ptypes.STRING)
+        optional = optional and param_type != ptypes.TASK_FINAL_STATUS  # filled by the ExitHandler
         self.input_kinds[name] = PARAMETER
         default = entry.get("default")
         if default is not None:
@@ -118,12 +151,12 @@ class _Converter:
 
     def _output_spec(self, name: str, entry: dict[str, Any]) -> OutputSpec:
         type_name = entry.get("type")
-        key = str(type_name).lower() if isinstance(type_name, str) else ""
+        key = _type_key(type_name)
         if key in _PARAMETER_TYPES:
             self.output_kinds[name] = PARAMETER
             return OutputSpec(name=sanitize(name), kind=PARAMETER, type=_PARAMETER_TYPES[key])
         self.output_kinds[name] = ARTIFACT
-        return OutputSpec(name=sanitize(name), kind=ARTIFACT, type=_ARTIFACT_TITLES.get(key, "system.Artifact"))
+        return OutputSpec(name=sanitize(name), kind=ARTIFACT, type=_artifact_title(type_name))
 
     def _known(self, table: dict[str, Any], name: Any, what: str) -> str:
         if not isinstance(name, str) or name not in table:
@@ -201,6 +234,7 @@ class _Converter:
             raise self.fail("implementation.container has no image.")
         self._scan(container.get("command"))
         self._scan(container.get("args"))
+        self._scan(container.get("env"))
         unknown = sorted(self.artifact_inputs - set(self.inputs))
         if unknown:
             raise self.fail(f"a placeholder names input {unknown[0]!r}, which the component does not declare.")

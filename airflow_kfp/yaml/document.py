@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from airflow_kfp.compiler.kfp_compiler import MODEL_KEY
 from airflow_kfp.spec.validate import PipelineDefinitionError
 
 SUPPORTED_SCHEMA = (2, 1)
@@ -139,6 +140,8 @@ def load_documents(path_or_text: str | os.PathLike[str] | dict[str, Any]) -> Doc
         text, source = read_text(path_or_text)
         documents = parse_yaml(text, source)
     spec = next((d for d in documents if "root" in d or "pipelineInfo" in d or "schemaVersion" in d), None)
+    if spec is None and len(documents) == 1 and MODEL_KEY in documents[0]:
+        return Documents(spec=documents[0], platforms={}, source=source)  # compiler.Compiler's own model file
     if spec is None:
         raise PipelineDefinitionError(
             f"{source}: no pipeline document (one with pipelineInfo, root and schemaVersion) was found."

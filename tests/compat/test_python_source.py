@@ -17,6 +17,7 @@ SOURCE_RUNS = [
     "loops_collected",
     "nested_pipelines",
     "exit_handler",
+    "training_metrics",
     "nested_loop_condition",
     "nested_loops_collected",
     "exit_pipeline_task",

@@ -187,3 +187,56 @@ def slow_make(seconds: float, data: Output[Dataset]) -> str:
 def reattach(seconds: float = 20.0):
     """A pod that outlives the worker that started it."""
     slow_make(seconds=seconds)
+
+
+@dsl.component
+def write_tree(mib: int, tree: Output[Artifact]) -> None:
+    """A directory: one ``mib`` MiB file of non-repeating bytes, a small one and an empty one."""
+    import hashlib
+    import os
+
+    os.makedirs(os.path.join(tree.path, "weights"), exist_ok=True)
+    with open(os.path.join(tree.path, "weights", "model.bin"), "wb") as fh:
+        for i in range(mib):
+            fh.write(hashlib.sha256(str(i).encode()).digest() * (1024 * 1024 // 32))
+    with open(os.path.join(tree.path, "config.json"), "w") as fh:
+        fh.write('{"layers": 2}')
+    open(os.path.join(tree.path, "EMPTY"), "w").close()
+
+
+@dsl.component
+def read_tree(tree: Input[Artifact]) -> str:
+    import hashlib
+    import os
+
+    lines = []
+    for dirpath, _, names in sorted(os.walk(tree.path)):
+        for name in sorted(names):
+            path = os.path.join(dirpath, name)
+            h = hashlib.sha256()
+            with open(path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
+            lines.append(f"{os.path.relpath(path, tree.path)}:{os.path.getsize(path)}:{h.hexdigest()}")
+    return "\n".join(lines)
+
+
+@dsl.component
+def write_tree_then_miss(mib: int, tree: Output[Artifact], missing: Output[Dataset]) -> None:
+    """Writes ``tree`` (stored, its big file spilled) but not ``missing``: storing the outputs fails midway."""
+    import os
+
+    os.makedirs(tree.path, exist_ok=True)
+    with open(os.path.join(tree.path, "big.bin"), "wb") as fh:
+        fh.write(os.urandom(mib * 1024 * 1024))
+    with open(os.path.join(tree.path, "small.txt"), "w") as fh:
+        fh.write("small")
+
+
+@dsl.pipeline(name="kube-big-tree")
+def big_tree(mib: int = 12):
+    """A directory output holding a file larger than a part, read back; a pod that fails while storing
+    its outputs leaves no object, chunk or upload behind."""
+    w = write_tree(mib=mib)
+    read_tree(tree=w.outputs["tree"])
+    write_tree_then_miss(mib=mib)

@@ -68,6 +68,14 @@ def test_constants_params_and_externals() -> None:
         r.value(PipelineParameter("m"), argument="m")
 
 
+def test_a_loop_item_field_of_a_json_string_item() -> None:
+    """KFP reads ``item.a`` of a string item as ``parseJson(item)["a"]`` (samples/core/loop_static)."""
+    r = resolver(MemoryTaskInstance(), external={"__loop_item__:g": '{"a": "1", "b": "2"}'})
+    assert r.value(LoopItem("__loop_item__:g", "b")) == "2"
+    with pytest.raises(FlowInputError, match="has no field 'c'"):
+        r.value(LoopItem("__loop_item__:g", "c"), argument="i")
+
+
 def test_placeholders_in_constants_resolve_once_and_lazily() -> None:
     calls = []
 

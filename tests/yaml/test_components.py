@@ -103,3 +103,54 @@ def test_malformed_component_yaml_fails_as_definition_errors():
                 load_component_from_text(yaml.safe_dump(broken))
             except PipelineDefinitionError:
                 pass
+
+
+V1_TYPES = """
+name: typed
+inputs:
+- {name: count, type: Integer}
+- {name: table, type: google.BQTable}
+- {name: files, type: {GcsPath: {data_type: TSV}}}
+- {name: anything, type: Some arbitrary type}
+- {name: untyped_file}
+- {name: untyped_value}
+- {name: items, type: 'typing.List[str]'}
+- {name: status, type: PipelineTaskFinalStatus}
+outputs:
+- {name: model, type: Model}
+- {name: bq_model, type: google.BQMLModel}
+- {name: other, type: Datasets}
+- {name: untyped}
+- {name: mapping, type: 'Dict[str, int]'}
+implementation:
+  container:
+    image: busybox
+    args:
+    - {inputValue: count}
+    - {inputValue: untyped_value}
+    - {inputValue: items}
+    - {outputPath: model}
+"""
+
+
+def test_v1_types_follow_kfps_conversion():
+    """KFP's v1 rule: a parameter type name makes a parameter, any other type (a ``google.*`` title, an
+    artifact class, a structured or arbitrary name, or no type unless the value is used) an artifact."""
+    spec = load_component_from_text(V1_TYPES).component_spec
+    assert [(i.name, i.kind, i.type, i.has_default) for i in spec.inputs] == [
+        ("count", "parameter", "NUMBER_INTEGER", False),
+        ("table", "artifact", "google.BQTable", False),
+        ("files", "artifact", "system.Artifact", False),
+        ("anything", "artifact", "system.Artifact", False),
+        ("untyped_file", "artifact", "system.Artifact", False),
+        ("untyped_value", "parameter", "STRING", False),
+        ("items", "parameter", "LIST", False),
+        ("status", "parameter", "TASK_FINAL_STATUS", False),
+    ]
+    assert [(o.name, o.kind, o.type) for o in spec.outputs] == [
+        ("model", "artifact", "system.Model"),
+        ("bq_model", "artifact", "google.BQMLModel"),
+        ("other", "artifact", "system.Artifact"),
+        ("untyped", "artifact", "system.Artifact"),
+        ("mapping", "parameter", "STRUCT"),
+    ]
