@@ -120,7 +120,7 @@ class _Builder:
                 conditions=planned.conditions, description=planned.description, gates=planned.gates, **common
             )
         elif planned.family == OperatorFamily.LOOP_ITEMS:
-            op = self.classes.loop_items(items=planned.items, **common)
+            op = self.classes.loop_items(items=planned.items, artifacts=planned.items_artifacts, **common)
         elif planned.family == OperatorFamily.NESTED_LOOP_ITEMS:
             from airflow_kfp.operators.nested_loop import NestedLoopItemsOperator
 

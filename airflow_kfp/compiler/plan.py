@@ -49,6 +49,7 @@ from airflow_kfp.bindings import (
 from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.lineage.assets import declared_outputs, output_asset_uri
 from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.spec.control_flow import looped_artifacts
 from airflow_kfp.spec.durations import parse_duration
 from airflow_kfp.spec.model import (
     Argument,
@@ -176,6 +177,8 @@ class TaskPlan:
     """CONDITION family: the comparisons that must all hold."""
     items: Binding | None = None
     """LOOP_ITEMS family: the value holding the list."""
+    items_artifacts: bool = False
+    """LOOP_ITEMS family: the list holds artifacts (KFP's artifactIterator), one per iteration."""
     resource_bindings: Mapping[str, Binding] = field(default_factory=dict)
     """Resources given as pipeline inputs or task outputs (``Resources.runtime_values``), by field."""
     nested_items: Mapping[str, Any] = field(default_factory=dict)
@@ -647,7 +650,12 @@ class _Level:
                     OperatorFamily.LOOP_ITEMS,
                     [*parent_gates, *upstream_task_ids(binding)],
                     outer,
-                    {"items": binding, "external_keys": _keys([binding]), "display_name": f"{spec.name}: items"},
+                    {
+                        "items": binding,
+                        "items_artifacts": looped_artifacts(self.spec, spec) is not None,
+                        "external_keys": _keys([binding]),
+                        "display_name": f"{spec.name}: items",
+                    },
                 )
             )
             plan = GroupPlan(
@@ -702,6 +710,7 @@ class _Level:
                         "outer_flat": outer_plan.outer_loop is not None,
                         "loop_key": loop_key,
                         "outer_checks": outer_checks,
+                        "artifacts": looped_artifacts(self.spec, spec) is not None,
                     },
                 },
             )

@@ -21,6 +21,8 @@ SOURCE_RUNS = [
     "nested_loop_condition",
     "nested_loops_collected",
     "exit_pipeline_task",
+    "importer_runtime_metadata",
+    "artifact_iterator",
 ]
 
 
