@@ -89,6 +89,8 @@ class ComponentOperatorMixin:
     gates: tuple[Gate, ...]
     external_arguments: dict[str, Any]
     settings_overrides: dict[str, Any]
+    loop_key: str | None = None
+    loop_item: Any = None
     kfp_run: TaskRun | None = None
     """This try's prepared run (inputs resolved once); lineage reads it, never resolving again."""
     kfp_manifest: Manifest | None = None
@@ -112,14 +114,20 @@ class ComponentOperatorMixin:
         external_arguments: dict[str, Any] | None = None,
         parse_settings: KfpSettings | None = None,
         resource_bindings: Mapping[str, Binding] | None = None,
+        loop_key: str | None = None,
+        loop_item: Any = None,
         **kwargs: Any,
     ) -> None:
         """Takes the compiler's component arguments and passes the rest to the Airflow operator.
 
         ``parse_settings`` are the settings the compiler resolved (for building pods at parse time);
         at run time the operator reads them afresh, so a configuration change applies.
+        ``loop_key`` / ``loop_item``: a ParallelFor whose body is this one task maps the operator
+        itself (``.partial(loop_key=...).expand(loop_item=items)``); the item is data, never Jinja.
         """
         super().__init__(**kwargs)
+        self.loop_key = loop_key
+        self.loop_item = loop_item
         self.init_component(
             pipeline_name=pipeline_name,
             pipeline_version=pipeline_version,
@@ -136,6 +144,11 @@ class ComponentOperatorMixin:
             # record per try (one execution-API call fewer for every task that takes no external value).
             fields = tuple(f for f in cast(Any, self).template_fields if f != "external_arguments")
             cast(Any, self).template_fields = fields
+
+    @classmethod
+    def check_definition(cls, kwargs: Mapping[str, Any]) -> None:
+        """What the constructor checks at parse time, for a loop's mapped task: Airflow constructs a
+        mapped operator only when an instance runs. Nothing beyond the model's validation here."""
 
     def init_component(
         self,
@@ -201,9 +214,10 @@ class ComponentOperatorMixin:
         def pipeline_context() -> Mapping[str, str]:
             return self.launcher_context(context, store or self.artifact_store(self.kfp_settings()))
 
-        return BindingResolver(
-            context, external_arguments=self.external_arguments, where=self.where, placeholders=pipeline_context
-        )
+        external = self.external_arguments
+        if self.loop_key is not None:
+            external = {**external, self.loop_key: self.loop_item}
+        return BindingResolver(context, external_arguments=external, where=self.where, placeholders=pipeline_context)
 
     def resolve_resources(self, context: Mapping[str, Any]) -> dict[str, Any]:
         """Resources given as pipeline inputs or task outputs (``set_cpu_limit(task.output)``), resolved
@@ -391,10 +405,11 @@ class ComponentOperatorMixin:
     @property
     def operator_extra_links(self) -> Collection[BaseOperatorLink]:
         """'Cache source' until the task has run (see ``cache_link``); declared for the UI."""
-        override = self.__dict__.get("_kfp_extra_links")
+        # Airflow also reads it on a MappedOperator (a loop's mapped task), which has neither attribute.
+        override = getattr(self, "__dict__", {}).get("_kfp_extra_links")
         if override is not None:
             return override  # type: ignore[no-any-return]
-        return cache_links(self.kfp_manifest)
+        return cache_links(getattr(self, "kfp_manifest", None))
 
     @operator_extra_links.setter
     def operator_extra_links(self, links: Collection[BaseOperatorLink]) -> None:
