@@ -120,9 +120,13 @@ class _Builder:
         if planned.display_name:
             common["task_display_name"] = planned.display_name
         if planned.family == OperatorFamily.CONDITION:
-            op = self.classes.condition(conditions=planned.conditions, description=planned.description, **common)
+            if planned.trigger_rule:
+                common["trigger_rule"] = planned.trigger_rule
+            op = self.classes.condition(
+                conditions=planned.conditions, description=planned.description, gates=planned.gates, **common
+            )
         elif planned.family == OperatorFamily.LOOP_ITEMS:
-            op = self.classes.loop_items(items=planned.items, **common)
+            op = self.classes.loop_items(items=planned.items, artifacts=planned.items_artifacts, **common)
         elif planned.family == OperatorFamily.NESTED_LOOP_ITEMS:
             from airflow_kfp.operators.nested_loop import NestedLoopItemsOperator
 
