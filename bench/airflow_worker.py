@@ -58,16 +58,18 @@ def _cache_hits(manifests: dict[str, Any]) -> int:
 
 
 def run(command: dict[str, Any]) -> dict[str, Any]:
-    """One ``dag.test()``; the artifact root is set per run so a cold run starts with an empty store."""
+    """One ``dag.test()``; the artifact root is set per run so a cold run starts with an empty store,
+    ``conf`` (optional) is the run's conf."""
     if command.get("artifact_root"):
         os.environ["AIRFLOW__KFP__ARTIFACT_ROOT"] = command["artifact_root"]
     dag = _state["dag"]
     summary = None
+    conf = command.get("conf") or None  # the run's conf (pipeline parameters), as a trigger gives it
     start = time.perf_counter()
     if command.get("profile"):
-        dag_run, summary = profiled(dag.test, Path(command["profile"]))
+        dag_run, summary = profiled(lambda: dag.test(run_conf=conf), Path(command["profile"]))
     else:
-        dag_run = dag.test()
+        dag_run = dag.test(run_conf=conf)
     seconds = time.perf_counter() - start
     state = str(dag_run.state)
     if state != "success":

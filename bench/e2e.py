@@ -4,7 +4,8 @@ Each side lives in its own long-lived worker process (``bench.airflow_worker`` o
 ``bench.kfp_local_worker``) with its own Airflow home, so one side's dags folder, DB rows and imports
 never slow the other. Every worker first runs its pipeline once untimed: the first ``dag.test()`` in a
 process spends ~15 s starting Airflow's in-process execution API, a one-off a running worker has
-already paid. Then the sides run in turn (A, B, C, A, B, C...) and the medians are compared.
+already paid. Then each repetition runs the sides in a balanced block (see ``BLOCK``); kfp.local runs
+after it (its runs take tens of seconds each).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ from bench._protocol import Worker
 
 CACHE_PACKAGE = REPO / "airflow_kfp" / "cache"
 TARGETS = {"e2e_vs_airflow": 1.15, "e2e_vs_kfp_local": 1.0, "cache_hit_vs_noop_task": 1.0}
+BLOCK = ("plain", "kfp", "cached")
+"""One repetition runs these, then the same in reverse (plain, kfp, cached, cached, kfp, plain): each side's
+two runs sit symmetrically around the block's middle, so load that rises or falls during the block
+weighs on every side alike; a repetition's figure for a side is the mean of its two runs."""
 
 
 def caching_status() -> str | None:
@@ -96,23 +101,30 @@ def run(root: Path, *, reps: int, steps: int = 10, profile: bool = False, log: A
             first[name] = worker.receive()["seconds"]
 
         times: dict[str, list[float]] = {name: [] for name in ("kfp", "plain", "kfp_local", "cold", "cached")}
+        runs: dict[str, list[float]] = {name: [] for name in BLOCK}
         hits: list[int] = []
         last: dict[str, dict[str, Any]] = {}
+        block = [name for name in BLOCK if name in workers]
         for rep in range(reps):
             art = root / "artifacts" / f"rep-{rep}"
-            last["kfp"] = workers["kfp"].call("run", artifact_root=str(art / "kfp"))
-            times["kfp"].append(last["kfp"]["seconds"])
-            last["plain"] = workers["plain"].call("run")
-            times["plain"].append(last["plain"]["seconds"])
+            if "cached" in workers:  # the cold run fills this repetition's cache; the block re-runs it fully cached
+                cold = workers["cached"].call("run", artifact_root=str(art / "cached"), manifests=True)
+                times["cold"].append(cold["seconds"])
+            seconds: dict[str, list[float]] = {name: [] for name in block}
+            for position, name in enumerate([*block, *reversed(block)]):
+                options: dict[str, Any] = {"artifact_root": str(art / f"{name}-{position}")}
+                if name == "cached":
+                    options = {"artifact_root": str(art / "cached"), "manifests": True}
+                last[name] = workers[name].call("run", **options)
+                seconds[name].append(last[name]["seconds"])
+                if name == "cached":
+                    hits.append(int(last[name].get("cache_hits", 0)))
+            for name, pair in seconds.items():
+                runs[name] += pair
+                times[name].append(sum(pair) / len(pair))
             if "kfp_local" in workers:
                 last["kfp_local"] = workers["kfp_local"].call("run", caching=False)
                 times["kfp_local"].append(last["kfp_local"]["seconds"])
-            if "cached" in workers:
-                cold = workers["cached"].call("run", artifact_root=str(art / "cached"), manifests=True)
-                last["cached"] = workers["cached"].call("run", artifact_root=str(art / "cached"), manifests=True)
-                times["cold"].append(cold["seconds"])
-                times["cached"].append(last["cached"]["seconds"])
-                hits.append(int(last["cached"].get("cache_hits", 0)))
             shutil.rmtree(art, ignore_errors=True)
             log(f"  rep {rep + 1}/{reps}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items() if v))
 
@@ -137,11 +149,14 @@ def run(root: Path, *, reps: int, steps: int = 10, profile: bool = False, log: A
             worker.close()
 
     rss = {name: reply["rss"] for name, reply in last.items()}
-    return _figures(times, first, rss, reps, hits, steps, kfp_local_cache, profiles, cache_reason, kfp_local_reason)
+    return _figures(
+        times, runs, first, rss, reps, hits, steps, kfp_local_cache, profiles, cache_reason, kfp_local_reason
+    )
 
 
 def _figures(
     times: dict[str, list[float]],
+    runs: dict[str, list[float]],
     first: dict[str, float],
     rss: dict[str, dict[str, float]],
     reps: int,
@@ -152,7 +167,7 @@ def _figures(
     cache_reason: str | None,
     kfp_local_reason: str,
 ) -> list[Figure]:
-    common = {"first_run_s": first, "steps": steps}
+    common = {"first_run_s": first, "steps": steps, "block": "plain, kfp, cached, cached, kfp, plain", "runs_s": runs}
     size = f"{steps} steps"
     figures = [
         Figure(
@@ -168,7 +183,8 @@ def _figures(
             peak_mib={"airflow-kfp": rss["kfp"]["self_mib"], "plain @task": rss["plain"]["self_mib"]},
             details={**common, "profiles": profiles},
             note=f"a chain of {steps} tiny Python components vs the same chain of plain `@task` functions, "
-            "whole `dag.test()` runs",
+            "whole `dag.test()` runs; a repetition is the mean of two runs per side in a balanced block "
+            "(plain, kfp, hit, hit, kfp, plain)",
         )
     ]
     if times["kfp_local"]:
@@ -208,8 +224,9 @@ def _figures(
                 per=steps,
                 size=size,
                 peak_mib={"cache hit": rss["cached"]["self_mib"], "no-op @task": rss["plain"]["self_mib"]},
-                details={"cache_hits_per_rerun": hits},
-                note="the fully cached chain vs the plain chain; Airflow's own per-task cost is in both" + partial,
+                details={**common, "cache_hits_per_rerun": hits},
+                note="the fully cached chain vs the plain chain, in the same balanced blocks; Airflow's own "
+                "per-task cost is in both" + partial,
             )
         )
         figures.append(

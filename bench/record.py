@@ -30,6 +30,7 @@ ORDER = (
     "parse_vs_kpo",
     "e2e_vs_kfp_local",
     "cached_vs_cold",
+    "realistic_example_cached_vs_cold",
     "kfp_local_cached_vs_cold",
 )
 

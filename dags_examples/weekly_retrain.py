@@ -18,20 +18,28 @@ SKLEARN = ["scikit-learn>=1.4"]
 
 
 @dsl.component(base_image=IMAGE, packages_to_install=SKLEARN)
-def load_data(data: Output[Dataset]) -> int:
-    """Bundled with scikit-learn, so a retraining run never depends on the network."""
+def load_data(data: Output[Dataset], rows: int = 0) -> int:
+    """Bundled with scikit-learn, so a retraining run never depends on the network. ``rows`` > 0 makes
+    a synthetic data set of that many rows with the same columns instead (fixed seed): the same
+    pipeline at a larger scale."""
     import csv
 
-    from sklearn.datasets import load_breast_cancer
+    from sklearn.datasets import load_breast_cancer, make_classification
 
     bunch = load_breast_cancer()
+    features, targets, source = bunch.data, bunch.target, "sklearn.datasets.load_breast_cancer"
+    if rows > 0:
+        features, targets = make_classification(
+            n_samples=rows, n_features=features.shape[1], n_informative=10, random_state=0
+        )
+        source = "sklearn.datasets.make_classification(random_state=0)"
     with open(data.path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow([*bunch.feature_names, "target"])
-        for row, target in zip(bunch.data, bunch.target):
+        for row, target in zip(features, targets):
             writer.writerow([*row.tolist(), int(target)])
-    data.metadata.update(rows=len(bunch.target), source="sklearn.datasets.load_breast_cancer")
-    return len(bunch.target)
+    data.metadata.update(rows=len(targets), source=source)
+    return len(targets)
 
 
 @dsl.component(base_image=IMAGE, packages_to_install=SKLEARN)
@@ -117,8 +125,8 @@ def write_report(accuracy: float, roc_auc: float, run_name: str, report: Output[
 
 
 @dsl.pipeline(name="weekly-retrain", description="Retrain and evaluate the breast-cancer classifier every week.")
-def weekly_retrain(c: float = 1.0, test_size: float = 0.25, seed: int = 0):
-    data = load_data()
+def weekly_retrain(c: float = 1.0, test_size: float = 0.25, seed: int = 0, rows: int = 0):
+    data = load_data(rows=rows)
     parts = split(data=data.outputs["data"], test_size=test_size, seed=seed)
     trained = train_model(train=parts.outputs["train"], c=c)
     trained.set_cpu_request("500m").set_memory_limit("2Gi").set_retry(num_retries=2, backoff_duration="30s")

@@ -32,6 +32,17 @@ class RunResult:
     def manifest(self, task_id: str, map_index: int = -1) -> dict[str, Any]:
         return self.manifests[(task_id, map_index)] if map_index >= 0 else self.manifests[task_id]
 
+    def task_instance(self, task_id: str, map_index: int = -1) -> Any:
+        """The run's task instance (with its try number, dates and state) as the metadata DB holds it."""
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            return next(
+                t
+                for t in self.dag_run.get_task_instances(session=session)
+                if t.task_id == task_id and t.map_index == map_index
+            )
+
     def artifact_path(self, task_id: str, output: str) -> Path:
         uri = self.manifest(task_id)["artifacts"][output]["uri"]
         assert uri.startswith("file://"), uri

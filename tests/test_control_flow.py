@@ -10,14 +10,7 @@ P = "tests.pipelines.control_flow"
 
 
 def _ti(result, task_id, map_index=-1):
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        return next(
-            t
-            for t in result.dag_run.get_task_instances(session=session)
-            if t.task_id == task_id and t.map_index == map_index
-        )
+    return result.task_instance(task_id, map_index)
 
 
 def _out(result, task_id, map_index=-1, name="Output"):

@@ -42,3 +42,5 @@ def test_literal_strings_reach_the_component_verbatim(dag_runner, secret_variabl
     assert result.manifest("airflow-literal.echo")["parameters"]["Output"] == "{{ ds }}"
     assert "component received: {{ var.value.kfp_secret }}" in out
     assert out.count("s3cr3t-variable-value") == out.count("v=s3cr3t-variable-value")  # only where asked for
+    # tasks given external values keep them as a template field (Airflow renders and records them)
+    assert result.dag.get_task("templated.echo").template_fields == ("external_arguments",)

@@ -108,6 +108,22 @@ def test_values_reach_downstream_tasks(basic_run):
     assert basic_run.artifact_path("consume", "raw").read_text() == "raw"
 
 
+def test_tasks_without_external_values_store_no_rendered_fields(basic_run):
+    """Nothing to render in a task fed only by parameters and upstream outputs: it declares no template
+    field, so Airflow stores no rendered-fields record for it (one execution-API call fewer per try)."""
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.utils.session import create_session
+
+    assert basic_run.dag.get_task("train").template_fields == ()
+    with create_session() as session:
+        stored = (
+            session.query(RenderedTaskInstanceFields.task_id)
+            .filter_by(dag_id=basic_run.dag.dag_id, run_id=basic_run.dag_run.run_id)
+            .all()
+        )
+    assert stored == []
+
+
 def test_task_settings_reach_the_airflow_tasks(basic_run):
     task = basic_run.dag.get_task("train")
     assert task.task_display_name == "Train the model"

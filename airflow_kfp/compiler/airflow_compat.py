@@ -18,7 +18,7 @@ from airflow.sdk.definitions._internal.expandinput import DictOfListsExpandInput
 from airflow.sdk.definitions.mappedoperator import MappedOperator
 from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 
-__all__ = ["MappedTaskGroup", "link_upstream", "mapped_task_group"]
+__all__ = ["MappedTaskGroup", "link_upstream", "mapped_operator", "mapped_task_group"]
 
 ITEM_KEY = "item"
 """The name a loop's item has in the mapped group's expand input."""
@@ -35,6 +35,14 @@ def mapped_task_group(
         group_id=group_id, parent_group=parent_group, dag=dag, expand_input=expand_input, tooltip=tooltip
     )
     return group, MappedArgument(input=expand_input, key=ITEM_KEY)
+
+
+def mapped_operator(cls: type[BaseOperator], kwargs: dict[str, Any], loop_key: str, items: Any) -> MappedOperator:
+    """``cls.partial(**kwargs).expand(loop_item=items)``: one operator mapped over a loop's items (a
+    list, or an XComArg resolving to one); each instance gets its item as ``loop_item``, stored under
+    ``loop_key`` beside its other run-time values (``ComponentOperatorMixin``)."""
+    mapped: MappedOperator = cls.partial(**kwargs, loop_key=loop_key).expand(loop_item=items)
+    return mapped
 
 
 def link_upstream(node: Any, upstream: Sequence[Any]) -> None:

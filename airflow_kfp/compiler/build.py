@@ -26,8 +26,9 @@ from airflow_kfp.errors import PipelineDefinitionError
 class OperatorClasses:
     """The operator class of each family; ``component`` is the configured runner's."""
 
-    component: type
-    importer: type
+    component: type[Any]
+    """A ``ComponentOperatorMixin`` operator (the runner's); ``importer`` too."""
+    importer: type[Any]
     condition: type
     loop_items: type
 
@@ -79,14 +80,13 @@ class _Builder:
         planned = self.groups_by_id[group_id]
         parent = self.group(planned.parent)
         group: TaskGroup
-        if planned.kind == GroupKind.LOOP:
-            if planned.items_task is not None:
-                items: Any = self.built.operators[planned.items_task].output
-            else:
-                assert planned.loop_items is not None
-                items = planned.loop_items.value
+        if planned.kind == GroupKind.LOOP and planned.mapped_task is None:
             group, item = airflow_compat.mapped_task_group(
-                planned.local_id, parent_group=parent, dag=self.dag, items=items, tooltip=planned.tooltip
+                planned.local_id,
+                parent_group=parent,
+                dag=self.dag,
+                items=self._loop_items(planned),
+                tooltip=planned.tooltip,
             )
             self.externals[planned.loop_key] = item
         else:
@@ -94,6 +94,13 @@ class _Builder:
         self._check_id(group.group_id, group_id)
         self.built.groups[group_id] = group
         return group
+
+    def _loop_items(self, planned: GroupPlan) -> Any:
+        """What a loop expands over: its constant list, or the output of the task publishing it."""
+        if planned.items_task is not None:
+            return self.built.operators[planned.items_task].output
+        assert planned.loop_items is not None
+        return planned.loop_items.value
 
     @staticmethod
     def _check_id(actual: str | None, planned: str) -> None:
@@ -150,7 +157,12 @@ class _Builder:
             if planned.outlet_uris:
                 kwargs["outlets"] = [Asset(uri=uri) for uri in planned.outlet_uris]
             cls = self.classes.importer if planned.family == OperatorFamily.IMPORTER else self.classes.component
-            op = cls(**kwargs)
+            loop = self.groups_by_id[planned.loop] if planned.loop is not None else None
+            if loop is not None and loop.mapped_task == planned.task_id:
+                cls.check_definition(kwargs)  # the parse-time checks its constructor would make
+                op = airflow_compat.mapped_operator(cls, kwargs, loop.loop_key, self._loop_items(loop))
+            else:
+                op = cls(**kwargs)
             if planned.teardown:
                 op.as_teardown()
         self._check_id(op.task_id, planned.task_id)

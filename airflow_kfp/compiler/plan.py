@@ -14,6 +14,9 @@ How control flow maps (see also docs/architecture.md):
   follows; a false check skips, and skips flow down through the default trigger rule.
 - dsl.ParallelFor: a mapped group expanding over a constant list, or over the list a
   ``<loop>-items`` task (LOOP_ITEMS family) publishes; ``parallelism`` caps each task inside it.
+  A loop whose body is one component task (nothing else inside) is a plain group holding that task
+  mapped itself (``GroupPlan.mapped_task``): same ids, items and semantics, but Airflow schedules
+  a mapped operator at a fraction of a mapped group's per-instance cost.
 - dsl.ExitHandler: a group; its exit task follows every task inside it and runs as a teardown.
 - A nested pipeline: a group; its tasks follow whatever the pipeline task follows (its producers,
   ``.after()`` and the checks of the branches it sits in).
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -139,6 +142,10 @@ class GroupPlan:
     outer_loop: str | None = None
     """A nested loop, flattened (Airflow cannot map a group inside a mapped group): the enclosing
     loop's group id. Its items task publishes one entry per (outer instance, item) pair."""
+    mapped_task: str | None = None
+    """A loop whose only content is one component task: that task's id. The group is then a plain
+    TaskGroup and the task itself is mapped over the items (Airflow's scheduling of a mapped group
+    costs several times a mapped task's per instance, see README "Where the time goes")."""
 
     @property
     def loop_key(self) -> str:
@@ -259,7 +266,7 @@ def describe_condition(conditions: list[ConditionSpec]) -> str:
 def dependencies(task: TaskSpec, groups: Mapping[str, GroupSpec]) -> list[str]:
     """Tasks to plan before ``task``: its producers, those of its groups' checks and items, ``.after()``."""
     deps: list[str] = []
-    args: list[Any] = [*task.arguments.values(), *task.resources.runtime_values.values()]
+    args: list[Any] = [*task.arguments.values(), *task.runtime_settings().values()]
     group_name = task.group
     while group_name is not None:
         group = groups[group_name]
@@ -460,7 +467,22 @@ class _Planner:
             )
         )
 
+    def map_single_task_loops(self) -> None:
+        """Loops holding exactly one component task and nothing else map the task itself."""
+        parents = {g.parent for g in self.groups.values()}
+        for group_id, plan in list(self.groups.items()):
+            members = self.group_members[group_id]
+            if plan.kind != GroupKind.LOOP or group_id in parents or len(members) != 1:
+                continue
+            draft = self.drafts[members[0]]
+            mappable = draft.family in (OperatorFamily.COMPONENT, OperatorFamily.IMPORTER)
+            if mappable and draft.group == group_id and not draft.fields.get("teardown"):
+                self.groups[group_id] = replace(plan, mapped_task=draft.task_id)
+                keys = draft.fields.get("external_keys", ())
+                draft.fields["external_keys"] = tuple(k for k in keys if k != plan.loop_key)  # its own item
+
     def finish(self) -> PipelinePlan:
+        self.map_single_task_loops()
         for exit_id, handler, inputs in self.exit_tasks:
             members = tuple(m for m in self.group_members[handler] if m != exit_id)
             draft = self.drafts[exit_id]
@@ -814,7 +836,7 @@ class _Level:
                     self.rendered[a.task].node for a in argument_leaves(arg) if isinstance(a, TaskOutputArgument)
                 )
         upstream.extend(self.after_node(dep, task) for dep in task.after)
-        resource_bindings = {name: self.operand(value, loop) for name, value in task.resources.runtime_values.items()}
+        resource_bindings = {name: self.operand(value, loop) for name, value in task.runtime_settings().items()}
         for binding in resource_bindings.values():  # set_cpu_limit(task.output): its producer runs first
             upstream.extend(upstream_task_ids(binding))
         impl = component.implementation

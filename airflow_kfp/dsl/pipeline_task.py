@@ -135,9 +135,10 @@ class PipelineTask:
         self.spec.container_image = image
         return self
 
-    def _runtime_resource(self, field: str, setter: str, value: Any) -> bool:
-        """KFP takes a pipeline input or task output (or an f-string of them) for a resource: it is
-        resolved when the task runs. Returns whether ``value`` was such a run-time value."""
+    def runtime_argument(self, setter: str, value: Any) -> Argument | None:
+        """A pipeline input or task output (or an f-string of them) given for a task setting that KFP
+        resolves when the task runs (resources, kfp-kubernetes names) as a model argument; None for a
+        plain value."""
         if isinstance(value, PipelineTask):
             value = value.output
         argument: Argument | None
@@ -150,14 +151,22 @@ class PipelineTask:
         elif has_token(value):
             argument = formatted_argument(self.builder.formatted, value)
         else:
-            self.spec.resources.runtime_values.pop(field, None)
-            return False
+            return None
         assert argument is not None
         if not all(isinstance(a, _RUNTIME_LEAVES) for a in argument_leaves(argument)):
             raise PipelineDefinitionError(
                 f"{self._where()}: {setter}: pass a pipeline input, a task output, a loop item or a constant; "
                 f"got {value!r}."
             )
+        return argument
+
+    def _runtime_resource(self, field: str, setter: str, value: Any) -> bool:
+        """KFP takes a pipeline input or task output (or an f-string of them) for a resource: it is
+        resolved when the task runs. Returns whether ``value`` was such a run-time value."""
+        argument = self.runtime_argument(setter, value)
+        if argument is None:
+            self.spec.resources.runtime_values.pop(field, None)
+            return False
         self.spec.resources.runtime_values[field] = argument
         setattr(self.spec.resources, field, None)
         return True

@@ -2,7 +2,9 @@
 
 Each function records plain data on the task's model (``TaskSpec.kubernetes``) and returns the task,
 exactly like ``from kfp import kubernetes``. Bad values fail here, at DAG parse time, naming the
-pipeline, the task and the argument. The local runner ignores these settings.
+pipeline, the task and the argument. Object names (Secret, ConfigMap, PVC, image pull secret) may be
+pipeline inputs or task outputs, as in kfp-kubernetes: they are resolved and checked when the task
+runs. The local runner ignores these settings (it checks run-time names all the same).
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from pydantic import ValidationError
 
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.kubernetes import (
+    OBJECT_NAME,
     ConfigMapAsEnv,
     ConfigMapAsVolume,
     EmptyDirMount,
+    EphemeralVolume,
+    FieldPathAsEnv,
     NodeAffinityTerm,
     PvcMount,
     SecretAsEnv,
@@ -24,12 +29,14 @@ from airflow_kfp.spec.kubernetes import (
     SecurityContext,
     Toleration,
 )
+from airflow_kfp.spec.model import TaskOutputArgument, argument_leaves
 from airflow_kfp.spec.validate import PipelineDefinitionError, where
 
 if TYPE_CHECKING:
     from airflow_kfp.dsl.pipeline_task import PipelineTask
 
 __all__ = [
+    "add_ephemeral_volume",
     "add_node_affinity",
     "add_node_selector",
     "add_pod_annotation",
@@ -46,15 +53,20 @@ __all__ = [
     "set_timeout",
     "use_config_map_as_env",
     "use_config_map_as_volume",
+    "use_field_path_as_env",
     "use_secret_as_env",
     "use_secret_as_volume",
 ]
 
-_DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)$")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 _PULL_POLICIES = ("Always", "Never", "IfNotPresent")
+_ACCESS_MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
+_FIELD_PATH = re.compile(
+    r"^(metadata\.(name|namespace|uid)|spec\.(nodeName|serviceAccountName)|status\.(hostIP|hostIPs|podIP|podIPs)"
+    r"|metadata\.(labels|annotations)\['[^']+'\])$"
+)
 
 
 def _fail(task: PipelineTask, func: str, argument: str, message: str) -> PipelineDefinitionError:
@@ -62,9 +74,27 @@ def _fail(task: PipelineTask, func: str, argument: str, message: str) -> Pipelin
 
 
 def _name(task: PipelineTask, func: str, argument: str, value: Any) -> str:
-    if not isinstance(value, str) or not _DNS_NAME.match(value):
+    if not isinstance(value, str) or not OBJECT_NAME.match(value):
         raise _fail(task, func, argument, f"{value!r} is not a Kubernetes object name (lower case a-z, 0-9, '-', '.')")
     return value
+
+
+def _object_name(task: PipelineTask, func: str, argument: str, value: Any, place: str) -> str:
+    """A static name, checked now; or a pipeline input / task output, recorded at ``place`` (see
+    ``KubernetesSettings.runtime_values``) and resolved when the task runs ("" stands in until then)."""
+    runtime = task.runtime_argument(f"kubernetes.{func}({argument}=...)", value)
+    if runtime is None:
+        return _name(task, func, argument, value)
+    task.spec.kubernetes.runtime_values[place] = runtime
+    groups = {t.name: t.spec.group for t in task.builder.tasks}
+    for leaf in argument_leaves(runtime):  # as kfp-kubernetes: a producer in the same group becomes a dependency
+        if (
+            isinstance(leaf, TaskOutputArgument)
+            and groups.get(leaf.task) == task.spec.group
+            and leaf.task not in task.spec.after
+        ):
+            task.spec.after.append(leaf.task)
+    return ""
 
 
 def _mount_path(task: PipelineTask, func: str, value: Any) -> str:
@@ -77,7 +107,7 @@ def _mount_path(task: PipelineTask, func: str, value: Any) -> str:
 
 def _label_key(task: PipelineTask, func: str, argument: str, key: Any) -> str:
     prefix, _, name = str(key).rpartition("/")
-    if not isinstance(key, str) or not _LABEL_NAME.match(name) or (prefix and not _DNS_NAME.match(prefix)):
+    if not isinstance(key, str) or not _LABEL_NAME.match(name) or (prefix and not OBJECT_NAME.match(prefix)):
         raise _fail(
             task, func, argument, f"{key!r} is not a valid label or annotation key (e.g. 'team' or 'example.com/team')"
         )
@@ -106,19 +136,21 @@ def use_secret_as_env(
     task: PipelineTask, secret_name: str, secret_key_to_env: dict[str, str], optional: bool = False
 ) -> PipelineTask:
     """Expose keys of an existing Secret as environment variables (values never enter the DAG)."""
-    _name(task, "use_secret_as_env", "secret_name", secret_name)
     mapping = _env_map(task, "use_secret_as_env", "secret_key_to_env", secret_key_to_env)
+    place = f"secret_as_env.{len(task.spec.kubernetes.secret_as_env)}.secret_name"
+    name = _object_name(task, "use_secret_as_env", "secret_name", secret_name, place)
     task.spec.kubernetes.secret_as_env.append(
-        SecretAsEnv(secret_name=secret_name, secret_key_to_env=mapping, optional=bool(optional))
+        SecretAsEnv(secret_name=name, secret_key_to_env=mapping, optional=bool(optional))
     )
     return task
 
 
 def use_secret_as_volume(task: PipelineTask, secret_name: str, mount_path: str, optional: bool = False) -> PipelineTask:
-    _name(task, "use_secret_as_volume", "secret_name", secret_name)
     path = _mount_path(task, "use_secret_as_volume", mount_path)
+    place = f"secret_as_volume.{len(task.spec.kubernetes.secret_as_volume)}.secret_name"
+    name = _object_name(task, "use_secret_as_volume", "secret_name", secret_name, place)
     task.spec.kubernetes.secret_as_volume.append(
-        SecretAsVolume(secret_name=secret_name, mount_path=path, optional=bool(optional))
+        SecretAsVolume(secret_name=name, mount_path=path, optional=bool(optional))
     )
     return task
 
@@ -126,10 +158,11 @@ def use_secret_as_volume(task: PipelineTask, secret_name: str, mount_path: str, 
 def use_config_map_as_env(
     task: PipelineTask, config_map_name: str, config_map_key_to_env: dict[str, str], optional: bool = False
 ) -> PipelineTask:
-    _name(task, "use_config_map_as_env", "config_map_name", config_map_name)
     mapping = _env_map(task, "use_config_map_as_env", "config_map_key_to_env", config_map_key_to_env)
+    place = f"config_map_as_env.{len(task.spec.kubernetes.config_map_as_env)}.config_map_name"
+    name = _object_name(task, "use_config_map_as_env", "config_map_name", config_map_name, place)
     task.spec.kubernetes.config_map_as_env.append(
-        ConfigMapAsEnv(config_map_name=config_map_name, config_map_key_to_env=mapping, optional=bool(optional))
+        ConfigMapAsEnv(config_map_name=name, config_map_key_to_env=mapping, optional=bool(optional))
     )
     return task
 
@@ -137,19 +170,21 @@ def use_config_map_as_env(
 def use_config_map_as_volume(
     task: PipelineTask, config_map_name: str, mount_path: str, optional: bool = False
 ) -> PipelineTask:
-    _name(task, "use_config_map_as_volume", "config_map_name", config_map_name)
     path = _mount_path(task, "use_config_map_as_volume", mount_path)
+    place = f"config_map_as_volume.{len(task.spec.kubernetes.config_map_as_volume)}.config_map_name"
+    name = _object_name(task, "use_config_map_as_volume", "config_map_name", config_map_name, place)
     task.spec.kubernetes.config_map_as_volume.append(
-        ConfigMapAsVolume(config_map_name=config_map_name, mount_path=path, optional=bool(optional))
+        ConfigMapAsVolume(config_map_name=name, mount_path=path, optional=bool(optional))
     )
     return task
 
 
-def mount_pvc(task: PipelineTask, pvc_name: str, mount_path: str, sub_path: str | None = None) -> PipelineTask:
-    """Mount an existing PersistentVolumeClaim (KFP's CreatePVC/DeletePVC are not supported)."""
-    _name(task, "mount_pvc", "pvc_name", pvc_name)
+def mount_pvc(task: PipelineTask, pvc_name: Any, mount_path: str, sub_path: str | None = None) -> PipelineTask:
+    """Mount an existing PersistentVolumeClaim; its name may come from a pipeline input or a task output."""
     path = _mount_path(task, "mount_pvc", mount_path)
-    task.spec.kubernetes.pvc_mount.append(PvcMount(pvc_name=pvc_name, mount_path=path, sub_path=sub_path))
+    place = f"pvc_mount.{len(task.spec.kubernetes.pvc_mount)}.pvc_name"
+    name = _object_name(task, "mount_pvc", "pvc_name", pvc_name, place)
+    task.spec.kubernetes.pvc_mount.append(PvcMount(pvc_name=name, mount_path=path, sub_path=sub_path or None))
     return task
 
 
@@ -172,6 +207,64 @@ def empty_dir_mount(
     task.spec.kubernetes.empty_dir_mount.append(
         EmptyDirMount(volume_name=volume_name, mount_path=path, medium=medium or None, size_limit=size_limit)
     )
+    return task
+
+
+def add_ephemeral_volume(
+    task: PipelineTask,
+    volume_name: str,
+    mount_path: str,
+    access_modes: list[str],
+    size: str,
+    storage_class_name: str | None = None,
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+) -> PipelineTask:
+    """A generic ephemeral volume: a PVC created for the pod from this template and deleted with it."""
+    func = "add_ephemeral_volume"
+    _name(task, func, "volume_name", volume_name)
+    path = _mount_path(task, func, mount_path)
+    if not access_modes or any(m not in _ACCESS_MODES for m in access_modes):
+        raise _fail(task, func, "access_modes", f"{access_modes!r}; give a list of {', '.join(_ACCESS_MODES)}")
+    try:
+        quantities.memory_bytes(size)
+    except ValueError as exc:
+        raise _fail(task, func, "size", str(exc)) from exc
+    if storage_class_name is not None:
+        _name(task, func, "storage_class_name", storage_class_name)
+    for key in [*(labels or {}), *(annotations or {})]:
+        _label_key(task, func, "labels" if key in (labels or {}) else "annotations", key)
+    for value in (labels or {}).values():
+        if not isinstance(value, str) or not _LABEL_VALUE.match(value):
+            raise _fail(task, func, "labels", f"{value!r} is not a valid label value")
+    task.spec.kubernetes.ephemeral_volumes.append(
+        EphemeralVolume(
+            volume_name=volume_name,
+            mount_path=path,
+            access_modes=list(access_modes),
+            size=str(size),
+            storage_class_name=storage_class_name,
+            labels=dict(labels or {}),
+            annotations={str(k): str(v) for k, v in (annotations or {}).items()},
+        )
+    )
+    return task
+
+
+def use_field_path_as_env(task: PipelineTask, env_name: str, field_path: str) -> PipelineTask:
+    """An environment variable holding a field of the pod (the Downward API: ``metadata.name``,
+    ``spec.nodeName``, ``status.podIP``, ``metadata.labels['team']``...)."""
+    if not isinstance(env_name, str) or not _ENV_NAME.match(env_name):
+        raise _fail(task, "use_field_path_as_env", "env_name", f"{env_name!r} is not a valid environment variable name")
+    if not isinstance(field_path, str) or not _FIELD_PATH.match(field_path):
+        raise _fail(
+            task,
+            "use_field_path_as_env",
+            "field_path",
+            f"{field_path!r} is not a pod field the Downward API exposes (e.g. 'metadata.name', 'status.podIP', "
+            "\"metadata.labels['team']\")",
+        )
+    task.spec.kubernetes.field_path_as_env.append(FieldPathAsEnv(env_name=env_name, field_path=field_path))
     return task
 
 
@@ -239,12 +332,15 @@ def add_node_affinity(
     return task
 
 
-def set_image_pull_secrets(task: PipelineTask, secret_names: list[str]) -> PipelineTask:
-    if isinstance(secret_names, str):
+def set_image_pull_secrets(task: PipelineTask, secret_names: list[Any]) -> PipelineTask:
+    """Add image pull secrets (as kfp-kubernetes, each call adds to the earlier ones)."""
+    if not isinstance(secret_names, list | tuple):
         secret_names = [secret_names]
-    for name in secret_names:
-        _name(task, "set_image_pull_secrets", "secret_names", name)
-    task.spec.kubernetes.image_pull_secrets = list(secret_names)
+    secrets = task.spec.kubernetes.image_pull_secrets
+    for value in secret_names:
+        secrets.append(
+            _object_name(task, "set_image_pull_secrets", "secret_names", value, f"image_pull_secrets.{len(secrets)}")
+        )
     return task
 
 

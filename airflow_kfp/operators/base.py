@@ -32,7 +32,8 @@ from airflow_kfp.runtime import placeholders
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.images import effective_image
-from airflow_kfp.spec.model import ARTIFACT, ComponentSpec, Resources, TaskSpec
+from airflow_kfp.spec.kubernetes import OBJECT_NAME
+from airflow_kfp.spec.model import ARTIFACT, KUBERNETES_PREFIX, ComponentSpec, Resources, TaskSpec
 from airflow_kfp.spec.validate import where
 
 
@@ -59,6 +60,11 @@ def checked_resource(name: str, value: Any, at: str) -> Any:
             if count < 0 or isinstance(value, bool):
                 raise ValueError(f"{value!r} is not a whole number of accelerators >= 0")
             return count
+        elif name.startswith(KUBERNETES_PREFIX) and not (isinstance(value, str) and OBJECT_NAME.match(value)):
+            raise ValueError(
+                f"{value!r} is not a Kubernetes object name (at most 253 characters of lower case a-z, 0-9, "
+                "'-' and '.', starting and ending with a letter or digit)"
+            )
     except (TypeError, ValueError) as exc:
         raise InputResolutionError(f"{at}: {exc}; fix the value the pipeline passes.") from exc
     return str(value)
@@ -80,6 +86,8 @@ class ComponentOperatorMixin:
     gates: tuple[Gate, ...]
     external_arguments: dict[str, Any]
     settings_overrides: dict[str, Any]
+    loop_key: str | None = None
+    loop_item: Any = None
     kfp_run: TaskRun | None = None
     """This try's prepared run (inputs resolved once); lineage reads it, never resolving again."""
     kfp_manifest: Manifest | None = None
@@ -103,14 +111,20 @@ class ComponentOperatorMixin:
         external_arguments: dict[str, Any] | None = None,
         parse_settings: KfpSettings | None = None,
         resource_bindings: Mapping[str, Binding] | None = None,
+        loop_key: str | None = None,
+        loop_item: Any = None,
         **kwargs: Any,
     ) -> None:
         """Takes the compiler's component arguments and passes the rest to the Airflow operator.
 
         ``parse_settings`` are the settings the compiler resolved (for building pods at parse time);
         at run time the operator reads them afresh, so a configuration change applies.
+        ``loop_key`` / ``loop_item``: a ParallelFor whose body is this one task maps the operator
+        itself (``.partial(loop_key=...).expand(loop_item=items)``); the item is data, never Jinja.
         """
         super().__init__(**kwargs)
+        self.loop_key = loop_key
+        self.loop_item = loop_item
         self.init_component(
             pipeline_name=pipeline_name,
             pipeline_version=pipeline_version,
@@ -122,6 +136,16 @@ class ComponentOperatorMixin:
             external_arguments=external_arguments,
         )
         self.resource_bindings = dict(resource_bindings or {})
+        if not self.external_arguments:
+            # Nothing for Airflow to render: without a template field it stores no "rendered fields"
+            # record per try (one execution-API call fewer for every task that takes no external value).
+            fields = tuple(f for f in cast(Any, self).template_fields if f != "external_arguments")
+            cast(Any, self).template_fields = fields
+
+    @classmethod
+    def check_definition(cls, kwargs: Mapping[str, Any]) -> None:
+        """What the constructor checks at parse time, for a loop's mapped task: Airflow constructs a
+        mapped operator only when an instance runs. Nothing beyond the model's validation here."""
 
     def init_component(
         self,
@@ -187,9 +211,10 @@ class ComponentOperatorMixin:
         def pipeline_context() -> Mapping[str, str]:
             return self.launcher_context(context, store or self.artifact_store(self.kfp_settings()))
 
-        return BindingResolver(
-            context, external_arguments=self.external_arguments, where=self.where, placeholders=pipeline_context
-        )
+        external = self.external_arguments
+        if self.loop_key is not None:
+            external = {**external, self.loop_key: self.loop_item}
+        return BindingResolver(context, external_arguments=external, where=self.where, placeholders=pipeline_context)
 
     def resolve_resources(self, context: Mapping[str, Any]) -> dict[str, Any]:
         """Resources given as pipeline inputs or task outputs (``set_cpu_limit(task.output)``), resolved
@@ -201,7 +226,7 @@ class ComponentOperatorMixin:
         for name, binding in self.resource_bindings.items():
             value = resolver.value(binding, argument=f"resource {name}")
             resolved[name] = checked_resource(name, value, self.where(f"resource {name}"))
-        self.log.info("Resources resolved at run time: %s", resolved)  # type: ignore[attr-defined]
+        self.log.info("Settings resolved at run time: %s", resolved)  # type: ignore[attr-defined]
         self.kfp_resolved_resources = resolved
         return resolved
 
@@ -209,7 +234,19 @@ class ComponentOperatorMixin:
         """The task's resources with the run-time ones filled in (after ``resolve_resources``): what the
         Kubernetes runner requests for the pod."""
         resolved = getattr(self, "kfp_resolved_resources", None) or {}
-        return self.task_spec.resources.model_copy(update={**resolved, "runtime_values": {}})
+        fields = {k: v for k, v in resolved.items() if not k.startswith(KUBERNETES_PREFIX)}
+        return self.task_spec.resources.model_copy(update={**fields, "runtime_values": {}})
+
+    def effective_task(self) -> TaskSpec:
+        """The task with its run-time settings filled in (after ``resolve_resources``): the resolved
+        kfp-kubernetes names go into the pod and, for volumes and secrets, into the cache key."""
+        resolved = getattr(self, "kfp_resolved_resources", None) or {}
+        names = {k.removeprefix(KUBERNETES_PREFIX): v for k, v in resolved.items() if k.startswith(KUBERNETES_PREFIX)}
+        if not resolved:
+            return self.task_spec
+        return self.task_spec.model_copy(
+            update={"resources": self.effective_resources(), "kubernetes": self.task_spec.kubernetes.with_names(names)}
+        )
 
     def resolve_inputs(self, context: Mapping[str, Any], store: ArtifactStore | None = None) -> ResolvedInputs:
         resolver = self.resolver(context, store)
@@ -290,7 +327,7 @@ class ComponentOperatorMixin:
         return CacheService(
             pipeline_name=self.pipeline_name,
             pipeline_version=self.pipeline_version,
-            task=self.task_spec,
+            task=self.effective_task(),
             component=self.component_spec,
             runner="none" if importer else settings.runner,
             where=self.where(),
@@ -365,10 +402,11 @@ class ComponentOperatorMixin:
     @property
     def operator_extra_links(self) -> Collection[BaseOperatorLink]:
         """'Cache source' until the task has run (see ``cache_link``); declared for the UI."""
-        override = self.__dict__.get("_kfp_extra_links")
+        # Airflow also reads it on a MappedOperator (a loop's mapped task), which has neither attribute.
+        override = getattr(self, "__dict__", {}).get("_kfp_extra_links")
         if override is not None:
             return override  # type: ignore[no-any-return]
-        return cache_links(self.kfp_manifest)
+        return cache_links(getattr(self, "kfp_manifest", None))
 
     @operator_extra_links.setter
     def operator_extra_links(self, links: Collection[BaseOperatorLink]) -> None:

@@ -28,7 +28,7 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipExc
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
-from airflow_kfp.bindings import Binding
+from airflow_kfp.bindings import Binding, Gate
 from airflow_kfp.config import KfpSettings, Runner, load_settings
 from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
 from airflow_kfp.hooks.identity import identity_fields
@@ -180,13 +180,17 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         settings_overrides: dict[str, Any] | None = None,
         external_arguments: dict[str, Any] | None = None,
         parse_settings: KfpSettings | None = None,
+        gates: tuple[Gate, ...] = (),
+        resource_bindings: Mapping[str, Binding] | None = None,
+        loop_key: str | None = None,
+        loop_item: Any = None,
         **kwargs: Any,
     ) -> None:
-        settings = parse_settings or load_settings().with_overrides(**(settings_overrides or {}))
-        try:
-            pod_kwargs = _pod_kwargs(pipeline_name, task_spec, component_spec, settings)
-        except ValueError as exc:
-            raise PipelineDefinitionError(f"{where(pipeline_name, task_spec.name)}: {exc}.") from exc
+        """The mixin's arguments are named here too: a loop's mapped task (``.partial()``) accepts only
+        arguments some BaseOperator class in the MRO names."""
+        pod_kwargs = self._checked_pod_kwargs(
+            pipeline_name, task_spec, component_spec, parse_settings, settings_overrides
+        )
         self._kfp_stage_out: k8s.V1Container | None = pod_kwargs.pop("_stage_out", None)
         for key, value in pod_kwargs.items():
             kwargs.setdefault(key, value)
@@ -201,12 +205,41 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             input_bindings=input_bindings,
             settings_overrides=settings_overrides,
             external_arguments=external_arguments,
+            gates=gates,
+            resource_bindings=resource_bindings,
+            loop_key=loop_key,
+            loop_item=loop_item,
             **kwargs,
         )
         self._kfp_run_env: dict[str, str] = {}
         self._kfp_reentry_result: Any = None
         self._kfp_running = False
         self._kfp_diagnosis: str | None = None
+
+    @staticmethod
+    def _checked_pod_kwargs(
+        pipeline_name: str,
+        task_spec: TaskSpec,
+        component_spec: ComponentSpec,
+        parse_settings: KfpSettings | None,
+        settings_overrides: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        settings = parse_settings or load_settings().with_overrides(**(settings_overrides or {}))
+        try:
+            return _pod_kwargs(pipeline_name, task_spec, component_spec, settings)
+        except ValueError as exc:
+            raise PipelineDefinitionError(f"{where(pipeline_name, task_spec.name)}: {exc}.") from exc
+
+    @classmethod
+    def check_definition(cls, kwargs: Mapping[str, Any]) -> None:
+        """The pod checks the constructor makes, for a loop's mapped task (built only when it runs)."""
+        cls._checked_pod_kwargs(
+            kwargs["pipeline_name"],
+            kwargs["task_spec"],
+            kwargs["component_spec"],
+            kwargs.get("parse_settings"),
+            kwargs.get("settings_overrides"),
+        )
 
     # -- Airflow entry points ----------------------------------------------------------------
     def execute(self, context: Any) -> Any:
@@ -298,14 +331,21 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         }
 
     def apply_runtime_resources(self, settings: KfpSettings) -> None:
-        """(dslgaps, issue 14) Resources given as pipeline inputs or task outputs (``set_cpu_limit(task.output)``),
-        resolved by ``resolve_resources``: into the pod's requests/limits, GPU node selector and toleration."""
+        """(dslgaps, issue 14) Settings given as pipeline inputs or task outputs (``set_cpu_limit(task.output)``,
+        ``kubernetes.mount_pvc(task, pvc_name=make.output)``), resolved by ``resolve_resources``: the pod's
+        resources, scheduling, environment, volumes and pull secrets are built again from them."""
         if not self.kfp_resolved_resources:
             return
-        task = self.task_spec.model_copy(update={"resources": self.effective_resources()})
+        task = self.effective_task()
         self.container_resources = pod_spec.container_resources(task.resources, settings)
         self.node_selector = pod_spec.node_selector(task, settings)
         self.tolerations = pod_spec.tolerations(task, settings)
+        if task.kubernetes != self.task_spec.kubernetes:
+            pod = _pod_kwargs(self.pipeline_name, task, self.component_spec, settings)
+            self.env_vars = pod["env_vars"]
+            self.volumes = pod["volumes"]
+            self.volume_mounts = pod["volume_mounts"]
+            self.image_pull_secrets = pod["image_pull_secrets"] or []
         self.pod_request_obj = None
 
     def prepare_pod(

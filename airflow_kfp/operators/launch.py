@@ -70,11 +70,17 @@ def server_env(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def _code_fingerprint() -> list[tuple[str, int, int]]:
-    out = []
-    for path in sorted(RUNTIME_DIR.glob("*.py")):
-        st = path.stat()
-        out.append((path.name, st.st_size, st.st_mtime_ns))
-    return out
+    """Name, size and mtime of every launcher module; re-read only when the folder changes (an
+    upgrade writes new files there), not on every component start."""
+    stamp = os.stat(RUNTIME_DIR).st_mtime_ns
+    if stamp not in _FINGERPRINT:
+        _FINGERPRINT.clear()
+        files = sorted(RUNTIME_DIR.glob("*.py"))
+        _FINGERPRINT[stamp] = [(f.name, st.st_size, st.st_mtime_ns) for f in files for st in (f.stat(),)]
+    return _FINGERPRINT[stamp]
+
+
+_FINGERPRINT: dict[int, list[tuple[str, int, int]]] = {}
 
 
 def server_key(env: Mapping[str, str]) -> str:

@@ -141,7 +141,8 @@ def affinity(task: TaskSpec) -> k8s.V1Affinity | None:
 
 
 def user_env(task: TaskSpec) -> list[k8s.V1EnvVar]:
-    """``set_env_variable`` values, then Secret and ConfigMap keys by reference (never by value)."""
+    """``set_env_variable`` values, then Secret and ConfigMap keys by reference (never by value), then
+    pod fields (Downward API)."""
     env = [model(k8s.V1EnvVar, name=k, value=v) for k, v in task.env.items()]
     for secret in task.kubernetes.secret_as_env:
         for key, name in secret.secret_key_to_env.items():
@@ -151,6 +152,9 @@ def user_env(task: TaskSpec) -> list[k8s.V1EnvVar]:
         for key, name in cm.config_map_key_to_env.items():
             cm_ref = model(k8s.V1ConfigMapKeySelector, name=cm.config_map_name, key=key, optional=cm.optional or None)
             env.append(model(k8s.V1EnvVar, name=name, value_from=model(k8s.V1EnvVarSource, config_map_key_ref=cm_ref)))
+    for field in task.kubernetes.field_path_as_env:
+        field_ref = model(k8s.V1ObjectFieldSelector, field_path=field.field_path)
+        env.append(model(k8s.V1EnvVar, name=field.env_name, value_from=model(k8s.V1EnvVarSource, field_ref=field_ref)))
     return env
 
 
@@ -197,6 +201,25 @@ def user_volumes(task: TaskSpec) -> tuple[list[k8s.V1Volume], list[k8s.V1VolumeM
             )
         )
         mounts.append(model(k8s.V1VolumeMount, name=e.volume_name, mount_path=e.mount_path))
+    for v in settings.ephemeral_volumes:
+        claim = model(
+            k8s.V1PersistentVolumeClaimTemplate,
+            metadata=model(k8s.V1ObjectMeta, labels=v.labels or None, annotations=v.annotations or None),
+            spec=model(
+                k8s.V1PersistentVolumeClaimSpec,
+                access_modes=list(v.access_modes),
+                resources=model(k8s.V1VolumeResourceRequirements, requests={"storage": v.size}),
+                storage_class_name=v.storage_class_name,
+            ),
+        )
+        volumes.append(
+            model(
+                k8s.V1Volume,
+                name=v.volume_name,
+                ephemeral=model(k8s.V1EphemeralVolumeSource, volume_claim_template=claim),
+            )
+        )
+        mounts.append(model(k8s.V1VolumeMount, name=v.volume_name, mount_path=v.mount_path))
     return volumes, mounts
 
 

@@ -261,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, fd)
     os.close(devnull)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    launcher.prepare()
     gc.freeze()  # what every child shares stays shared (no copy-on-write from the collector)
     server.serve()
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import functools
 import importlib.util
 import json
 import os
@@ -170,11 +171,23 @@ def _read_task(args: argparse.Namespace) -> dict[str, Any]:
     return dict(json.loads(base64.b64decode(encoded)))
 
 
-def main(argv: list[str] | None = None) -> int:
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """Built once per process: a fork server builds it before forking, so no component start pays
+    for it (building one looks up gettext catalogs on disk)."""
     parser = argparse.ArgumentParser(prog="airflow_kfp.runtime.launcher")
     parser.add_argument("--task-file")
     parser.add_argument("--workdir", default=None)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def prepare() -> None:
+    """What a pre-started launcher (the fork server) does once, so its children start with it done."""
+    _parser().parse_args(["--task-file", "-", "--workdir", "-"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
         task = _read_task(args)
     except (LauncherError, OSError, ValueError) as exc:
@@ -200,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         _log(f"the command exited with code {code}")
         return code
     output_file = task["executor_input"].get("outputs", {}).get("outputFile")
-    if output_file:
+    if output_file and task["component"]["kind"] != "python":  # ``execute`` already wrote a function's
         os.makedirs(os.path.dirname(output_file), exist_ok=True)
         with open(output_file, "w", encoding="utf-8") as fh:
             json.dump(output, fh)

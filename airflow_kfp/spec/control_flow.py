@@ -310,7 +310,7 @@ def _check_task(graph: _Graph, task: TaskSpec, upstream: set[str]) -> None:
                 f"{at}: the task ignores upstream failures, so this input fed by another task needs a default "
                 f"(as in KFP); give '{arg_name}' a default in the component."
             )
-    for field, value in task.resources.runtime_values.items():
+    for field, value in task.runtime_settings().items():
         at = f"{where(graph.spec.name, task.name)}, resource '{field}'"
         for leaf in argument_leaves(value):
             if isinstance(leaf, TaskOutputArgument) and leaf.task in graph.tasks:

@@ -6,9 +6,13 @@ kfp-kubernetes arguments so a compiled KFP ``platforms.kubernetes`` section maps
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from airflow_kfp.spec.model import Argument
 
 
 class _Model(BaseModel):
@@ -50,6 +54,25 @@ class EmptyDirMount(_Model):
     mount_path: str
     medium: str | None = None
     size_limit: str | None = None
+
+
+class FieldPathAsEnv(_Model):
+    """``use_field_path_as_env``: a pod field (Downward API, e.g. ``metadata.name``) as a variable."""
+
+    env_name: str
+    field_path: str
+
+
+class EphemeralVolume(_Model):
+    """``add_ephemeral_volume``: a PVC made for the pod from a claim template, deleted with it."""
+
+    volume_name: str
+    mount_path: str
+    access_modes: list[str]
+    size: str
+    storage_class_name: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
 
 
 class Toleration(_Model):
@@ -95,6 +118,8 @@ class KubernetesSettings(_Model):
     config_map_as_volume: list[ConfigMapAsVolume] = Field(default_factory=list)
     pvc_mount: list[PvcMount] = Field(default_factory=list)
     empty_dir_mount: list[EmptyDirMount] = Field(default_factory=list)
+    ephemeral_volumes: list[EphemeralVolume] = Field(default_factory=list)
+    field_path_as_env: list[FieldPathAsEnv] = Field(default_factory=list)
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[Toleration] = Field(default_factory=list)
     node_affinity: list[NodeAffinityTerm] = Field(default_factory=list)
@@ -110,3 +135,23 @@ class KubernetesSettings(_Model):
     """``set_deferrable``: None follows ``[kfp] deferrable``."""
     timeout_seconds: int | None = None
     """``set_timeout``: the pod's activeDeadlineSeconds."""
+    runtime_values: dict[str, Argument] = Field(default_factory=dict)
+    """Object names given as pipeline inputs or task outputs (``mount_pvc(task, pvc_name=make.output)``),
+    as in kfp-kubernetes: the name's place (``secret_as_env.0.secret_name``, ``image_pull_secrets.1``)
+    -> the value, resolved when the task runs; the static field holds "" until then."""
+
+    def with_names(self, names: dict[str, str]) -> KubernetesSettings:
+        """A copy with the run-time names (by place, as in ``runtime_values``) filled in."""
+        data = self.model_dump()
+        for place, name in names.items():
+            *path, last = place.split(".")
+            target: Any = data
+            for part in path:
+                target = target[int(part)] if isinstance(target, list) else target[part]
+            target[int(last) if isinstance(target, list) else last] = name
+        data["runtime_values"] = {}
+        return KubernetesSettings.model_validate(data)
+
+
+OBJECT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+"""A Kubernetes object name (DNS-1123 subdomain): Secrets, ConfigMaps, PVCs, service accounts."""

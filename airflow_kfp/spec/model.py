@@ -252,6 +252,10 @@ class RetryPolicy(_Model):
     backoff_max_duration: str = "3600s"
 
 
+KUBERNETES_PREFIX = "kubernetes."
+"""``TaskSpec.runtime_settings`` keys of kfp-kubernetes names (the others are ``Resources`` fields)."""
+
+
 class TaskSpec(_Model):
     name: str
     component: str
@@ -272,6 +276,14 @@ class TaskSpec(_Model):
     output_assets: dict[str, str | None] = Field(default_factory=dict)
     """Artifact outputs published as Airflow Assets (``set_output_asset``): output name -> asset URI,
     None for the default ``kfp://<pipeline>/<task_id>/<output>``."""
+
+    def runtime_settings(self) -> dict[str, Argument]:
+        """Task settings given as pipeline inputs or task outputs, resolved when the task runs: resource
+        fields by name, kfp-kubernetes object names as ``kubernetes.<place>``."""
+        return {
+            **self.resources.runtime_values,
+            **{f"{KUBERNETES_PREFIX}{k}": v for k, v in self.kubernetes.runtime_values.items()},
+        }
 
 
 class PipelineSpec(_Model):
@@ -312,3 +324,5 @@ class PipelineSpec(_Model):
 ConcatArgument.model_rebuild()
 GraphImplementation.model_rebuild()
 ComponentSpec.model_rebuild()
+KubernetesSettings.model_rebuild(_types_namespace={"Argument": Argument})
+TaskSpec.model_rebuild()

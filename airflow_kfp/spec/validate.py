@@ -143,7 +143,7 @@ def _check_arguments(spec: PipelineSpec) -> dict[str, set[str]]:
                     )
                 if arg.value is not None and not ptypes.value_matches(arg.value, target.type):
                     raise PipelineDefinitionError(f"{at}: {arg.value!r} is not {describe(target.kind, target.type)}.")
-        for field, value in task.resources.runtime_values.items():
+        for field, value in task.runtime_settings().items():
             check_parameter_leaves(
                 spec, f"{where(spec.name, task.name)}, resource '{field}'", value, by_name, upstream[task.name]
             )

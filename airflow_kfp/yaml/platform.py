@@ -2,22 +2,28 @@
 ``KubernetesSettings``.
 
 Settings are keyed by executor label in the document; every task run by that executor gets them.
-Values the kfp-kubernetes API lets a pipeline compute at run time (a secret name from a pipeline
-input, a PVC made by an earlier task) are refused: the model holds constants, so the message says to
-pass a literal instead.
+Object names the kfp-kubernetes API lets a pipeline compute at run time (a secret name from a
+pipeline input, a PVC named by an earlier task) are kept as the IR's parameter references and become
+the task's ``KubernetesSettings.runtime_values`` once the task's scope can read them
+(``ExecutorPlatform.for_task``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from airflow_kfp.spec.kubernetes import (
+    OBJECT_NAME,
     ConfigMapAsEnv,
     ConfigMapAsVolume,
     EmptyDirMount,
+    EphemeralVolume,
+    FieldPathAsEnv,
     KubernetesSettings,
     NodeAffinityTerm,
     PvcMount,
@@ -27,19 +33,37 @@ from airflow_kfp.spec.kubernetes import (
     SelectorRequirement,
     Toleration,
 )
+from airflow_kfp.spec.model import Argument
 from airflow_kfp.spec.validate import PipelineDefinitionError
 from airflow_kfp.yaml.document import Where
 from airflow_kfp.yaml.values import constant_of
 
 _UNSUPPORTED = {
-    "fieldPathAsEnv": "environment variables from pod fields (use_field_path_as_env) are not supported yet",
-    "genericEphemeralVolume": "generic ephemeral volumes (add_ephemeral_volume) are not supported yet; mount a PVC",
-    "podAffinity": "pod affinity (add_pod_affinity) is not supported yet; use node affinity or a node selector",
+    "podAffinity": "pod affinity is not supported; use node affinity or a node selector",
 }
+_REFERENCES = ("componentInputParameter", "taskOutputParameter")
+_SECRET = ("secretName", "secretNameParameter")
+_CONFIG_MAP = ("configMapName", "configMapNameParameter")
+
+
+@dataclass
+class ExecutorPlatform:
+    """One executor's kfp-kubernetes settings, with names computed at run time still as IR references."""
+
+    settings: KubernetesSettings = field(default_factory=KubernetesSettings)
+    runtime: dict[str, tuple[dict[str, Any], Where]] = field(default_factory=dict)
+    """Place of a name (see ``KubernetesSettings.runtime_values``) -> its parameter reference and YAML path."""
+
+    def for_task(self, argument: Callable[[dict[str, Any], Where], Argument]) -> KubernetesSettings:
+        """The settings of one task, its run-time names read in the task's scope by ``argument``."""
+        settings = self.settings.model_copy(deep=True)
+        for place, (reference, where) in self.runtime.items():
+            settings.runtime_values[place] = argument(reference, where)
+        return settings
 
 
 def _constant(value: Any, where: Where, what: str) -> str:
-    """A ``*Parameter`` value: only a constant can be used."""
+    """A constant ``*Parameter`` value (a JSON setting); a run-time one is refused."""
     if not isinstance(value, dict):
         return str(value)
     if "runtimeValue" in value:
@@ -47,16 +71,35 @@ def _constant(value: Any, where: Where, what: str) -> str:
     source = "a pipeline input" if "componentInputParameter" in value else "a task output"
     raise where.error(
         f"the {what} comes from {source}, known only at run time; airflow-kfp needs it as a constant in the "
-        f"pipeline (pass the literal name to the kfp-kubernetes call)."
+        f"pipeline (pass the literal value to the kfp-kubernetes call)."
     )
 
 
-def _name(entry: dict[str, Any], key: str, parameter: str, where: Where, what: str) -> str:
+def _name(
+    entry: dict[str, Any], keys: tuple[str, str], at: Where, what: str, platform: ExecutorPlatform, place: str
+) -> str:
+    """An object name: constant, or a pipeline input / task output recorded for the task to resolve."""
+    key, parameter = keys
+    value = entry.get(parameter)
+    if value is None and any(k in entry for k in _REFERENCES):  # kfp-kubernetes' older pvcMount form
+        value = {k: entry[k] for k in _REFERENCES if k in entry}
+    if isinstance(value, dict) and any(k in value for k in _REFERENCES):
+        platform.runtime[place] = (value, at.at(parameter))
+        return ""
     if entry.get(key):
-        return str(entry[key])
-    if parameter in entry:
-        return _constant(entry[parameter], where, what)
-    raise where.error(f"the {what} is missing.")
+        name = str(entry[key])
+    elif value is not None:
+        name = _constant(value, at.at(parameter), what)
+    else:
+        raise at.error(f"the {what} is missing.")
+    if not OBJECT_NAME.match(name):
+        hint = (
+            "kfp-kubernetes does not resolve f-strings in names; pass the pipeline input or task output itself"
+            if "{{channel:" in name
+            else "use lower case a-z, 0-9, '-' and '.'"
+        )
+        raise at.error(f"the {what} {name!r} is not a Kubernetes object name; {hint}.")
+    return name
 
 
 def _json(entry: dict[str, Any], key: str, where: Where) -> Any:
@@ -119,60 +162,82 @@ def _affinity(entry: dict[str, Any], where: Where) -> NodeAffinityTerm:
     )
 
 
-def _settings(config: dict[str, Any], where: Where) -> KubernetesSettings:
-    settings = KubernetesSettings()
+def _settings(config: dict[str, Any], where: Where) -> ExecutorPlatform:
+    platform = ExecutorPlatform()
+    settings = platform.settings
     for key, value in config.items():
         at = where.at(key)
         entries = value if isinstance(value, list) else []
         if key in _UNSUPPORTED:
             raise at.error(_UNSUPPORTED[key] + ".")
         if key == "secretAsEnv":
-            settings.secret_as_env += [
-                SecretAsEnv(
-                    secret_name=_name(e, "secretName", "secretNameParameter", at, "secret name"),
-                    secret_key_to_env={str(k["secretKey"]): str(k["envVar"]) for k in e.get("keyToEnv") or []},
-                    optional=bool(e.get("optional")),
-                )
-                for e in entries
-            ]
-        elif key == "secretAsVolume":
-            settings.secret_as_volume += [
-                SecretAsVolume(
-                    secret_name=_name(e, "secretName", "secretNameParameter", at, "secret name"),
-                    mount_path=str(e["mountPath"]),
-                    optional=bool(e.get("optional")),
-                )
-                for e in entries
-            ]
-        elif key == "configMapAsEnv":
-            settings.config_map_as_env += [
-                ConfigMapAsEnv(
-                    config_map_name=_name(e, "configMapName", "configMapNameParameter", at, "config map name"),
-                    config_map_key_to_env={str(k["configMapKey"]): str(k["envVar"]) for k in e.get("keyToEnv") or []},
-                    optional=bool(e.get("optional")),
-                )
-                for e in entries
-            ]
-        elif key == "configMapAsVolume":
-            settings.config_map_as_volume += [
-                ConfigMapAsVolume(
-                    config_map_name=_name(e, "configMapName", "configMapNameParameter", at, "config map name"),
-                    mount_path=str(e["mountPath"]),
-                    optional=bool(e.get("optional")),
-                )
-                for e in entries
-            ]
-        elif key == "pvcMount":
-            for e in entries:
-                if e.get("taskOutputParameter") or e.get("componentInputParameter"):
-                    _constant(
-                        {k: e[k] for k in ("taskOutputParameter", "componentInputParameter") if k in e}, at, "PVC name"
+            for i, e in enumerate(entries):
+                place = f"secret_as_env.{len(settings.secret_as_env)}.secret_name"
+                settings.secret_as_env.append(
+                    SecretAsEnv(
+                        secret_name=_name(e, _SECRET, at.at(str(i)), "secret name", platform, place),
+                        secret_key_to_env={str(k["secretKey"]): str(k["envVar"]) for k in e.get("keyToEnv") or []},
+                        optional=bool(e.get("optional")),
                     )
+                )
+        elif key == "secretAsVolume":
+            for i, e in enumerate(entries):
+                place = f"secret_as_volume.{len(settings.secret_as_volume)}.secret_name"
+                settings.secret_as_volume.append(
+                    SecretAsVolume(
+                        secret_name=_name(e, _SECRET, at.at(str(i)), "secret name", platform, place),
+                        mount_path=str(e["mountPath"]),
+                        optional=bool(e.get("optional")),
+                    )
+                )
+        elif key == "configMapAsEnv":
+            for i, e in enumerate(entries):
+                place = f"config_map_as_env.{len(settings.config_map_as_env)}.config_map_name"
+                settings.config_map_as_env.append(
+                    ConfigMapAsEnv(
+                        config_map_name=_name(e, _CONFIG_MAP, at.at(str(i)), "config map name", platform, place),
+                        config_map_key_to_env={
+                            str(k["configMapKey"]): str(k["envVar"]) for k in e.get("keyToEnv") or []
+                        },
+                        optional=bool(e.get("optional")),
+                    )
+                )
+        elif key == "configMapAsVolume":
+            for i, e in enumerate(entries):
+                place = f"config_map_as_volume.{len(settings.config_map_as_volume)}.config_map_name"
+                settings.config_map_as_volume.append(
+                    ConfigMapAsVolume(
+                        config_map_name=_name(e, _CONFIG_MAP, at.at(str(i)), "config map name", platform, place),
+                        mount_path=str(e["mountPath"]),
+                        optional=bool(e.get("optional")),
+                    )
+                )
+        elif key == "pvcMount":
+            for i, e in enumerate(entries):
+                place = f"pvc_mount.{len(settings.pvc_mount)}.pvc_name"
                 settings.pvc_mount.append(
                     PvcMount(
-                        pvc_name=_name(e, "constant", "pvcNameParameter", at, "PVC name"),
+                        pvc_name=_name(e, ("constant", "pvcNameParameter"), at.at(str(i)), "PVC name", platform, place),
                         mount_path=str(e["mountPath"]),
                         sub_path=e.get("subPath") or None,
+                    )
+                )
+        elif key == "fieldPathAsEnv":
+            settings.field_path_as_env += [
+                FieldPathAsEnv(env_name=str(e["name"]), field_path=str(e["fieldPath"])) for e in entries
+            ]
+        elif key == "genericEphemeralVolume":
+            for e in entries:
+                metadata = e.get("metadata") or {}
+                settings.ephemeral_volumes.append(
+                    EphemeralVolume(
+                        volume_name=str(e["volumeName"]),
+                        mount_path=str(e["mountPath"]),
+                        access_modes=[str(m) for m in e.get("accessModes") or []],
+                        size=str(e["size"]),
+                        storage_class_name=e.get("storageClassName") or None,
+                        labels=_pairs(metadata.get("labels")),
+                        annotations=_pairs(metadata.get("annotations")),
                     )
                 )
         elif key == "emptyDirMounts":
@@ -204,9 +269,11 @@ def _settings(config: dict[str, Any], where: Where) -> KubernetesSettings:
         elif key == "nodeAffinity":
             settings.node_affinity += [_affinity(e, at) for e in entries]
         elif key == "imagePullSecret":
-            settings.image_pull_secrets += [
-                _name(e, "secretName", "secretNameParameter", at, "image pull secret name") for e in entries
-            ]
+            for i, e in enumerate(entries):
+                place = f"image_pull_secrets.{len(settings.image_pull_secrets)}"
+                settings.image_pull_secrets.append(
+                    _name(e, _SECRET, at.at(str(i)), "image pull secret name", platform, place)
+                )
         elif key == "imagePullPolicy":
             settings.image_pull_policy = value
         elif key == "podMetadata":
@@ -224,10 +291,10 @@ def _settings(config: dict[str, Any], where: Where) -> KubernetesSettings:
             settings.service_account = str(value)
         else:
             raise at.error(f"the kfp-kubernetes setting '{key}' is not supported by airflow-kfp.")
-    return settings
+    return platform
 
 
-def kubernetes_settings(platforms: dict[str, Any], pipeline: str) -> dict[str, KubernetesSettings]:
+def kubernetes_settings(platforms: dict[str, Any], pipeline: str) -> dict[str, ExecutorPlatform]:
     """Settings per executor label, from the ``platforms`` document."""
     try:
         return _executors(platforms, pipeline)
@@ -239,7 +306,7 @@ def kubernetes_settings(platforms: dict[str, Any], pipeline: str) -> dict[str, K
         ) from None
 
 
-def _executors(platforms: dict[str, Any], pipeline: str) -> dict[str, KubernetesSettings]:
+def _executors(platforms: dict[str, Any], pipeline: str) -> dict[str, ExecutorPlatform]:
     where = Where(pipeline, "platforms")
     unknown = sorted(set(platforms) - {"kubernetes"})
     if unknown:
@@ -257,7 +324,7 @@ def _executors(platforms: dict[str, Any], pipeline: str) -> dict[str, Kubernetes
             "[kfp] configuration section instead."
         )
     executors = ((kubernetes.get("deploymentSpec") or {}).get("executors")) or {}
-    result: dict[str, KubernetesSettings] = {}
+    result: dict[str, ExecutorPlatform] = {}
     for label, config in executors.items():
         at = where.at("deploymentSpec", "executors", label)
         if not isinstance(config, dict):

@@ -22,7 +22,6 @@ from pydantic import ValidationError
 
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec import model as m
-from airflow_kfp.spec.kubernetes import KubernetesSettings
 from airflow_kfp.spec.model import (
     Argument,
     CachingOptions,
@@ -45,6 +44,7 @@ from airflow_kfp.spec.model import (
 from airflow_kfp.yaml import components as comps
 from airflow_kfp.yaml.conditions import Comparison, ConditionSyntaxError, Literal, parse_condition
 from airflow_kfp.yaml.document import Where, mapping
+from airflow_kfp.yaml.platform import ExecutorPlatform
 from airflow_kfp.yaml.values import constant_of, typed_value, whole_numbers
 
 ALL_UPSTREAM_COMPLETED = "ALL_UPSTREAM_TASKS_COMPLETED"
@@ -68,7 +68,7 @@ def _natural(key: str) -> tuple[Any, ...]:
 class Document:
     """The parts of a compiled pipeline every scope reads: components, executors, platform settings."""
 
-    def __init__(self, spec: dict[str, Any], kubernetes: dict[str, KubernetesSettings], pipeline: str) -> None:
+    def __init__(self, spec: dict[str, Any], kubernetes: dict[str, ExecutorPlatform], pipeline: str) -> None:
         self.pipeline = pipeline
         self.components: dict[str, Any] = mapping(spec.get("components"), Where(pipeline, "components"))
         deployment = mapping(spec.get("deploymentSpec"), Where(pipeline, "deploymentSpec"))
@@ -607,7 +607,9 @@ class _Reader:
             ),
             retry=_retry(task.get("retryPolicy"), at.at("retryPolicy")),
             ignore_upstream_failure=policy.get("strategy") == ALL_UPSTREAM_COMPLETED and not is_exit,
-            kubernetes=self.document.kubernetes.get(str(label), KubernetesSettings()).model_copy(deep=True),
+            kubernetes=self.document.kubernetes.get(str(label), ExecutorPlatform()).for_task(
+                lambda reference, where: scope.argument(reference, where, None)
+            ),
             group=group,
         )
         self.tasks.append(spec)

@@ -228,12 +228,12 @@ def _executor(documents, label):
             lambda d: d.append(
                 {
                     "platforms": {
-                        "kubernetes": {"deploymentSpec": {"executors": {"exec-say-hello": {"fieldPathAsEnv": [{}]}}}}
+                        "kubernetes": {"deploymentSpec": {"executors": {"exec-say-hello": {"podAffinity": [{}]}}}}
                     }
                 }
             ),
-            "platforms.kubernetes.deploymentSpec.executors.exec-say-hello.fieldPathAsEnv",
-            "not supported yet",
+            "platforms.kubernetes.deploymentSpec.executors.exec-say-hello.podAffinity",
+            "pod affinity is not supported",
         ),
         (
             lambda d: d.append(
@@ -256,8 +256,8 @@ def _executor(documents, label):
                     }
                 }
             ),
-            "platforms.kubernetes.deploymentSpec.executors.exec-say-hello.secretAsEnv",
-            "comes from a pipeline input, known only at run time",
+            "platforms.kubernetes.deploymentSpec.executors.exec-say-hello.secretAsEnv.0.secretNameParameter",
+            "reads pipeline input 'secret', which the pipeline does not declare",
         ),
         (
             lambda d: d[0]["root"]["dag"]["tasks"]["say-hello"]["componentRef"].update(name="comp-missing"),

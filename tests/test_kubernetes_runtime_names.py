@@ -1,0 +1,101 @@
+"""kfp-kubernetes settings the local runner sees (issue 14): object names from pipeline inputs and task
+outputs are resolved and checked when the task runs, from Python source and from compiled YAML; the
+code runs (the local runner mounts no volumes); a bad name fails the task naming it."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_kfp import dsl, kubernetes, to_dag
+from airflow_kfp.spec.model import PipelineInputArgument, TaskOutputArgument
+from airflow_kfp.spec.validate import PipelineDefinitionError
+
+P = "tests.pipelines.kube_names"
+
+
+def test_names_from_inputs_outputs_and_f_strings_are_recorded_for_run_time():
+    from tests.pipelines.kube_names import local_names, runtime_names
+
+    dag = to_dag(local_names)
+    task = dag.get_task("names-only")
+    k8s = task.task_spec.kubernetes
+    assert (k8s.secret_as_env[0].secret_name, k8s.pvc_mount[0].pvc_name) == ("", "")
+    assert k8s.runtime_values["secret_as_env.0.secret_name"] == PipelineInputArgument(name="secret")
+    assert k8s.runtime_values["pvc_mount.0.pvc_name"] == TaskOutputArgument(task="claim-name", output="Output")
+    assert task.upstream_task_ids == {"claim-name"}  # the name's producer runs first
+    writer = to_dag(runtime_names).get_task("write-shared").task_spec.kubernetes
+    assert writer.image_pull_secrets == [""] and set(writer.runtime_values) >= {"image_pull_secrets.0"}
+    assert writer.field_path_as_env[0].field_path == "metadata.name"
+    assert writer.ephemeral_volumes[0].size == "1Gi"
+
+
+@pytest.mark.parametrize("source", ["python", "yaml"])
+def test_run_time_names_resolve_when_the_task_runs(dag_runner, capfd, tmp_path, source):
+    if source == "yaml":  # the same settings compiled by the real kfp SDK and kfp-kubernetes
+        from tests.compat.test_compiled_yaml import yaml_dag_source
+
+        dag = dag_runner.load(yaml_dag_source("kubernetes_runtime_names"))
+
+        def run(conf):
+            return dag_runner.run(dag, conf=conf)
+    else:
+
+        def run(conf):
+            return dag_runner.run_pipeline(f"{P}:local_names", conf=conf)
+
+    result = run({"secret": "vault", "prefix": "team-b"})
+    assert result.state == "success", result.states
+    assert result.manifest("names-only")["parameters"]["Output"] == "vault"
+    log = capfd.readouterr().out
+    assert "'kubernetes.secret_as_env.0.secret_name': 'vault'" in log
+    assert "'kubernetes.pvc_mount.0.pvc_name': 'team-b-data'" in log
+    settings = "team-b-settings" if source == "python" else "team-b-data"  # an f-string, or a task output
+    assert f"'kubernetes.config_map_as_volume.0.config_map_name': '{settings}'" in log
+
+    bad = run({"secret": "vault", "prefix": "Team_B"})
+    assert bad.state == "failed" and bad.states["names-only"] == "failed"
+    log = capfd.readouterr().out
+    assert "task 'names-only'" in log and "'Team_B-data' is not a Kubernetes object name" in log
+
+
+def _task(**kwargs):
+    @dsl.component
+    def noop() -> str:
+        return ""
+
+    @dsl.pipeline(name="bad-settings")
+    def pipeline(name: str = "x", items: list = []):  # noqa: B006
+        t = noop()
+        for func, args in kwargs.items():
+            getattr(kubernetes, func)(t, **args)
+
+    return pipeline
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"use_field_path_as_env": {"env_name": "POD", "field_path": "spec.containers"}}, "Downward API"),
+        ({"use_field_path_as_env": {"env_name": "1X", "field_path": "metadata.name"}}, "environment variable"),
+        (
+            {"add_ephemeral_volume": {"volume_name": "v", "mount_path": "/v", "access_modes": ["RW"], "size": "1Gi"}},
+            "argument 'access_modes'",
+        ),
+        (
+            {
+                "add_ephemeral_volume": {
+                    "volume_name": "v",
+                    "mount_path": "/v",
+                    "access_modes": ["ReadWriteOnce"],
+                    "size": "lots",
+                }
+            },
+            "argument 'size'",
+        ),
+        ({"mount_pvc": {"pvc_name": "Bad_Name", "mount_path": "/data"}}, "argument 'pvc_name'"),
+    ],
+)
+def test_bad_settings_fail_at_parse_naming_the_argument(settings, message):
+    with pytest.raises(PipelineDefinitionError) as error:
+        to_dag(_task(**settings))
+    assert "task 'noop'" in str(error.value) and message in str(error.value)
