@@ -13,6 +13,7 @@ from airflow.sdk import DAG, Param, TaskGroup
 
 from airflow_kfp import experiment as _experiment
 from airflow_kfp import pipeline_root, templating
+from airflow_kfp.collector import gc_paused
 from airflow_kfp.compiler.artifact_inputs import import_artifact_inputs
 from airflow_kfp.compiler.build import OperatorClasses, build
 from airflow_kfp.compiler.plan import plan_pipeline
@@ -108,6 +109,7 @@ def pipeline_params(spec: PipelineSpec, arguments: dict[str, Any] | None = None)
     return params
 
 
+@gc_paused()  # see airflow_kfp.collector
 def to_dag(
     pipeline: Pipeline | BaseComponent | PipelineSpec,
     *,
@@ -171,6 +173,7 @@ def to_dag(
     return dag
 
 
+@gc_paused()
 def to_task_group(
     pipeline: Pipeline | BaseComponent | PipelineSpec,
     *,

@@ -235,6 +235,56 @@ def test_a_loop_inside_a_nested_pipeline_inside_a_loop_is_flattened() -> None:
     assert use_task.trigger_rule == "none_failed"
 
 
+def test_a_pipeline_as_exit_task_starts_after_every_member_whatever_happened() -> None:
+    @dsl.component
+    def state_of(status: dict) -> str:
+        return str(status["state"])
+
+    @dsl.pipeline(name="notify")
+    def notify(status: dsl.PipelineTaskFinalStatus):
+        with dsl.If(state_of(status=status).output == "FAILED"):
+            use(x=1)
+
+    @dsl.pipeline(name="exit-pipeline")
+    def exit_pipeline():
+        final = notify()
+        with dsl.ExitHandler(final):
+            make(x=1)
+
+    plan = plan_pipeline(exit_pipeline.spec)
+    first = plan.task("notify.state-of")
+    assert first.upstream == ("exit-handler-1.make",) and first.trigger_rule == "all_done"
+    assert first.bindings == {"status": FinalStatus("exit-handler-1", ("exit-handler-1.make",))}
+    after = plan.task("notify.condition-1.check")  # follows its producer as usual
+    assert after.upstream == ("notify.state-of",) and after.trigger_rule is None
+    assert plan.task("kfp_run_state").trigger_rule == "all_done"  # an exit pipeline's failure fails the run
+
+
+def test_a_check_in_a_flattened_loop_runs_past_skipped_outer_instances_behind_its_own_gates() -> None:
+    @dsl.pipeline(name="nested-check")
+    def nested_check():
+        with dsl.ParallelFor([1, 2]) as n:
+            first = make(x=n)
+            with dsl.If(first.output > 1):
+                scored = make(x=n)
+                with dsl.ParallelFor([5, 15]) as m:
+                    with dsl.If(m < scored.output):
+                        with dsl.If(m > 0):
+                            use(x=m)
+
+    plan = plan_pipeline(nested_check.spec)
+    flat = "for-loop-1--condition-2--for-loop-3"
+    check = plan.task(f"{flat}.condition-4.check")
+    # score's instances whose branch was skipped must not skip the check of the others
+    assert check.trigger_rule == "none_failed" and check.gates == ()
+    assert check.conditions[0].right == UpstreamOutput(
+        "for-loop-1.condition-2.make-2", "Output", False, (plan.group(flat).loop_key, "for-loop-1")
+    )
+    inner = plan.task(f"{flat}.condition-4.condition-5.check")
+    assert inner.trigger_rule == "none_failed"
+    assert inner.gates == (Gate(f"{flat}.condition-4.check", same_map_index=True),)
+
+
 def test_output_assets_are_planned_as_uris() -> None:
     @dsl.component
     def produce(data: dsl.Output[dsl.Dataset]) -> None:

@@ -273,7 +273,7 @@ def test_unsupported_constructs_name_their_yaml_path(change, path, message):
     assert str(error.value).startswith("pipeline 'hello-pipeline'")
 
 
-def test_artifact_iterators_are_refused():
+def test_an_artifact_iterator_over_an_input_the_loop_is_not_given_names_its_yaml_path():
     def change(documents):
         for component in documents[0]["components"].values():
             for task in (component.get("dag") or {}).get("tasks", {}).values():
@@ -287,8 +287,10 @@ def test_artifact_iterators_are_refused():
                 del task["parameterIterator"]
                 return
 
-    with pytest.raises(PipelineDefinitionError, match=r"artifactIterator\): dsl.ParallelFor over a list of artifacts"):
+    with pytest.raises(PipelineDefinitionError) as error:
         load_pipeline(_with("loops_collected", change))
+    assert "artifactIterator.items)" in str(error.value)
+    assert "the loop reads input artifact 'x', which the task is not given" in str(error.value)
 
 
 def test_bad_documents():
