@@ -11,6 +11,7 @@ from airflow_kfp.bindings import (
     Collected,
     Comparison,
     Constant,
+    Coordinate,
     ExternalArgument,
     FinalStatus,
     Gate,
@@ -283,6 +284,25 @@ def test_a_check_in_a_flattened_loop_runs_past_skipped_outer_instances_behind_it
     inner = plan.task(f"{flat}.condition-4.condition-5.check")
     assert inner.trigger_rule == "none_failed"
     assert inner.gates == (Gate(f"{flat}.condition-4.check", same_map_index=True),)
+
+
+def test_a_nested_pipeline_in_a_loop_returns_the_collected_of_its_own_outer_instance() -> None:
+    @dsl.pipeline(name="squares")
+    def squares(xs: list) -> list:
+        with dsl.ParallelFor(xs) as x:
+            squared = make(x=x)
+        return dsl.Collected(squared.output)
+
+    @dsl.pipeline(name="per-group")
+    def per_group():
+        with dsl.ParallelFor([[1, 2], [3]]) as xs:
+            gather(values=squares(xs=xs).output)
+
+    plan = plan_pipeline(per_group.spec)
+    flat = "for-loop-1--squares--for-loop-1"
+    assert plan.task("for-loop-1.gather").bindings["values"] == Collected(
+        f"{flat}.make", "Output", items_task=f"{flat}-items", fixed=(Coordinate("for-loop-1"),)
+    )
 
 
 def test_output_assets_are_planned_as_uris() -> None:
