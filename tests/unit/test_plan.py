@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import timedelta
+from typing import List  # noqa: UP035
 
 from airflow_kfp import dsl
 from airflow_kfp.bindings import (
@@ -303,6 +304,34 @@ def test_a_nested_pipeline_in_a_loop_returns_the_collected_of_its_own_outer_inst
     assert plan.task("for-loop-1.gather").bindings["values"] == Collected(
         f"{flat}.make", "Output", items_task=f"{flat}-items", fixed=(Coordinate("for-loop-1"),)
     )
+
+
+def test_a_loop_over_artifacts_publishes_their_records_and_keeps_its_parallelism() -> None:
+    @dsl.component
+    def write(x: int, out: dsl.Output[dsl.Dataset]) -> None:
+        open(out.path, "w").write(str(x))
+
+    @dsl.component
+    def read(ds: dsl.Input[dsl.Dataset]) -> str:
+        return open(ds.path).read()
+
+    @dsl.pipeline(name="written")
+    def written() -> List[dsl.Dataset]:  # noqa: UP006
+        with dsl.ParallelFor([1, 2]) as x:
+            made = write(x=x)
+        return dsl.Collected(made.outputs["out"])
+
+    @dsl.pipeline(name="each")
+    def each():
+        with dsl.ParallelFor(written().output, parallelism=1) as dataset:
+            read(ds=dataset)
+
+    plan = plan_pipeline(each.spec)
+    items = plan.task("for-loop-1-items")
+    assert items.items_artifacts and items.items == Collected("written.for-loop-1.write", "out")
+    reader = plan.task("for-loop-1.read")
+    assert reader.max_active_tis_per_dagrun == 1
+    assert reader.bindings["ds"] == LoopItem(plan.group("for-loop-1").loop_key)
 
 
 def test_output_assets_are_planned_as_uris() -> None:
