@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import List  # noqa: UP035
+
 import pytest
 
 from airflow_kfp import dsl
 from airflow_kfp.dsl import PipelineDefinitionError
-from tests.pipelines.control_flow import add_one, echo, regions, report, square, tolerant, write_data
+from tests.pipelines.control_flow import add_one, echo, merge, regions, report, square, tolerant, write_data
 
 
 def _fails(match):
@@ -158,3 +160,55 @@ def test_valid_loop_records_its_group_and_parallelism():
     assert [(g.name, g.kind, g.parallelism) for g in p.spec.groups] == [("for-loop-1", "loop", 3)]
     assert p.spec.task("write-data").group == "for-loop-1"
     assert p.spec.model_validate_json(p.spec.canonical_json()) == p.spec  # still plain, serialisable data
+
+
+def _datasets():
+    """A nested pipeline returning a List[Dataset] (dsl.Collected), what KFP's artifactIterator loops over."""
+
+    @dsl.pipeline(name="datasets")
+    def datasets() -> List[dsl.Dataset]:  # noqa: UP006
+        with dsl.ParallelFor(["eu", "us"]) as region:
+            written = write_data(region=region, size=1)
+        return dsl.Collected(written.outputs["data"])
+
+    return datasets
+
+
+def test_loop_over_one_artifact():
+    with _fails(r"pipeline 'p': dsl.ParallelFor over <output 'data' of task 'write-data'>, one artifact, needs a list"):
+
+        @dsl.pipeline(name="p")
+        def p():
+            with dsl.ParallelFor(write_data(region="eu", size=1).outputs["data"]) as item:
+                echo(text=item)
+
+
+def test_artifact_loop_item_to_a_parameter_input():
+    datasets = _datasets()
+    with _fails(r"task 'echo', argument 'text': the loop item is an artifact, but the input expects a string"):
+
+        @dsl.pipeline(name="p")
+        def p():
+            with dsl.ParallelFor(datasets().output) as item:
+                echo(text=item)
+
+
+def test_artifact_loop_item_has_no_fields():
+    datasets = _datasets()
+    with _fails(r"the loop iterates artifacts, which have no fields"):
+
+        @dsl.pipeline(name="p")
+        def p():
+            with dsl.ParallelFor(datasets().output) as item:
+                echo(text=item.name)
+
+
+def test_loop_over_collected_artifacts_directly_says_what_kfp_wants():
+    with _fails(r"return the dsl.Collected\(...\) from a nested pipeline and loop over that pipeline task's output"):
+
+        @dsl.pipeline(name="p")
+        def p():
+            with dsl.ParallelFor(["eu"]) as region:
+                written = write_data(region=region, size=1)
+            with dsl.ParallelFor(dsl.Collected(written.outputs["data"])) as item:
+                merge(parts=item)

@@ -105,6 +105,28 @@ def test_start_up_variables_get_a_server_of_their_own(tmp_path: Path, server_dir
         assert result["hash"] == int(fresh.stdout)  # the seed took effect, as in a fresh interpreter
 
 
+def test_the_server_removes_the_folders_handed_back_to_it(tmp_path: Path, server_dir: Path) -> None:
+    """A finished component's folder goes back to the fork server, which removes it when idle (off the
+    task's path); it removes only the runner's own ``kfp-*`` folders, in the order they came."""
+    env = _env()
+    _probe(tmp_path, "kfp-first", env)  # the server now runs
+    kept = tmp_path / "not-a-component-folder"
+    kept.mkdir()
+    launch.discard("fork", kept, env)  # refused: not a runner's folder
+    workdir = tmp_path / "kfp-first"
+    assert workdir.is_dir() and (workdir / "task.json").exists()
+    launch.discard("fork", workdir, env)
+    deadline = time.monotonic() + 30
+    while workdir.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not workdir.exists()
+    assert kept.is_dir()  # its request came first and was turned down
+    spawned = tmp_path / "kfp-spawned"
+    spawned.mkdir()
+    launch.discard("spawn", spawned, env)  # no server in spawn mode: removed at once
+    assert not spawned.exists()
+
+
 def test_a_failing_component_reports_its_exit_code_and_output(tmp_path: Path, server_dir: Path) -> None:
     source = "def boom(x: int) -> int:\n    print('about to fail', flush=True)\n    raise ValueError(f'bad x {x}')\n"
     workdir = tmp_path / "boom"

@@ -94,3 +94,21 @@ def test_on_kubernetes_each_instance_is_the_pod_operator_with_its_item(monkeypat
     monkeypatch.setattr(kube_operator, "_pod_kwargs", refuse)  # what the constructor checks at parse time
     with pytest.raises(PipelineDefinitionError, match="pipeline 'mapped-loop', task 'square': no pod for you"):
         to_dag(mapped_loop, start_date=datetime.datetime(2024, 1, 1), runner="kubernetes")
+
+
+def test_in_a_task_group_the_mapped_task_reads_an_upstream_airflow_value(dag_runner):
+    source = (
+        "import datetime\n"
+        "from airflow.sdk import DAG, task\n"
+        "from airflow_kfp import to_task_group\n"
+        "from tests.pipelines.loops import group_loop\n"
+        "with DAG('group-loop-dag', start_date=datetime.datetime(2024, 1, 1), schedule=None) as dag:\n"
+        "    @task\n"
+        "    def factor() -> int:\n"
+        "        return 3\n"
+        "    to_task_group(group_loop, arguments={'k': factor()})\n"
+    )
+    result = dag_runner.run(dag_runner.load(source))
+    assert result.state == "success", result.states
+    assert result.dag.get_task("group-loop.for-loop-1.times").upstream_task_ids >= {"factor"}
+    assert [_out(result, "group-loop.for-loop-1.times", i) for i in range(3)] == [3, 6, 9]

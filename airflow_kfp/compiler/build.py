@@ -9,14 +9,13 @@ context is entered, so building registers nothing anywhere.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow.sdk import Asset, TaskGroup
 
+from airflow_kfp.collector import gc_paused
 from airflow_kfp.compiler import airflow_compat
 from airflow_kfp.compiler.plan import GroupKind, GroupPlan, OperatorFamily, PipelinePlan, TaskPlan
 from airflow_kfp.errors import PipelineDefinitionError
@@ -121,9 +120,13 @@ class _Builder:
         if planned.display_name:
             common["task_display_name"] = planned.display_name
         if planned.family == OperatorFamily.CONDITION:
-            op = self.classes.condition(conditions=planned.conditions, description=planned.description, **common)
+            if planned.trigger_rule:
+                common["trigger_rule"] = planned.trigger_rule
+            op = self.classes.condition(
+                conditions=planned.conditions, description=planned.description, gates=planned.gates, **common
+            )
         elif planned.family == OperatorFamily.LOOP_ITEMS:
-            op = self.classes.loop_items(items=planned.items, **common)
+            op = self.classes.loop_items(items=planned.items, artifacts=planned.items_artifacts, **common)
         elif planned.family == OperatorFamily.NESTED_LOOP_ITEMS:
             from airflow_kfp.operators.nested_loop import NestedLoopItemsOperator
 
@@ -216,17 +219,3 @@ def build(
             settings_overrides=settings_overrides,
             external_arguments=external_arguments or {},
         ).run()
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Building allocates thousands of long-lived objects and no garbage cycles; the full collections
-    they trigger cost a third of a large compile and free nothing. Only our own loop runs here (never
-    the user's pipeline function), so pausing the cyclic collector is safe."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

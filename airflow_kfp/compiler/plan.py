@@ -52,6 +52,7 @@ from airflow_kfp.bindings import (
 from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.lineage.assets import declared_outputs, output_asset_uri
 from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.spec.control_flow import looped_artifacts
 from airflow_kfp.spec.durations import parse_duration
 from airflow_kfp.spec.model import (
     Argument,
@@ -183,6 +184,8 @@ class TaskPlan:
     """CONDITION family: the comparisons that must all hold."""
     items: Binding | None = None
     """LOOP_ITEMS family: the value holding the list."""
+    items_artifacts: bool = False
+    """LOOP_ITEMS family: the list holds artifacts (KFP's artifactIterator), one per iteration."""
     resource_bindings: Mapping[str, Binding] = field(default_factory=dict)
     """Resources given as pipeline inputs or task outputs (``Resources.runtime_values``), by field."""
     nested_items: Mapping[str, Any] = field(default_factory=dict)
@@ -350,6 +353,8 @@ class _Planner:
         """Group id -> ids of the tasks inside it (any depth)."""
         self.exit_tasks: list[tuple[str, str, dict[str, str]]] = []
         """(exit task id, exit handler group id, final-status input names -> '')."""
+        self.exit_pipelines: list[tuple[str, str, list[str]]] = []
+        """A nested pipeline as exit task: (its group id, exit handler group id, its first tasks)."""
         self.skipping_groups: set[str] = set()
         """Nested pipelines with branches inside: some of their tasks may be skipped without the
         pipeline being skipped, so their followers run past those skips (``none_failed``)."""
@@ -430,18 +435,20 @@ class _Planner:
         outer_gates: tuple[str, ...],
         outer_checks: tuple[str, ...],
         outer_upstream: tuple[str, ...],
-    ) -> dict[str, _Node]:
-        """Plan one pipeline; a nested one's tasks that follow nothing inside it follow ``outer_upstream``
-        (what the pipeline task follows), and all of them the checks of the branches it sits in."""
+    ) -> dict[str, Binding]:
+        """Plan one pipeline and return its outputs as the pipeline task's consumers read them; a nested
+        one's tasks that follow nothing inside it follow ``outer_upstream`` (what the pipeline task
+        follows), and all of them the checks of the branches it sits in."""
         first_task, first_group = len(self.drafts), len(self.groups)
-        rendered = _Level(self, spec, inputs, container, outer_gates, outer_checks).run()
+        level = _Level(self, spec, inputs, container, outer_gates, outer_checks)
+        level.run()
         if outer_upstream:
             new_tasks = list(self.drafts.values())[first_task:]
             inside = {d.task_id for d in new_tasks} | set(list(self.groups)[first_group:])
             for draft in new_tasks:
                 if not any(u in inside for u in draft.upstream):
                     draft.upstream.extend(u for u in outer_upstream if u not in draft.upstream)
-        return rendered
+        return level.outputs()
 
     def watch_run_state(self) -> None:
         """KFP fails a run when any of its tasks failed. Airflow decides from the leaf tasks, so a failure
@@ -491,6 +498,19 @@ class _Planner:
             for name in inputs:
                 bindings[name] = FinalStatus(handler=handler, task_ids=members)
             draft.fields["bindings"] = bindings
+        for _, handler, roots in self.exit_pipelines:
+            members = tuple(self.group_members[handler])
+            for root in roots:
+                self.drafts[root].upstream.extend(m for m in members if m not in self.drafts[root].upstream)
+        for draft in self.drafts.values():  # an exit pipeline's final status, read by the tasks inside it
+            bindings = draft.fields.get("bindings") or {}
+            if any(isinstance(b, FinalStatus) and not b.task_ids for b in bindings.values()):
+                draft.fields["bindings"] = {
+                    name: FinalStatus(b.handler, tuple(self.group_members[b.handler]))
+                    if isinstance(b, FinalStatus) and not b.task_ids
+                    else b
+                    for name, b in bindings.items()
+                }
         tasks = tuple(
             TaskPlan(
                 task_id=d.task_id,
@@ -580,6 +600,15 @@ class _Level:
             )
             check_id = self.p.child_id(group_id, "check")
             producers = [u for c in conditions for side in (c.left, c.right) for u in upstream_task_ids(side)]
+            flow: dict[str, Any] = {}
+            if loop is not None and self.p.groups[loop].outer_loop is not None:
+                # In a flattened nested loop the operands' producers include every outer instance, some
+                # of which an enclosing branch skipped (they have no entry here): run past those skips,
+                # but only where this instance's own enclosing branches passed.
+                flow = {
+                    "trigger_rule": "none_failed",
+                    "gates": tuple(Gate(c, self.p.same_loop(c, loop)) for c in parent_checks),
+                }
             self.p._add_task(
                 _Draft(
                     check_id,
@@ -593,6 +622,7 @@ class _Level:
                         "external_keys": _keys(b for c in conditions for b in (c.left, c.right)),
                         "description": f"{spec.name} ({text})",
                         "display_name": f"check: {text}"[:200],
+                        **flow,
                     },
                 )
             )
@@ -644,7 +674,12 @@ class _Level:
                     OperatorFamily.LOOP_ITEMS,
                     [*parent_gates, *upstream_task_ids(binding)],
                     outer,
-                    {"items": binding, "external_keys": _keys([binding]), "display_name": f"{spec.name}: items"},
+                    {
+                        "items": binding,
+                        "items_artifacts": looped_artifacts(self.spec, spec) is not None,
+                        "external_keys": _keys([binding]),
+                        "display_name": f"{spec.name}: items",
+                    },
                 )
             )
             plan = GroupPlan(
@@ -699,6 +734,7 @@ class _Level:
                         "outer_flat": outer_plan.outer_loop is not None,
                         "loop_key": loop_key,
                         "outer_checks": outer_checks,
+                        "artifacts": looped_artifacts(self.spec, spec) is not None,
                     },
                 },
             )
@@ -810,6 +846,38 @@ class _Level:
                 return True
         return False
 
+    def _exit_pipeline(self, group_id: str, handler: str, loop: str | None, checks: tuple[str, ...]) -> None:
+        """A nested pipeline as an ExitHandler's exit task: its first tasks follow every task the handler
+        wraps (added when the plan is finished) and run whatever happened to them, as an exit task does;
+        the tasks after them inside follow their own producers as usual. They still check the branches
+        the pipeline sits in."""
+        roots = [
+            task_id
+            for task_id in self.p.group_members[group_id]
+            if not any(_inside(group_id, u) for u in self.p.drafts[task_id].upstream)
+        ]
+        for task_id in roots:
+            draft = self.p.drafts[task_id]
+            draft.fields["trigger_rule"] = "all_done"
+            draft.fields["gates"] = tuple(Gate(c, self.p.same_loop(c, loop)) for c in checks)
+        self.p.exit_pipelines.append((group_id, handler, roots))
+
+    def outputs(self) -> dict[str, Binding]:
+        """The pipeline's outputs as read where its task sits: the task output, OneOf or Collected inside.
+        A Collected of a loop flattened into an enclosing loop gathers only the items of the enclosing
+        instance the pipeline task runs in (a nested pipeline inside a dsl.ParallelFor)."""
+        reader_loop = self.p.enclosing_loop(self.container)
+        found: dict[str, Binding] = {}
+        for name, ref in self.spec.outputs.items():
+            if isinstance(ref, OneOfArgument):
+                found[name] = OneOf(tuple(_upstream(self.rendered[o.task].outputs[o.output]) for o in ref.options))
+            elif isinstance(ref, CollectedArgument):
+                source = _upstream(self.rendered[ref.task].outputs[ref.output])
+                found[name] = self.collected(source, ref, reader_loop)
+            else:
+                found[name] = self.rendered[ref.task].outputs[ref.output]
+        return found
+
     # -- tasks -------------------------------------------------------------------------------
     def run(self) -> dict[str, _Node]:
         for task in ordered_tasks(self.spec):
@@ -848,7 +916,13 @@ class _Level:
             self.p._add_group(plan)
             if _has_branches(impl.pipeline):
                 self.p.skipping_groups.add(node_id)
-            inner = self.p.plan_level(
+            exit_of = self.exit_handlers.get(task.name)
+            handler = self.state(exit_of.name).plan.group_id if exit_of is not None else None
+            if handler is not None:  # a pipeline as exit task: its status inputs filled by the handler
+                bindings.update(
+                    {i.name: FinalStatus(handler) for i in component.inputs if i.type == ptypes.TASK_FINAL_STATUS}
+                )
+            outputs = self.p.plan_level(
                 impl.pipeline,
                 bindings,
                 node_id,
@@ -856,7 +930,8 @@ class _Level:
                 self.checks(task.group),
                 tuple(dict.fromkeys(upstream)),
             )
-            outputs = {name: _graph_output(inner, ref) for name, ref in impl.pipeline.outputs.items()}
+            if handler is not None:
+                self._exit_pipeline(node_id, handler, loop, self.checks(task.group))
             return _Node(node_id, outputs)
         fields: dict[str, Any] = {
             "task": task,
@@ -903,20 +978,13 @@ class _Level:
         return _Node(node_id, outputs)
 
 
+def _inside(group_id: str, node: str) -> bool:
+    return node.startswith(f"{group_id}.")
+
+
 def _upstream(binding: Binding) -> UpstreamOutput:
     assert isinstance(binding, UpstreamOutput), binding  # validation: OneOf options are task outputs
     return binding
-
-
-def _graph_output(inner: Mapping[str, _Node], ref: Any) -> Binding:
-    """A nested pipeline's output as its consumers read it: the task output, OneOf or Collected inside."""
-    if isinstance(ref, OneOfArgument):
-        return OneOf(tuple(_upstream(inner[o.task].outputs[o.output]) for o in ref.options))
-    source = inner[ref.task].outputs[ref.output]
-    if isinstance(ref, CollectedArgument):
-        upstream = _upstream(source)
-        return Collected(upstream.task_id, upstream.output)
-    return source
 
 
 def _has_branches(spec: PipelineSpec) -> bool:

@@ -90,8 +90,8 @@ class PipelineInputChannel(PipelineChannel):
 
 
 class TaskOutputChannel(PipelineChannel):
-    def __init__(self, task: PipelineTask, output: str, kind: str, type_: str) -> None:
-        super().__init__(kind, type_)
+    def __init__(self, task: PipelineTask, output: str, kind: str, type_: str, is_list: bool = False) -> None:
+        super().__init__(kind, type_, is_list=is_list)
         self.task = task
         self.output = output
 

@@ -191,15 +191,17 @@ class Else(_Group):
 class LoopArgument(PipelineChannel):
     """The current item of a ParallelFor; ``item.field`` (or ``item['field']``) reads a field of a dict item."""
 
-    def __init__(self, loop: str, item_type: str | None, field: str | None = None) -> None:
+    def __init__(self, loop: str, item_type: str | None, field: str | None = None, item_kind: str = PARAMETER) -> None:
         # Attributes are underscored so that item.<anything> reads a field of the item.
         self._loop = loop
         self._item_type = item_type
         self._field = field
+        self._item_kind = item_kind
+        """ARTIFACT in a loop over a list of artifacts (KFP's artifactIterator)."""
 
     @property
     def kind(self) -> str:  # type: ignore[override]
-        return PARAMETER
+        return self._item_kind
 
     @property
     def type(self) -> str:  # type: ignore[override]
@@ -218,6 +220,11 @@ class LoopArgument(PipelineChannel):
         return self[name]
 
     def __getitem__(self, name: str) -> LoopArgument:
+        if self._item_kind == ARTIFACT:
+            raise PipelineDefinitionError(
+                f"loop '{self._loop}': item.{name}: the loop iterates artifacts, which have no fields; pass the "
+                f"item to an Input[...] argument and read its metadata there."
+            )
         if self._field is not None:
             raise PipelineDefinitionError(
                 f"loop '{self._loop}': item.{self._field}.{name}: only one level of field access is supported; "
@@ -243,33 +250,38 @@ class ParallelFor(_Group):
         self.parallelism = parallelism
         self.name = name
 
-    def _items_argument(self, builder: PipelineBuilder) -> tuple[Argument, str | None]:
+    def _items_argument(self, builder: PipelineBuilder) -> tuple[Argument, str | None, str]:
         items = self.items
         at = where(builder.name)
         if isinstance(items, PipelineTask):
             items = items.output
         if isinstance(items, LoopArgument):  # a nested loop over (a field of) the outer loop's item
-            return items.to_argument(), None
+            if items.kind == ARTIFACT:
+                raise PipelineDefinitionError(f"{at}: dsl.ParallelFor over {items!r}, one artifact, needs a list.")
+            return items.to_argument(), None, PARAMETER
         if isinstance(items, list | tuple):
             if not items:
                 raise PipelineDefinitionError(f"{at}: dsl.ParallelFor over an empty list has nothing to run.")
-            return ConstantArgument(value=list(items)), _static_item_type(list(items))
+            return ConstantArgument(value=list(items)), _static_item_type(list(items)), PARAMETER
         if isinstance(items, CollectedChannel | OneOfChannel):
             raise PipelineDefinitionError(
-                f"{at}: dsl.ParallelFor over a Collected/OneOf value is not supported; loop over a task output."
+                f"{at}: dsl.ParallelFor over a Collected/OneOf value is not supported (nor by KFP); return the "
+                f"dsl.Collected(...) from a nested pipeline and loop over that pipeline task's output."
             )
         if isinstance(items, PipelineChannel):
-            if items.kind == ARTIFACT:
-                raise PipelineDefinitionError(
-                    f"{at}: dsl.ParallelFor over {items!r}, an artifact, is not supported; loop over a list "
-                    f"parameter (for example a list of URIs returned by a component)."
-                )
+            if items.kind == ARTIFACT:  # KFP's artifactIterator: one artifact of the list per iteration
+                if not items.is_list:
+                    raise PipelineDefinitionError(
+                        f"{at}: dsl.ParallelFor over {items!r}, one artifact, needs a list of artifacts "
+                        f"(Input[List[...]], or a nested pipeline returning dsl.Collected(...))."
+                    )
+                return items.to_argument(), items.type, ARTIFACT
             if items.type != ptypes.LIST:
                 raise PipelineDefinitionError(
                     f"{at}: dsl.ParallelFor needs a list, but {items!r} is "
                     f"{ptypes.JSON_SCHEMA_TYPES.get(items.type, items.type)}; annotate it as a list."
                 )
-            return items.to_argument(), None
+            return items.to_argument(), None, PARAMETER
         raise PipelineDefinitionError(
             f"{at}: dsl.ParallelFor needs a list, a list pipeline input or a list task output; got {items!r}."
         )
@@ -282,7 +294,7 @@ class ParallelFor(_Group):
                 f"{where(builder.name)}: dsl.ParallelFor parallelism must be a whole number >= 0 (0 = no limit); "
                 f"got {parallelism!r}."
             )
-        items, item_type = self._items_argument(builder)
+        items, item_type, item_kind = self._items_argument(builder)
         name = builder.group_name("for-loop")
         self._open(
             builder,
@@ -290,7 +302,7 @@ class ParallelFor(_Group):
                 name=name, kind="loop", parent=builder.current_group, items=items, parallelism=parallelism or None
             ),
         )
-        return LoopArgument(name, item_type)
+        return LoopArgument(name, item_type, item_kind=item_kind)
 
 
 class CollectedChannel(PipelineChannel):

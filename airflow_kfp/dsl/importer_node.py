@@ -5,14 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_kfp.dsl.channels import PipelineChannel
-from airflow_kfp.dsl.pipeline_context import current_builder
+from airflow_kfp.dsl.control_flow import CollectedChannel, OneOfChannel
+from airflow_kfp.dsl.formatting import TOKEN, has_token
+from airflow_kfp.dsl.pipeline_context import PipelineBuilder, current_builder
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.runtime.artifacts import Artifact
-from airflow_kfp.spec.model import ARTIFACT, PARAMETER, ComponentSpec, ImporterImplementation, InputSpec, OutputSpec
+from airflow_kfp.spec.model import (
+    ARTIFACT,
+    PARAMETER,
+    Argument,
+    ComponentSpec,
+    ImporterImplementation,
+    InputSpec,
+    OutputSpec,
+)
 from airflow_kfp.spec.validate import PipelineDefinitionError
 
 OUTPUT = "artifact"
+METADATA = "metadata"
+"""Name of the importer's first metadata input (KFP's ``metadata``, ``metadata-2``...)."""
 
 
 def importer(
@@ -41,15 +53,8 @@ def importer(
         raise PipelineDefinitionError(
             f"pipeline '{builder.name}': dsl.importer(artifact_uri={artifact_uri!r}) needs a URI string."
         )
-    from airflow_kfp.dsl.formatting import find_hidden_channel
-
-    hidden = find_hidden_channel(metadata or {})
-    if hidden is not None:
-        raise PipelineDefinitionError(
-            f"pipeline '{builder.name}': dsl.importer(metadata=...) holds {hidden}, a run-time value; importer "
-            f"metadata is fixed when the pipeline is defined here. Pass constants, or set the metadata in a "
-            f"component that reads the imported artifact."
-        )
+    metadata_inputs = _MetadataInputs(builder)
+    fixed_metadata = metadata_inputs.walk(dict(metadata or {}))
     if isinstance(artifact_uri, str):
         from airflow_kfp.dsl.formatting import formatted_argument
 
@@ -60,11 +65,59 @@ def importer(
             )
     spec = ComponentSpec(
         name="importer",
-        inputs=[InputSpec(name="uri", kind=PARAMETER, type=ptypes.STRING)],
+        inputs=[InputSpec(name="uri", kind=PARAMETER, type=ptypes.STRING), *metadata_inputs.specs],
         outputs=[OutputSpec(name=OUTPUT, kind=ARTIFACT, type=artifact_class.schema_title)],
         implementation=ImporterImplementation(
-            artifact_class=artifact_class.schema_title, reimport=reimport, metadata=dict(metadata or {})
+            artifact_class=artifact_class.schema_title, reimport=reimport, metadata=fixed_metadata
         ),
     )
     key = builder.component_key(spec, id(spec))
-    return PipelineTask(builder, spec, key, {"uri": artifact_uri})
+    task = PipelineTask(builder, spec, key, {"uri": artifact_uri})
+    task.spec.arguments.update(metadata_inputs.arguments)  # already model arguments
+    return task
+
+
+class _MetadataInputs:
+    """Run-time values in ``dsl.importer(metadata=...)``, as KFP compiles them: each distinct pipeline
+    input, task output or loop item (also inside an f-string, in a key or a value) becomes an importer
+    input ``metadata``, ``metadata-2``... and its place a ``{{$.inputs.parameters['...']}}``
+    placeholder, filled when the importer runs."""
+
+    def __init__(self, builder: PipelineBuilder) -> None:
+        self.builder = builder
+        self.specs: list[InputSpec] = []
+        self.arguments: dict[str, Argument] = {}
+
+    def _input(self, argument: Argument, type_: str) -> str:
+        name = next((n for n, a in self.arguments.items() if a == argument), None)
+        if name is None:
+            name = METADATA if not self.arguments else f"{METADATA}-{len(self.arguments) + 1}"
+            self.arguments[name] = argument
+            self.specs.append(InputSpec(name=name, kind=PARAMETER, type=type_))
+        return "{{$.inputs.parameters['" + name + "']}}"
+
+    def walk(self, value: Any) -> Any:
+        if isinstance(value, PipelineChannel):
+            if value.kind != PARAMETER or isinstance(value, CollectedChannel | OneOfChannel):
+                raise PipelineDefinitionError(
+                    f"pipeline '{self.builder.name}': dsl.importer(metadata=...) holds {value!r}; metadata takes "
+                    f"parameters (pipeline inputs, task outputs, loop items); pass the value to a component first."
+                )
+            return self._input(value.to_argument(), value.type)
+        if isinstance(value, str) and has_token(value):
+            return TOKEN.sub(lambda m: self._token(m.group(0), value), value)
+        if isinstance(value, dict):
+            return {self.walk(k): self.walk(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.walk(v) for v in value]
+        return value
+
+    def _token(self, token: str, text: str) -> str:
+        argument = self.builder.formatted.get(token)
+        if argument is None:
+            raise PipelineDefinitionError(
+                f"pipeline '{self.builder.name}': dsl.importer(metadata=...) holds {text!r}, with a value of "
+                f"another pipeline; pass values of this pipeline only."
+            )
+        type_ = token.rsplit(";type=", 1)[1].rstrip(";}")
+        return self._input(argument, type_)

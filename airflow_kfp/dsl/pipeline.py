@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, overload
 
+from airflow_kfp.collector import gc_paused
 from airflow_kfp.dsl.channels import PipelineChannel, PipelineInputChannel, TaskOutputChannel
 from airflow_kfp.dsl.components import BaseComponent
 from airflow_kfp.dsl.pipeline_context import PipelineBuilder, kfp_name
@@ -53,12 +54,13 @@ class Pipeline(BaseComponent):
         # Artifact inputs are allowed: a pipeline used inside another one receives them from its caller.
         inputs, _ = read_signature(func, name, allow_return=True, owner_kind="pipeline")
         builder = PipelineBuilder(name)
-        with builder:
+        with builder, gc_paused():  # the function only declares tasks (see airflow_kfp.collector)
             channels = {i.name: PipelineInputChannel(i.name, i.kind, i.type, i.is_list) for i in inputs}
             returned = func(**channels)
         outputs, output_specs = _pipeline_outputs(name, returned)
-        built = builder.spec(description=description, inputs=inputs, outputs=outputs, output_specs=output_specs)
-        return validate_pipeline(built)
+        with gc_paused():
+            built = builder.spec(description=description, inputs=inputs, outputs=outputs, output_specs=output_specs)
+            return validate_pipeline(built)
 
     @property
     def name(self) -> str:

@@ -34,7 +34,9 @@ _RUNTIME_LEAVES = (ConstantArgument, PipelineInputArgument, TaskOutputArgument, 
 class _Outputs(Mapping[str, TaskOutputChannel]):
     def __init__(self, task: PipelineTask) -> None:
         self._task = task
-        self._channels = {o.name: TaskOutputChannel(task, o.name, o.kind, o.type) for o in task.component_spec.outputs}
+        self._channels = {
+            o.name: TaskOutputChannel(task, o.name, o.kind, o.type, o.is_list) for o in task.component_spec.outputs
+        }
 
     def __getitem__(self, name: str) -> TaskOutputChannel:
         if name not in self._channels:

@@ -16,9 +16,9 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_kfp.bindings import Binding, Comparison
+from airflow_kfp.bindings import Binding, Comparison, Gate
 from airflow_kfp.errors import FlowInputError
-from airflow_kfp.operators.resolver import BindingResolver
+from airflow_kfp.operators.resolver import ARTIFACTS, PARAMETERS, BindingResolver
 from airflow_kfp.run_conf import check_run_conf
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
@@ -93,13 +93,18 @@ class ConditionOperator(_FlowOperator):
 
     ui_color = "#fde8c8"
 
-    def __init__(self, *, conditions: Sequence[Comparison], description: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self, *, conditions: Sequence[Comparison], description: str = "", gates: Sequence[Gate] = (), **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.conditions = tuple(conditions)
         self.description = description
+        self.gates = tuple(gates)
+        """Checks of the enclosing branches, verified first when the trigger rule runs past skips."""
 
     def execute(self, context: Any) -> bool:
         resolver = self._resolver(context)
+        resolver.check_gates(self.gates)
         for condition in self.conditions:
             left = resolver.value(condition.left)
             right = resolver.value(condition.right)
@@ -121,16 +126,27 @@ class LoopItemsOperator(_FlowOperator):
 
     ui_color = "#e6f4ea"
 
-    def __init__(self, *, items: Binding, **kwargs: Any) -> None:
+    def __init__(self, *, items: Binding, artifacts: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.items = items
+        self.artifacts = artifacts
+        """A list of artifacts (KFP's artifactIterator): the items are their manifest records."""
 
     def execute(self, context: Any) -> list[Any]:
-        value = self._resolver(context).value(self.items)
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                value = json.loads(value)
-        if not isinstance(value, list | tuple):
-            raise FlowInputError(f"{self._where()}: dsl.ParallelFor needs a list of items, got {value!r}.")
-        self.log.info("Looping over %d item(s)", len(value))
-        return list(value)
+        value = loop_items(self._resolver(context), self.items, self.artifacts, self._where())
+        self.log.info("Looping over %d %s", len(value), "artifact(s)" if self.artifacts else "item(s)")
+        return value
+
+
+def loop_items(resolver: BindingResolver, items: Binding, artifacts: bool, where: str) -> list[Any]:
+    """A loop's items: a list of parameters (a JSON string of one is read), or of artifact records, each
+    carrying its URI, type, metadata, size and digest, which its iteration's task verifies when reading."""
+    value = resolver.value(items, section=ARTIFACTS if artifacts else PARAMETERS)
+    if isinstance(value, str) and not artifacts:
+        with contextlib.suppress(ValueError):
+            value = json.loads(value)
+    if not isinstance(value, list | tuple):
+        raise FlowInputError(f"{where}: dsl.ParallelFor needs a list of items, got {value!r}.")
+    if artifacts and not all(isinstance(v, dict) and v.get("uri") for v in value):
+        raise FlowInputError(f"{where}: dsl.ParallelFor over artifacts got {value!r}, not a list of artifacts.")
+    return list(value)

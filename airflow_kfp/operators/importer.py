@@ -14,6 +14,7 @@ from airflow_kfp.hooks.factory import get_artifact_store
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
 from airflow_kfp.operators.base import ComponentFailedError, ComponentOperatorMixin, ResolvedInputs, RunResult
+from airflow_kfp.runtime.placeholders import substitute_input_parameters
 
 
 def store_root_of(uri: str) -> str:
@@ -59,7 +60,7 @@ class ImporterOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperator):
         record = ArtifactRecord(
             uri=info.uri,
             type=getattr(impl, "artifact_class", "system.Artifact"),
-            metadata=dict(getattr(impl, "metadata", {}) or {}),
+            metadata=substitute_input_parameters(dict(getattr(impl, "metadata", {}) or {}), inputs.parameters),
             size=info.size,
             digest=info.digest,
             etag=info.etag,

@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -202,6 +203,19 @@ def run_forked(argv: list[str], env: Mapping[str, str], cwd: Path, on_line: Line
     if reply is None or "exit" not in reply:
         raise LaunchLostError("the fork server ended without the component's exit status")
     return int(reply["exit"])
+
+
+def discard(mode: str, workdir: Path, env: Mapping[str, str] | None) -> None:
+    """Remove a finished component's folder: handed to the fork server of ``env`` when one is running
+    (it removes the folder when idle, off the task's path), else removed here and now."""
+    if mode == "fork" and env is not None and fork_available():
+        base = private_dir()
+        sock = _connect(base / f"{server_key(env)}.sock") if base is not None else None
+        if sock is not None:
+            with sock, contextlib.suppress(OSError):
+                forkserver.send_message(sock, {"op": "discard", "path": str(workdir)})
+                return
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def run_spawned(argv: list[str], env: Mapping[str, str], cwd: Path, on_line: LineSink) -> int:

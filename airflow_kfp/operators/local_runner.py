@@ -19,7 +19,6 @@ import collections
 import hashlib
 import json
 import os
-import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
@@ -35,7 +34,7 @@ from airflow_kfp.hooks.layout import encode_segment
 from airflow_kfp.manifest import ArtifactRecord
 from airflow_kfp.operators import component_env, launch, task_document
 from airflow_kfp.operators.task_run import ResolvedInputs, RunResult
-from airflow_kfp.runtime import user_code, verify
+from airflow_kfp.runtime import forkserver, user_code, verify
 from airflow_kfp.runtime.artifacts import METRICS_TYPES
 from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.messages import where
@@ -193,7 +192,8 @@ class LocalRunner:
                 effective_image(self.component_spec, self.task_spec, settings.default_image),
             )
         install, pip_target = self._package_plan(settings)
-        workdir = Path(tempfile.mkdtemp(prefix=f"kfp-{self.task_spec.name[:40]}-"))
+        workdir = Path(tempfile.mkdtemp(prefix=f"{forkserver.DISCARD_PREFIX}{self.task_spec.name[:40]}-"))
+        env: dict[str, str] | None = None
         try:
             staged = self._stage_inputs(inputs, store, workdir)
             types = task_document.output_types(self.component_spec)
@@ -215,14 +215,15 @@ class LocalRunner:
             }
             task_file = workdir / "task.json"
             task_file.write_text(json.dumps(task_doc))
-            self._run_launcher(task_file, workdir, self._env(workdir, settings), settings)
+            env = self._env(workdir, settings)
+            self._run_launcher(task_file, workdir, env, settings)
             written = json.loads(executor_output.read_text()) if executor_output.exists() else {}
             return RunResult(
                 parameters=dict(written.get("parameterValues") or {}),
                 artifacts=self._store_outputs(written, out_paths, output_uris, types, store),
             )
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            launch.discard(settings.local_launch, workdir, env)
 
     def _store_outputs(
         self,

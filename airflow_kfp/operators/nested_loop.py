@@ -11,14 +11,11 @@ their entry; ``dsl.Collected`` groups the inner instances per outer instance fro
 
 from __future__ import annotations
 
-import contextlib
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_kfp.bindings import Binding, Gate
-from airflow_kfp.errors import FlowInputError
-from airflow_kfp.operators.condition import _FlowOperator
+from airflow_kfp.operators.condition import _FlowOperator, loop_items
 from airflow_kfp.operators.nested_collected import OUTER_KEY
 from airflow_kfp.operators.resolver import BindingResolver
 
@@ -51,6 +48,7 @@ class NestedLoopItemsOperator(_FlowOperator):
         loop_key: str,
         outer_checks: Sequence[str] = (),
         gates: Sequence[Gate] = (),
+        artifacts: bool = False,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("trigger_rule", "none_failed")  # outer instances skipped by a branch are left out
@@ -64,6 +62,7 @@ class NestedLoopItemsOperator(_FlowOperator):
         self.loop_key = loop_key
         self.outer_checks = tuple(outer_checks)
         self.gates = tuple(gates)
+        self.artifacts = artifacts
 
     def _inner_items(self, context: Mapping[str, Any], index: int, outer_entry: Any) -> list[Any]:
         at_index = dict(context)
@@ -73,15 +72,7 @@ class NestedLoopItemsOperator(_FlowOperator):
             external_arguments={**self.external_arguments, self.outer_key: outer_entry},
             where=self._where,
         )
-        value = resolver.value(self.items)
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                value = json.loads(value)
-        if not isinstance(value, list | tuple):
-            raise FlowInputError(
-                f"{self._where()}: dsl.ParallelFor needs a list of items, got {value!r} for outer item {index}."
-            )
-        return list(value)
+        return loop_items(resolver, self.items, self.artifacts, f"{self._where()}, outer item {index}")
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
         ti = context["ti"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from airflow_kfp.runtime import types as ptypes
@@ -134,3 +135,25 @@ class Resolver:
 
     def resolve(self, args: list[str]) -> list[str]:
         return [out for arg in args for out in self.resolve_arg(arg)]
+
+
+def substitute_input_parameters(value: Any, parameters: Mapping[str, Any]) -> Any:
+    """``{{$.inputs.parameters['x']}}`` in the keys and values of a structure (KFP's importer metadata
+    computed at run time): a value that is exactly one placeholder takes the input's value as it is,
+    any other string gets the values as text."""
+    resolver = Resolver({"inputs": {"parameterValues": dict(parameters)}}, {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, str):
+            whole = _PLACEHOLDER.fullmatch(node)
+            single = _INPUT_PARAM.match(whole["body"]) if whole else None
+            if single is not None and single["name"] in parameters:
+                return parameters[single["name"]]
+            return _PLACEHOLDER.sub(lambda m: resolver._one(m["body"]), node) if "{{$" in node else node
+        if isinstance(node, dict):
+            return {str(walk(k)): walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    return walk(value)

@@ -34,6 +34,19 @@ from airflow_kfp.spec.model import (
 _WHAT = {"condition": "dsl.If/Elif/Else branch", "loop": "dsl.ParallelFor", "exit_handler": "dsl.ExitHandler"}
 
 
+def looped_artifacts(spec: PipelineSpec, group: GroupSpec) -> OutputSpec | InputSpec | None:
+    """The list of artifacts a dsl.ParallelFor iterates (KFP's artifactIterator: a task output or a
+    pipeline input of type List[Artifact]), or None for a loop over parameters."""
+    items = group.items
+    found: OutputSpec | InputSpec | None = None
+    if isinstance(items, TaskOutputArgument):
+        producer = next((t for t in spec.tasks if t.name == items.task), None)
+        found = spec.components[producer.component].output(items.output) if producer is not None else None
+    elif isinstance(items, PipelineInputArgument):
+        found = spec.input(items.name)
+    return found if found is not None and found.kind == ARTIFACT else None
+
+
 class _Graph:
     """Group lookups for one pipeline, computed once."""
 
@@ -109,7 +122,7 @@ def _operand_producers(graph: _Graph, group: GroupSpec, at: str, args: list[Argu
     for arg in args:
         if isinstance(arg, TaskOutputArgument):
             producer, out = graph.output(arg.task, arg.output, at)
-            if out.kind == ARTIFACT:
+            if out.kind == ARTIFACT and not (group.kind == "loop" and out.is_list):
                 raise PipelineDefinitionError(
                     f"{at}: it uses output '{arg.output}' of task '{arg.task}', an artifact; conditions and loops "
                     f"take parameters."
@@ -141,13 +154,23 @@ def _check_group(graph: _Graph, group: GroupSpec) -> list[str]:
             raise PipelineDefinitionError(f"{at}: dsl.ParallelFor needs a list; got {items.value!r}.")
         if isinstance(items, PipelineInputArgument):
             spec_input = graph.spec.input(items.name)
-            if spec_input is not None and spec_input.type != ptypes.LIST:
+            if spec_input is not None and spec_input.kind == ARTIFACT and not spec_input.is_list:
+                raise PipelineDefinitionError(
+                    f"{at}: dsl.ParallelFor needs a list, but pipeline input '{items.name}' is one artifact; "
+                    f"annotate it as Input[List[...]]."
+                )
+            if spec_input is not None and spec_input.kind != ARTIFACT and spec_input.type != ptypes.LIST:
                 raise PipelineDefinitionError(
                     f"{at}: dsl.ParallelFor needs a list, but pipeline input '{items.name}' is "
                     f"{describe(spec_input.kind, spec_input.type)}; annotate it as a list."
                 )
         if isinstance(items, TaskOutputArgument):
             _, out = graph.output(items.task, items.output, at)
+            if out.kind == ARTIFACT and not out.is_list:
+                raise PipelineDefinitionError(
+                    f"{at}: dsl.ParallelFor needs a list, but output '{items.output}' of task '{items.task}' is one "
+                    f"artifact; loop over a List[Artifact] (a nested pipeline returning dsl.Collected(...))."
+                )
             if out.kind != ARTIFACT and out.type != ptypes.LIST:
                 raise PipelineDefinitionError(
                     f"{at}: dsl.ParallelFor needs a list, but output '{items.output}' of task '{items.task}' is "
@@ -283,6 +306,19 @@ def _check_task(graph: _Graph, task: TaskSpec, upstream: set[str]) -> None:
         elif isinstance(arg, LoopItemArgument):
             _loop_item_ok(graph, at, arg, task.group)
             loop = graph.groups[arg.loop]
+            artifacts = looped_artifacts(graph.spec, loop)
+            if artifacts is not None:  # one artifact of the list per iteration
+                if arg.field is not None:
+                    raise PipelineDefinitionError(
+                        f"{at}: the loop iterates artifacts, which have no field '{arg.field}'; pass the item whole."
+                    )
+                if target.kind != ARTIFACT:
+                    raise PipelineDefinitionError(
+                        f"{at}: the loop item is an artifact, but the input expects "
+                        f"{describe(target.kind, target.type)}; annotate it as Input[...]."
+                    )
+                _check_target(at, ARTIFACT, artifacts.type, target, "the loop item")
+                continue
             if target.kind == ARTIFACT:
                 raise PipelineDefinitionError(f"{at}: a loop item is a parameter, but the input expects an artifact.")
             if isinstance(loop.items, ConstantArgument) and isinstance(loop.items.value, list):

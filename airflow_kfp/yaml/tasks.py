@@ -53,6 +53,8 @@ _INPUT_PLACEHOLDER = re.compile(r"\{\{\$\.inputs\.parameters\[(?P<q>['\"])(?P<na
 _CONTROL_FLOW_NAME = re.compile(r"^(condition|condition-branches|for-loop|exit-handler)-\d+$")
 _PVC_IMAGES = ("argostub/createpvc", "argostub/deletepvc")
 
+_METADATA_INPUT = re.compile(r"\{\{\$\.inputs\.parameters\['([^']+)'\]\}\}")
+"""A placeholder of an importer input in its metadata (KFP's run-time metadata)."""
 TASK_KINDS = ("executor", "pipeline", "condition", "branches", "transparent", "loop", "exit_handler")
 
 
@@ -114,13 +116,18 @@ class Document:
                 )
         elif "importer" in executor:
             implementation = comps.importer_executor(executor["importer"], exec_at.at("importer"))
-            if any("{{$" in json.dumps(v) for v in implementation.metadata.values()):
-                raise exec_at.at("importer", "metadata").error(
-                    "importer metadata computed from pipeline inputs or task outputs is not supported; give "
-                    "dsl.importer(metadata=...) constant values."
-                )
             outputs = [OutputSpec(name=comps.IMPORTER_OUTPUT, kind=m.ARTIFACT, type=implementation.artifact_class)]
-            inputs = [InputSpec(name=comps.IMPORTER_URI_INPUT, kind=m.PARAMETER, type=ptypes.STRING)]
+            # metadata computed at run time: its placeholders name the importer's other inputs
+            metadata_inputs = [i for i in inputs if i.name != comps.IMPORTER_URI_INPUT]
+            text = str(implementation.metadata)
+            unknown = sorted(set(_METADATA_INPUT.findall(text)) - {i.name for i in metadata_inputs})
+            if unknown or "{{$" in _METADATA_INPUT.sub("", text):
+                raise exec_at.at("importer", "metadata").error(
+                    f"importer metadata may only hold placeholders of the importer's own inputs "
+                    f"({{{{$.inputs.parameters['metadata']}}}}...); it names {unknown or 'another placeholder'}; "
+                    f"recompile the pipeline with the kfp SDK."
+                )
+            inputs = [InputSpec(name=comps.IMPORTER_URI_INPUT, kind=m.PARAMETER, type=ptypes.STRING), *metadata_inputs]
         elif "resolver" in executor or "customJob" in executor:
             kind = "resolver" if "resolver" in executor else "customJob"
             raise exec_at.at(kind).error(
@@ -236,11 +243,13 @@ class _Scope:
         inner = group.scope.dag_output(key, where)
         if kind != "loop":
             return inner
-        if isinstance(inner, TaskOutputArgument):
+        if isinstance(inner, TaskOutputArgument | CollectedArgument):
+            # A nested loop's output gathered again by the outer loop is one dsl.Collected of the inner
+            # task: the model gathers over every loop around the producer that does not hold the reader.
             return CollectedArgument(task=inner.task, output=inner.output)
         raise where.error(
-            f"output '{key}' of loop '{producer}' gathers a {inner.kind} value; dsl.Collected of a nested loop or "
-            f"of a dsl.OneOf is not supported; gather a task output that sits directly in the loop."
+            f"output '{key}' of loop '{producer}' gathers a {inner.kind} value; dsl.Collected of a dsl.OneOf is "
+            f"not supported; gather a task output that sits in the loop."
         )
 
     def dag_output(self, key: str, where: Where) -> Argument:
@@ -506,11 +515,18 @@ class _Reader:
         return result
 
     def _loop(self, scope: _Scope, key: str, task: dict[str, Any], at: Where) -> GroupSpec:
-        if "artifactIterator" in task:
-            raise at.at("artifactIterator").error(
-                "dsl.ParallelFor over a list of artifacts is not supported; loop over a list of URIs (a parameter) "
-                "and bring each in with dsl.importer, or pass the whole list to one task."
-            )
+        limit = mapping(task.get("iteratorPolicy"), at).get("parallelismLimit")
+        parallelism = int(limit) if limit else None
+        if "artifactIterator" in task:  # a loop over a list of artifacts: one artifact per iteration
+            iterator = mapping(task.get("artifactIterator"), at.at("artifactIterator"))
+            name = mapping(iterator.get("items"), at.at("artifactIterator", "items")).get("inputArtifact")
+            spec = mapping(mapping(task.get("inputs"), at).get("artifacts"), at).get(str(name))
+            if spec is None:
+                raise at.at("artifactIterator", "items").error(
+                    f"the loop reads input artifact '{name}', which the task is not given."
+                )
+            artifacts = scope.argument(spec, at.at("inputs", "artifacts", str(name)), None)
+            return GroupSpec(name=key, kind="loop", parent=scope.group, items=artifacts, parallelism=parallelism)
         iterator = mapping(task.get("parameterIterator"), at.at("parameterIterator"))
         items_spec = mapping(iterator.get("items"), at.at("parameterIterator", "items"))
         items: Argument
@@ -530,10 +546,7 @@ class _Reader:
             items = scope.argument(spec, at.at("inputs", "parameters", name), None)
         else:
             raise at.at("parameterIterator", "items").error("the loop has no items (raw or inputParameter).")
-        limit = mapping(task.get("iteratorPolicy"), at).get("parallelismLimit")
-        return GroupSpec(
-            name=key, kind="loop", parent=scope.group, items=items, parallelism=int(limit) if limit else None
-        )
+        return GroupSpec(name=key, kind="loop", parent=scope.group, items=items, parallelism=parallelism)
 
     def _after(self, scope: _Scope, key: str, task: dict[str, Any], at: Where) -> list[str]:
         """Explicit dependencies (``.after()``): dependentTasks that pass no data, as model task names."""
@@ -693,11 +706,6 @@ class _Reader:
         for name in [o.name for o in comps.output_specs(self.component, at)]:
             outputs[name] = root.dag_output(name, at.at("dag", "outputs"))
         output_specs = comps.output_specs(self.component, at)
-        for spec_input in self.inputs:
-            if spec_input.kind == m.ARTIFACT and self.where.yaml_path == "root":
-                raise at.at("inputDefinitions", "artifacts", spec_input.name).error(
-                    "pipeline inputs must be parameters; bring artifacts in with dsl.importer."
-                )
         try:
             return PipelineSpec(
                 name=self.name,

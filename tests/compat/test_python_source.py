@@ -12,7 +12,19 @@ import pytest
 
 from tests.compat.compare import KNOWN_GAPS, compare_run, expected, run_arguments
 
-SOURCE_RUNS = ["conditions_one_of", "loops_collected", "nested_pipelines", "exit_handler", "training_metrics"]
+SOURCE_RUNS = [
+    "conditions_one_of",
+    "loops_collected",
+    "nested_pipelines",
+    "exit_handler",
+    "training_metrics",
+    "nested_loop_condition",
+    "nested_loops_collected",
+    "exit_pipeline_task",
+    "importer_runtime_metadata",
+    "artifact_iterator",
+    "artifact_iterator_nested",
+]
 
 
 def source_dag_source(name: str) -> str:

@@ -41,3 +41,14 @@ def mapped_loop_failure(bad: int = 2):
 def mapped_loop_retries(marker_dir: str):
     with dsl.ParallelFor([1, 2, 3]) as x:
         flaky_item(marker_dir=marker_dir, x=x).set_retry(num_retries=1, backoff_duration="0s")
+
+
+@dsl.component
+def times(x: int, k: int) -> int:
+    return x * k
+
+
+@dsl.pipeline(name="group-loop")
+def group_loop(k: int, numbers: list = [1, 2, 3]):  # noqa: B006 - a pipeline input default
+    with dsl.ParallelFor(numbers) as x:
+        times(x=x, k=k)

@@ -273,7 +273,7 @@ def test_unsupported_constructs_name_their_yaml_path(change, path, message):
     assert str(error.value).startswith("pipeline 'hello-pipeline'")
 
 
-def test_artifact_iterators_are_refused():
+def test_an_artifact_iterator_over_an_input_the_loop_is_not_given_names_its_yaml_path():
     def change(documents):
         for component in documents[0]["components"].values():
             for task in (component.get("dag") or {}).get("tasks", {}).values():
@@ -287,8 +287,10 @@ def test_artifact_iterators_are_refused():
                 del task["parameterIterator"]
                 return
 
-    with pytest.raises(PipelineDefinitionError, match=r"artifactIterator\): dsl.ParallelFor over a list of artifacts"):
+    with pytest.raises(PipelineDefinitionError) as error:
         load_pipeline(_with("loops_collected", change))
+    assert "artifactIterator.items)" in str(error.value)
+    assert "the loop reads input artifact 'x', which the task is not given" in str(error.value)
 
 
 def test_bad_documents():
@@ -363,3 +365,21 @@ def test_malformed_documents_fail_as_definition_errors():
             kubernetes_settings(broken, "kubernetes-settings")
         except PipelineDefinitionError:
             pass
+
+
+def test_a_compiled_pipeline_with_artifact_inputs_runs_them_from_uris(dag_runner, tmp_path):
+    """KFP's test data (input_artifact.yaml, pipeline_with_metadata_fields.yaml...): the run passes the
+    artifact's URI; an importer task brings it in; the optional artifact input stays absent."""
+    data = tmp_path / "rows.txt"
+    data.write_text("a,b")
+    path = FIXTURES / "artifact_input.yaml"
+    dag = dag_runner.load(
+        "import datetime\nfrom airflow_kfp import load_pipeline, to_dag\n"
+        f"dag = to_dag(load_pipeline({str(path)!r}), dag_id='artifact-input-yaml', "
+        "start_date=datetime.datetime(2024, 1, 1))\n"
+    )
+    assert sorted(dag.params.keys()) == ["data"]
+    result = dag_runner.run(dag, conf={"data": f"file://{data}"})
+    assert result.state == "success", result.states
+    assert result.manifest("read-rows")["parameters"]["Output"] == "a,b|none"
+    assert result.manifest("import-data")["artifacts"]["artifact"]["type"] == "system.Dataset"
