@@ -60,7 +60,8 @@ def run(root: Path, *, reps: int, rows: int = ROWS, log: Any = print) -> list[Fi
         worker.call("load", path=str(dag_file))
         worker.call("run", artifact_root=str(root / "artifacts" / "realistic-warmup"))
         scaled = _cold_and_cached(worker, root, f"realistic-{rows}", reps, {"rows": rows}, log)
-        example = _cold_and_cached(worker, root, "realistic-example", reps, {}, log)
+        # explicitly 0: a run without conf would reuse the previous run's parameter values in this worker
+        example = _cold_and_cached(worker, root, "realistic-example", reps, {"rows": 0}, log)
     finally:
         worker.close()
 
