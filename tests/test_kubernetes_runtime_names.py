@@ -99,3 +99,61 @@ def test_bad_settings_fail_at_parse_naming_the_argument(settings, message):
     with pytest.raises(PipelineDefinitionError) as error:
         to_dag(_task(**settings))
     assert "task 'noop'" in str(error.value) and message in str(error.value)
+
+
+@pytest.mark.parametrize("source", ["python", "yaml"])
+def test_json_settings_from_pipeline_inputs_are_checked_when_the_task_runs(dag_runner, capfd, source):
+    if source == "yaml":
+        from tests.compat.test_compiled_yaml import yaml_dag_source
+
+        dag = dag_runner.load(yaml_dag_source("kubernetes_json_settings"))
+        task = "echo"
+
+        def run(conf):
+            return dag_runner.run(dag, conf=conf)
+    else:
+        task = "names-only"
+
+        def run(conf):
+            return dag_runner.run_pipeline(f"{P}:json_settings", conf=conf)
+
+    result = run({"selector": {"pool": "big"}})
+    assert result.state == "success", result.states
+    log = capfd.readouterr().out
+    assert "'kubernetes.json.node_selector': {'pool': 'big'}" in log
+    assert "'kubernetes.json.tolerations.0': [{" in log and "'key': 'dedicated'" in log
+
+    bad = run({"selector": {"pool": 1}})
+    assert bad.state == "failed" and bad.states[task] == "failed"
+    log = capfd.readouterr().out
+    assert f"task '{task}'" in log and "is not a mapping of node label keys to values" in log
+
+
+def test_json_settings_turn_into_pod_scheduling_settings():
+    from airflow_kfp.spec.kubernetes import KubernetesSettings
+    from tests.pipelines.kube_names import AFFINITY, json_settings
+
+    task = to_dag(json_settings).get_task("names-only")
+    k8s = task.task_spec.kubernetes
+    assert set(k8s.runtime_values) == {"json.node_selector", "json.tolerations.0", "json.node_affinity"}
+    assert [t.key for t in k8s.tolerations] == ["spot"]  # the constant one, added at parse
+    filled = k8s.with_names(
+        {"json.node_selector": '{"pool": "cpu"}', "json.tolerations.0": [{"key": "a"}], "json.node_affinity": AFFINITY}
+    )
+    assert filled.node_selector == {"pool": "cpu"} and [t.key for t in filled.tolerations] == ["spot", "a"]
+    assert filled.node_affinity[0].weight == 20 and filled.node_affinity[0].match_expressions[0].values == ["a"]
+    assert filled.runtime_values == {} and isinstance(filled, KubernetesSettings)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ({"add_node_selector_json": {"node_selector_json": {"pool": 1}}}, "not a mapping of node label"),
+        ({"add_toleration_json": {"toleration_json": [{"operator": "Sometimes"}]}}, "not a valid toleration"),
+        ({"add_node_affinity_json": {"node_affinity_json": {"nodeSelectorTerms": []}}}, "not a NodeAffinity field"),
+    ],
+)
+def test_constant_json_settings_are_checked_at_parse(call, message):
+    with pytest.raises(PipelineDefinitionError) as error:
+        to_dag(_task(**call))
+    assert "task 'noop'" in str(error.value) and message in str(error.value)

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.kubernetes import (
+    JSON_PLACE,
     OBJECT_NAME,
     ConfigMapAsEnv,
     ConfigMapAsVolume,
@@ -28,6 +29,7 @@ from airflow_kfp.spec.kubernetes import (
     SecretAsVolume,
     SecurityContext,
     Toleration,
+    add_json,
 )
 from airflow_kfp.spec.model import TaskOutputArgument, argument_leaves
 from airflow_kfp.spec.validate import PipelineDefinitionError, where
@@ -38,10 +40,13 @@ if TYPE_CHECKING:
 __all__ = [
     "add_ephemeral_volume",
     "add_node_affinity",
+    "add_node_affinity_json",
     "add_node_selector",
+    "add_node_selector_json",
     "add_pod_annotation",
     "add_pod_label",
     "add_toleration",
+    "add_toleration_json",
     "empty_dir_mount",
     "mount_pvc",
     "set_image_pull_policy",
@@ -330,6 +335,42 @@ def add_node_affinity(
             )
     task.spec.kubernetes.node_affinity.append(term)
     return task
+
+
+def _json_setting(task: PipelineTask, func: str, argument: str, value: Any, place: str) -> PipelineTask:
+    """A ``*_json`` setting: a constant is checked and added now; a pipeline input or task output is
+    recorded at ``place`` and added when the task runs."""
+    runtime = task.runtime_argument(f"kubernetes.{func}({argument}=...)", value)
+    if runtime is not None:
+        task.spec.kubernetes.runtime_values[place] = runtime
+        return task
+    try:
+        add_json(task.spec.kubernetes, place, value)
+    except ValueError as exc:
+        raise _fail(task, func, argument, str(exc)) from exc
+    return task
+
+
+def add_node_selector_json(task: PipelineTask, node_selector_json: Any) -> PipelineTask:
+    """Node labels as one mapping, e.g. a pipeline input ``{"pool": "gpu"}``."""
+    return _json_setting(
+        task, "add_node_selector_json", "node_selector_json", node_selector_json, f"{JSON_PLACE}node_selector"
+    )
+
+
+def add_toleration_json(task: PipelineTask, toleration_json: Any) -> PipelineTask:
+    """One toleration or a list of them in Kubernetes' JSON form, e.g. from a pipeline input."""
+    count = sum(k.startswith(f"{JSON_PLACE}tolerations") for k in task.spec.kubernetes.runtime_values)
+    place = f"{JSON_PLACE}tolerations.{count}"
+    return _json_setting(task, "add_toleration_json", "toleration_json", toleration_json, place)
+
+
+def add_node_affinity_json(task: PipelineTask, node_affinity_json: Any) -> PipelineTask:
+    """A Kubernetes NodeAffinity (required node selector terms, weighted preferences), e.g. from a
+    pipeline input; as kfp-kubernetes, a later call replaces an earlier run-time one."""
+    return _json_setting(
+        task, "add_node_affinity_json", "node_affinity_json", node_affinity_json, f"{JSON_PLACE}node_affinity"
+    )
 
 
 def set_image_pull_secrets(task: PipelineTask, secret_names: list[Any]) -> PipelineTask:

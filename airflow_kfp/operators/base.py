@@ -32,7 +32,7 @@ from airflow_kfp.runtime import placeholders
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.images import effective_image
-from airflow_kfp.spec.kubernetes import OBJECT_NAME
+from airflow_kfp.spec.kubernetes import JSON_PLACE, OBJECT_NAME, KubernetesSettings, add_json
 from airflow_kfp.spec.model import ARTIFACT, KUBERNETES_PREFIX, ComponentSpec, Resources, TaskSpec
 from airflow_kfp.spec.validate import where
 
@@ -60,6 +60,9 @@ def checked_resource(name: str, value: Any, at: str) -> Any:
             if count < 0 or isinstance(value, bool):
                 raise ValueError(f"{value!r} is not a whole number of accelerators >= 0")
             return count
+        elif name.startswith(KUBERNETES_PREFIX + JSON_PLACE):
+            add_json(KubernetesSettings(), name.removeprefix(KUBERNETES_PREFIX), value)
+            return value
         elif name.startswith(KUBERNETES_PREFIX) and not (isinstance(value, str) and OBJECT_NAME.match(value)):
             raise ValueError(
                 f"{value!r} is not a Kubernetes object name (at most 253 characters of lower case a-z, 0-9, "

@@ -340,6 +340,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         self.container_resources = pod_spec.container_resources(task.resources, settings)
         self.node_selector = pod_spec.node_selector(task, settings)
         self.tolerations = pod_spec.tolerations(task, settings)
+        self.affinity = pod_spec.affinity(task) or {}
         if task.kubernetes != self.task_spec.kubernetes:
             pod = _pod_kwargs(self.pipeline_name, task, self.component_spec, settings)
             self.env_vars = pod["env_vars"]

@@ -6,10 +6,11 @@ kfp-kubernetes arguments so a compiled KFP ``platforms.kubernetes`` section maps
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 if TYPE_CHECKING:
     from airflow_kfp.spec.model import Argument
@@ -140,17 +141,109 @@ class KubernetesSettings(_Model):
     as in kfp-kubernetes: the name's place (``secret_as_env.0.secret_name``, ``image_pull_secrets.1``)
     -> the value, resolved when the task runs; the static field holds "" until then."""
 
-    def with_names(self, names: dict[str, str]) -> KubernetesSettings:
-        """A copy with the run-time names (by place, as in ``runtime_values``) filled in."""
+    def with_names(self, names: dict[str, Any]) -> KubernetesSettings:
+        """A copy with the run-time values (by place, as in ``runtime_values``) filled in: names go to
+        their place; ``json.*`` places (the ``*_json`` calls) add the scheduling settings they hold."""
         data = self.model_dump()
+        extra: list[tuple[str, Any]] = []
         for place, name in names.items():
+            if place.startswith(JSON_PLACE):
+                extra.append((place, name))
+                continue
             *path, last = place.split(".")
             target: Any = data
             for part in path:
                 target = target[int(part)] if isinstance(target, list) else target[part]
             target[int(last) if isinstance(target, list) else last] = name
         data["runtime_values"] = {}
-        return KubernetesSettings.model_validate(data)
+        settings = KubernetesSettings.model_validate(data)
+        for place, value in extra:
+            add_json(settings, place, value)
+        return settings
+
+
+JSON_PLACE = "json."
+"""``runtime_values`` places of the ``*_json`` settings: ``json.node_selector``, ``json.tolerations.N``,
+``json.node_affinity``."""
+
+
+def _json_value(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def node_selector_from_json(value: Any) -> dict[str, str]:
+    """``add_node_selector_json``: a mapping of node labels."""
+    data = _json_value(value)
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise ValueError(f"{value!r} is not a mapping of node label keys to values, e.g. {{'pool': 'gpu'}}")
+    return dict(data)
+
+
+def tolerations_from_json(value: Any) -> list[Toleration]:
+    """``add_toleration_json``: one toleration or a list of them, in Kubernetes' JSON form."""
+    data = _json_value(value)
+    items = data if isinstance(data, list) else [data]
+    if not items or not all(isinstance(d, dict) for d in items):
+        raise ValueError(
+            f"{value!r} is not a toleration (a mapping with key, operator, value, effect) or a list of them"
+        )
+    try:
+        return [
+            Toleration(
+                key=d.get("key"),
+                operator=d.get("operator") or "Equal",
+                value=d.get("value"),
+                effect=d.get("effect"),
+                toleration_seconds=d.get("tolerationSeconds", d.get("toleration_seconds")),
+            )
+            for d in items
+        ]
+    except ValidationError as exc:
+        raise ValueError(f"{value!r} is not a valid toleration: {exc.errors()[0].get('msg')}") from None
+
+
+def _selector(term: Any) -> NodeAffinityTerm:
+    if not isinstance(term, dict):
+        raise ValueError(f"{term!r} is not a node selector term")
+    return NodeAffinityTerm(
+        match_expressions=term.get("matchExpressions") or [], match_fields=term.get("matchFields") or []
+    )
+
+
+def node_affinity_from_json(value: Any) -> list[NodeAffinityTerm]:
+    """``add_node_affinity_json``: a Kubernetes NodeAffinity (``requiredDuringScheduling...`` node
+    selector terms and weighted ``preferredDuringScheduling...`` preferences) as affinity terms."""
+    data = _json_value(value)
+    if not isinstance(data, dict):
+        raise ValueError(f"{value!r} is not a Kubernetes NodeAffinity mapping")
+    unknown = set(data) - {_REQUIRED, _PREFERRED}
+    if unknown:
+        raise ValueError(f"{sorted(unknown)[0]!r} is not a NodeAffinity field (use {_REQUIRED} or {_PREFERRED})")
+    try:
+        terms = [_selector(t) for t in (data.get(_REQUIRED) or {}).get("nodeSelectorTerms") or []]
+        for preferred in data.get(_PREFERRED) or []:
+            term = _selector(preferred.get("preference"))
+            terms.append(term.model_copy(update={"weight": int(preferred["weight"])}))
+    except (ValidationError, KeyError, AttributeError, TypeError) as exc:
+        raise ValueError(f"{value!r} is not a valid NodeAffinity ({type(exc).__name__}: {exc})") from None
+    return terms
+
+
+_REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
+_PREFERRED = "preferredDuringSchedulingIgnoredDuringExecution"
+
+
+def add_json(settings: KubernetesSettings, place: str, value: Any) -> None:
+    """Add the settings a ``*_json`` value holds (checked: ValueError names what is wrong)."""
+    kind = place.removeprefix(JSON_PLACE).split(".")[0]
+    if kind == "node_selector":
+        settings.node_selector.update(node_selector_from_json(value))
+    elif kind == "tolerations":
+        settings.tolerations += tolerations_from_json(value)
+    elif kind == "node_affinity":
+        settings.node_affinity += node_affinity_from_json(value)
+    else:
+        raise ValueError(f"unknown run-time setting {place!r}")
 
 
 OBJECT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")

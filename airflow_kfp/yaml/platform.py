@@ -10,7 +10,6 @@ the task's ``KubernetesSettings.runtime_values`` once the task's scope can read 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from airflow_kfp.spec.kubernetes import (
+    JSON_PLACE,
     OBJECT_NAME,
     ConfigMapAsEnv,
     ConfigMapAsVolume,
@@ -32,6 +32,7 @@ from airflow_kfp.spec.kubernetes import (
     SecurityContext,
     SelectorRequirement,
     Toleration,
+    add_json,
 )
 from airflow_kfp.spec.model import Argument
 from airflow_kfp.spec.validate import PipelineDefinitionError
@@ -102,12 +103,20 @@ def _name(
     return name
 
 
-def _json(entry: dict[str, Any], key: str, where: Where) -> Any:
-    raw = _constant(entry[key], where.at(key), key)
+def _json(entry: dict[str, Any], key: str, at: Where, platform: ExecutorPlatform, place: str) -> None:
+    """A ``*Json`` setting (``add_node_selector_json`` & co.): a constant is added now, a pipeline input
+    or task output when the task runs."""
+    value = entry[key]
+    if isinstance(value, dict) and any(k in value for k in _REFERENCES):
+        platform.runtime[place] = (value, at.at(key))
+        return
+    raw = (
+        constant_of(value["runtimeValue"], at.at(key)) if isinstance(value, dict) and "runtimeValue" in value else value
+    )
     try:
-        return json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        raise where.at(key).error(f"{raw!r} is not JSON.") from None
+        add_json(platform.settings, place, raw)
+    except ValueError as exc:
+        raise at.at(key).error(f"{exc}.") from None
 
 
 def _pairs(value: Any) -> dict[str, str]:
@@ -117,29 +126,14 @@ def _pairs(value: Any) -> dict[str, str]:
     return {str(e["key"]): str(e.get("value", "")) for e in value or []}
 
 
-def _toleration(entry: dict[str, Any], where: Where) -> list[Toleration]:
-    if "tolerationJson" in entry:
-        data = _json(entry, "tolerationJson", where)
-        items = data if isinstance(data, list) else [data]
-        return [
-            Toleration(
-                key=d.get("key"),
-                operator=d.get("operator") or "Equal",
-                value=d.get("value"),
-                effect=d.get("effect"),
-                toleration_seconds=d.get("tolerationSeconds"),
-            )
-            for d in items
-        ]
-    return [
-        Toleration(
-            key=entry.get("key") or None,
-            operator=entry.get("operator") or "Equal",
-            value=entry.get("value") or None,
-            effect=entry.get("effect") or None,
-            toleration_seconds=int(entry["tolerationSeconds"]) if entry.get("tolerationSeconds") else None,
-        )
-    ]
+def _toleration(entry: dict[str, Any]) -> Toleration:
+    return Toleration(
+        key=entry.get("key") or None,
+        operator=entry.get("operator") or "Equal",
+        value=entry.get("value") or None,
+        effect=entry.get("effect") or None,
+        toleration_seconds=int(entry["tolerationSeconds"]) if entry.get("tolerationSeconds") else None,
+    )
 
 
 def _requirements(items: Any) -> list[SelectorRequirement]:
@@ -149,11 +143,7 @@ def _requirements(items: Any) -> list[SelectorRequirement]:
     ]
 
 
-def _affinity(entry: dict[str, Any], where: Where) -> NodeAffinityTerm:
-    if "nodeAffinityJson" in entry:
-        raise where.at("nodeAffinityJson").error(
-            "node affinity given as JSON is not supported; use add_node_affinity(match_expressions=...)."
-        )
+def _affinity(entry: dict[str, Any]) -> NodeAffinityTerm:
     weight = entry.get("weight")
     return NodeAffinityTerm(
         match_expressions=_requirements(entry.get("matchExpressions")),
@@ -261,13 +251,20 @@ def _settings(config: dict[str, Any], where: Where) -> ExecutorPlatform:
             )
         elif key == "nodeSelector":
             if "nodeSelectorJson" in value:
-                settings.node_selector.update(_pairs(_json(value, "nodeSelectorJson", at)))
+                _json(value, "nodeSelectorJson", at, platform, f"{JSON_PLACE}node_selector")
             settings.node_selector.update(_pairs(value.get("labels")))
         elif key == "tolerations":
-            for e in entries:
-                settings.tolerations += _toleration(e, at)
+            for i, e in enumerate(entries):
+                if "tolerationJson" in e:
+                    _json(e, "tolerationJson", at.at(str(i)), platform, f"{JSON_PLACE}tolerations.{i}")
+                else:
+                    settings.tolerations.append(_toleration(e))
         elif key == "nodeAffinity":
-            settings.node_affinity += [_affinity(e, at) for e in entries]
+            for i, e in enumerate(entries):
+                if "nodeAffinityJson" in e:
+                    _json(e, "nodeAffinityJson", at.at(str(i)), platform, f"{JSON_PLACE}node_affinity")
+                else:
+                    settings.node_affinity.append(_affinity(e))
         elif key == "imagePullSecret":
             for i, e in enumerate(entries):
                 place = f"image_pull_secrets.{len(settings.image_pull_secrets)}"

@@ -52,3 +52,20 @@ def test_a_run_time_name_that_is_no_kubernetes_name_fails_the_task_before_any_po
     assert not [p for p in fake_k8s.created if p["metadata"]["labels"]["task_id"] == "write-shared"]
     log = capfd.readouterr().out
     assert "task 'write-shared'" in log and "'Not_A_Name' is not a Kubernetes object name" in log
+
+
+def test_json_settings_from_pipeline_inputs_reach_the_pod(
+    dag_runner: Any, fake_k8s: FakeKubernetes, s3_root: str
+) -> None:
+    fake_k8s.nodes[0].labels["pool"] = "cpu"  # the node the selector given at run time picks
+    run = dag_runner.run_pipeline(
+        "tests.pipelines.kube_names:json_settings", runner="kubernetes", artifact_root=s3_root
+    )
+    assert run.state == "success", run.states
+    spec = fake_k8s.created[0]["spec"]
+    assert spec["nodeSelector"] == {"pool": "cpu"}
+    assert [t["key"] for t in spec["tolerations"]] == ["spot", "dedicated"]
+    preferred = spec["affinity"]["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert preferred == [
+        {"weight": 20, "preference": {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}}
+    ]

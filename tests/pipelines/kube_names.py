@@ -65,3 +65,24 @@ def local_names(secret: str = "db-creds", prefix: str = "team"):
     kubernetes.use_secret_as_env(t, secret_name=secret, secret_key_to_env={"password": "DB_PASSWORD"})
     kubernetes.mount_pvc(t, pvc_name=name.output, mount_path="/data")
     kubernetes.use_config_map_as_volume(t, config_map_name=f"{prefix}-settings", mount_path="/etc/settings")
+
+
+AFFINITY = {
+    "preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 20, "preference": {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}}
+    ]
+}
+
+
+@dsl.pipeline(name="kube-json-settings")
+def json_settings(
+    selector: dict = {"pool": "cpu"},  # noqa: B006
+    tolerations: list = [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],  # noqa: B006
+    affinity: dict = AFFINITY,  # noqa: B006
+):
+    """kfp-kubernetes' ``*_json`` settings from pipeline inputs: added to the pod when the task runs."""
+    t = names_only(secret="json")
+    kubernetes.add_node_selector_json(t, node_selector_json=selector)
+    kubernetes.add_toleration_json(t, toleration_json=tolerations)
+    kubernetes.add_node_affinity_json(t, node_affinity_json=affinity)
+    kubernetes.add_toleration_json(t, toleration_json={"key": "spot", "operator": "Exists"})
