@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from airflow_kfp.compiler.kfp_compiler import is_model_document, read_model
+from airflow_kfp.compiler.compiler import is_model_document, read_model
 from airflow_kfp.dsl.components import BaseComponent
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.spec.model import ComponentSpec, PipelineSpec, Resources, TaskSpec

@@ -41,11 +41,23 @@ def test_a_bare_component_runs_as_a_one_task_pipeline_whose_inputs_are_its_input
     assert _out(container, "say-hello", name="greeting") == "hello kfp"
 
 
-def test_a_bare_component_with_a_required_artifact_input_is_refused_at_parse():
-    from tests.pipelines.kfp_source import train_model
+def test_an_artifact_input_of_the_run_pipeline_takes_a_uri_brought_in_by_an_importer(dag_runner, tmp_path):
+    """KFP lets a run hand an existing artifact to a pipeline's artifact input; here the run passes its URI."""
+    data = tmp_path / "data.txt"
+    data.write_text("some data")
+    result = dag_runner.run_pipeline(f"{P}:read_text", conf={"artifact": f"file://{data}"})
+    assert result.state == "success", result.states
+    assert result.dag.get_task("read-text").upstream_task_ids == {"import-artifact"}
+    assert result.manifest("import-artifact")["artifacts"]["artifact"]["uri"] == f"file://{data}"
+    assert _out(result, "read-text") == "some data|none"  # the optional artifact input stays absent
+    assert result.dag.params.get_param("artifact").schema["type"] == "string"
 
-    with pytest.raises(PipelineDefinitionError, match=r"argument 'dataset': it is an artifact input"):
-        to_dag(train_model)
+
+def test_a_list_of_artifacts_as_a_pipeline_input_is_refused_at_parse():
+    from tests.pipelines.kfp_source import lengths
+
+    with pytest.raises(PipelineDefinitionError, match=r"argument 'datasets': it is a list of artifacts"):
+        to_dag(lengths)
 
 
 # -- 2/3 -------------------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from airflow_kfp.compiler.compiler import Compiler
     from airflow_kfp.compiler.dag import operator_class_for, pipeline_params, to_dag, to_task_group
-    from airflow_kfp.compiler.kfp_compiler import Compiler
 
 __all__ = ["Compiler", "operator_class_for", "pipeline_params", "to_dag", "to_task_group"]
 
@@ -20,8 +20,8 @@ def __getattr__(name: str) -> Any:
         from airflow_kfp.compiler import dag
 
         return getattr(dag, name)
-    if name == "Compiler":  # KFP's compiler.Compiler, for ported scripts (see kfp_compiler.py)
-        from airflow_kfp.compiler.kfp_compiler import Compiler
+    if name == "Compiler":  # KFP's compiler.Compiler, for ported scripts (see compiler/compiler.py)
+        from airflow_kfp.compiler.compiler import Compiler
 
         return Compiler
     raise AttributeError(f"module 'airflow_kfp.compiler' has no attribute {name!r}")

@@ -14,6 +14,7 @@ from airflow.sdk import DAG, Param, TaskGroup
 from airflow_kfp import experiment as _experiment
 from airflow_kfp import pipeline_root, templating
 from airflow_kfp.collector import gc_paused
+from airflow_kfp.compiler.artifact_inputs import import_artifact_inputs
 from airflow_kfp.compiler.build import OperatorClasses, build
 from airflow_kfp.compiler.plan import plan_pipeline
 from airflow_kfp.config import KfpSettings, load_settings
@@ -85,9 +86,9 @@ def pipeline_params(spec: PipelineSpec, arguments: dict[str, Any] | None = None)
             if spec_input.has_default:
                 continue  # an optional artifact input: a run cannot pass one, so it stays absent
             raise PipelineDefinitionError(
-                f"pipeline '{spec.name}', argument '{spec_input.name}': it is an artifact input, which a run "
-                f"cannot pass; run it inside a pipeline that produces the artifact (or brings it in with "
-                f"dsl.importer), or give it the default None."
+                f"pipeline '{spec.name}', argument '{spec_input.name}': it is a list of artifacts, which a run "
+                f"cannot pass (a single artifact input takes its URI); run it inside a pipeline that produces "
+                f"the artifacts (for example with dsl.Collected), or give it the default None."
             )
         json_type = ptypes.JSON_SCHEMA_TYPES[spec_input.type]
         schema_type: Any = (
@@ -130,8 +131,9 @@ def to_dag(
     default_args...) passes through, and ``[kfp]`` settings can be overridden for this DAG.
     ``emit_assets=True`` publishes every artifact output as an Airflow Asset (see ``set_output_asset``).
     ``experiment`` files the DAG's runs under a KFP experiment (default: the pipeline's name); one run
-    can be filed elsewhere with the run conf key ``kfp_experiment``."""
-    spec = spec_of(pipeline)
+    can be filed elsewhere with the run conf key ``kfp_experiment``. An artifact input of the pipeline
+    becomes a Param holding the artifact's URI (see ``compiler/artifact_inputs.py``)."""
+    spec = import_artifact_inputs(spec_of(pipeline))
     settings, overrides = _settings(
         {
             "runner": runner,

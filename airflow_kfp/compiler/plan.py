@@ -435,18 +435,20 @@ class _Planner:
         outer_gates: tuple[str, ...],
         outer_checks: tuple[str, ...],
         outer_upstream: tuple[str, ...],
-    ) -> dict[str, _Node]:
-        """Plan one pipeline; a nested one's tasks that follow nothing inside it follow ``outer_upstream``
-        (what the pipeline task follows), and all of them the checks of the branches it sits in."""
+    ) -> dict[str, Binding]:
+        """Plan one pipeline and return its outputs as the pipeline task's consumers read them; a nested
+        one's tasks that follow nothing inside it follow ``outer_upstream`` (what the pipeline task
+        follows), and all of them the checks of the branches it sits in."""
         first_task, first_group = len(self.drafts), len(self.groups)
-        rendered = _Level(self, spec, inputs, container, outer_gates, outer_checks).run()
+        level = _Level(self, spec, inputs, container, outer_gates, outer_checks)
+        level.run()
         if outer_upstream:
             new_tasks = list(self.drafts.values())[first_task:]
             inside = {d.task_id for d in new_tasks} | set(list(self.groups)[first_group:])
             for draft in new_tasks:
                 if not any(u in inside for u in draft.upstream):
                     draft.upstream.extend(u for u in outer_upstream if u not in draft.upstream)
-        return rendered
+        return level.outputs()
 
     def watch_run_state(self) -> None:
         """KFP fails a run when any of its tasks failed. Airflow decides from the leaf tasks, so a failure
@@ -860,6 +862,22 @@ class _Level:
             draft.fields["gates"] = tuple(Gate(c, self.p.same_loop(c, loop)) for c in checks)
         self.p.exit_pipelines.append((group_id, handler, roots))
 
+    def outputs(self) -> dict[str, Binding]:
+        """The pipeline's outputs as read where its task sits: the task output, OneOf or Collected inside.
+        A Collected of a loop flattened into an enclosing loop gathers only the items of the enclosing
+        instance the pipeline task runs in (a nested pipeline inside a dsl.ParallelFor)."""
+        reader_loop = self.p.enclosing_loop(self.container)
+        found: dict[str, Binding] = {}
+        for name, ref in self.spec.outputs.items():
+            if isinstance(ref, OneOfArgument):
+                found[name] = OneOf(tuple(_upstream(self.rendered[o.task].outputs[o.output]) for o in ref.options))
+            elif isinstance(ref, CollectedArgument):
+                source = _upstream(self.rendered[ref.task].outputs[ref.output])
+                found[name] = self.collected(source, ref, reader_loop)
+            else:
+                found[name] = self.rendered[ref.task].outputs[ref.output]
+        return found
+
     # -- tasks -------------------------------------------------------------------------------
     def run(self) -> dict[str, _Node]:
         for task in ordered_tasks(self.spec):
@@ -904,7 +922,7 @@ class _Level:
                 bindings.update(
                     {i.name: FinalStatus(handler) for i in component.inputs if i.type == ptypes.TASK_FINAL_STATUS}
                 )
-            inner = self.p.plan_level(
+            outputs = self.p.plan_level(
                 impl.pipeline,
                 bindings,
                 node_id,
@@ -914,7 +932,6 @@ class _Level:
             )
             if handler is not None:
                 self._exit_pipeline(node_id, handler, loop, self.checks(task.group))
-            outputs = {name: _graph_output(inner, ref) for name, ref in impl.pipeline.outputs.items()}
             return _Node(node_id, outputs)
         fields: dict[str, Any] = {
             "task": task,
@@ -968,17 +985,6 @@ def _inside(group_id: str, node: str) -> bool:
 def _upstream(binding: Binding) -> UpstreamOutput:
     assert isinstance(binding, UpstreamOutput), binding  # validation: OneOf options are task outputs
     return binding
-
-
-def _graph_output(inner: Mapping[str, _Node], ref: Any) -> Binding:
-    """A nested pipeline's output as its consumers read it: the task output, OneOf or Collected inside."""
-    if isinstance(ref, OneOfArgument):
-        return OneOf(tuple(_upstream(inner[o.task].outputs[o.output]) for o in ref.options))
-    source = inner[ref.task].outputs[ref.output]
-    if isinstance(ref, CollectedArgument):
-        upstream = _upstream(source)
-        return Collected(upstream.task_id, upstream.output)
-    return source
 
 
 def _has_branches(spec: PipelineSpec) -> bool:

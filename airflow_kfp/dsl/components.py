@@ -197,7 +197,7 @@ def component(
             embedded_artifact_path,
         )
         if output_component_file:
-            from airflow_kfp.compiler.kfp_compiler import Compiler
+            from airflow_kfp.compiler.compiler import Compiler
 
             Compiler().compile(made, output_component_file)
         return made

@@ -101,7 +101,7 @@ def store_output(item: dict[str, Any]) -> tuple[int, str, list[str]]:
     for index, (rel, fpath) in enumerate(files):
         if item.get("move_to"):
             hexd, size = hash_file(fpath)
-        elif is_dir and os.path.getsize(fpath) <= int(item["spill"]["part_size"]):
+        elif is_dir and os.path.getsize(fpath) <= min(int(item["spill"]["part_size"]), transfer.MAX_PART):
             hexd, size = transfer.put_file(item["dir_form"], f"{item['key']}/{rel}", fpath, uri)
         else:  # k8s: any size, as parts the worker completes
             source = transfer.Source(fpath)

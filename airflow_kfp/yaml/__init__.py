@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from airflow_kfp.compiler.kfp_compiler import is_model_document, read_model
+from airflow_kfp.compiler.compiler import is_model_document, read_model
 from airflow_kfp.pipeline_root import check_root
 from airflow_kfp.spec.model import PipelineSpec
 from airflow_kfp.spec.validate import PipelineDefinitionError, validate_pipeline

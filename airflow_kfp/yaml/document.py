@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from airflow_kfp.compiler.kfp_compiler import MODEL_KEY
+from airflow_kfp.compiler.compiler import MODEL_KEY
 from airflow_kfp.spec.validate import PipelineDefinitionError
 
 SUPPORTED_SCHEMA = (2, 1)

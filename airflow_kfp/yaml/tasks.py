@@ -706,11 +706,6 @@ class _Reader:
         for name in [o.name for o in comps.output_specs(self.component, at)]:
             outputs[name] = root.dag_output(name, at.at("dag", "outputs"))
         output_specs = comps.output_specs(self.component, at)
-        for spec_input in self.inputs:
-            if spec_input.kind == m.ARTIFACT and self.where.yaml_path == "root":
-                raise at.at("inputDefinitions", "artifacts", spec_input.name).error(
-                    "pipeline inputs must be parameters; bring artifacts in with dsl.importer."
-                )
         try:
             return PipelineSpec(
                 name=self.name,

@@ -238,6 +238,16 @@ def _quietly(call: Any, *args: Any) -> Outcome:
                 return Outcome(str(path.relative_to(args[1])), "python", "failed", "exits at import", repr(error))
 
 
+def _fails_under_kfp(python: Path, path: Path) -> bool:
+    """Whether the unported file fails to import with the real kfp SDK (run in its own interpreter)."""
+    code = "import runpy, sys; sys.path.insert(0, '.'); runpy.run_path(sys.argv[1], run_name='kfp_scan_check')"
+    try:
+        result = subprocess.run([str(python), "-c", code, str(path)], cwd=path.parent, capture_output=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return False
+    return result.returncode != 0
+
+
 def summary(outcomes: list[Outcome]) -> str:
     lines = []
     for kind in ("python", "yaml"):
@@ -259,6 +269,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("kfp", type=Path, help="a kubeflow/pipelines checkout or bare git directory")
     parser.add_argument("--verbose", action="store_true", help="list every file, not only failures")
     parser.add_argument("--json", type=Path, help="write every outcome here")
+    parser.add_argument(
+        "--kfp-python",
+        type=Path,
+        help="a python with kfp (bench/.kfp-venv/bin/python): a failing file is imported there too, and "
+        "classified 'fails under kfp too' when kfp itself cannot import it",
+    )
     args = parser.parse_args(argv)
     root = checkout(args.kfp.resolve())
     outcomes: list[Outcome] = []
@@ -266,6 +282,14 @@ def main(argv: list[str]) -> int:
         outcomes.append(_quietly(scan_python, path, root, index))
     for index, path in enumerate(_files(root, YAML_ROOTS, ".yaml")):
         outcomes.append(_quietly(scan_yaml, path, root, index))
+    if args.kfp_python:
+        for outcome in outcomes:
+            if (
+                outcome.status == "failed"
+                and outcome.kind == "python"
+                and _fails_under_kfp(args.kfp_python.absolute(), root / outcome.path)
+            ):
+                outcome.category = f"fails under kfp too ({outcome.category})"
     for outcome in outcomes:
         if args.verbose or outcome.status == "failed":
             print(f"{outcome.status:7s} {outcome.kind:6s} {outcome.path}  [{outcome.category}] {outcome.detail}")

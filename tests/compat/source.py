@@ -21,6 +21,7 @@ _IMPORTS = [
     (re.compile(r"^from kfp import kubernetes\b", re.M), "from airflow_kfp import kubernetes"),
     (re.compile(r"^from kfp\.dsl import\b", re.M), "from airflow_kfp.dsl import"),
     (re.compile(r"^from kfp import dsl, kubernetes\b", re.M), "from airflow_kfp import dsl, kubernetes"),
+    (re.compile(r"^from kfp import components, dsl\b", re.M), "from airflow_kfp import components, dsl"),
 ]
 PORTED = Path(tempfile.gettempdir()) / "airflow-kfp-compat-ported"
 

@@ -23,6 +23,7 @@ SOURCE_RUNS = [
     "exit_pipeline_task",
     "importer_runtime_metadata",
     "artifact_iterator",
+    "artifact_iterator_nested",
 ]
 
 

@@ -12,6 +12,7 @@ import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -384,3 +385,23 @@ def test_if_absent_falls_back_when_conditional_put_is_not_implemented(flaky: Fla
     assert store.write_bytes(uri, b"second", if_absent=True) is False
     assert store.read_bytes(uri) == b"first"
     assert flaky.seen.count(501) == 1  # asked once, then remembered
+
+
+def test_assemble_copies_objects_into_one_and_a_failure_leaves_no_upload(
+    store: S3ArtifactStore, s3_bucket: str, endpoint: str
+) -> None:
+    """The worker's half of a pod's spilled chunks (issue 16): parts copied inside S3, whole or nothing."""
+    s3: Any = raw_client(endpoint)
+    chunks = [os.urandom(5 * MiB), os.urandom(5 * MiB), b"tail"]
+    sources = [store.uri_for(".kfp-spill", "out", "0", f"{n:05d}") for n in range(1, 4)]
+    for uri, data in zip(sources, chunks, strict=True):
+        store.write_bytes(uri, data)
+    target = store.uri_for("out", "model.bin")
+    store.assemble(target, sources)
+    assert store.read_bytes(target) == b"".join(chunks)
+    assert s3.head_object(Bucket=s3_bucket, Key="root/out/model.bin", PartNumber=1)["PartsCount"] == 3
+    broken = store.uri_for("out", "broken.bin")
+    with pytest.raises(ArtifactStoreError):
+        store.assemble(broken, [sources[0], store.uri_for(".kfp-spill", "out", "0", "missing")])
+    assert store.stat(broken) is None
+    assert not s3.list_multipart_uploads(Bucket=s3_bucket).get("Uploads")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import timedelta
+from typing import List  # noqa: UP035
 
 from airflow_kfp import dsl
 from airflow_kfp.bindings import (
     Collected,
     Comparison,
     Constant,
+    Coordinate,
     ExternalArgument,
     FinalStatus,
     Gate,
@@ -283,6 +285,53 @@ def test_a_check_in_a_flattened_loop_runs_past_skipped_outer_instances_behind_it
     inner = plan.task(f"{flat}.condition-4.condition-5.check")
     assert inner.trigger_rule == "none_failed"
     assert inner.gates == (Gate(f"{flat}.condition-4.check", same_map_index=True),)
+
+
+def test_a_nested_pipeline_in_a_loop_returns_the_collected_of_its_own_outer_instance() -> None:
+    @dsl.pipeline(name="squares")
+    def squares(xs: list) -> list:
+        with dsl.ParallelFor(xs) as x:
+            squared = make(x=x)
+        return dsl.Collected(squared.output)
+
+    @dsl.pipeline(name="per-group")
+    def per_group():
+        with dsl.ParallelFor([[1, 2], [3]]) as xs:
+            gather(values=squares(xs=xs).output)
+
+    plan = plan_pipeline(per_group.spec)
+    flat = "for-loop-1--squares--for-loop-1"
+    assert plan.task("for-loop-1.gather").bindings["values"] == Collected(
+        f"{flat}.make", "Output", items_task=f"{flat}-items", fixed=(Coordinate("for-loop-1"),)
+    )
+
+
+def test_a_loop_over_artifacts_publishes_their_records_and_keeps_its_parallelism() -> None:
+    @dsl.component
+    def write(x: int, out: dsl.Output[dsl.Dataset]) -> None:
+        open(out.path, "w").write(str(x))
+
+    @dsl.component
+    def read(ds: dsl.Input[dsl.Dataset]) -> str:
+        return open(ds.path).read()
+
+    @dsl.pipeline(name="written")
+    def written() -> List[dsl.Dataset]:  # noqa: UP006
+        with dsl.ParallelFor([1, 2]) as x:
+            made = write(x=x)
+        return dsl.Collected(made.outputs["out"])
+
+    @dsl.pipeline(name="each")
+    def each():
+        with dsl.ParallelFor(written().output, parallelism=1) as dataset:
+            read(ds=dataset)
+
+    plan = plan_pipeline(each.spec)
+    items = plan.task("for-loop-1-items")
+    assert items.items_artifacts and items.items == Collected("written.for-loop-1.write", "out")
+    reader = plan.task("for-loop-1.read")
+    assert reader.max_active_tis_per_dagrun == 1
+    assert reader.bindings["ds"] == LoopItem(plan.group("for-loop-1").loop_key)
 
 
 def test_output_assets_are_planned_as_uris() -> None:

@@ -1,0 +1,100 @@
+"""Artifact inputs of the pipeline a DAG runs: the run passes the artifact's URI.
+
+KFP lets a run hand an existing artifact to a pipeline's artifact input (``input3: Input[Artifact]``
+on the pipeline, or a bare component with artifact inputs run as a pipeline). An Airflow run passes
+params only, so ``to_dag`` renders each such input as a string Param holding the artifact's URI and an
+importer task (``dsl.importer``'s semantics: nothing copied, the URI's ETag or size and modification
+time recorded for the cache) whose output feeds every task that read the input. Optional artifact
+inputs (``= None``) stay absent: a task they fed keeps its own default. A list of artifacts cannot be
+given by one URI.
+"""
+
+from __future__ import annotations
+
+from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.spec.model import (
+    ARTIFACT,
+    PARAMETER,
+    Argument,
+    ComponentSpec,
+    ConcatArgument,
+    ImporterImplementation,
+    InputSpec,
+    OutputSpec,
+    PipelineInputArgument,
+    PipelineSpec,
+    TaskOutputArgument,
+    TaskSpec,
+)
+
+IMPORTED = "artifact"
+"""The importer component's output name (the DSL's ``dsl.importer`` output)."""
+
+
+def _importable(spec_input: InputSpec) -> bool:
+    return spec_input.kind == ARTIFACT and not spec_input.has_default and not spec_input.is_list
+
+
+def import_artifact_inputs(spec: PipelineSpec) -> PipelineSpec:
+    """``spec`` with each required artifact input taken as a URI and brought in by an importer task."""
+    wanted = [i for i in spec.inputs if _importable(i)]
+    absent = {i.name for i in spec.inputs if i.kind == ARTIFACT and i.has_default}
+    if not wanted and not absent:
+        return spec
+    names = {t.name for t in spec.tasks}
+    components = dict(spec.components)
+    importer_of: dict[str, str] = {}
+    new_tasks: list[TaskSpec] = []
+    for spec_input in wanted:
+        task_name = _free(f"import-{spec_input.name.replace('_', '-')}", names)
+        key = _free(f"comp-{task_name}", set(components))
+        components[key] = ComponentSpec(
+            name="importer",
+            description=f"Brings in the artifact passed to pipeline input '{spec_input.name}' by its URI.",
+            inputs=[InputSpec(name="uri", kind=PARAMETER, type=ptypes.STRING)],
+            outputs=[OutputSpec(name=IMPORTED, kind=ARTIFACT, type=spec_input.type)],
+            implementation=ImporterImplementation(artifact_class=spec_input.type),
+        )
+        new_tasks.append(
+            TaskSpec(name=task_name, component=key, arguments={"uri": PipelineInputArgument(name=spec_input.name)})
+        )
+        importer_of[spec_input.name] = task_name
+
+    def rebind(arg: Argument) -> Argument:
+        if isinstance(arg, PipelineInputArgument) and arg.name in importer_of:
+            return TaskOutputArgument(task=importer_of[arg.name], output=IMPORTED)
+        if isinstance(arg, ConcatArgument):
+            return arg.model_copy(update={"parts": [rebind(p) for p in arg.parts]})
+        return arg
+
+    def given(task: TaskSpec, name: str, arg: Argument) -> bool:
+        """An optional artifact input the run leaves absent is not passed on: the task's own default holds."""
+        target = spec.components[task.component].input(name)
+        unset = isinstance(arg, PipelineInputArgument) and arg.name in absent
+        return not (unset and target is not None and target.has_default)
+
+    tasks = [
+        t.model_copy(update={"arguments": {k: rebind(v) for k, v in t.arguments.items() if given(t, k, v)}})
+        for t in spec.tasks
+    ]
+    inputs = [
+        InputSpec(
+            name=i.name,
+            kind=PARAMETER,
+            type=ptypes.STRING,
+            description=i.description or f"URI of the {i.type} artifact for pipeline input '{i.name}'.",
+        )
+        if i.name in importer_of
+        else i
+        for i in spec.inputs
+    ]
+    return spec.model_copy(update={"inputs": inputs, "tasks": new_tasks + tasks, "components": components})
+
+
+def _free(name: str, taken: set[str]) -> str:
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}-{n}"
+    taken.add(candidate)
+    return candidate
