@@ -4,6 +4,8 @@ code runs (the local runner mounts no volumes); a bad name fails the task naming
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from airflow_kfp import dsl, kubernetes, to_dag
@@ -157,3 +159,75 @@ def test_constant_json_settings_are_checked_at_parse(call, message):
     with pytest.raises(PipelineDefinitionError) as error:
         to_dag(_task(**call))
     assert "task 'noop'" in str(error.value) and message in str(error.value)
+
+
+# -- dsl.PipelineConfig ---------------------------------------------------------------------------------
+YAML_FIXTURES = Path(__file__).parent / "yaml" / "fixtures"
+
+
+def _echo_pipeline(config=None, text="x"):
+    @dsl.component
+    def echo(text: str) -> str:
+        return text
+
+    @dsl.pipeline(name="configured", pipeline_config=config)
+    def pipeline():
+        echo(text=text)
+
+    return pipeline
+
+
+def test_pipeline_config_ttls_are_accepted_and_the_pipeline_runs(dag_runner):
+    pipeline = _echo_pipeline(dsl.PipelineConfig(ttl_seconds_after_finished=60, ttl_seconds_after_failure=5))
+    assert [t.name for t in pipeline.spec.tasks] == ["echo"]
+    dag = dag_runner.load(
+        "import datetime\nfrom airflow_kfp import to_dag, load_pipeline\n"
+        f"dag = to_dag(load_pipeline({str(YAML_FIXTURES / 'pipeline_ttl.yaml')!r}), dag_id='with-ttl',\n"
+        "             start_date=datetime.datetime(2024, 1, 1))\n"
+    )
+    result = dag_runner.run(dag, conf={"text": "kept"})
+    assert result.state == "success" and result.manifest("echo")["parameters"]["Output"] == "kept"
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: _echo_pipeline(dsl.PipelineConfig(workspace=dsl.WorkspaceConfig(size="1Gi"))), "workspaces"),
+        (lambda: _echo_pipeline(text=dsl.WORKSPACE_PATH_PLACEHOLDER), "task 'echo', argument 'text'"),
+        (lambda: _echo_pipeline(dsl.PipelineConfig(active_deadline_seconds=60)), "dagrun_timeout"),
+        (lambda: _echo_pipeline({"workspace": "1Gi"}), "pass dsl.PipelineConfig"),
+    ],
+)
+def test_pipeline_config_refusals_name_the_pipeline_and_the_fix(make, message):
+    with pytest.raises(PipelineDefinitionError) as error:
+        make()
+    assert str(error.value).startswith("pipeline 'configured'") and message in str(error.value)
+
+
+def test_workspace_size_is_checked_as_kfp_does():
+    with pytest.raises(ValueError, match="invalid"):
+        dsl.WorkspaceConfig(size="lots")
+    with pytest.raises(ValueError, match="active_deadline_seconds"):
+        dsl.PipelineConfig(active_deadline_seconds=-1)
+
+
+def test_compiled_pipeline_config_workspace_and_deadline_are_refused_with_their_yaml_path():
+    from airflow_kfp import load_pipeline
+
+    with pytest.raises(PipelineDefinitionError) as error:
+        load_pipeline(YAML_FIXTURES / "pipeline_workspace.yaml")
+    assert "(at platforms.kubernetes.pipelineConfig.workspace)" in str(error.value)
+    assert "mount a shared PVC" in str(error.value)
+    text = (YAML_FIXTURES / "pipeline_ttl.yaml").read_text() + "      activeDeadlineSeconds: 600\n"
+    with pytest.raises(PipelineDefinitionError) as error:
+        load_pipeline(text)
+    assert "(at platforms.kubernetes.pipelineConfig.activeDeadlineSeconds)" in str(error.value)
+    assert "dagrun_timeout" in str(error.value)
+
+
+def test_task_config_passthroughs_are_refused_naming_the_component():
+    with pytest.raises(PipelineDefinitionError, match="component 'launch': task_config_passthroughs"):
+
+        @dsl.component(task_config_passthroughs=["RESOURCES"])
+        def launch() -> str:
+            return ""

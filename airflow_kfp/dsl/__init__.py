@@ -24,6 +24,12 @@ from airflow_kfp.dsl.control_flow import (
 )
 from airflow_kfp.dsl.importer_node import importer
 from airflow_kfp.dsl.pipeline import Pipeline, pipeline
+from airflow_kfp.dsl.pipeline_config import (
+    WORKSPACE_PATH_PLACEHOLDER,
+    KubernetesWorkspaceConfig,
+    PipelineConfig,
+    WorkspaceConfig,
+)
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.dsl.placeholders import (
     EXECUTOR_INPUT_PLACEHOLDER,
@@ -71,6 +77,7 @@ __all__ = [
     "PIPELINE_TASK_EXECUTOR_OUTPUT_PATH_PLACEHOLDER",
     "PIPELINE_TASK_ID_PLACEHOLDER",
     "PIPELINE_TASK_NAME_PLACEHOLDER",
+    "WORKSPACE_PATH_PLACEHOLDER",
     "Artifact",
     "BaseComponent",
     "ClassificationMetrics",
@@ -87,6 +94,7 @@ __all__ = [
     "If",
     "IfPresentPlaceholder",
     "Input",
+    "KubernetesWorkspaceConfig",
     "InputPath",
     "Markdown",
     "Metrics",
@@ -98,11 +106,13 @@ __all__ = [
     "ParallelFor",
     "Pipeline",
     "PipelineChannel",
+    "PipelineConfig",
     "PipelineDefinitionError",
     "PipelineTask",
     "PipelineTaskFinalStatus",
     "PythonComponent",
     "SlicedClassificationMetrics",
+    "WorkspaceConfig",
     "component",
     "container_component",
     "get_uri",

@@ -156,6 +156,7 @@ def component(
     additional_funcs: list[Callable[..., Any]] | None = None,
     embedded_artifact_path: str | None = None,
     output_component_file: str | None = None,
+    task_config_passthroughs: list[Any] | None = None,
 ) -> Callable[[Callable[..., Any]], PythonComponent]: ...
 def component(
     func: Callable[..., Any] | None = None,
@@ -171,6 +172,7 @@ def component(
     additional_funcs: list[Callable[..., Any]] | None = None,
     embedded_artifact_path: str | None = None,
     output_component_file: str | None = None,
+    task_config_passthroughs: list[Any] | None = None,
 ) -> PythonComponent | Callable[[Callable[..., Any]], PythonComponent]:
     """KFP's lightweight Python component. ``target_image``, ``use_venv`` and the kfp-package
     arguments are accepted for source compatibility; the launcher needs no kfp in the image.
@@ -179,6 +181,12 @@ def component(
     ``output_component_file`` writes the component as ``compiler.Compiler().compile`` does."""
 
     def decorate(f: Callable[..., Any]) -> PythonComponent:
+        if task_config_passthroughs:
+            raise PipelineDefinitionError(
+                f"component '{f.__name__}': task_config_passthroughs (dsl.TaskConfig, for a component that "
+                "launches another workload with its own task's pod settings) is not supported yet; pass the "
+                "settings the workload needs as component inputs."
+            )
         made = _make_python_component(
             f,
             target_image or base_image,

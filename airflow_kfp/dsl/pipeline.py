@@ -9,6 +9,7 @@ from typing import Any, overload
 from airflow_kfp.collector import gc_paused
 from airflow_kfp.dsl.channels import PipelineChannel, PipelineInputChannel, TaskOutputChannel
 from airflow_kfp.dsl.components import BaseComponent
+from airflow_kfp.dsl.pipeline_config import check_pipeline_config
 from airflow_kfp.dsl.pipeline_context import PipelineBuilder, kfp_name
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.dsl.signature import SINGLE_OUTPUT, read_signature
@@ -158,6 +159,8 @@ def pipeline(
     pipeline_config: Any = None,
 ) -> Pipeline | Callable[[Callable[..., Any]], Pipeline]:
     def decorate(f: Callable[..., Any]) -> Pipeline:
-        return Pipeline(f, name, description, pipeline_root, display_name)
+        made = Pipeline(f, name, description, pipeline_root, display_name)
+        check_pipeline_config(pipeline_config, made.spec)
+        return made
 
     return decorate(func) if func is not None else decorate

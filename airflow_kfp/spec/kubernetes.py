@@ -248,3 +248,19 @@ def add_json(settings: KubernetesSettings, place: str, value: Any) -> None:
 
 OBJECT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 """A Kubernetes object name (DNS-1123 subdomain): Secrets, ConfigMaps, PVCs, service accounts."""
+
+
+WORKSPACE_PATH = "{{$.workspace_path}}"
+"""KFP's ``dsl.WORKSPACE_PATH_PLACEHOLDER``."""
+WORKSPACES_REFUSED = (
+    "pipeline workspaces (dsl.PipelineConfig(workspace=...), dsl.WORKSPACE_PATH_PLACEHOLDER) are not supported "
+    "yet; mount a shared PVC in the tasks that share files with kubernetes.mount_pvc, or pass the files as "
+    "artifacts"
+)
+DEADLINE_REFUSED = (
+    "a run deadline (PipelineConfig(active_deadline_seconds=...)) is set on the Airflow DAG instead: "
+    "to_dag(..., dagrun_timeout=datetime.timedelta(seconds=N)); remove it from the pipeline"
+)
+"""Pipeline-level settings airflow-kfp refuses, from Python source and from compiled YAML alike. The
+retention TTLs of ``PipelineConfig`` are accepted and have nothing to act on: they keep KFP's Argo
+Workflow object after the run, and Airflow keeps its run records until ``airflow db clean``."""

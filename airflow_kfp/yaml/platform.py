@@ -17,8 +17,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from airflow_kfp.spec.kubernetes import (
+    DEADLINE_REFUSED,
     JSON_PLACE,
     OBJECT_NAME,
+    WORKSPACES_REFUSED,
     ConfigMapAsEnv,
     ConfigMapAsVolume,
     EmptyDirMount,
@@ -315,11 +317,14 @@ def _executors(platforms: dict[str, Any], pipeline: str) -> dict[str, ExecutorPl
     extra = sorted(set(kubernetes) - {"deploymentSpec", "pipelineConfig"})
     if extra:
         raise where.at(extra[0]).error(f"unsupported platform field '{extra[0]}'.")
-    if kubernetes.get("pipelineConfig"):
-        raise where.at("pipelineConfig").error(
-            "pipeline-level Kubernetes configuration (workspaces, TTLs) is not supported; set pod defaults in the "
-            "[kfp] configuration section instead."
-        )
+    config = kubernetes.get("pipelineConfig") or {}
+    for key in config:  # resourceTtlOnCompletion: Argo's retention, nothing to act on (see DEADLINE_REFUSED)
+        if key == "workspace":
+            raise where.at("pipelineConfig", key).error(f"{WORKSPACES_REFUSED}.")
+        if key == "activeDeadlineSeconds":
+            raise where.at("pipelineConfig", key).error(f"{DEADLINE_REFUSED}.")
+        if key != "resourceTtlOnCompletion":
+            raise where.at("pipelineConfig", key).error(f"the pipeline setting '{key}' is not supported.")
     executors = ((kubernetes.get("deploymentSpec") or {}).get("executors")) or {}
     result: dict[str, ExecutorPlatform] = {}
     for label, config in executors.items():
