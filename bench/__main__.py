@@ -44,11 +44,12 @@ class Sizes:
     artifact_reps: int
     fanout_reps: int  # a 1,000-item run takes minutes: fewer repetitions than the rest
     realistic_rows: int = 200_000
+    realistic_reps: int | None = None  # None: ``reps``; --quick runs fewer of its multi-second cold runs
 
     @classmethod
     def pick(cls, quick: bool, reps: int | None) -> Sizes:
         if quick:
-            return cls(reps or 3, 5, 20, 50, 100, 1000, 64, reps or 3, reps or 3, 50_000)
+            return cls(reps or 3, 5, 20, 50, 100, 1000, 64, reps or 3, reps or 3, 20_000, reps or 2)
         return cls(reps or 5, 10, 1000, 200, 200, 2000, 1024, min(reps or 5, 3), min(reps or 5, 3))
 
 
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sections: dict[str, Callable[[], Figure | list[Figure]]] = {
         "e2e": lambda: e2e.run(root, reps=sizes.reps, steps=sizes.steps, profile=args.profile),
-        "realistic": lambda: realistic.run(root, reps=sizes.reps, rows=sizes.realistic_rows),
+        "realistic": lambda: realistic.run(root, reps=sizes.realistic_reps or sizes.reps, rows=sizes.realistic_rows),
         "fanout": lambda: fanout.run(root, reps=sizes.fanout_reps, items=sizes.fanout_items),
         "parse": lambda: parse.run(root, reps=sizes.reps, components=sizes.parse_components, profile=args.profile),
         "compile": lambda: compile_scaling.run(
