@@ -10,6 +10,7 @@ from airflow_kfp.dsl.components import (
     PythonComponent,
     component,
     container_component,
+    notebook_component,
 )
 from airflow_kfp.dsl.control_flow import (
     Collected,
@@ -117,5 +118,6 @@ __all__ = [
     "container_component",
     "get_uri",
     "importer",
+    "notebook_component",
     "pipeline",
 ]

@@ -222,6 +222,25 @@ class ContainerComponent(BaseComponent):
         self.__name__ = func.__name__
 
 
+def notebook_component(
+    func: Callable[..., Any] | None = None, *, notebook_path: str | None = None, **_: Any
+) -> Callable[[Callable[..., Any]], PythonComponent]:
+    """KFP 2.17's ``dsl.notebook_component``, refused by name where it is declared: a ported DAG file
+    gets this message, not an ``AttributeError`` about a missing name."""
+
+    def refuse(f: Callable[..., Any]) -> PythonComponent:
+        raise PipelineDefinitionError(
+            f"component '{f.__name__}': dsl.notebook_component (notebook {notebook_path!r}) is not "
+            "supported: airflow-kfp does not embed and run notebooks. Move the notebook's code into a "
+            "@dsl.component function, or run it with papermill/nbclient inside a component that lists "
+            "them in packages_to_install."
+        )
+
+    if func is not None:
+        refuse(func)
+    return refuse
+
+
 def container_component(func: Callable[..., ContainerSpec]) -> ContainerComponent:
     name = kfp_name(func.__name__)
     inputs, outputs = read_signature(func, name, allow_return=False, allow_bare_artifacts=False)
