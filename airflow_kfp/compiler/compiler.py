@@ -43,6 +43,7 @@ class Compiler:
         type_check: bool = True,
         kubernetes_manifest_format: bool = False,
     ) -> None:
+        from airflow_kfp.compiler.artifact_inputs import import_artifact_inputs
         from airflow_kfp.compiler.dag import pipeline_params, spec_of
         from airflow_kfp.compiler.plan import plan_pipeline
 
@@ -54,15 +55,16 @@ class Compiler:
         spec = spec_of(pipeline_func)
         if pipeline_name:
             spec = spec.model_copy(update={"name": pipeline_name})
+        runnable = import_artifact_inputs(spec)  # what to_dag builds: an artifact input takes a URI
         try:  # unknown names and mistyped values fail here
-            pipeline_params(spec, pipeline_parameters)
+            pipeline_params(runnable, pipeline_parameters)
         except PipelineDefinitionError as exc:
             raise PipelineDefinitionError(
                 str(exc).replace("to_dag(arguments=...)", "compile(pipeline_parameters=...)")
             ) from None
         if pipeline_parameters:
             spec = _with_defaults(spec, pipeline_parameters)
-        plan_pipeline(spec)
+        plan_pipeline(import_artifact_inputs(spec))
         document = {MODEL_KEY: MODEL_VERSION, "pipeline": spec.model_dump(mode="json")}
         with open(package_path, "w", encoding="utf-8") as out:
             out.write(_HEADER + json.dumps(document, indent=1, sort_keys=True) + "\n")

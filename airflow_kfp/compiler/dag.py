@@ -85,10 +85,16 @@ def pipeline_params(spec: PipelineSpec, arguments: dict[str, Any] | None = None)
         if spec_input.kind == ARTIFACT:
             if spec_input.has_default:
                 continue  # an optional artifact input: a run cannot pass one, so it stays absent
-            raise PipelineDefinitionError(
-                f"pipeline '{spec.name}', argument '{spec_input.name}': it is a list of artifacts, which a run "
-                f"cannot pass (a single artifact input takes its URI); run it inside a pipeline that produces "
-                f"the artifacts (for example with dsl.Collected), or give it the default None."
+            if spec_input.is_list:
+                raise PipelineDefinitionError(
+                    f"pipeline '{spec.name}', argument '{spec_input.name}': it is a list of artifacts, which a "
+                    f"run cannot pass (a single artifact input takes its URI); run it inside a pipeline that "
+                    f"produces the artifacts (for example with dsl.Collected), or give it the default None."
+                )
+            raise PipelineDefinitionError(  # to_dag first takes it as a URI (compiler/artifact_inputs.py)
+                f"pipeline '{spec.name}', argument '{spec_input.name}': it is an artifact input, which a Param "
+                f"cannot hold; pass the pipeline through compiler.artifact_inputs.import_artifact_inputs (as "
+                f"to_dag does) so the run gives its URI."
             )
         json_type = ptypes.JSON_SCHEMA_TYPES[spec_input.type]
         schema_type: Any = (
