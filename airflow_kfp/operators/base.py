@@ -244,9 +244,9 @@ class ComponentOperatorMixin:
         """The task with its run-time settings filled in (after ``resolve_resources``): the resolved
         kfp-kubernetes names go into the pod and, for volumes and secrets, into the cache key."""
         resolved = getattr(self, "kfp_resolved_resources", None) or {}
-        names = {k.removeprefix(KUBERNETES_PREFIX): v for k, v in resolved.items() if k.startswith(KUBERNETES_PREFIX)}
         if not resolved:
             return self.task_spec
+        names = {k.removeprefix(KUBERNETES_PREFIX): v for k, v in resolved.items() if k.startswith(KUBERNETES_PREFIX)}
         return self.task_spec.model_copy(
             update={"resources": self.effective_resources(), "kubernetes": self.task_spec.kubernetes.with_names(names)}
         )

@@ -34,11 +34,6 @@ from airflow_kfp.runtime.verify import (
 # -- inputs ---------------------------------------------------------------------------------
 
 
-def download(url: str, dest: str, uri: str) -> tuple[str, int]:
-    """GET ``url`` into ``dest``, resuming with ranged GETs; return (sha256 hex, size)."""
-    return transfer.download(url, dest, uri)
-
-
 def stage_inputs(inputs: list[dict[str, Any]]) -> None:
     """Fetch every input artifact to its local path and check it against the digest its manifest
     records (hashed while it streams; read in place on a shared volume), before any user code runs."""
@@ -57,7 +52,7 @@ def _stage_input(item: dict[str, Any]) -> None:
         _log(f"verified input '{item['name']}' at {uri} in place ({size} bytes, {digest or 'size only'})")
         return
     if item["kind"] == "file":
-        hexd, size = download(item["files"][0]["url"], path, uri)
+        hexd, size = transfer.download(item["files"][0]["url"], path, uri)
         digest = format_digest(hexd)
     else:
         os.makedirs(path, exist_ok=True)
@@ -66,7 +61,7 @@ def _stage_input(item: dict[str, Any]) -> None:
             parts = entry["rel"].split("/")
             if any(p in ("", ".", "..") for p in parts) or "\0" in entry["rel"]:
                 raise StagingError(f"refusing to stage {entry['rel']!r} of input {uri}: unsafe path")
-            hexd, n = download(entry["url"], os.path.join(path, *parts), uri)
+            hexd, n = transfer.download(entry["url"], os.path.join(path, *parts), uri)
             hashes.append((entry["rel"], hexd))
             size += n
         digest = dir_digest(hashes)
