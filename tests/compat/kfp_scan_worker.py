@@ -35,6 +35,8 @@ from kfp_worker import run_local  # noqa: E402 - the path above makes it importa
 
 TIMEOUT = 300
 """Seconds a kfp.local run may take before it is recorded as timed out."""
+SALT = b"seeded-random-1"
+"""Added to the key of files drawing random numbers: their results changed when ``random`` got seeded."""
 _PIP = re.compile(r"pip install --quiet --no-warn-script-location ([^&]*)")
 _KFP_OWN = re.compile(r"^(kfp(==|\[|$)|--|typing-extensions)")
 
@@ -42,7 +44,9 @@ _KFP_OWN = re.compile(r"^(kfp(==|\[|$)|--|typing-extensions)")
 def cache_key(path: Path) -> str:
     import kfp
 
-    return hashlib.sha256(path.read_bytes() + kfp.__version__.encode()).hexdigest()[:20]
+    data = path.read_bytes()
+    salt = SALT if re.search(rb"^\s*(import random|from random import)", data, re.M) else b""
+    return hashlib.sha256(data + kfp.__version__.encode() + salt).hexdigest()[:20]
 
 
 def targets(namespace: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -63,12 +67,31 @@ def targets(namespace: dict[str, Any]) -> list[tuple[str, Any]]:
     return pipelines or components
 
 
+SAMPLE_ARGUMENTS = {
+    "STRING": "kfp",
+    "NUMBER_INTEGER": 3,
+    "NUMBER_DOUBLE": 1.5,
+    "BOOLEAN": True,
+    "LIST": ["a", "b"],
+    "STRUCT": {"a": 1, "b": "two"},
+}
+"""The value the scan passes to a required pipeline input of each type (KFP tests leave some without a
+default)."""
+
+
+def arguments(compiled: dict[str, Any]) -> dict[str, Any]:
+    """Arguments for the pipeline's required inputs, one sample value per type."""
+    inputs = (compiled.get("root") or {}).get("inputDefinitions") or {}
+    return {
+        name: SAMPLE_ARGUMENTS[spec.get("parameterType", "STRING")]
+        for name, spec in (inputs.get("parameters") or {}).items()
+        if "defaultValue" not in spec and not spec.get("isOptional")
+    }
+
+
 def not_runnable(compiled: dict[str, Any]) -> str | None:
     """Why kfp.local's SubprocessRunner cannot run the compiled pipeline as the scan calls it."""
     inputs = (compiled.get("root") or {}).get("inputDefinitions") or {}
-    for name, spec in (inputs.get("parameters") or {}).items():
-        if "defaultValue" not in spec and not spec.get("isOptional"):
-            return f"pipeline input {name} has no default (the scan passes no arguments)"
     if inputs.get("artifacts"):
         return "takes an artifact as a pipeline input"
     for executor in ((compiled.get("deploymentSpec") or {}).get("executors") or {}).values():
@@ -100,13 +123,14 @@ def _import(path: Path) -> Any:
     return module
 
 
-def _one_task(component: Any) -> Any:
-    """A bare component as the one-task pipeline KFP compiles it to (kfp.local runs pipelines)."""
+def _one_task(component: Any, given: dict[str, Any]) -> Any:
+    """A bare component as the one-task pipeline KFP compiles it to (kfp.local runs pipelines), its
+    required inputs given as constants (the airflow-kfp half passes them as run arguments)."""
     from kfp import dsl
 
     @dsl.pipeline(name=component.name)
     def one_task():  # type: ignore[no-untyped-def]  # no annotation: kfp would read "None" as an output
-        component()
+        component(**given)
 
     return one_task
 
@@ -152,8 +176,12 @@ def scan_file(path: Path, root: Path, out: Path) -> dict[str, Any]:
         signal.signal(signal.SIGALRM, _alarm)
         signal.alarm(TIMEOUT)
         try:
-            pipeline = target if hasattr(target, "pipeline_func") else _one_task(target)
-            entry.update(status="run", expected={"arguments": {}, **run_local(pipeline, {}, compiled_path)})
+            given = arguments(compiled)
+            if hasattr(target, "pipeline_func"):
+                expected = run_local(target, given, compiled_path)
+            else:
+                expected = run_local(_one_task(target, given), {}, compiled_path)
+            entry.update(status="run", expected={"arguments": given, **expected})
         except BaseException as error:  # noqa: BLE001 - kfp.local refuses what it does not support
             entry.update(status="skipped", reason=f"kfp.local cannot run it: {type(error).__name__}: {error}"[:300])
         finally:
