@@ -91,12 +91,10 @@ class Document:
         name = _component_name(key, self.components)
         at = Where(self.pipeline, f"components.{key}", component=name)
         component = self.component(key, where)
-        for extra in ("singlePlatformSpecs", "taskConfigPassthroughs"):
-            if component.get(extra):
-                raise at.at(extra).error(
-                    f"'{extra}' (dsl.TaskConfig / Vertex AI passthroughs) is not supported; remove it from the "
-                    f"component."
-                )
+        if component.get("singlePlatformSpecs"):
+            raise at.at("singlePlatformSpecs").error(
+                "'singlePlatformSpecs' (Vertex AI passthroughs) is not supported; remove it from the component."
+            )
         label = str(component.get("executorLabel") or "")
         executor = mapping(self.executors.get(label), Where(self.pipeline, f"deploymentSpec.executors.{label}"))
         exec_at = Where(self.pipeline, f"deploymentSpec.executors.{label}", component=name)
@@ -136,6 +134,7 @@ class Document:
                 inputs=inputs,
                 outputs=outputs,
                 implementation=implementation,
+                task_config_passthroughs=comps.task_config_passthroughs(component, at),
             )
         except ValidationError as exc:
             raise at.error(f"unreadable component ({exc.errors()[0]['msg']}).") from None
