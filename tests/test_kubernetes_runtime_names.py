@@ -225,14 +225,6 @@ def test_compiled_pipeline_config_workspace_and_deadline_are_refused_with_their_
     assert "dagrun_timeout" in str(error.value)
 
 
-def test_task_config_passthroughs_are_refused_naming_the_component():
-    with pytest.raises(PipelineDefinitionError, match="component 'launch': task_config_passthroughs"):
-
-        @dsl.component(task_config_passthroughs=["RESOURCES"])
-        def launch() -> str:
-            return ""
-
-
 def test_notebook_components_are_refused_naming_the_component():
     """A ported file using kfp 2.17's ``dsl.notebook_component`` gets a message with the fix, not an
     AttributeError; both the called and the bare decorator forms."""

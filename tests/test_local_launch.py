@@ -204,6 +204,30 @@ def test_an_idle_server_exits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s
     while sock.exists():
         assert time.monotonic() < deadline, "the idle server is still there"
         time.sleep(0.1)
+    # nothing is left behind: one server per upgrade or start-up environment would pile up files
+    deadline = time.monotonic() + 10
+    while list(server_dir.iterdir()):
+        assert time.monotonic() < deadline, sorted(p.name for p in server_dir.iterdir())
+        time.sleep(0.05)
+
+
+def test_a_server_ending_while_a_starter_holds_the_lock_leaves_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server_dir: Path
+) -> None:
+    """The lock stays with the starter that holds it; the next start takes it again and gets a server."""
+    monkeypatch.setenv(launch.IDLE_ENV, "1")
+    _probe(tmp_path, "first", _env())
+    (sock,) = server_dir.glob("*.sock")
+    lock_path = sock.with_suffix(".lock")
+    with launch._starter_lock(lock_path):
+        deadline = time.monotonic() + 30
+        while sock.exists():
+            assert time.monotonic() < deadline, "the idle server is still there"
+            time.sleep(0.1)
+        time.sleep(0.2)
+        assert lock_path.exists()
+    result, _ = _probe(tmp_path, "second", _env())
+    assert result["tag"] == "second"
 
 
 def test_spawn_mode_runs_the_same_component(tmp_path: Path, server_dir: Path) -> None:

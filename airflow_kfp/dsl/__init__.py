@@ -63,6 +63,7 @@ from airflow_kfp.runtime.artifacts import (
     SlicedClassificationMetrics,
     get_uri,
 )
+from airflow_kfp.runtime.task_config import TaskConfig, TaskConfigField, TaskConfigPassthrough
 from airflow_kfp.spec.validate import PipelineDefinitionError
 
 __all__ = [
@@ -113,6 +114,9 @@ __all__ = [
     "PipelineTaskFinalStatus",
     "PythonComponent",
     "SlicedClassificationMetrics",
+    "TaskConfig",
+    "TaskConfigField",
+    "TaskConfigPassthrough",
     "WorkspaceConfig",
     "component",
     "container_component",

@@ -16,7 +16,14 @@ from airflow_kfp.dsl.pipeline_context import current_builder, kfp_name
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.dsl.placeholders import ContainerPlaceholder, placeholder_for, to_ir_string
 from airflow_kfp.dsl.signature import read_signature
-from airflow_kfp.spec.model import ComponentSpec, ContainerImplementation, PythonFunction, SourceLocation
+from airflow_kfp.runtime.task_config import TaskConfigField
+from airflow_kfp.spec.model import (
+    ComponentSpec,
+    ContainerImplementation,
+    PythonFunction,
+    SourceLocation,
+    TaskConfigPassthrough,
+)
 from airflow_kfp.spec.validate import PipelineDefinitionError
 
 DEFAULT_BASE_IMAGE = "python:3.11"
@@ -245,15 +252,11 @@ def component(
     arguments are accepted for source compatibility; the launcher needs no kfp in the image.
     ``additional_funcs`` ship helper functions with the source; ``embedded_artifact_path`` ships a
     file or folder, given to ``dsl.EmbeddedInput[...]`` arguments and put on ``sys.path``.
-    ``output_component_file`` writes the component as ``compiler.Compiler().compile`` does."""
+    ``output_component_file`` writes the component as ``compiler.Compiler().compile`` does.
+    ``task_config_passthroughs`` lists the task settings a ``dsl.TaskConfig`` input receives."""
 
     def decorate(f: Callable[..., Any]) -> PythonComponent:
-        if task_config_passthroughs:
-            raise PipelineDefinitionError(
-                f"component '{f.__name__}': task_config_passthroughs (dsl.TaskConfig, for a component that "
-                "launches another workload with its own task's pod settings) is not supported yet; pass the "
-                "settings the workload needs as component inputs."
-            )
+        passthroughs = _passthroughs(f.__name__, task_config_passthroughs or [])
         made = _make_python_component(
             f,
             target_image or base_image,
@@ -263,6 +266,8 @@ def component(
             additional_funcs,
             embedded_artifact_path,
         )
+        if passthroughs:
+            made.component_spec = made.component_spec.model_copy(update={"task_config_passthroughs": passthroughs})
         if output_component_file:
             from airflow_kfp.compiler.compiler import Compiler
 
@@ -270,6 +275,23 @@ def component(
         return made
 
     return decorate(func) if func is not None else decorate
+
+
+def _passthroughs(component: str, given: list[Any]) -> list[TaskConfigPassthrough]:
+    """``task_config_passthroughs`` as KFP normalises them: a bare ``dsl.TaskConfigField`` is
+    forwarded only (``apply_to_task=False``)."""
+    result: list[TaskConfigPassthrough] = []
+    for item in given:
+        field = getattr(item, "field", item)
+        name = getattr(field, "name", None)
+        if name not in TaskConfigField.__members__:
+            raise PipelineDefinitionError(
+                f"component '{kfp_name(component)}': task_config_passthroughs holds {item!r}; give "
+                f"dsl.TaskConfigField members ({', '.join(TaskConfigField.__members__)}) or "
+                "dsl.TaskConfigPassthrough(field=..., apply_to_task=...)."
+            )
+        result.append(TaskConfigPassthrough(field=name, apply_to_task=bool(getattr(item, "apply_to_task", False))))
+    return result
 
 
 @dataclass

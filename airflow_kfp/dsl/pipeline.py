@@ -128,7 +128,7 @@ def component_pipeline(component: BaseComponent) -> PipelineSpec:
             i.name: PipelineInputChannel(i.name, i.kind, i.type, i.is_list)
             for i in spec.inputs
             if not (i.kind == ARTIFACT and i.has_default)  # an optional artifact nobody can pass stays absent
-            and i.type != ptypes.TASK_FINAL_STATUS
+            and i.type not in ptypes.RUNTIME_FILLED
         }
         task = component(**arguments)
     inputs = [i for i in spec.inputs if i.name in arguments]

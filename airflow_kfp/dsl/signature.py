@@ -155,6 +155,9 @@ def read_signature(
                 f"the annotation {annotation!r} is not supported; use str, int, float, bool, list, dict, "
                 f"Input[...], Output[...], InputPath(...) or OutputPath(...).",
             )
+        if param_type == ptypes.TASK_CONFIG:  # KFP: optional, filled with the task's settings when it runs
+            inputs.append(InputSpec(name=name, kind=PARAMETER, type=param_type, has_default=True))
+            continue
         spec = InputSpec(name=name, kind=PARAMETER, type=param_type, has_default=has_default, default=default)
         check_default(component, None, spec, component=owner_kind == "component")
         inputs.append(spec)

@@ -251,6 +251,18 @@ class ComponentOperatorMixin:
             update={"resources": self.effective_resources(), "kubernetes": self.task_spec.kubernetes.with_names(names)}
         )
 
+    def fill_task_config(self, inputs: ResolvedInputs, settings: KfpSettings) -> None:
+        """Give each ``dsl.TaskConfig`` input the task's own resolved settings (after ``resolve_resources``),
+        before the cache key is computed: a workload launched with other settings is another result."""
+        names = [i.name for i in self.component_spec.inputs if i.type == ptypes.TASK_CONFIG]
+        if not names:
+            return
+        from airflow_kfp.operators.task_config import task_config_value  # imports the Kubernetes client
+
+        value = task_config_value(self.effective_task(), self.component_spec, settings)
+        for name in names:
+            inputs.parameters[name] = value
+
     def resolve_inputs(self, context: Mapping[str, Any], store: ArtifactStore | None = None) -> ResolvedInputs:
         resolver = self.resolver(context, store)
         resolver.check_gates(self.gates)
@@ -359,6 +371,7 @@ class ComponentOperatorMixin:
         run = self.kfp_prepare_run(context)
         settings, store, inputs, uris = run.settings, run.store, run.inputs, run.output_uris
         self.resolve_resources(context)
+        self.fill_task_config(inputs, settings)
         cache_service = self.kfp_cache(settings)
         cache = cache_service.lookup(context, inputs, store, settings, look=not resumed)
         self.kfp_cache_key = cache.key

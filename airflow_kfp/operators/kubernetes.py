@@ -53,6 +53,7 @@ from airflow_kfp.runtime.pod import (
 from airflow_kfp.spec.durations import parse_duration
 from airflow_kfp.spec.model import ComponentSpec, TaskSpec
 from airflow_kfp.spec.quantities import memory_bytes
+from airflow_kfp.spec.task_config import applied_task
 from airflow_kfp.spec.validate import PipelineDefinitionError, where
 
 STAGE_IN = "kfp-stage-in"
@@ -76,6 +77,7 @@ def _runtime_env() -> list[k8s.V1EnvVar]:
 def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, settings: KfpSettings) -> dict[str, Any]:
     """KPO arguments from the model and ``[kfp]``; cheap, it runs at every parse."""
     impl = component.implementation
+    task = applied_task(task, component)  # dsl.TaskConfig: settings forwarded only stay off the pod
     volumes, mounts = pod_spec.user_volumes(task)
     volumes.append(model(k8s.V1Volume, name=pod_spec.WORK_VOLUME, empty_dir=model(k8s.V1EmptyDirVolumeSource)))
     work_mount = model(k8s.V1VolumeMount, name=pod_spec.WORK_VOLUME, mount_path=POD_WORKDIR)
@@ -337,11 +339,13 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         if not self.kfp_resolved_resources:
             return
         task = self.effective_task()
+        changed = task.kubernetes != self.task_spec.kubernetes
+        task = applied_task(task, self.component_spec)  # dsl.TaskConfig: settings forwarded only stay off the pod
         self.container_resources = pod_spec.container_resources(task.resources, settings)
         self.node_selector = pod_spec.node_selector(task, settings)
         self.tolerations = pod_spec.tolerations(task, settings)
         self.affinity = pod_spec.affinity(task) or {}
-        if task.kubernetes != self.task_spec.kubernetes:
+        if changed:
             pod = _pod_kwargs(self.pipeline_name, task, self.component_spec, settings)
             self.env_vars = pod["env_vars"]
             self.volumes = pod["volumes"]

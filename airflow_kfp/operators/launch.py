@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from airflow_kfp.runtime import forkserver
@@ -138,6 +138,23 @@ def _start_server(path: Path, env: Mapping[str, str], log: Path) -> None:
         raise LaunchError(f"the fork server did not start (exit {proc.returncode}); see {log}")
 
 
+@contextlib.contextmanager
+def _starter_lock(path: Path) -> Iterator[None]:
+    """Hold the key's lock: one starter per key, the others wait and connect. A server that ends
+    removes the lock file while holding it, so a lock taken on a removed file is taken again."""
+    while True:
+        with open(path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                current = os.stat(path).st_ino
+            except FileNotFoundError:
+                continue
+            if current != os.fstat(lock.fileno()).st_ino:
+                continue
+            yield
+            return
+
+
 def server_socket(env: Mapping[str, str]) -> socket.socket:
     """A connection to this environment's fork server, starting the server if there is none."""
     base = private_dir()
@@ -148,8 +165,7 @@ def server_socket(env: Mapping[str, str]) -> socket.socket:
     sock = _connect(path)
     if sock is not None:
         return sock
-    with open(base / f"{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one starter per key; the others wait and connect
+    with _starter_lock(base / f"{key}.lock"):
         sock = _connect(path)
         if sock is None:
             _start_server(path, env, base / f"{key}.log")

@@ -39,6 +39,7 @@ from airflow_kfp.runtime.artifacts import METRICS_TYPES
 from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.messages import where
 from airflow_kfp.spec.model import ComponentSpec, TaskSpec
+from airflow_kfp.spec.task_config import applied_task
 
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 LOG_TAIL_LINES = 40
@@ -162,7 +163,8 @@ class LocalRunner:
             # recompiles the launcher and the user's libraries. Keep them in a private cache instead.
             home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
             launcher["PYTHONPYCACHEPREFIX"] = os.path.join(home, "kfp", "pycache")
-        requested = component_env.requested_variables(self.task_spec)
+        task = applied_task(self.task_spec, self.component_spec)  # dsl.TaskConfig: ENV forwarded only
+        requested = component_env.requested_variables(task)
         for name, optional in requested.items():
             if name not in os.environ or not component_env.is_passed_through(name, (name,)):
                 self.log.warning(
@@ -173,7 +175,7 @@ class LocalRunner:
                     "not set" if name not in os.environ else "refused (credentials never reach components)",
                 )
         return component_env.component_environment(
-            os.environ, self.task_spec.env, workdir, launcher, settings.local_env_passthrough, requested
+            os.environ, task.env, workdir, launcher, settings.local_env_passthrough, requested
         )
 
     def run_component(

@@ -25,6 +25,7 @@ from airflow_kfp.runtime.artifacts import (
     get_uri,
 )
 from airflow_kfp.runtime.final_status import PipelineTaskFinalStatus
+from airflow_kfp.runtime.task_config import TaskConfig, TaskConfigField, TaskConfigPassthrough
 
 __all__ = [
     "HTML",
@@ -42,5 +43,8 @@ __all__ = [
     "OutputPath",
     "PipelineTaskFinalStatus",
     "SlicedClassificationMetrics",
+    "TaskConfig",
+    "TaskConfigField",
+    "TaskConfigPassthrough",
     "get_uri",
 ]

@@ -26,6 +26,7 @@ from airflow_kfp.runtime.artifacts import (
 )
 from airflow_kfp.runtime.errors import AirflowKfpError
 from airflow_kfp.runtime.final_status import PipelineTaskFinalStatus
+from airflow_kfp.runtime.task_config import TaskConfig
 
 SINGLE_OUTPUT = "Output"
 
@@ -144,6 +145,8 @@ class _Call:
             return value
         if param_type == ptypes.TASK_FINAL_STATUS and isinstance(value, dict):
             return PipelineTaskFinalStatus.from_dict(value)
+        if param_type == ptypes.TASK_CONFIG and isinstance(value, dict):
+            return TaskConfig.from_dict(value)
         try:
             return ptypes.coerce(value, param_type)
         except (TypeError, ValueError) as exc:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import gc
 import json
 import os
@@ -177,7 +178,23 @@ class Server:
                 break
         self.selector.close()
         self.listener.close()
-        if self._still_ours():
+        self._remove_files()
+
+    def _remove_files(self) -> None:
+        """Remove the socket and, unless a starter holds it, the key's lock file and empty log, so
+        ended servers (one per upgrade or start-up environment) leave nothing behind. The lock is
+        taken without waiting: a starter waiting on it will bind a new socket itself."""
+        stem = os.path.splitext(self.path)[0]
+        with contextlib.suppress(OSError), open(stem + ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if self._still_ours():
+                os.unlink(self.path)
+            if os.stat(stem + ".lock").st_ino == os.fstat(lock.fileno()).st_ino:
+                os.unlink(stem + ".lock")
+            if os.stat(stem + ".log").st_size == 0:
+                os.unlink(stem + ".log")
+            return
+        if self._still_ours():  # a starter holds the lock: leave its files, take only our socket away
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
 

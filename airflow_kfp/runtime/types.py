@@ -12,6 +12,8 @@ from typing import Any
 
 from airflow_kfp.runtime.final_status import TYPE_NAME as FINAL_STATUS_TYPE
 from airflow_kfp.runtime.final_status import is_final_status_annotation
+from airflow_kfp.runtime.task_config import TYPE_NAME as TASK_CONFIG_TYPE
+from airflow_kfp.runtime.task_config import is_task_config_annotation
 
 STRING = "STRING"
 INTEGER = "NUMBER_INTEGER"
@@ -21,6 +23,9 @@ LIST = "LIST"
 STRUCT = "STRUCT"
 TASK_FINAL_STATUS = FINAL_STATUS_TYPE
 """An exit task's ``dsl.PipelineTaskFinalStatus`` input, filled by the compiler, never by the caller."""
+TASK_CONFIG = TASK_CONFIG_TYPE
+"""A ``dsl.TaskConfig`` input: the task's own settings, filled when the task runs, never by the caller."""
+RUNTIME_FILLED = (TASK_FINAL_STATUS, TASK_CONFIG)
 PARAMETER_TYPES = (STRING, INTEGER, DOUBLE, BOOLEAN, LIST, STRUCT)
 
 _PY_TO_PARAM: dict[Any, str] = {
@@ -55,6 +60,7 @@ JSON_SCHEMA_TYPES = {
     LIST: "array",
     STRUCT: "object",
     TASK_FINAL_STATUS: "object",
+    TASK_CONFIG: "object",
 }
 
 
@@ -73,6 +79,8 @@ def parameter_type_of(annotation: Any) -> str | None:
     annotation, _ = strip_optional(annotation)
     if is_final_status_annotation(annotation):
         return TASK_FINAL_STATUS
+    if is_task_config_annotation(annotation):
+        return TASK_CONFIG
     if isinstance(annotation, str):
         return _NAME_TO_PARAM.get(annotation.lower())
     origin = typing.get_origin(annotation) or annotation
@@ -103,7 +111,7 @@ def coerce(value: Any, param_type: str) -> Any:
     """
     if value is None:
         return None
-    if param_type == TASK_FINAL_STATUS and isinstance(value, dict):
+    if param_type in RUNTIME_FILLED and isinstance(value, dict):
         return value
     if param_type == INTEGER:
         if isinstance(value, bool):

@@ -89,6 +89,7 @@ def check(
     digest: str | None,
     size: int | None,
     etag: str | None = None,
+    role: str = "input artifact",
 ) -> None:
     """Raise ``ArtifactIntegrityError`` when ``digest``/``size`` (what was read) differ from ``record``.
 
@@ -109,7 +110,7 @@ def check(
     else:
         return
     raise ArtifactIntegrityError(
-        f"input artifact '{name}' at {uri} is not what {producer_text(record.get('producer'))} wrote: {detail}. "
+        f"{role} '{name}' at {uri} is not what {producer_text(record.get('producer'))} wrote: {detail}. "
         "It was changed or corrupted after it was stored, so it is not read. Clear that task (or run the "
         "pipeline again with the run conf kfp_enable_caching=false) to produce it again, or restore the "
         "original data; never edit stored artifacts in place."

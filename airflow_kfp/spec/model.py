@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -106,12 +106,32 @@ Implementation = Annotated[
 ]
 
 
+TaskConfigFieldName = Literal[
+    "RESOURCES",
+    "ENV",
+    "KUBERNETES_AFFINITY",
+    "KUBERNETES_TOLERATIONS",
+    "KUBERNETES_NODE_SELECTOR",
+    "KUBERNETES_VOLUMES",
+]
+TASK_CONFIG_FIELDS: tuple[str, ...] = get_args(TaskConfigFieldName)
+
+
+class TaskConfigPassthrough(_Model):
+    """A ``dsl.TaskConfig`` field the component receives (KFP's ``taskConfigPassthroughs``);
+    ``apply_to_task``: the setting also applies to the task itself (see ``spec/task_config.py``)."""
+
+    field: TaskConfigFieldName
+    apply_to_task: bool = False
+
+
 class ComponentSpec(_Model):
     name: str
     description: str = ""
     inputs: list[InputSpec] = Field(default_factory=list)
     outputs: list[OutputSpec] = Field(default_factory=list)
     implementation: Implementation
+    task_config_passthroughs: list[TaskConfigPassthrough] = Field(default_factory=list)
 
     @classmethod
     def of_pipeline(cls, pipeline: PipelineSpec) -> ComponentSpec:

@@ -25,6 +25,7 @@ from airflow_kfp.spec.model import (
     argument_leaves,
 )
 from airflow_kfp.spec.resources import resource_problem
+from airflow_kfp.spec.task_config import check_task as check_task_config
 
 __all__ = ["PipelineDefinitionError", "check_default", "describe", "types_compatible", "validate_pipeline", "where"]
 
@@ -98,6 +99,7 @@ def _check_arguments(spec: PipelineSpec) -> dict[str, set[str]]:
             raise PipelineDefinitionError(
                 f"{where(spec.name, task.name)}: component '{task.component}' is not in the pipeline."
             )
+        check_task_config(spec.name, task, component)
         for arg_name, arg in task.arguments.items():
             target = component.input(arg_name)
             at = where(spec.name, task.name, arg_name)
@@ -152,7 +154,7 @@ def _check_arguments(spec: PipelineSpec) -> dict[str, set[str]]:
                 not required.has_default
                 and required.name not in task.arguments
                 and (
-                    required.type != ptypes.TASK_FINAL_STATUS  # filled by the ExitHandler, see spec/control_flow.py
+                    required.type not in ptypes.RUNTIME_FILLED  # the ExitHandler's status, the task's own TaskConfig
                 )
             ):
                 raise PipelineDefinitionError(

@@ -5,10 +5,17 @@ in XCom. Outputs the operator stored are served; an importer's external URI is s
 lies under the configured artifact root (run conf could otherwise point an importer at any file the
 api-server can read). Every response forbids scripts (CSP ``sandbox``), so a hostile HTML artifact
 renders in an opaque origin without access to Airflow's page or cookies.
+
+What is shown is what the producer wrote: the bytes are checked against the manifest's digest, as a
+task checks its inputs, and a changed artifact is refused (409) with the task to clear. An artifact up
+to ``VERIFY_LIMIT`` is read whole before the answer; a bigger file's download is checked as it
+streams and cut short if it differs; a bigger preview or directory member is served unchecked and says
+so (``X-Artifact-Verified``), since checking it would read the whole artifact for a glance.
 """
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import posixpath
 from collections.abc import Iterator
@@ -19,10 +26,14 @@ from urllib.parse import quote
 from fastapi import HTTPException, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from airflow_kfp.hooks.artifact_store import ArtifactNotFoundError, ArtifactStore, ArtifactStoreError
+from airflow_kfp.hooks.artifact_store import ArtifactNotFoundError, ArtifactStore, ArtifactStoreError, ObjectInfo
+from airflow_kfp.runtime import verify
 
 PREVIEW_LIMIT = 1024 * 1024
 """Bytes shown in the browser; the download is always whole."""
+
+VERIFY_LIMIT = 256 * 1024 * 1024
+"""Largest artifact read whole to check its digest before answering."""
 
 HTML_CSP = (
     "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
@@ -108,13 +119,18 @@ def stream(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "the artifact is no longer in the store (deleted or expired)")
     uri, size, content_type = target.uri, info.size, _TEXT_TYPES.get(target.type)
     name = target.name
+    verified = _verify(store, target, info, whole_on_stream=mode == "download" and not info.is_dir)
     if info.is_dir:
         files = [u for u in store.list_uris(target.uri.rstrip("/") + "/")]
         members = {u[len(target.uri.rstrip("/")) + 1 :]: u for u in files}
         if member is None:
             return JSONResponse(
                 {"directory": True, "files": sorted(members)},
-                headers={"Content-Security-Policy": OTHER_CSP, "X-Content-Type-Options": "nosniff"},
+                headers={
+                    "Content-Security-Policy": OTHER_CSP,
+                    "X-Content-Type-Options": "nosniff",
+                    "X-Artifact-Verified": verified,
+                },
             )
         if member not in members:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such file in this artifact")
@@ -137,6 +153,7 @@ def stream(
         "Cache-Control": "private, no-store",
         "X-Artifact-Size": str(size),
         "X-Artifact-Truncated": "true" if truncated else "false",
+        "X-Artifact-Verified": verified,
     }
     if mode == "download":
         headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(_filename(name))}"
@@ -154,4 +171,72 @@ def stream(
         yield first
         yield from chunks
 
+    def checked_body() -> Iterator[bytes]:
+        """The download, hashed as it goes; a difference ends the response before its last chunk,
+        so the client sees a failed transfer, never a complete-looking wrong file."""
+        h, n = hashlib.sha256(), 0
+        for chunk in body():
+            h.update(chunk)
+            n += len(chunk)
+            yield chunk
+        _check(target, verify.format_digest(h.hexdigest()), n)
+
+    if verified == ON_STREAM:
+        return StreamingResponse(checked_body(), media_type=content_type, headers=headers)
+
     return StreamingResponse(body(), media_type=content_type, headers=headers)
+
+
+ON_STREAM = "while-streaming"
+
+
+def _check(target: Target, digest: str | None, size: int | None) -> None:
+    """409 with the runtime's message (producer, what to clear) when what was read differs; with no
+    ``digest`` read, the sizes alone decide."""
+    record = target.record if digest else {k: v for k, v in target.record.items() if k != "digest"}
+    try:
+        verify.check(target.name, target.uri, record, digest, size, role="artifact")
+    except verify.ArtifactIntegrityError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+
+
+def _stored_digest(store: ArtifactStore, target: Target, info: ObjectInfo) -> tuple[str, int]:
+    """(digest, size) of what the store holds now, by the manifest's rule (files and directories)."""
+
+    def hashed(uri: str) -> tuple[str, int]:
+        h, n = hashlib.sha256(), 0
+        for chunk in store.iter_bytes(uri, chunk_size=verify.CHUNK):
+            h.update(chunk)
+            n += len(chunk)
+        return h.hexdigest(), n
+
+    if not info.is_dir:
+        hexdigest, size = hashed(target.uri)
+        return verify.format_digest(hexdigest), size
+    prefix = target.uri.rstrip("/") + "/"
+    entries, total = [], 0
+    for uri in store.list_uris(prefix):
+        hexdigest, size = hashed(uri)
+        entries.append((uri[len(prefix) :], hexdigest))
+        total += size
+    return verify.dir_digest(entries), total
+
+
+def _verify(store: ArtifactStore, target: Target, info: ObjectInfo, *, whole_on_stream: bool) -> str:
+    """Check the stored artifact against its manifest (409 when it differs); the ``X-Artifact-Verified``
+    value: ``yes``, ``while-streaming``, ``no-digest`` (an import recorded without one) or ``too-large``."""
+    expected_size = target.record.get("size")
+    if isinstance(expected_size, int) and expected_size != info.size:  # cheap, and decisive
+        _check(target, None, info.size)
+    if not target.record.get("digest"):
+        return "no-digest"
+    if info.size <= VERIFY_LIMIT:
+        try:
+            digest, size = _stored_digest(store, target, info)
+        except ArtifactNotFoundError:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "the artifact is no longer in the store") from None
+        except ArtifactStoreError as exc:
+            raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"the artifact store could not be read: {exc}") from None
+        _check(target, digest, size)
+        return "yes"
+    return ON_STREAM if whole_on_stream else "too-large"

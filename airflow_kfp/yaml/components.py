@@ -12,12 +12,14 @@ from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.model import (
     ARTIFACT,
     PARAMETER,
+    TASK_CONFIG_FIELDS,
     ContainerImplementation,
     ImporterImplementation,
     InputSpec,
     OutputSpec,
     PythonFunction,
     Resources,
+    TaskConfigPassthrough,
 )
 from airflow_kfp.yaml.document import Where, mapping
 from airflow_kfp.yaml.python_function import python_function
@@ -80,6 +82,24 @@ def input_specs(component: dict[str, Any], where: Where) -> list[InputSpec]:
             )
         )
     return specs
+
+
+def task_config_passthroughs(component: dict[str, Any], where: Where) -> list[TaskConfigPassthrough]:
+    """``taskConfigPassthroughs``: the ``dsl.TaskConfig`` fields the component receives."""
+    at = where.at("taskConfigPassthroughs")
+    items = component.get("taskConfigPassthroughs") or []
+    if not isinstance(items, list):
+        raise at.error("expected a list of {field, applyToTask}.")
+    result: list[TaskConfigPassthrough] = []
+    for i, item in enumerate(items):
+        item = mapping(item, at.at(str(i)))
+        _check_keys(item, {"field", "applyToTask"}, at.at(str(i)))
+        if item.get("field") not in TASK_CONFIG_FIELDS:
+            raise at.at(str(i), "field").error(
+                f"unknown TaskConfig field {item.get('field')!r}; expected one of {', '.join(TASK_CONFIG_FIELDS)}."
+            )
+        result.append(TaskConfigPassthrough(field=item["field"], apply_to_task=bool(item.get("applyToTask"))))
+    return result
 
 
 def output_specs(component: dict[str, Any], where: Where) -> list[OutputSpec]:

@@ -15,7 +15,7 @@ from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.yaml.document import Where
 
 _LEGACY_TYPES = {"INT": ptypes.INTEGER, "DOUBLE": ptypes.DOUBLE, "STRING": ptypes.STRING}
-KNOWN_TYPES = (*ptypes.PARAMETER_TYPES, ptypes.TASK_FINAL_STATUS)
+KNOWN_TYPES = (*ptypes.PARAMETER_TYPES, *ptypes.RUNTIME_FILLED)
 
 
 def parameter_type(definition: dict[str, Any], where: Where) -> str:

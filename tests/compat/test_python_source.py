@@ -24,6 +24,7 @@ SOURCE_RUNS = [
     "importer_runtime_metadata",
     "artifact_iterator",
     "artifact_iterator_nested",
+    "task_config",
 ]
 
 

@@ -127,6 +127,11 @@ def _run_pipelines(airflow_db: Path) -> UiRuns:
     _start_run_in_progress()
     # a deleted artifact: the broken run's dataset is gone from the store, its manifest still names it
     out.runs["broken"].artifact_path("prep", "data").unlink()
+    # artifacts changed after they were stored: a same-size rewrite and a changed file in a directory
+    out.runs["tampered"] = runner.run_pipeline("tests.ui.pipelines:tampered", enable_caching=False)
+    data = out.runs["tampered"].artifact_path("prep", "data")
+    data.write_bytes(bytes(reversed(data.read_bytes())))
+    (out.runs["tampered"].artifact_path("bundle", "out") / "sub" / "values.csv").write_text("a,b\n6,6\n")
     return out
 
 

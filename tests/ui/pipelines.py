@@ -108,3 +108,10 @@ def bundle(out: Output[Artifact]) -> None:
 def on_s3(n_rows: int = 4):
     prep(n_rows=n_rows)
     bundle()
+
+
+@dsl.pipeline(name="ui-tampered")
+def tampered(n_rows: int = 6):
+    """Its stored artifacts are changed after the run: the UI must refuse to show them as the run's."""
+    prep(n_rows=n_rows)
+    bundle()

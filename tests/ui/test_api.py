@@ -185,3 +185,22 @@ def test_directory_artifact_lists_its_files_and_serves_only_those(admin: httpx.C
     assert member.status_code == 200 and member.text == "a,b\n1,2\n"
     for bad in ("../prep/data", "sub/../../prep/data", "/etc/passwd", "nope.txt"):
         assert admin.get("/kfp/api/artifact", params={**params, "member": bad}).status_code == 404
+
+
+def test_an_artifact_changed_after_it_was_stored_is_refused_naming_its_producer(
+    admin: httpx.Client, ui_runs: UiRuns
+) -> None:
+    run_id = ui_runs.run_id("tampered")
+    data = {"dag_id": "ui-tampered", "run_id": run_id, "task_id": "prep", "output": "data"}
+    for mode in ("preview", "download"):
+        response = admin.get("/kfp/api/artifact", params={**data, "mode": mode})
+        assert response.status_code == 409, response.text
+        detail = response.json()["detail"]
+        assert "artifact 'data'" in detail and "task 'prep'" in detail and "Clear that task" in detail
+    bundle = {"dag_id": "ui-tampered", "run_id": run_id, "task_id": "bundle", "output": "out"}
+    assert admin.get("/kfp/api/artifact", params=bundle).status_code == 409  # the listing too
+    member = admin.get("/kfp/api/artifact", params={**bundle, "member": "readme.txt", "mode": "download"})
+    assert member.status_code == 409 and "6,6" not in member.text
+    # an untouched artifact says it was checked
+    good = {"dag_id": "ui-s3", "run_id": ui_runs.run_id("s3"), "task_id": "prep", "output": "data"}
+    assert admin.get("/kfp/api/artifact", params=good).headers["x-artifact-verified"] == "yes"
