@@ -54,6 +54,7 @@ from airflow_kfp.lineage.assets import declared_outputs, output_asset_uri
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.control_flow import looped_artifacts
 from airflow_kfp.spec.durations import parse_duration
+from airflow_kfp.spec.kubernetes import pvc_operation
 from airflow_kfp.spec.model import (
     Argument,
     CollectedArgument,
@@ -83,6 +84,8 @@ class OperatorFamily(enum.StrEnum):
     """Runs the component's code through the configured runner (local subprocess or pod)."""
     IMPORTER = "importer"
     """Records an existing artifact; runs no code, on the worker whatever the runner."""
+    PVC = "pvc"
+    """kfp-kubernetes CreatePVC / DeletePVC: makes or removes the claim itself (``operators/pvc.py``)."""
     CONDITION = "condition"
     """A dsl.If/Elif/Else branch's check."""
     LOOP_ITEMS = "loop_items"
@@ -482,7 +485,7 @@ class _Planner:
             if plan.kind != GroupKind.LOOP or group_id in parents or len(members) != 1:
                 continue
             draft = self.drafts[members[0]]
-            mappable = draft.family in (OperatorFamily.COMPONENT, OperatorFamily.IMPORTER)
+            mappable = draft.family in (OperatorFamily.COMPONENT, OperatorFamily.IMPORTER, OperatorFamily.PVC)
             if mappable and draft.group == group_id and not draft.fields.get("teardown"):
                 self.groups[group_id] = replace(plan, mapped_task=draft.task_id)
                 keys = draft.fields.get("external_keys", ())
@@ -968,6 +971,8 @@ class _Level:
         fields["resource_bindings"] = resource_bindings
         fields["external_keys"] = _keys([*bindings.values(), *resource_bindings.values()])
         family = OperatorFamily.IMPORTER if impl.kind == "importer" else OperatorFamily.COMPONENT
+        if pvc_operation(impl) is not None:
+            family = OperatorFamily.PVC
         fields["outlet_uris"] = outlet_uris(self.p.pipeline_name, node_id, task, component, self.p.emit_assets)
         if is_exit:
             fields["teardown"] = True

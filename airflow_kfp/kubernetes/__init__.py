@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from airflow_kfp.dsl.components import ContainerComponent, ContainerSpec, container_component
+from airflow_kfp.runtime.artifacts import OutputPath
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.kubernetes import (
     JSON_PLACE,
@@ -31,13 +33,16 @@ from airflow_kfp.spec.kubernetes import (
     Toleration,
     add_json,
 )
-from airflow_kfp.spec.model import TaskOutputArgument, argument_leaves
+from airflow_kfp.spec.model import ConstantArgument, TaskOutputArgument, argument_leaves
+from airflow_kfp.spec.pvc import pvc_request
 from airflow_kfp.spec.validate import PipelineDefinitionError, where
 
 if TYPE_CHECKING:
     from airflow_kfp.dsl.pipeline_task import PipelineTask
 
 __all__ = [
+    "CreatePVC",
+    "DeletePVC",
     "add_ephemeral_volume",
     "add_node_affinity",
     "add_node_affinity_json",
@@ -92,11 +97,18 @@ def _object_name(task: PipelineTask, func: str, argument: str, value: Any, place
         return _name(task, func, argument, value)
     task.spec.kubernetes.runtime_values[place] = runtime
     groups = {t.name: t.spec.group for t in task.builder.tasks}
+    feeds = {
+        leaf.task
+        for arg in task.spec.arguments.values()
+        for leaf in argument_leaves(arg)
+        if isinstance(leaf, TaskOutputArgument)
+    }
     for leaf in argument_leaves(runtime):  # as kfp-kubernetes: a producer in the same group becomes a dependency
         if (
             isinstance(leaf, TaskOutputArgument)
             and groups.get(leaf.task) == task.spec.group
             and leaf.task not in task.spec.after
+            and leaf.task not in feeds  # already upstream through an argument (the IR's dependentTasks say so too)
         ):
             task.spec.after.append(leaf.task)
     return ""
@@ -487,3 +499,52 @@ def set_deferrable(task: PipelineTask, deferrable: bool = True) -> PipelineTask:
         raise _fail(task, "set_deferrable", "deferrable", f"{deferrable!r} is not True or False")
     task.spec.kubernetes.deferrable = deferrable
     return task
+
+
+class _PvcComponent(ContainerComponent):
+    """kfp-kubernetes' CreatePVC / DeletePVC component: the same stub-image container component KFP
+    compiles (``spec.kubernetes.PVC_OPERATIONS``), whose constant arguments are checked where the
+    pipeline calls it; the claim itself is made or removed by the task (``operators/pvc.py``)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> PipelineTask:
+        task = super().__call__(*args, **kwargs)
+        constants = {name: arg.value for name, arg in task.spec.arguments.items() if isinstance(arg, ConstantArgument)}
+        try:
+            pvc_request(constants, complete=False) if self.name == "createpvc" else None
+        except ValueError as exc:
+            raise _fail(task, self.__name__, "arguments", str(exc)) from None
+        if self.name == "deletepvc" and "pvc_name" in constants:
+            _name(task, "DeletePVC", "pvc_name", constants["pvc_name"])
+        return task
+
+
+def _create_pvc(  # type: ignore[no-untyped-def]  # a container component declares no return
+    name: OutputPath(str),  # type: ignore[valid-type]
+    access_modes: list[str],
+    size: str,
+    pvc_name: str | None = None,
+    pvc_name_suffix: str | None = None,
+    storage_class_name: str | None = "",
+    volume_name: str | None = None,
+    annotations: dict[str, str] | None = None,
+    data_source: dict[str, str] | None = None,
+):
+    """Create a PersistentVolumeClaim for downstream tasks; its name is the output ``name``.
+
+    ``pvc_name`` is the exact name, or ``pvc_name_suffix`` follows a name generated for the run. As in
+    KFP, ``storage_class_name`` defaults to ``''`` (no class: the claim binds a pre-made PV); ``None``
+    leaves the field out so the cluster's default class provisions it. On the local runner the claim
+    is a folder under ``<AIRFLOW_HOME>/kfp/volumes``.
+    """
+    return ContainerSpec(image="argostub/createpvc")
+
+
+def _delete_pvc(pvc_name: str):  # type: ignore[no-untyped-def]  # a container component declares no return
+    """Delete a PersistentVolumeClaim, e.g. ``pvc_name=create_pvc.outputs['name']``."""
+    return ContainerSpec(image="argostub/deletepvc")
+
+
+_create_pvc.__name__ = "CreatePVC"
+_delete_pvc.__name__ = "DeletePVC"
+CreatePVC = _PvcComponent(_create_pvc, container_component(_create_pvc).component_spec)
+DeletePVC = _PvcComponent(_delete_pvc, container_component(_delete_pvc).component_spec)

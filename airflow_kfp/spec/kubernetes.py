@@ -250,6 +250,27 @@ OBJECT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 """A Kubernetes object name (DNS-1123 subdomain): Secrets, ConfigMaps, PVCs, service accounts."""
 
 
+PVC_OPERATIONS = {"argostub/createpvc": "create", "argostub/deletepvc": "delete"}
+"""kfp-kubernetes' ``CreatePVC`` / ``DeletePVC``: container components whose stub image KFP's driver
+acts on itself (no pod runs). Recognised by that image from Python source and from compiled YAML alike."""
+
+
+PVC_NOT_CACHED = (
+    "CreatePVC / DeletePVC always run: a cached CreatePVC would name a claim an earlier run's DeletePVC "
+    "removed, and a cached DeletePVC would leave this run's claim behind"
+)
+"""Why the cache never answers these tasks. KFP's driver looks them up, but a generated name (a new
+UUID each time) makes its key unique per run, so only exact ``pvc_name`` claims ever hit there, and
+such a hit skips the create or the delete; here both always act on the cluster (or local folder)."""
+
+
+def pvc_operation(implementation: Any) -> str | None:
+    """ "create" or "delete" for a CreatePVC / DeletePVC component's implementation, else None."""
+    if getattr(implementation, "kind", None) != "container":
+        return None
+    return PVC_OPERATIONS.get(str(implementation.image).split("@")[0].split(":")[0])
+
+
 WORKSPACE_PATH = "{{$.workspace_path}}"
 """KFP's ``dsl.WORKSPACE_PATH_PLACEHOLDER``."""
 WORKSPACES_REFUSED = (
