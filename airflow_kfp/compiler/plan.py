@@ -49,6 +49,7 @@ from airflow_kfp.bindings import (
     external_keys,
     upstream_task_ids,
 )
+from airflow_kfp.compiler.workspace import WORKSPACE_DELETE_TASK, add_workspace
 from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.lineage.assets import declared_outputs, output_asset_uri
 from airflow_kfp.runtime import types as ptypes
@@ -452,6 +453,14 @@ class _Planner:
                 if not any(u in inside for u in draft.upstream):
                     draft.upstream.extend(u for u in outer_upstream if u not in draft.upstream)
         return level.outputs()
+
+    def wait_for_all(self, local_id: str) -> None:
+        """The pipeline-level task ``local_id`` (the run workspace's delete) follows every other task."""
+        last = self.drafts.get(self.child_id(self.container, local_id))
+        if last is not None:
+            last.upstream.extend(
+                d.task_id for d in self.drafts.values() if d is not last and d.task_id not in last.upstream
+            )
 
     def watch_run_state(self) -> None:
         """KFP fails a run when any of its tasks failed. Airflow decides from the leaf tasks, so a failure
@@ -1021,12 +1030,14 @@ def plan_pipeline(
     which become :class:`ExternalArgument` bindings, the others being the DAG's params;
     ``pipeline_version`` the spec's digest when the caller has it already."""
     planner = _Planner(spec.name, pipeline_version or spec.digest(), container, emit_assets)
+    spec = add_workspace(spec)  # a run workspace's create / delete tasks (compiler/workspace.py)
     inputs: dict[str, Binding]
     if external_inputs is None:
         inputs = {i.name: PipelineParameter(i.name) for i in spec.inputs}
     else:
         inputs = {i.name: ExternalArgument(i.name) for i in spec.inputs if i.name in external_inputs}
     planner.plan_level(spec, inputs, container, (), (), ())
+    planner.wait_for_all(WORKSPACE_DELETE_TASK)
     planner.watch_run_state()
     return planner.finish()
 

@@ -267,6 +267,9 @@ class PvcOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperator):
             claims.create(name, request, labels)
             return RunResult(parameters={"name": name}, artifacts={})
         given = inputs.parameters.get("pvc_name")
+        if given in (None, "") and self.task_spec.ignore_upstream_failure:  # the run workspace's delete
+            self.log.info("No claim to delete: the task creating it did not run or failed")
+            return RunResult(parameters={}, artifacts={})
         if not isinstance(given, str) or not OBJECT_NAME.match(given):
             raise ComponentFailedError(
                 f"{self.where('pvc_name')}: DeletePVC: {given!r} is not a claim name; pass CreatePVC's "

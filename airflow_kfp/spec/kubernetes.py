@@ -273,10 +273,9 @@ def pvc_operation(implementation: Any) -> str | None:
 
 WORKSPACE_PATH = "{{$.workspace_path}}"
 """KFP's ``dsl.WORKSPACE_PATH_PLACEHOLDER``."""
-WORKSPACES_REFUSED = (
-    "pipeline workspaces (dsl.PipelineConfig(workspace=...), dsl.WORKSPACE_PATH_PLACEHOLDER) are not supported "
-    "yet; mount a shared PVC in the tasks that share files with kubernetes.mount_pvc, or pass the files as "
-    "artifacts"
+WORKSPACE_NOT_CONFIGURED = (
+    "dsl.WORKSPACE_PATH_PLACEHOLDER is used but the pipeline has no workspace; add "
+    "pipeline_config=dsl.PipelineConfig(workspace=dsl.WorkspaceConfig(size='1Gi')) to @dsl.pipeline"
 )
 DEADLINE_REFUSED = (
     "a run deadline (PipelineConfig(active_deadline_seconds=...)) is set on the Airflow DAG instead: "

@@ -12,10 +12,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.kubernetes import OBJECT_NAME
+
+if TYPE_CHECKING:
+    from airflow_kfp.spec.model import TaskSpec
 
 ACCESS_MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
 _NAME_UNSAFE = re.compile(r"[^a-z0-9-]+")
@@ -104,3 +107,50 @@ def claim_name(request: PvcRequest, pipeline: str, instance: tuple[str, ...]) ->
     if len(name) > 253 or not OBJECT_NAME.match(name):
         raise ValueError(f"the generated claim name {name!r} is not a Kubernetes object name; shorten pvc_name_suffix")
     return name
+
+
+WORKSPACE_MOUNT_PATH = "/kfp-workspace"
+"""Where KFP mounts a run's workspace in every pod (``dsl.WORKSPACE_PATH_PLACEHOLDER`` resolves to it)."""
+WORKSPACE_SUFFIX = "-kfp-workspace"
+WORKSPACE_TASK = "kfp-workspace"
+"""The task creating a run's workspace claim (``compiler/workspace.py``); ``kfp-workspace-delete`` deletes it."""
+WORKSPACE_DELETE_TASK = "kfp-workspace-delete"
+_WORKSPACE_PATCH = {
+    "accessModes": "access_modes",
+    "storageClassName": "storage_class_name",
+    "volumeName": "volume_name",
+    "dataSource": "data_source",
+}
+
+
+def workspace_request(size: str, patch: dict[str, Any]) -> dict[str, Any]:
+    """CreatePVC's arguments for a run's workspace claim, from KFP's ``size`` and ``pvcSpecPatch``;
+    ValueError names what is wrong. As KFP: ``accessModes`` (here ReadWriteOnce when the patch gives
+    none, the access KFP's default workspace configuration gives), an omitted ``storageClassName``
+    is the cluster's default class and an empty one is refused."""
+    unknown = sorted(set(patch) - set(_WORKSPACE_PATCH))
+    if unknown:
+        raise ValueError(f"pvcSpecPatch field {unknown[0]!r} is not supported; use {', '.join(_WORKSPACE_PATCH)}")
+    if patch.get("storageClassName") == "":
+        raise ValueError("pvcSpecPatch storageClassName must be omitted (the cluster default) or a class name")
+    values: dict[str, Any] = {
+        "access_modes": list(patch.get("accessModes") or ["ReadWriteOnce"]),
+        "size": size,
+        "pvc_name_suffix": WORKSPACE_SUFFIX,
+        "storage_class_name": patch.get("storageClassName"),
+    }
+    for key in ("volumeName", "dataSource"):
+        if key in patch:
+            values[_WORKSPACE_PATCH[key]] = patch[key]
+    pvc_request(values)
+    return values
+
+
+def workspace_mount(task: TaskSpec) -> str | None:
+    """The ``runtime_values`` place of the run workspace's claim name among ``task``'s mounts, if any."""
+    for i, mount in enumerate(task.kubernetes.pvc_mount):
+        place = f"pvc_mount.{i}.pvc_name"
+        value = task.kubernetes.runtime_values.get(place)
+        if mount.mount_path == WORKSPACE_MOUNT_PATH and getattr(value, "task", None) == WORKSPACE_TASK:
+            return place
+    return None

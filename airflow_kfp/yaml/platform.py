@@ -20,7 +20,6 @@ from airflow_kfp.spec.kubernetes import (
     DEADLINE_REFUSED,
     JSON_PLACE,
     OBJECT_NAME,
-    WORKSPACES_REFUSED,
     ConfigMapAsEnv,
     ConfigMapAsVolume,
     EmptyDirMount,
@@ -36,7 +35,8 @@ from airflow_kfp.spec.kubernetes import (
     Toleration,
     add_json,
 )
-from airflow_kfp.spec.model import Argument
+from airflow_kfp.spec.model import Argument, WorkspaceSpec
+from airflow_kfp.spec.pvc import workspace_request
 from airflow_kfp.spec.validate import PipelineDefinitionError
 from airflow_kfp.yaml.document import Where
 from airflow_kfp.yaml.values import constant_of
@@ -293,6 +293,28 @@ def _settings(config: dict[str, Any], where: Where) -> ExecutorPlatform:
     return platform
 
 
+def workspace_spec(value: Any, where: Where) -> WorkspaceSpec:
+    """``pipelineConfig.workspace`` (``size``, ``kubernetes.pvcSpecPatch``), checked as KFP checks it."""
+    value = value if isinstance(value, dict) else {}
+    size = str(value.get("size") or "")
+    if not size:
+        raise where.at("size").error("a workspace needs a size, e.g. '1Gi'; compile with WorkspaceConfig(size=...).")
+    patch = dict(((value.get("kubernetes") or {}).get("pvcSpecPatch")) or {})
+    try:
+        workspace_request(size, patch)
+    except ValueError as exc:
+        raise where.error(f"{exc}.") from None
+    return WorkspaceSpec(size=size, pvc_spec_patch=patch)
+
+
+def pipeline_workspace(platforms: dict[str, Any], pipeline: str) -> WorkspaceSpec | None:
+    """The run workspace the platform document configures, if any."""
+    config = ((platforms.get("kubernetes") or {}).get("pipelineConfig") or {}).get("workspace")
+    if config is None:
+        return None
+    return workspace_spec(config, Where(pipeline, "platforms.kubernetes.pipelineConfig.workspace"))
+
+
 def kubernetes_settings(platforms: dict[str, Any], pipeline: str) -> dict[str, ExecutorPlatform]:
     """Settings per executor label, from the ``platforms`` document."""
     try:
@@ -320,7 +342,8 @@ def _executors(platforms: dict[str, Any], pipeline: str) -> dict[str, ExecutorPl
     config = kubernetes.get("pipelineConfig") or {}
     for key in config:  # resourceTtlOnCompletion: Argo's retention, nothing to act on (see DEADLINE_REFUSED)
         if key == "workspace":
-            raise where.at("pipelineConfig", key).error(f"{WORKSPACES_REFUSED}.")
+            workspace_spec(config[key], where.at("pipelineConfig", key))  # checked here, read by the loader
+            continue
         if key == "activeDeadlineSeconds":
             raise where.at("pipelineConfig", key).error(f"{DEADLINE_REFUSED}.")
         if key != "resourceTtlOnCompletion":

@@ -102,3 +102,25 @@ def test_refusals_name_the_task_and_the_fix(
     log = capfd.readouterr().out
     assert "task 'createpvc'" in log and expected in log
     assert ("persistentvolumeclaims in that namespace" in log) or ("raise the quota" in log)
+
+
+def test_a_run_workspace_is_created_mounted_by_every_pod_and_deleted(
+    dag_runner: Any, fake_k8s: FakeKubernetes, s3_root: str
+) -> None:
+    run = dag_runner.run_pipeline(
+        "tests.pipelines.workspace:workspace_pods", runner="kubernetes", artifact_root=s3_root
+    )
+    assert run.state == "success", run.states
+    assert run.manifest("put")["parameters"]["Output"] == "/kfp-workspace"  # KFP's mount path
+    assert run.manifest("get")["parameters"]["Output"] == "shared through the workspace"
+    (claim,) = fake_k8s.created_claims
+    name = claim["metadata"]["name"]
+    assert name == run.manifest("kfp-workspace")["parameters"]["name"] and name.endswith("-kfp-workspace")
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"] and claim["spec"]["resources"]["requests"] == {
+        "storage": "10Mi"
+    }
+    for pod in fake_k8s.created:
+        mounts = {m["mountPath"]: m["name"] for m in pod["spec"]["containers"][0]["volumeMounts"]}
+        volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+        assert volumes[mounts["/kfp-workspace"]]["persistentVolumeClaim"] == {"claimName": name}
+    assert _claims(fake_k8s) == {}
