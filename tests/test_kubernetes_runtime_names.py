@@ -1,6 +1,6 @@
 """kfp-kubernetes settings the local runner sees (issue 14): object names from pipeline inputs and task
 outputs are resolved and checked when the task runs, from Python source and from compiled YAML; the
-code runs (the local runner mounts no volumes); a bad name fails the task naming it."""
+code runs (the local runner bind-mounts only the PVC); a bad name fails the task naming it."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from airflow_kfp.operators.pvc import local_volumes_root
+from airflow_kfp.operators.local_mounts import local_volumes_root
 from airflow_kfp.spec.validate import PipelineDefinitionError
 
 

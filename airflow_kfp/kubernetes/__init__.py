@@ -4,7 +4,8 @@ Each function records plain data on the task's model (``TaskSpec.kubernetes``) a
 exactly like ``from kfp import kubernetes``. Bad values fail here, at DAG parse time, naming the
 pipeline, the task and the argument. Object names (Secret, ConfigMap, PVC, image pull secret) may be
 pipeline inputs or task outputs, as in kfp-kubernetes: they are resolved and checked when the task
-runs. The local runner ignores these settings (it checks run-time names all the same).
+runs. The local runner checks run-time names all the same, bind-mounts PVCs (``operators/local_mounts.py``)
+and ignores the other settings.
 """
 
 from __future__ import annotations

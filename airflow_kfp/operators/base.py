@@ -220,7 +220,7 @@ class ComponentOperatorMixin:
         claim's folder itself (``operators/pvc.py``; nothing is mounted there)."""
         if self.kfp_runner == Runner.KUBERNETES:
             return WORKSPACE_MOUNT_PATH
-        from airflow_kfp.operators.pvc import local_volumes_root
+        from airflow_kfp.operators.local_mounts import local_volumes_root
 
         key = f"{KUBERNETES_PREFIX}{place}"
         resolved = self.kfp_resolved_resources or {}

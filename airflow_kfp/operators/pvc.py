@@ -19,7 +19,6 @@ answers these tasks (``spec.kubernetes.PVC_NOT_CACHED``).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,18 +31,13 @@ from airflow_kfp.errors import ComponentFailedError
 from airflow_kfp.hooks.artifact_store import ArtifactStore
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.operators.base import ComponentOperatorMixin, ResolvedInputs, RunResult
+from airflow_kfp.operators.local_mounts import local_volumes_root
 from airflow_kfp.operators.local_runner import TaskLog
 from airflow_kfp.operators.pod_spec import LABEL_PREFIX, label_value
 from airflow_kfp.spec.kubernetes import OBJECT_NAME, pvc_operation
 from airflow_kfp.spec.pvc import PvcRequest, claim_name, pvc_request
 
 _OWNER_KEYS = ("dag", "run", "task", "map-index")
-
-
-def local_volumes_root() -> Path:
-    """Where the local runner keeps claims (and run workspaces): ``<AIRFLOW_HOME>/kfp/volumes``."""
-    home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
-    return Path(home) / "kfp" / "volumes"
 
 
 class Claims(Protocol):

@@ -1,6 +1,6 @@
 """Per-task Kubernetes settings (the kfp-kubernetes extras), stored on ``TaskSpec.kubernetes``.
 
-Plain data, read only by the Kubernetes runner; the local runner ignores it. Field names follow
+Plain data, read by the Kubernetes runner; the local runner uses only the PVC mounts. Field names follow
 kfp-kubernetes arguments so a compiled KFP ``platforms.kubernetes`` section maps onto it directly.
 """
 
