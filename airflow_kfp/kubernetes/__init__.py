@@ -27,6 +27,7 @@ from airflow_kfp.spec.kubernetes import (
     EphemeralVolume,
     FieldPathAsEnv,
     NodeAffinityTerm,
+    PodAffinityTerm,
     PvcMount,
     SecretAsEnv,
     SecretAsVolume,
@@ -47,6 +48,8 @@ __all__ = [
     "add_ephemeral_volume",
     "add_node_affinity",
     "add_node_affinity_json",
+    "add_pod_affinity",
+    "add_pod_anti_affinity",
     "add_node_selector",
     "add_node_selector_json",
     "add_pod_annotation",
@@ -348,6 +351,50 @@ def add_node_affinity(
             )
     task.spec.kubernetes.node_affinity.append(term)
     return task
+
+
+def _pod_affinity(func: str, task: PipelineTask, anti: bool, **given: Any) -> PipelineTask:
+    term = _model(task, func, PodAffinityTerm, anti=anti, **{k: v for k, v in given.items() if v is not None})
+    problem = term.problem()
+    if problem is not None:
+        raise _fail(task, func, "topology_key" if "topology_key" in problem else "match_pod_expressions", problem)
+    task.spec.kubernetes.pod_affinity.append(term)
+    return task
+
+
+def add_pod_affinity(
+    task: PipelineTask,
+    topology_key: str,
+    match_pod_expressions: list[dict[str, Any]] | None = None,
+    match_pod_labels: dict[str, str] | None = None,
+    namespaces: list[str] | None = None,
+    match_namespace_expressions: list[dict[str, Any]] | None = None,
+    match_namespace_labels: dict[str, str] | None = None,
+    weight: int | None = None,
+    anti: bool = False,
+) -> PipelineTask:
+    """Schedule the task's pod in the same ``topology_key`` domain (node, zone...) as pods matching
+    the selector (away from them with ``anti``): required, or preferred with ``weight`` (1-100).
+    kfp-kubernetes' platform spec holds these terms (``podAffinity``) but its Python API has no call
+    for them; this one writes the same terms."""
+    return _pod_affinity(
+        "add_pod_anti_affinity" if anti else "add_pod_affinity",
+        task,
+        anti,
+        topology_key=topology_key,
+        match_pod_expressions=match_pod_expressions,
+        match_pod_labels=match_pod_labels,
+        namespaces=namespaces,
+        match_namespace_expressions=match_namespace_expressions,
+        match_namespace_labels=match_namespace_labels,
+        weight=weight,
+    )
+
+
+def add_pod_anti_affinity(task: PipelineTask, topology_key: str, **selectors: Any) -> PipelineTask:
+    """Keep the task's pod out of ``topology_key`` domains holding pods matching the selector (a
+    ``podAffinity`` term with ``anti: true``); the selectors and ``weight`` as in ``add_pod_affinity``."""
+    return add_pod_affinity(task, topology_key, anti=True, **selectors)
 
 
 def _json_setting(task: PipelineTask, func: str, argument: str, value: Any, place: str) -> PipelineTask:

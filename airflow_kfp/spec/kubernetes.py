@@ -112,6 +112,37 @@ class SecurityContext(_Model):
     seccomp_profile: Literal["RuntimeDefault", "Unconfined", "Localhost"] | None = None
 
 
+class PodAffinityTerm(_Model):
+    """kfp-kubernetes' ``PodAffinityTerm`` (platform spec ``podAffinity``): schedule near (or, with
+    ``anti``, away from) pods matching the label selector, per ``topology_key`` domain; required when
+    ``weight`` is None, preferred with that weight (1-100) otherwise."""
+
+    match_pod_expressions: list[SelectorRequirement] = Field(default_factory=list)
+    match_pod_labels: dict[str, str] = Field(default_factory=dict)
+    topology_key: str
+    namespaces: list[str] = Field(default_factory=list)
+    match_namespace_expressions: list[SelectorRequirement] = Field(default_factory=list)
+    match_namespace_labels: dict[str, str] = Field(default_factory=dict)
+    weight: int | None = None
+    anti: bool = False
+
+    def problem(self) -> str | None:
+        """What Kubernetes would refuse (or what would match nothing), with the fix; None when fine."""
+        if not self.topology_key:
+            return "topology_key is empty; name a node label such as 'kubernetes.io/hostname'"
+        if not self.match_pod_expressions and not self.match_pod_labels:
+            return "give match_pod_expressions or match_pod_labels (the pods to schedule near or away from)"
+        if self.weight is not None and not 1 <= self.weight <= 100:
+            return f"{self.weight!r} is not a weight between 1 and 100"
+        for requirement in [*self.match_pod_expressions, *self.match_namespace_expressions]:
+            if requirement.operator in ("Gt", "Lt"):
+                return f"operator {requirement.operator!r} is for node selectors; use In, NotIn, Exists or DoesNotExist"
+            if (requirement.operator in ("In", "NotIn")) != bool(requirement.values):
+                op, key = requirement.operator, requirement.key
+                return f"operator {op!r} on {key!r}: In and NotIn take values, Exists and DoesNotExist none"
+        return None
+
+
 class KubernetesSettings(_Model):
     secret_as_env: list[SecretAsEnv] = Field(default_factory=list)
     secret_as_volume: list[SecretAsVolume] = Field(default_factory=list)
@@ -124,6 +155,7 @@ class KubernetesSettings(_Model):
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[Toleration] = Field(default_factory=list)
     node_affinity: list[NodeAffinityTerm] = Field(default_factory=list)
+    pod_affinity: list[PodAffinityTerm] = Field(default_factory=list)
     image_pull_secrets: list[str] = Field(default_factory=list)
     image_pull_policy: Literal["Always", "Never", "IfNotPresent"] | None = None
     pod_labels: dict[str, str] = Field(default_factory=dict)

@@ -27,6 +27,7 @@ from airflow_kfp.spec.kubernetes import (
     FieldPathAsEnv,
     KubernetesSettings,
     NodeAffinityTerm,
+    PodAffinityTerm,
     PvcMount,
     SecretAsEnv,
     SecretAsVolume,
@@ -41,9 +42,6 @@ from airflow_kfp.spec.validate import PipelineDefinitionError
 from airflow_kfp.yaml.document import Where
 from airflow_kfp.yaml.values import constant_of
 
-_UNSUPPORTED = {
-    "podAffinity": "pod affinity is not supported; use node affinity or a node selector",
-}
 _REFERENCES = ("componentInputParameter", "taskOutputParameter")
 _SECRET = ("secretName", "secretNameParameter")
 _CONFIG_MAP = ("configMapName", "configMapNameParameter")
@@ -154,14 +152,31 @@ def _affinity(entry: dict[str, Any]) -> NodeAffinityTerm:
     )
 
 
+def _pod_affinity(entry: dict[str, Any], where: Where) -> PodAffinityTerm:
+    """A kfp-kubernetes ``PodAffinityTerm`` (KFP's backend ignores it; the Kubernetes runner applies it)."""
+    weight = entry.get("weight")
+    term = PodAffinityTerm(  # an unreadable term: the caller names the executor (see _executors)
+        match_pod_expressions=_requirements(entry.get("matchPodExpressions")),
+        match_pod_labels=_pairs(entry.get("matchPodLabels")),
+        topology_key=str(entry.get("topologyKey") or ""),
+        namespaces=[str(n) for n in entry.get("namespaces") or []],
+        match_namespace_expressions=_requirements(entry.get("matchNamespaceExpressions")),
+        match_namespace_labels=_pairs(entry.get("matchNamespaceLabels")),
+        weight=int(weight) if weight not in (None, 0) else None,
+        anti=bool(entry.get("anti")),
+    )
+    problem = term.problem()
+    if problem is not None:
+        raise where.error(problem + ".")
+    return term
+
+
 def _settings(config: dict[str, Any], where: Where) -> ExecutorPlatform:
     platform = ExecutorPlatform()
     settings = platform.settings
     for key, value in config.items():
         at = where.at(key)
         entries = value if isinstance(value, list) else []
-        if key in _UNSUPPORTED:
-            raise at.error(_UNSUPPORTED[key] + ".")
         if key == "secretAsEnv":
             for i, e in enumerate(entries):
                 place = f"secret_as_env.{len(settings.secret_as_env)}.secret_name"
@@ -267,6 +282,8 @@ def _settings(config: dict[str, Any], where: Where) -> ExecutorPlatform:
                     _json(e, "nodeAffinityJson", at.at(str(i)), platform, f"{JSON_PLACE}node_affinity")
                 else:
                     settings.node_affinity.append(_affinity(e))
+        elif key == "podAffinity":
+            settings.pod_affinity.extend(_pod_affinity(e, at.at(str(i))) for i, e in enumerate(entries))
         elif key == "imagePullSecret":
             for i, e in enumerate(entries):
                 place = f"image_pull_secrets.{len(settings.image_pull_secrets)}"
