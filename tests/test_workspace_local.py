@@ -85,3 +85,14 @@ def test_importing_into_the_workspace_is_refused_naming_the_fix() -> None:
             dsl.importer(artifact_uri="s3://b/k", artifact_class=dsl.Dataset, download_to_workspace=True)
 
     assert "pipeline 'import-ws'" in str(caught.value) and "download_to_workspace=True" in str(caught.value)
+
+
+def test_a_task_mounting_the_workspace_is_not_served_from_an_earlier_runs_cache(dag_runner: Any) -> None:
+    """The claim's name is in the key of every task mounting it: an earlier run's workspace files are gone."""
+    dag = dag_runner.load(dag_runner.dag_source("tests.pipelines.workspace:workspace_run"))
+    first = dag_runner.run(dag)
+    second = dag_runner.run(dag)
+    assert first.state == second.state == "success"
+    for task in ("put", "get"):
+        assert second.manifest(task)["cache"]["hit"] is False
+    assert first.manifest("put")["parameters"] != second.manifest("put")["parameters"]  # each run its own folder
