@@ -53,13 +53,6 @@ def test_an_artifact_input_of_the_run_pipeline_takes_a_uri_brought_in_by_an_impo
     assert result.dag.params.get_param("artifact").schema["type"] == "string"
 
 
-def test_a_list_of_artifacts_as_a_pipeline_input_is_refused_at_parse():
-    from tests.pipelines.kfp_source import lengths
-
-    with pytest.raises(PipelineDefinitionError, match=r"argument 'datasets': it is a list of artifacts"):
-        to_dag(lengths)
-
-
 # -- 2/3 -------------------------------------------------------------------------------------------------
 def test_pythonic_artifacts_get_uri_and_bare_artifact_inputs(dag_runner):
     result = dag_runner.run_pipeline(f"{P}:pythonic_artifacts")

@@ -1,6 +1,6 @@
 """kfp-kubernetes settings the local runner sees (issue 14): object names from pipeline inputs and task
 outputs are resolved and checked when the task runs, from Python source and from compiled YAML; the
-code runs (the local runner mounts no volumes); a bad name fails the task naming it."""
+code runs (the local runner bind-mounts only the PVC); a bad name fails the task naming it."""
 
 from __future__ import annotations
 
@@ -192,7 +192,6 @@ def test_pipeline_config_ttls_are_accepted_and_the_pipeline_runs(dag_runner):
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: _echo_pipeline(dsl.PipelineConfig(workspace=dsl.WorkspaceConfig(size="1Gi"))), "workspaces"),
         (lambda: _echo_pipeline(text=dsl.WORKSPACE_PATH_PLACEHOLDER), "task 'echo', argument 'text'"),
         (lambda: _echo_pipeline(dsl.PipelineConfig(active_deadline_seconds=60)), "dagrun_timeout"),
         (lambda: _echo_pipeline({"workspace": "1Gi"}), "pass dsl.PipelineConfig"),
@@ -211,13 +210,17 @@ def test_workspace_size_is_checked_as_kfp_does():
         dsl.PipelineConfig(active_deadline_seconds=-1)
 
 
-def test_compiled_pipeline_config_workspace_and_deadline_are_refused_with_their_yaml_path():
+def test_compiled_pipeline_config_workspace_is_read_and_a_deadline_refused_with_its_yaml_path():
     from airflow_kfp import load_pipeline
 
+    workspace = load_pipeline(YAML_FIXTURES / "pipeline_workspace.yaml").workspace
+    assert workspace is not None and workspace.size == "1Gi"
+    assert workspace.pvc_spec_patch == {"storageClassName": "fast"}
+    bad = (YAML_FIXTURES / "pipeline_workspace.yaml").read_text().replace("storageClassName: fast", "volumeMode: Block")
     with pytest.raises(PipelineDefinitionError) as error:
-        load_pipeline(YAML_FIXTURES / "pipeline_workspace.yaml")
+        load_pipeline(bad)
     assert "(at platforms.kubernetes.pipelineConfig.workspace)" in str(error.value)
-    assert "mount a shared PVC" in str(error.value)
+    assert "pvcSpecPatch field 'volumeMode' is not supported" in str(error.value)
     text = (YAML_FIXTURES / "pipeline_ttl.yaml").read_text() + "      activeDeadlineSeconds: 600\n"
     with pytest.raises(PipelineDefinitionError) as error:
         load_pipeline(text)

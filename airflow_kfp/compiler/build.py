@@ -160,6 +160,10 @@ class _Builder:
             if planned.outlet_uris:
                 kwargs["outlets"] = [Asset(uri=uri) for uri in planned.outlet_uris]
             cls = self.classes.importer if planned.family == OperatorFamily.IMPORTER else self.classes.component
+            if planned.family == OperatorFamily.PVC:
+                from airflow_kfp.operators.pvc import PvcOperator
+
+                cls = PvcOperator
             loop = self.groups_by_id[planned.loop] if planned.loop is not None else None
             if loop is not None and loop.mapped_task == planned.task_id:
                 cls.check_definition(kwargs)  # the parse-time checks its constructor would make

@@ -14,7 +14,7 @@ from airflow.sdk import DAG, Param, TaskGroup
 from airflow_kfp import experiment as _experiment
 from airflow_kfp import pipeline_root, templating
 from airflow_kfp.collector import gc_paused
-from airflow_kfp.compiler.artifact_inputs import import_artifact_inputs
+from airflow_kfp.compiler.artifact_inputs import URI_LIST_SCHEMA, import_artifact_inputs, uri_list_inputs
 from airflow_kfp.compiler.build import OperatorClasses, build
 from airflow_kfp.compiler.plan import plan_pipeline
 from airflow_kfp.config import KfpSettings, load_settings
@@ -81,37 +81,33 @@ def pipeline_params(spec: PipelineSpec, arguments: dict[str, Any] | None = None)
             f"pipeline '{spec.name}': to_dag(arguments=...) names unknown input(s) {sorted(unknown)}."
         )
     params: dict[str, Param] = {}
+    uri_lists = uri_list_inputs(spec)
     for spec_input in spec.inputs:
         if spec_input.kind == ARTIFACT:
             if spec_input.has_default:
                 continue  # an optional artifact input: a run cannot pass one, so it stays absent
-            if spec_input.is_list:
-                raise PipelineDefinitionError(
-                    f"pipeline '{spec.name}', argument '{spec_input.name}': it is a list of artifacts, which a "
-                    f"run cannot pass (a single artifact input takes its URI); run it inside a pipeline that "
-                    f"produces the artifacts (for example with dsl.Collected), or give it the default None."
-                )
             raise PipelineDefinitionError(  # to_dag first takes it as a URI (compiler/artifact_inputs.py)
                 f"pipeline '{spec.name}', argument '{spec_input.name}': it is an artifact input, which a Param "
                 f"cannot hold; pass the pipeline through compiler.artifact_inputs.import_artifact_inputs (as "
-                f"to_dag does) so the run gives its URI."
+                f"to_dag does) so the run gives its URI (a list of URIs for a list of artifacts)."
             )
         json_type = ptypes.JSON_SCHEMA_TYPES[spec_input.type]
         schema_type: Any = (
             json_type if spec_input.default is not None or not spec_input.has_default else [json_type, "null"]
         )
         description = spec_input.description or f"Pipeline input '{spec_input.name}' ({json_type})."
+        schema: dict[str, Any] = URI_LIST_SCHEMA if spec_input.name in uri_lists else {}
         if spec_input.name in arguments:
             value = arguments[spec_input.name]
             if not ptypes.value_matches(value, spec_input.type):
                 raise PipelineDefinitionError(
                     f"pipeline '{spec.name}', argument '{spec_input.name}': {value!r} is not a {json_type}."
                 )
-            params[spec_input.name] = Param(value, type=schema_type, description=description)
+            params[spec_input.name] = Param(value, type=schema_type, description=description, **schema)
         elif spec_input.has_default:
-            params[spec_input.name] = Param(spec_input.default, type=schema_type, description=description)
+            params[spec_input.name] = Param(spec_input.default, type=schema_type, description=description, **schema)
         else:
-            params[spec_input.name] = Param(type=json_type, description=description)
+            params[spec_input.name] = Param(type=json_type, description=description, **schema)
     return params
 
 

@@ -49,11 +49,13 @@ from airflow_kfp.bindings import (
     external_keys,
     upstream_task_ids,
 )
+from airflow_kfp.compiler.workspace import WORKSPACE_DELETE_TASK, add_workspace
 from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.lineage.assets import declared_outputs, output_asset_uri
 from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.control_flow import looped_artifacts
 from airflow_kfp.spec.durations import parse_duration
+from airflow_kfp.spec.kubernetes import pvc_operation
 from airflow_kfp.spec.model import (
     Argument,
     CollectedArgument,
@@ -83,6 +85,8 @@ class OperatorFamily(enum.StrEnum):
     """Runs the component's code through the configured runner (local subprocess or pod)."""
     IMPORTER = "importer"
     """Records an existing artifact; runs no code, on the worker whatever the runner."""
+    PVC = "pvc"
+    """kfp-kubernetes CreatePVC / DeletePVC: makes or removes the claim itself (``operators/pvc.py``)."""
     CONDITION = "condition"
     """A dsl.If/Elif/Else branch's check."""
     LOOP_ITEMS = "loop_items"
@@ -450,6 +454,14 @@ class _Planner:
                     draft.upstream.extend(u for u in outer_upstream if u not in draft.upstream)
         return level.outputs()
 
+    def wait_for_all(self, local_id: str) -> None:
+        """The pipeline-level task ``local_id`` (the run workspace's delete) follows every other task."""
+        last = self.drafts.get(self.child_id(self.container, local_id))
+        if last is not None:
+            last.upstream.extend(
+                d.task_id for d in self.drafts.values() if d is not last and d.task_id not in last.upstream
+            )
+
     def watch_run_state(self) -> None:
         """KFP fails a run when any of its tasks failed. Airflow decides from the leaf tasks, so a failure
         followed by a task that runs anyway (``all_done``) or by an exit task (a teardown, whose own
@@ -482,7 +494,7 @@ class _Planner:
             if plan.kind != GroupKind.LOOP or group_id in parents or len(members) != 1:
                 continue
             draft = self.drafts[members[0]]
-            mappable = draft.family in (OperatorFamily.COMPONENT, OperatorFamily.IMPORTER)
+            mappable = draft.family in (OperatorFamily.COMPONENT, OperatorFamily.IMPORTER, OperatorFamily.PVC)
             if mappable and draft.group == group_id and not draft.fields.get("teardown"):
                 self.groups[group_id] = replace(plan, mapped_task=draft.task_id)
                 keys = draft.fields.get("external_keys", ())
@@ -968,6 +980,8 @@ class _Level:
         fields["resource_bindings"] = resource_bindings
         fields["external_keys"] = _keys([*bindings.values(), *resource_bindings.values()])
         family = OperatorFamily.IMPORTER if impl.kind == "importer" else OperatorFamily.COMPONENT
+        if pvc_operation(impl) is not None:
+            family = OperatorFamily.PVC
         fields["outlet_uris"] = outlet_uris(self.p.pipeline_name, node_id, task, component, self.p.emit_assets)
         if is_exit:
             fields["teardown"] = True
@@ -1016,12 +1030,14 @@ def plan_pipeline(
     which become :class:`ExternalArgument` bindings, the others being the DAG's params;
     ``pipeline_version`` the spec's digest when the caller has it already."""
     planner = _Planner(spec.name, pipeline_version or spec.digest(), container, emit_assets)
+    spec = add_workspace(spec)  # a run workspace's create / delete tasks (compiler/workspace.py)
     inputs: dict[str, Binding]
     if external_inputs is None:
         inputs = {i.name: PipelineParameter(i.name) for i in spec.inputs}
     else:
         inputs = {i.name: ExternalArgument(i.name) for i in spec.inputs if i.name in external_inputs}
     planner.plan_level(spec, inputs, container, (), (), ())
+    planner.wait_for_all(WORKSPACE_DELETE_TASK)
     planner.watch_run_state()
     return planner.finish()
 

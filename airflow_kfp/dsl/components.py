@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ast
 import inspect
+import linecache
 import os
+import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,11 +54,76 @@ def function_source(func: Callable[..., Any]) -> str:
     return _located_source(func)[0]
 
 
+_BLOCK_START = re.compile(r"\s*(@|def\s|async\s+def\s)")
+_DEF = re.compile(r"\s*(def\s|async\s+def\s)")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _file_block(func: Callable[..., Any]) -> tuple[list[str], int, str, ast.Module] | None:
+    """What ``inspect.getsourcelines`` returns for a function written in a file, without tokenizing
+    to the block's end (issue 15: that was most of ``@dsl.component``'s cost at every DAG parse): the
+    lines from its first decorator to the end of its last statement, plus the comments after it
+    indented as its body (inspect's rule). None where that rule has exceptions (a one-line ``def``,
+    blank or comment lines among the decorators, a cut inside a string that does not parse): the
+    caller asks inspect then."""
+    func = inspect.unwrap(func)
+    code = getattr(func, "__code__", None)
+    if code is None or code.co_filename.startswith("<"):
+        return None
+    linecache.checkcache(code.co_filename)
+    lines = linecache.getlines(code.co_filename, getattr(func, "__globals__", None))
+    first = code.co_firstlineno - 1
+    if not 0 <= first < len(lines) or not _BLOCK_START.match(lines[first]):
+        return None
+    indent = _indent(lines[first])
+    def_line: int | None = None
+    end = first
+    while end < len(lines):  # to the next statement at the function's level
+        line = lines[end]
+        text = line.lstrip()
+        if def_line is None:
+            if _DEF.match(line) and _indent(line) == indent:
+                def_line = end
+            elif not text or (text[0] == "#" and end > first):
+                return None
+        elif text and text[0] not in "#)]}" and _indent(line) <= indent:
+            break
+        end += 1
+    while end > first and not lines[end - 1].strip():
+        end -= 1
+    try:
+        source = textwrap.dedent("".join(lines[first:end]))
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None  # the scan stopped inside a string or bracket
+    node = next((n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)), None)
+    if node is None or node.name != func.__name__ or node.end_lineno is None:
+        return None
+    body = lines[first + node.body[0].lineno - 1]
+    if _indent(body) != node.body[0].col_offset + _indent(lines[first]) - _indent(source.splitlines()[0]):
+        return None  # the body shares the def's line
+    last = first + node.end_lineno
+    for at in range(last, end):  # only comments and blank lines follow the last statement
+        if lines[at].strip() and _indent(lines[at]) >= _indent(body):
+            last = at + 1
+    if last != end:
+        source = textwrap.dedent("".join(lines[first:last]))
+        tree = ast.parse(source)
+    return lines[first:last], first + 1, source, tree
+
+
 def _located_source(func: Callable[..., Any]) -> tuple[str, SourceLocation | None]:
     """The function's source from its ``def`` line, and where that line is in its file."""
-    block, start = inspect.getsourcelines(func)
-    source = textwrap.dedent("".join(block))
-    tree = ast.parse(source)
+    found = _file_block(func)
+    if found is None:
+        block, start = inspect.getsourcelines(func)
+        source = textwrap.dedent("".join(block))
+        tree = ast.parse(source)
+    else:
+        block, start, source, tree = found
     node = next(n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef))
     lines = source.splitlines(keepends=True)
     file = inspect.getsourcefile(func) or func.__code__.co_filename

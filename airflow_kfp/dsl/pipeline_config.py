@@ -1,8 +1,9 @@
 """KFP's pipeline-level configuration (``@dsl.pipeline(pipeline_config=dsl.PipelineConfig(...))``).
 
-The classes take KFP's arguments and check them as KFP does. The retention TTLs are accepted with
-nothing to act on (they keep KFP's Argo Workflow object after a run; Airflow keeps run records until
-``airflow db clean``); a workspace and a run deadline are refused at parse with what to do instead.
+The classes take KFP's arguments and check them as KFP does. A workspace becomes the model's
+``PipelineSpec.workspace`` (one claim per run, ``compiler/workspace.py``). The retention TTLs are
+accepted with nothing to act on (they keep KFP's Argo Workflow object after a run; Airflow keeps run
+records until ``airflow db clean``); a run deadline is refused at parse with what to do instead.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_kfp.spec import quantities
-from airflow_kfp.spec.kubernetes import DEADLINE_REFUSED, WORKSPACE_PATH, WORKSPACES_REFUSED
-from airflow_kfp.spec.model import ConstantArgument, PipelineSpec, argument_leaves
+from airflow_kfp.spec.kubernetes import DEADLINE_REFUSED, WORKSPACE_NOT_CONFIGURED, WORKSPACE_PATH
+from airflow_kfp.spec.model import ConstantArgument, PipelineSpec, WorkspaceSpec, argument_leaves
+from airflow_kfp.spec.pvc import workspace_request
 from airflow_kfp.spec.validate import PipelineDefinitionError
 
 WORKSPACE_PATH_PLACEHOLDER = WORKSPACE_PATH
@@ -72,19 +74,27 @@ class PipelineConfig:
 
 
 def check_pipeline_config(config: Any, spec: PipelineSpec) -> None:
-    """Refuse, naming the pipeline, what airflow-kfp does not run: workspaces (also a task argument
-    holding ``WORKSPACE_PATH_PLACEHOLDER``) and a run deadline."""
+    """Record the workspace on ``spec`` (checked as KFP checks it); refuse, naming the pipeline, a task
+    argument holding ``WORKSPACE_PATH_PLACEHOLDER`` without a workspace, and a run deadline."""
     at = f"pipeline '{spec.name}'"
     if config is not None and not isinstance(config, PipelineConfig):
         raise PipelineDefinitionError(f"{at}: pipeline_config is {config!r}; pass dsl.PipelineConfig(...).")
-    if config is not None and config.workspace is not None:
-        raise PipelineDefinitionError(f"{at}: {WORKSPACES_REFUSED}.")
     if config is not None and config.active_deadline_seconds is not None:
         raise PipelineDefinitionError(f"{at}: {DEADLINE_REFUSED}.")
+    if config is not None and config.workspace is not None:
+        patch = dict(config.workspace.kubernetes.pvcSpecPatch or {})
+        try:
+            workspace_request(config.workspace.size, patch)
+        except ValueError as exc:
+            raise PipelineDefinitionError(f"{at}: PipelineConfig(workspace=...): {exc}.") from None
+        spec.workspace = WorkspaceSpec(size=config.workspace.size, pvc_spec_patch=patch)
+        return
     for task in spec.tasks:
         for name, argument in task.arguments.items():
             if any(
                 isinstance(leaf, ConstantArgument) and WORKSPACE_PATH in str(leaf.value)
                 for leaf in argument_leaves(argument)
             ):
-                raise PipelineDefinitionError(f"{at}, task '{task.name}', argument '{name}': {WORKSPACES_REFUSED}.")
+                raise PipelineDefinitionError(
+                    f"{at}, task '{task.name}', argument '{name}': {WORKSPACE_NOT_CONFIGURED}."
+                )

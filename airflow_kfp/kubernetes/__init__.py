@@ -4,7 +4,8 @@ Each function records plain data on the task's model (``TaskSpec.kubernetes``) a
 exactly like ``from kfp import kubernetes``. Bad values fail here, at DAG parse time, naming the
 pipeline, the task and the argument. Object names (Secret, ConfigMap, PVC, image pull secret) may be
 pipeline inputs or task outputs, as in kfp-kubernetes: they are resolved and checked when the task
-runs. The local runner ignores these settings (it checks run-time names all the same).
+runs. The local runner checks run-time names all the same, bind-mounts PVCs (``operators/local_mounts.py``)
+and ignores the other settings.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from airflow_kfp.dsl.components import ContainerComponent, ContainerSpec, container_component
+from airflow_kfp.runtime.artifacts import OutputPath
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.kubernetes import (
     JSON_PLACE,
@@ -24,6 +27,7 @@ from airflow_kfp.spec.kubernetes import (
     EphemeralVolume,
     FieldPathAsEnv,
     NodeAffinityTerm,
+    PodAffinityTerm,
     PvcMount,
     SecretAsEnv,
     SecretAsVolume,
@@ -31,16 +35,21 @@ from airflow_kfp.spec.kubernetes import (
     Toleration,
     add_json,
 )
-from airflow_kfp.spec.model import TaskOutputArgument, argument_leaves
+from airflow_kfp.spec.model import ConstantArgument, TaskOutputArgument, argument_leaves
+from airflow_kfp.spec.pvc import pvc_request
 from airflow_kfp.spec.validate import PipelineDefinitionError, where
 
 if TYPE_CHECKING:
     from airflow_kfp.dsl.pipeline_task import PipelineTask
 
 __all__ = [
+    "CreatePVC",
+    "DeletePVC",
     "add_ephemeral_volume",
     "add_node_affinity",
     "add_node_affinity_json",
+    "add_pod_affinity",
+    "add_pod_anti_affinity",
     "add_node_selector",
     "add_node_selector_json",
     "add_pod_annotation",
@@ -92,11 +101,18 @@ def _object_name(task: PipelineTask, func: str, argument: str, value: Any, place
         return _name(task, func, argument, value)
     task.spec.kubernetes.runtime_values[place] = runtime
     groups = {t.name: t.spec.group for t in task.builder.tasks}
+    feeds = {
+        leaf.task
+        for arg in task.spec.arguments.values()
+        for leaf in argument_leaves(arg)
+        if isinstance(leaf, TaskOutputArgument)
+    }
     for leaf in argument_leaves(runtime):  # as kfp-kubernetes: a producer in the same group becomes a dependency
         if (
             isinstance(leaf, TaskOutputArgument)
             and groups.get(leaf.task) == task.spec.group
             and leaf.task not in task.spec.after
+            and leaf.task not in feeds  # already upstream through an argument (the IR's dependentTasks say so too)
         ):
             task.spec.after.append(leaf.task)
     return ""
@@ -337,6 +353,50 @@ def add_node_affinity(
     return task
 
 
+def _pod_affinity(func: str, task: PipelineTask, anti: bool, **given: Any) -> PipelineTask:
+    term = _model(task, func, PodAffinityTerm, anti=anti, **{k: v for k, v in given.items() if v is not None})
+    problem = term.problem()
+    if problem is not None:
+        raise _fail(task, func, "topology_key" if "topology_key" in problem else "match_pod_expressions", problem)
+    task.spec.kubernetes.pod_affinity.append(term)
+    return task
+
+
+def add_pod_affinity(
+    task: PipelineTask,
+    topology_key: str,
+    match_pod_expressions: list[dict[str, Any]] | None = None,
+    match_pod_labels: dict[str, str] | None = None,
+    namespaces: list[str] | None = None,
+    match_namespace_expressions: list[dict[str, Any]] | None = None,
+    match_namespace_labels: dict[str, str] | None = None,
+    weight: int | None = None,
+    anti: bool = False,
+) -> PipelineTask:
+    """Schedule the task's pod in the same ``topology_key`` domain (node, zone...) as pods matching
+    the selector (away from them with ``anti``): required, or preferred with ``weight`` (1-100).
+    kfp-kubernetes' platform spec holds these terms (``podAffinity``) but its Python API has no call
+    for them; this one writes the same terms."""
+    return _pod_affinity(
+        "add_pod_anti_affinity" if anti else "add_pod_affinity",
+        task,
+        anti,
+        topology_key=topology_key,
+        match_pod_expressions=match_pod_expressions,
+        match_pod_labels=match_pod_labels,
+        namespaces=namespaces,
+        match_namespace_expressions=match_namespace_expressions,
+        match_namespace_labels=match_namespace_labels,
+        weight=weight,
+    )
+
+
+def add_pod_anti_affinity(task: PipelineTask, topology_key: str, **selectors: Any) -> PipelineTask:
+    """Keep the task's pod out of ``topology_key`` domains holding pods matching the selector (a
+    ``podAffinity`` term with ``anti: true``); the selectors and ``weight`` as in ``add_pod_affinity``."""
+    return add_pod_affinity(task, topology_key, anti=True, **selectors)
+
+
 def _json_setting(task: PipelineTask, func: str, argument: str, value: Any, place: str) -> PipelineTask:
     """A ``*_json`` setting: a constant is checked and added now; a pipeline input or task output is
     recorded at ``place`` and added when the task runs."""
@@ -487,3 +547,52 @@ def set_deferrable(task: PipelineTask, deferrable: bool = True) -> PipelineTask:
         raise _fail(task, "set_deferrable", "deferrable", f"{deferrable!r} is not True or False")
     task.spec.kubernetes.deferrable = deferrable
     return task
+
+
+class _PvcComponent(ContainerComponent):
+    """kfp-kubernetes' CreatePVC / DeletePVC component: the same stub-image container component KFP
+    compiles (``spec.kubernetes.PVC_OPERATIONS``), whose constant arguments are checked where the
+    pipeline calls it; the claim itself is made or removed by the task (``operators/pvc.py``)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> PipelineTask:
+        task = super().__call__(*args, **kwargs)
+        constants = {name: arg.value for name, arg in task.spec.arguments.items() if isinstance(arg, ConstantArgument)}
+        try:
+            pvc_request(constants, complete=False) if self.name == "createpvc" else None
+        except ValueError as exc:
+            raise _fail(task, self.__name__, "arguments", str(exc)) from None
+        if self.name == "deletepvc" and "pvc_name" in constants:
+            _name(task, "DeletePVC", "pvc_name", constants["pvc_name"])
+        return task
+
+
+def _create_pvc(  # type: ignore[no-untyped-def]  # a container component declares no return
+    name: OutputPath(str),  # type: ignore[valid-type]
+    access_modes: list[str],
+    size: str,
+    pvc_name: str | None = None,
+    pvc_name_suffix: str | None = None,
+    storage_class_name: str | None = "",
+    volume_name: str | None = None,
+    annotations: dict[str, str] | None = None,
+    data_source: dict[str, str] | None = None,
+):
+    """Create a PersistentVolumeClaim for downstream tasks; its name is the output ``name``.
+
+    ``pvc_name`` is the exact name, or ``pvc_name_suffix`` follows a name generated for the run. As in
+    KFP, ``storage_class_name`` defaults to ``''`` (no class: the claim binds a pre-made PV); ``None``
+    leaves the field out so the cluster's default class provisions it. On the local runner the claim
+    is a folder under ``<AIRFLOW_HOME>/kfp/volumes``.
+    """
+    return ContainerSpec(image="argostub/createpvc")
+
+
+def _delete_pvc(pvc_name: str):  # type: ignore[no-untyped-def]  # a container component declares no return
+    """Delete a PersistentVolumeClaim, e.g. ``pvc_name=create_pvc.outputs['name']``."""
+    return ContainerSpec(image="argostub/deletepvc")
+
+
+_create_pvc.__name__ = "CreatePVC"
+_delete_pvc.__name__ = "DeletePVC"
+CreatePVC = _PvcComponent(_create_pvc, container_component(_create_pvc).component_spec)
+DeletePVC = _PvcComponent(_delete_pvc, container_component(_delete_pvc).component_spec)

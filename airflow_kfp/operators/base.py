@@ -34,6 +34,7 @@ from airflow_kfp.spec import quantities
 from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.kubernetes import JSON_PLACE, OBJECT_NAME, KubernetesSettings, add_json
 from airflow_kfp.spec.model import ARTIFACT, KUBERNETES_PREFIX, ComponentSpec, Resources, TaskSpec
+from airflow_kfp.spec.pvc import WORKSPACE_MOUNT_PATH, workspace_mount
 from airflow_kfp.spec.validate import where
 
 
@@ -199,7 +200,7 @@ class ComponentOperatorMixin:
         scheduled = context.get("logical_date")
         ti = context.get("ti")
         dag_id = str(getattr(ti, "dag_id", "") or getattr(dag_run, "dag_id", ""))
-        return {
+        values = {
             placeholders.PIPELINE_JOB_NAME: self.pipeline_name,
             placeholders.PIPELINE_JOB_RESOURCE_NAME: f"{dag_id}/{context['run_id']}",
             placeholders.PIPELINE_JOB_UUID: str(context["run_id"]),
@@ -209,6 +210,22 @@ class ComponentOperatorMixin:
             placeholders.PIPELINE_JOB_CREATE_TIME_UTC: utc_text(created),
             placeholders.PIPELINE_JOB_SCHEDULE_TIME_UTC: utc_text(scheduled),
         }
+        place = workspace_mount(self.task_spec)
+        if place is not None:
+            values[placeholders.WORKSPACE_PATH] = self.workspace_path(context, place)
+        return values
+
+    def workspace_path(self, context: Mapping[str, Any], place: str) -> str:
+        """Where this task sees the run's workspace: KFP's mount path in a pod; on the local runner the
+        claim's folder itself (``operators/pvc.py``; nothing is mounted there)."""
+        if self.kfp_runner == Runner.KUBERNETES:
+            return WORKSPACE_MOUNT_PATH
+        from airflow_kfp.operators.local_mounts import local_volumes_root
+
+        key = f"{KUBERNETES_PREFIX}{place}"
+        resolved = self.kfp_resolved_resources or {}
+        name = resolved[key] if key in resolved else self.resolver(context).value(self.resource_bindings[key])
+        return str(local_volumes_root() / checked_resource(key, name, self.where("workspace")))
 
     def resolver(self, context: Mapping[str, Any], store: ArtifactStore | None = None) -> BindingResolver:
         def pipeline_context() -> Mapping[str, str]:

@@ -26,6 +26,7 @@ from airflow_kfp.operators.cache_link import CacheSourceLink
 from airflow_kfp.run_conf import ENABLE_CACHING
 from airflow_kfp.spec.durations import parse_duration
 from airflow_kfp.spec.images import effective_image
+from airflow_kfp.spec.kubernetes import PVC_NOT_CACHED, pvc_operation
 from airflow_kfp.spec.model import ARTIFACT, ComponentSpec, TaskSpec
 
 if TYPE_CHECKING:
@@ -95,6 +96,8 @@ class CacheService:
         """(on, why off): per task, then per run (conf), then per pipeline/deployment ([kfp])."""
         if self.component.implementation.kind == "importer":
             return False, "importers always re-read their artifact"
+        if pvc_operation(self.component.implementation) is not None:
+            return False, PVC_NOT_CACHED
         if not self.task.caching.enable_caching:
             return False, "set_caching_options(enable_caching=False) on this task"
         dag_run = context.get("dag_run")

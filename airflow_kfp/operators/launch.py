@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from airflow_kfp.runtime import forkserver
@@ -234,8 +234,11 @@ def discard(mode: str, workdir: Path, env: Mapping[str, str] | None) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run_spawned(argv: list[str], env: Mapping[str, str], cwd: Path, on_line: LineSink) -> int:
-    cmd = [sys.executable, *LAUNCHER, *argv]
+def run_spawned(
+    argv: list[str], env: Mapping[str, str], cwd: Path, on_line: LineSink, prefix: Sequence[str] = ()
+) -> int:
+    """The launcher in a fresh Python; ``prefix`` is a command it runs under (``local_mounts``' namespace)."""
+    cmd = [*prefix, sys.executable, *LAUNCHER, *argv]
     with subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(env), cwd=cwd, text=True, bufsize=1
     ) as proc:
@@ -245,8 +248,13 @@ def run_spawned(argv: list[str], env: Mapping[str, str], cwd: Path, on_line: Lin
         return proc.wait()
 
 
-def run_launcher(mode: str, argv: list[str], env: Mapping[str, str], cwd: Path, on_line: LineSink) -> int:
-    """Start the launcher the way ``mode`` says (falling back to a fresh process if forking cannot)."""
+def run_launcher(
+    mode: str, argv: list[str], env: Mapping[str, str], cwd: Path, on_line: LineSink, prefix: Sequence[str] = ()
+) -> int:
+    """Start the launcher the way ``mode`` says (falling back to a fresh process if forking cannot); under
+    a ``prefix`` command (PVC mounts) always in a fresh process."""
+    if prefix:
+        return run_spawned(argv, env, cwd, on_line, prefix)
     if mode == "fork" and fork_available():
         try:
             return run_forked(argv, env, cwd, on_line)

@@ -40,6 +40,6 @@ class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperat
     ) -> RunResult:
         """The runner's part, on a cache miss: a :class:`LocalRunner` runs the component's code."""
         runner: ComponentRunner = LocalRunner(
-            self.pipeline_name, self.task_spec, self.component_spec, self.launcher_context, self.log
+            self.pipeline_name, self.effective_task(), self.component_spec, self.launcher_context, self.log
         )
         return runner.run_component(context, inputs, output_uris, store, settings)

@@ -32,7 +32,7 @@ from airflow_kfp.hooks.artifact_store import ArtifactStore
 from airflow_kfp.hooks.identity import identity_fields
 from airflow_kfp.hooks.layout import encode_segment
 from airflow_kfp.manifest import ArtifactRecord, recorded_as_given
-from airflow_kfp.operators import component_env, launch, task_document
+from airflow_kfp.operators import component_env, launch, local_mounts, task_document
 from airflow_kfp.operators.task_run import ResolvedInputs, RunResult
 from airflow_kfp.runtime import forkserver, user_code, verify
 from airflow_kfp.runtime.artifacts import METRICS_TYPES, uri_to_local_path
@@ -129,7 +129,14 @@ class LocalRunner:
             staged[name] = entries
         return staged
 
-    def _run_launcher(self, task_file: Path, workdir: Path, env: dict[str, str], settings: KfpSettings) -> None:
+    def _run_launcher(
+        self,
+        task_file: Path,
+        workdir: Path,
+        env: dict[str, str],
+        settings: KfpSettings,
+        mounts: local_mounts.LocalMounts | None = None,
+    ) -> None:
         tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
         reporting = False  # after the launcher's error marker: the traceback, kept whole in its report
 
@@ -142,7 +149,8 @@ class LocalRunner:
 
         argv = ["--task-file", str(task_file), "--workdir", str(workdir)]
         try:
-            code = launch.run_launcher(settings.local_launch, argv, env, workdir, on_line)
+            prefix = mounts.prefix() if mounts is not None else ()
+            code = launch.run_launcher(settings.local_launch, argv, env, workdir, on_line, prefix)
         except launch.LaunchLostError as exc:
             raise ComponentFailedError(f"{self.where()}: {exc}; its output so far:\n" + "\n".join(tail)) from exc
         if code != 0:
@@ -221,7 +229,12 @@ class LocalRunner:
             task_file = workdir / "task.json"
             task_file.write_text(json.dumps(task_doc))
             env = self._env(workdir, settings)
-            self._run_launcher(task_file, workdir, env, settings)
+            mounts = local_mounts.pvc_mounts(self.task_spec, local_mounts.local_volumes_root(), self.where())
+            try:
+                self._run_launcher(task_file, workdir, env, settings, mounts)
+            finally:
+                if mounts is not None:
+                    mounts.release()
             written = json.loads(executor_output.read_text()) if executor_output.exists() else {}
             return RunResult(
                 parameters=dict(written.get("parameterValues") or {}),

@@ -113,7 +113,7 @@ def _requirements(items: list[Any]) -> list[k8s.V1NodeSelectorRequirement] | Non
     return found or None
 
 
-def affinity(task: TaskSpec) -> k8s.V1Affinity | None:
+def _node_affinity(task: TaskSpec) -> k8s.V1NodeAffinity | None:
     """Terms without a weight are OR-ed into the required selector; weighted ones are preferences."""
     required, preferred = [], []
     for term in task.kubernetes.node_affinity:
@@ -129,14 +129,60 @@ def affinity(task: TaskSpec) -> k8s.V1Affinity | None:
     if not required and not preferred:
         return None
     return model(
-        k8s.V1Affinity,
-        node_affinity=model(
-            k8s.V1NodeAffinity,
-            required_during_scheduling_ignored_during_execution=(
-                model(k8s.V1NodeSelector, node_selector_terms=required) if required else None
-            ),
-            preferred_during_scheduling_ignored_during_execution=preferred or None,
+        k8s.V1NodeAffinity,
+        required_during_scheduling_ignored_during_execution=(
+            model(k8s.V1NodeSelector, node_selector_terms=required) if required else None
         ),
+        preferred_during_scheduling_ignored_during_execution=preferred or None,
+    )
+
+
+def _label_selector(expressions: list[Any], labels: dict[str, str]) -> k8s.V1LabelSelector | None:
+    if not expressions and not labels:
+        return None
+    found = [
+        model(k8s.V1LabelSelectorRequirement, key=r.key, operator=r.operator, values=r.values or None)
+        for r in expressions
+    ]
+    return model(k8s.V1LabelSelector, match_expressions=found or None, match_labels=dict(labels) or None)
+
+
+def _pod_affinity(task: TaskSpec, anti: bool) -> dict[str, Any]:
+    """``add_pod_affinity`` / ``add_pod_anti_affinity`` terms: required ones, then weighted preferences."""
+    required, preferred = [], []
+    for term in task.kubernetes.pod_affinity:
+        if term.anti != anti:
+            continue
+        pod_term = model(
+            k8s.V1PodAffinityTerm,
+            label_selector=_label_selector(term.match_pod_expressions, term.match_pod_labels),
+            topology_key=term.topology_key,
+            namespaces=list(term.namespaces) or None,
+            namespace_selector=_label_selector(term.match_namespace_expressions, term.match_namespace_labels),
+        )
+        if term.weight is None:
+            required.append(pod_term)
+        else:
+            preferred.append(model(k8s.V1WeightedPodAffinityTerm, weight=term.weight, pod_affinity_term=pod_term))
+    if not required and not preferred:
+        return {}
+    return {
+        "required_during_scheduling_ignored_during_execution": required or None,
+        "preferred_during_scheduling_ignored_during_execution": preferred or None,
+    }
+
+
+def affinity(task: TaskSpec) -> k8s.V1Affinity | None:
+    """Node affinity, pod affinity and pod anti-affinity, as the kfp-kubernetes platform spec holds them."""
+    node = _node_affinity(task)
+    near, away = _pod_affinity(task, anti=False), _pod_affinity(task, anti=True)
+    if node is None and not near and not away:
+        return None
+    return model(
+        k8s.V1Affinity,
+        node_affinity=node,
+        pod_affinity=model(k8s.V1PodAffinity, **near) if near else None,
+        pod_anti_affinity=model(k8s.V1PodAntiAffinity, **away) if away else None,
     )
 
 

@@ -35,6 +35,8 @@ PIPELINE_CONTEXT_KEYS = (
 )
 """Every ``{{$.pipeline_*}}`` placeholder the DSL exports; the operator gives each a value per run
 (``pipeline_context``), the same in commands, args and argument values."""
+WORKSPACE_PATH = "workspace_path"
+"""``dsl.WORKSPACE_PATH_PLACEHOLDER``: in the context only of a task that mounts the run's workspace."""
 
 
 def pipeline_placeholder(key: str) -> str:
@@ -42,7 +44,7 @@ def pipeline_placeholder(key: str) -> str:
     return "{{$." + key + "}}"
 
 
-_PIPELINE_PLACEHOLDER = re.compile(r"\{\{\$\.(pipeline_[A-Za-z_]+)\}\}")
+_PIPELINE_PLACEHOLDER = re.compile(r"\{\{\$\.(pipeline_[A-Za-z_]+|workspace_path)\}\}")
 
 
 def substitute_pipeline_placeholders(value: str, context: dict[str, str] | Any) -> str:
@@ -77,7 +79,7 @@ class Resolver:
             return json.dumps(self.executor_input)
         if body == ".outputs.output_file":
             return str(self.executor_input["outputs"]["outputFile"])
-        if body.startswith(".pipeline_"):
+        if body.startswith(".pipeline_") or body == "." + WORKSPACE_PATH:
             key = body[1:]
             if key not in self.context:
                 raise PlaceholderError(f"unknown placeholder {{{{${body}}}}}")

@@ -39,7 +39,7 @@ def looped_artifacts(spec: PipelineSpec, group: GroupSpec) -> OutputSpec | Input
     pipeline input of type List[Artifact]), or None for a loop over parameters."""
     items = group.items
     found: OutputSpec | InputSpec | None = None
-    if isinstance(items, TaskOutputArgument):
+    if isinstance(items, TaskOutputArgument | CollectedArgument):  # Collected: a run's artifact list, imported
         producer = next((t for t in spec.tasks if t.name == items.task), None)
         found = spec.components[producer.component].output(items.output) if producer is not None else None
     elif isinstance(items, PipelineInputArgument):

@@ -1,6 +1,6 @@
 """Per-task Kubernetes settings (the kfp-kubernetes extras), stored on ``TaskSpec.kubernetes``.
 
-Plain data, read only by the Kubernetes runner; the local runner ignores it. Field names follow
+Plain data, read by the Kubernetes runner; the local runner uses only the PVC mounts. Field names follow
 kfp-kubernetes arguments so a compiled KFP ``platforms.kubernetes`` section maps onto it directly.
 """
 
@@ -112,6 +112,37 @@ class SecurityContext(_Model):
     seccomp_profile: Literal["RuntimeDefault", "Unconfined", "Localhost"] | None = None
 
 
+class PodAffinityTerm(_Model):
+    """kfp-kubernetes' ``PodAffinityTerm`` (platform spec ``podAffinity``): schedule near (or, with
+    ``anti``, away from) pods matching the label selector, per ``topology_key`` domain; required when
+    ``weight`` is None, preferred with that weight (1-100) otherwise."""
+
+    match_pod_expressions: list[SelectorRequirement] = Field(default_factory=list)
+    match_pod_labels: dict[str, str] = Field(default_factory=dict)
+    topology_key: str
+    namespaces: list[str] = Field(default_factory=list)
+    match_namespace_expressions: list[SelectorRequirement] = Field(default_factory=list)
+    match_namespace_labels: dict[str, str] = Field(default_factory=dict)
+    weight: int | None = None
+    anti: bool = False
+
+    def problem(self) -> str | None:
+        """What Kubernetes would refuse (or what would match nothing), with the fix; None when fine."""
+        if not self.topology_key:
+            return "topology_key is empty; name a node label such as 'kubernetes.io/hostname'"
+        if not self.match_pod_expressions and not self.match_pod_labels:
+            return "give match_pod_expressions or match_pod_labels (the pods to schedule near or away from)"
+        if self.weight is not None and not 1 <= self.weight <= 100:
+            return f"{self.weight!r} is not a weight between 1 and 100"
+        for requirement in [*self.match_pod_expressions, *self.match_namespace_expressions]:
+            if requirement.operator in ("Gt", "Lt"):
+                return f"operator {requirement.operator!r} is for node selectors; use In, NotIn, Exists or DoesNotExist"
+            if (requirement.operator in ("In", "NotIn")) != bool(requirement.values):
+                op, key = requirement.operator, requirement.key
+                return f"operator {op!r} on {key!r}: In and NotIn take values, Exists and DoesNotExist none"
+        return None
+
+
 class KubernetesSettings(_Model):
     secret_as_env: list[SecretAsEnv] = Field(default_factory=list)
     secret_as_volume: list[SecretAsVolume] = Field(default_factory=list)
@@ -124,6 +155,7 @@ class KubernetesSettings(_Model):
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[Toleration] = Field(default_factory=list)
     node_affinity: list[NodeAffinityTerm] = Field(default_factory=list)
+    pod_affinity: list[PodAffinityTerm] = Field(default_factory=list)
     image_pull_secrets: list[str] = Field(default_factory=list)
     image_pull_policy: Literal["Always", "Never", "IfNotPresent"] | None = None
     pod_labels: dict[str, str] = Field(default_factory=dict)
@@ -250,12 +282,32 @@ OBJECT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 """A Kubernetes object name (DNS-1123 subdomain): Secrets, ConfigMaps, PVCs, service accounts."""
 
 
+PVC_OPERATIONS = {"argostub/createpvc": "create", "argostub/deletepvc": "delete"}
+"""kfp-kubernetes' ``CreatePVC`` / ``DeletePVC``: container components whose stub image KFP's driver
+acts on itself (no pod runs). Recognised by that image from Python source and from compiled YAML alike."""
+
+
+PVC_NOT_CACHED = (
+    "CreatePVC / DeletePVC always run: a cached CreatePVC would name a claim an earlier run's DeletePVC "
+    "removed, and a cached DeletePVC would leave this run's claim behind"
+)
+"""Why the cache never answers these tasks. KFP's driver looks them up, but a generated name (a new
+UUID each time) makes its key unique per run, so only exact ``pvc_name`` claims ever hit there, and
+such a hit skips the create or the delete; here both always act on the cluster (or local folder)."""
+
+
+def pvc_operation(implementation: Any) -> str | None:
+    """ "create" or "delete" for a CreatePVC / DeletePVC component's implementation, else None."""
+    if getattr(implementation, "kind", None) != "container":
+        return None
+    return PVC_OPERATIONS.get(str(implementation.image).split("@")[0].split(":")[0])
+
+
 WORKSPACE_PATH = "{{$.workspace_path}}"
 """KFP's ``dsl.WORKSPACE_PATH_PLACEHOLDER``."""
-WORKSPACES_REFUSED = (
-    "pipeline workspaces (dsl.PipelineConfig(workspace=...), dsl.WORKSPACE_PATH_PLACEHOLDER) are not supported "
-    "yet; mount a shared PVC in the tasks that share files with kubernetes.mount_pvc, or pass the files as "
-    "artifacts"
+WORKSPACE_NOT_CONFIGURED = (
+    "dsl.WORKSPACE_PATH_PLACEHOLDER is used but the pipeline has no workspace; add "
+    "pipeline_config=dsl.PipelineConfig(workspace=dsl.WorkspaceConfig(size='1Gi')) to @dsl.pipeline"
 )
 DEADLINE_REFUSED = (
     "a run deadline (PipelineConfig(active_deadline_seconds=...)) is set on the Airflow DAG instead: "

@@ -306,6 +306,15 @@ class TaskSpec(_Model):
         }
 
 
+class WorkspaceSpec(_Model):
+    """KFP's pipeline workspace (``PipelineConfig(workspace=...)``): one claim per run, mounted by every
+    task at ``/kfp-workspace`` (``compiler/workspace.py``)."""
+
+    size: str
+    pvc_spec_patch: dict[str, Any] = Field(default_factory=dict)
+    """KFP's ``pvcSpecPatch``: fields of the claim's spec (``accessModes``, ``storageClassName``...)."""
+
+
 class PipelineSpec(_Model):
     name: str
     description: str = ""
@@ -320,6 +329,7 @@ class PipelineSpec(_Model):
     """Control-flow groups, parents before children."""
     pipeline_root: str | None = None
     """KFP's ``pipeline_root``: where this pipeline's artifacts go unless the DAG says otherwise."""
+    workspace: WorkspaceSpec | None = None
 
     def task(self, name: str) -> TaskSpec:
         for task in self.tasks:

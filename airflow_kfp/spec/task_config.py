@@ -14,7 +14,7 @@ from airflow_kfp.spec.model import ComponentSpec, Resources, TaskSpec
 
 _CLEARED: dict[str, dict[str, Any]] = {
     "ENV": {"secret_as_env": [], "config_map_as_env": [], "field_path_as_env": []},
-    "KUBERNETES_AFFINITY": {"node_affinity": []},
+    "KUBERNETES_AFFINITY": {"node_affinity": [], "pod_affinity": []},
     "KUBERNETES_TOLERATIONS": {"tolerations": []},
     "KUBERNETES_NODE_SELECTOR": {"node_selector": {}},
     "KUBERNETES_VOLUMES": {"pvc_mount": [], "secret_as_volume": [], "config_map_as_volume": []},
@@ -60,8 +60,8 @@ def _set_fields(task: TaskSpec) -> dict[str, str]:
         found["KUBERNETES_TOLERATIONS"] = "kubernetes.add_toleration"
     if k8s.node_selector or "json.node_selector" in k8s.runtime_values:
         found["KUBERNETES_NODE_SELECTOR"] = "kubernetes.add_node_selector"
-    if k8s.node_affinity or "json.node_affinity" in k8s.runtime_values:
-        found["KUBERNETES_AFFINITY"] = "kubernetes.add_node_affinity"
+    if k8s.node_affinity or k8s.pod_affinity or "json.node_affinity" in k8s.runtime_values:
+        found["KUBERNETES_AFFINITY"] = "kubernetes.add_node_affinity/add_pod_affinity"
     if k8s.pvc_mount or k8s.secret_as_volume or k8s.config_map_as_volume:
         found["KUBERNETES_VOLUMES"] = "kubernetes.mount_pvc/use_secret_as_volume/use_config_map_as_volume"
     return found

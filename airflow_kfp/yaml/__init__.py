@@ -14,7 +14,7 @@ from airflow_kfp.pipeline_root import check_root
 from airflow_kfp.spec.model import PipelineSpec
 from airflow_kfp.spec.validate import PipelineDefinitionError, validate_pipeline
 from airflow_kfp.yaml.document import Where, load_documents
-from airflow_kfp.yaml.platform import kubernetes_settings
+from airflow_kfp.yaml.platform import kubernetes_settings, pipeline_workspace
 from airflow_kfp.yaml.tasks import Document, read_pipeline
 
 __all__ = ["load_pipeline"]
@@ -48,6 +48,7 @@ def load_pipeline(path_or_text: str | os.PathLike[str] | dict[str, Any]) -> Pipe
             f"pipeline '{name}' ({documents.source}): the compiled pipeline is malformed ({type(exc).__name__}: "
             f"{exc}); compile it again with the kfp SDK."
         ) from exc
+    pipeline.workspace = pipeline_workspace(documents.platforms, name)
     root = spec.get("defaultPipelineRoot")  # KFP's compiled @dsl.pipeline(pipeline_root=...)
     if root:
         check_root(str(root), f"pipeline '{name}': defaultPipelineRoot")

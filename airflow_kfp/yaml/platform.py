@@ -20,7 +20,6 @@ from airflow_kfp.spec.kubernetes import (
     DEADLINE_REFUSED,
     JSON_PLACE,
     OBJECT_NAME,
-    WORKSPACES_REFUSED,
     ConfigMapAsEnv,
     ConfigMapAsVolume,
     EmptyDirMount,
@@ -28,6 +27,7 @@ from airflow_kfp.spec.kubernetes import (
     FieldPathAsEnv,
     KubernetesSettings,
     NodeAffinityTerm,
+    PodAffinityTerm,
     PvcMount,
     SecretAsEnv,
     SecretAsVolume,
@@ -36,14 +36,12 @@ from airflow_kfp.spec.kubernetes import (
     Toleration,
     add_json,
 )
-from airflow_kfp.spec.model import Argument
+from airflow_kfp.spec.model import Argument, WorkspaceSpec
+from airflow_kfp.spec.pvc import workspace_request
 from airflow_kfp.spec.validate import PipelineDefinitionError
 from airflow_kfp.yaml.document import Where
 from airflow_kfp.yaml.values import constant_of
 
-_UNSUPPORTED = {
-    "podAffinity": "pod affinity is not supported; use node affinity or a node selector",
-}
 _REFERENCES = ("componentInputParameter", "taskOutputParameter")
 _SECRET = ("secretName", "secretNameParameter")
 _CONFIG_MAP = ("configMapName", "configMapNameParameter")
@@ -154,14 +152,31 @@ def _affinity(entry: dict[str, Any]) -> NodeAffinityTerm:
     )
 
 
+def _pod_affinity(entry: dict[str, Any], where: Where) -> PodAffinityTerm:
+    """A kfp-kubernetes ``PodAffinityTerm`` (KFP's backend ignores it; the Kubernetes runner applies it)."""
+    weight = entry.get("weight")
+    term = PodAffinityTerm(  # an unreadable term: the caller names the executor (see _executors)
+        match_pod_expressions=_requirements(entry.get("matchPodExpressions")),
+        match_pod_labels=_pairs(entry.get("matchPodLabels")),
+        topology_key=str(entry.get("topologyKey") or ""),
+        namespaces=[str(n) for n in entry.get("namespaces") or []],
+        match_namespace_expressions=_requirements(entry.get("matchNamespaceExpressions")),
+        match_namespace_labels=_pairs(entry.get("matchNamespaceLabels")),
+        weight=int(weight) if weight not in (None, 0) else None,
+        anti=bool(entry.get("anti")),
+    )
+    problem = term.problem()
+    if problem is not None:
+        raise where.error(problem + ".")
+    return term
+
+
 def _settings(config: dict[str, Any], where: Where) -> ExecutorPlatform:
     platform = ExecutorPlatform()
     settings = platform.settings
     for key, value in config.items():
         at = where.at(key)
         entries = value if isinstance(value, list) else []
-        if key in _UNSUPPORTED:
-            raise at.error(_UNSUPPORTED[key] + ".")
         if key == "secretAsEnv":
             for i, e in enumerate(entries):
                 place = f"secret_as_env.{len(settings.secret_as_env)}.secret_name"
@@ -267,6 +282,8 @@ def _settings(config: dict[str, Any], where: Where) -> ExecutorPlatform:
                     _json(e, "nodeAffinityJson", at.at(str(i)), platform, f"{JSON_PLACE}node_affinity")
                 else:
                     settings.node_affinity.append(_affinity(e))
+        elif key == "podAffinity":
+            settings.pod_affinity.extend(_pod_affinity(e, at.at(str(i))) for i, e in enumerate(entries))
         elif key == "imagePullSecret":
             for i, e in enumerate(entries):
                 place = f"image_pull_secrets.{len(settings.image_pull_secrets)}"
@@ -291,6 +308,28 @@ def _settings(config: dict[str, Any], where: Where) -> ExecutorPlatform:
         else:
             raise at.error(f"the kfp-kubernetes setting '{key}' is not supported by airflow-kfp.")
     return platform
+
+
+def workspace_spec(value: Any, where: Where) -> WorkspaceSpec:
+    """``pipelineConfig.workspace`` (``size``, ``kubernetes.pvcSpecPatch``), checked as KFP checks it."""
+    value = value if isinstance(value, dict) else {}
+    size = str(value.get("size") or "")
+    if not size:
+        raise where.at("size").error("a workspace needs a size, e.g. '1Gi'; compile with WorkspaceConfig(size=...).")
+    patch = dict(((value.get("kubernetes") or {}).get("pvcSpecPatch")) or {})
+    try:
+        workspace_request(size, patch)
+    except ValueError as exc:
+        raise where.error(f"{exc}.") from None
+    return WorkspaceSpec(size=size, pvc_spec_patch=patch)
+
+
+def pipeline_workspace(platforms: dict[str, Any], pipeline: str) -> WorkspaceSpec | None:
+    """The run workspace the platform document configures, if any."""
+    config = ((platforms.get("kubernetes") or {}).get("pipelineConfig") or {}).get("workspace")
+    if config is None:
+        return None
+    return workspace_spec(config, Where(pipeline, "platforms.kubernetes.pipelineConfig.workspace"))
 
 
 def kubernetes_settings(platforms: dict[str, Any], pipeline: str) -> dict[str, ExecutorPlatform]:
@@ -320,7 +359,8 @@ def _executors(platforms: dict[str, Any], pipeline: str) -> dict[str, ExecutorPl
     config = kubernetes.get("pipelineConfig") or {}
     for key in config:  # resourceTtlOnCompletion: Argo's retention, nothing to act on (see DEADLINE_REFUSED)
         if key == "workspace":
-            raise where.at("pipelineConfig", key).error(f"{WORKSPACES_REFUSED}.")
+            workspace_spec(config[key], where.at("pipelineConfig", key))  # checked here, read by the loader
+            continue
         if key == "activeDeadlineSeconds":
             raise where.at("pipelineConfig", key).error(f"{DEADLINE_REFUSED}.")
         if key != "resourceTtlOnCompletion":

@@ -51,7 +51,6 @@ ALL_UPSTREAM_COMPLETED = "ALL_UPSTREAM_TASKS_COMPLETED"
 _FIELD_SELECTOR = re.compile(r"""^parseJson\(string_value\)\[(?P<q>["'])(?P<field>.*)(?P=q)\]$""")
 _INPUT_PLACEHOLDER = re.compile(r"\{\{\$\.inputs\.parameters\[(?P<q>['\"])(?P<name>[^'\"]+)(?P=q)\]\}\}")
 _CONTROL_FLOW_NAME = re.compile(r"^(condition|condition-branches|for-loop|exit-handler)-\d+$")
-_PVC_IMAGES = ("argostub/createpvc", "argostub/deletepvc")
 
 _METADATA_INPUT = re.compile(r"\{\{\$\.inputs\.parameters\['([^']+)'\]\}\}")
 """A placeholder of an importer input in its metadata (KFP's run-time metadata)."""
@@ -107,11 +106,6 @@ class Document:
         implementation: Any
         if "container" in executor:
             implementation, settings = comps.container_executor(executor["container"], exec_at.at("container"))
-            if getattr(implementation, "image", "").split(":")[0] in _PVC_IMAGES:
-                raise exec_at.error(
-                    "kfp-kubernetes CreatePVC/DeletePVC tasks are not supported; create the PVC outside the pipeline "
-                    "and mount it with kubernetes.mount_pvc(task, pvc_name='...', mount_path='...')."
-                )
         elif "importer" in executor:
             implementation = comps.importer_executor(executor["importer"], exec_at.at("importer"))
             outputs = [OutputSpec(name=comps.IMPORTER_OUTPUT, kind=m.ARTIFACT, type=implementation.artifact_class)]

@@ -25,6 +25,7 @@ SOURCE_RUNS = [
     "artifact_iterator",
     "artifact_iterator_nested",
     "task_config",
+    "workspace",
 ]
 
 

@@ -17,7 +17,11 @@ No mount namespace: each volume is a folder under the pod's root (``emptyDir`` p
 ``persistentVolumeClaim`` per claim and shared by pods, Secrets and ConfigMaps written from
 ``secrets``/``config_maps``), and every mount path appearing in a container's command, arguments or
 environment values is rewritten to that folder (longest mount first, on path boundaries), as is the
-termination-message path. ``pgrep`` in an exec session lists the container's own processes only, so the
+termination-message path. PersistentVolumeClaims are API objects too (create, get, list, delete; a
+``quota`` key ``persistentvolumeclaims`` or ``requests.storage`` refuses a claim with 403, and
+``forbidden`` names resources the caller's RBAC may not touch); a claim's folder goes with it when it is
+deleted, and a pod may still mount a claim no one created (a claim made outside the test).
+``pgrep`` in an exec session lists the container's own processes only, so the
 sidecar's ``kill -2 $(pgrep ...)`` stops that sidecar and nothing else on the machine.
 """
 
@@ -469,6 +473,7 @@ class FakeKubernetes:
         quota: dict[str, str] | None = None,
         secrets: dict[str, dict[str, str]] | None = None,
         config_maps: dict[str, dict[str, str]] | None = None,
+        forbidden: set[str] | None = None,
     ) -> None:
         self.root = root
         self.nodes = nodes if nodes is not None else [Node("fake-node-1")]
@@ -476,6 +481,10 @@ class FakeKubernetes:
         self.quota = dict(quota or {})
         self.secrets = dict(secrets or {})
         self.config_maps = dict(config_maps or {})
+        self.forbidden = set(forbidden or ())
+        """Resources (``persistentvolumeclaims``) the caller's RBAC may not touch: 403 as Kubernetes says it."""
+        self.claims: dict[tuple[str, str], dict[str, Any]] = {}
+        self.created_claims: list[dict[str, Any]] = []
         self.pods: dict[tuple[str, str], FakePod] = {}
         self.created: list[dict[str, Any]] = []
         self.deleted: list[str] = []
@@ -506,6 +515,10 @@ class FakeKubernetes:
         app.router.add_get(base + "/pods/{name}/log", self.read_log)
         app.router.add_route("*", base + "/pods/{name}/exec", self.exec_pod)
         app.router.add_get(base + "/events", self.list_events)
+        app.router.add_get(base + "/persistentvolumeclaims", self.list_claims)
+        app.router.add_post(base + "/persistentvolumeclaims", self.create_claim)
+        app.router.add_get(base + "/persistentvolumeclaims/{name}", self.read_claim)
+        app.router.add_delete(base + "/persistentvolumeclaims/{name}", self.delete_claim)
         app.router.add_get("/version", self.version)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -780,6 +793,99 @@ class FakeKubernetes:
         self.deleted.append(pod.name)
         pod.touch()
         return web.json_response(pod.to_json())
+
+    # -- persistent volume claims ----------------------------------------------------------------
+    def _claim_refusal(self, request: web.Request, verb: str) -> web.Response | None:
+        if "persistentvolumeclaims" not in self.forbidden:
+            return None
+        ns = request.match_info["ns"]
+        return error(
+            403,
+            "Forbidden",
+            f'persistentvolumeclaims is forbidden: User "system:serviceaccount:{ns}:airflow-worker" cannot {verb} '
+            f'resource "persistentvolumeclaims" in API group "" in the namespace "{ns}"',
+        )
+
+    def claim_folder(self, namespace: str, name: str) -> Path:
+        """Where pods mounting the claim see its files (as ``_volumes`` maps it)."""
+        return self.root / "pvc" / namespace / name
+
+    async def list_claims(self, request: web.Request) -> web.Response:
+        ns = request.match_info["ns"]
+        selector = request.query.get("labelSelector")
+        items = [
+            c
+            for (n, _), c in self.claims.items()
+            if n == ns and matches_selector(c["metadata"].get("labels") or {}, selector)
+        ]
+        return web.json_response({"kind": "PersistentVolumeClaimList", "apiVersion": "v1", "items": items})
+
+    async def create_claim(self, request: web.Request) -> web.Response:
+        ns = request.match_info["ns"]
+        refused = self._claim_refusal(request, "create")
+        if refused is not None:
+            return refused
+        obj = await request.json()
+        self.requests.append(("CREATE", request.path))
+        meta = obj.setdefault("metadata", {})
+        name = meta.get("name") or ""
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name) or len(name) > 253:
+            return error(422, "Invalid", f'PersistentVolumeClaim "{name}" is invalid: metadata.name: Invalid value')
+        if (ns, name) in self.claims:
+            return error(409, "AlreadyExists", f'persistentvolumeclaims "{name}" already exists')
+        spec = obj.get("spec") or {}
+        if not spec.get("accessModes"):
+            return error(422, "Invalid", f'PersistentVolumeClaim "{name}" is invalid: spec.accessModes: Required value')
+        size = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+        try:
+            wanted = quantity(size)
+        except ValueError:
+            return error(
+                422, "Invalid", f'PersistentVolumeClaim "{name}" is invalid: spec.resources[storage]: Required value'
+            )
+        used = sum(
+            quantity(c["spec"]["resources"]["requests"]["storage"]) for (n, _), c in self.claims.items() if n == ns
+        )
+        count = sum(1 for n, _ in self.claims if n == ns)
+        for key, requested, in_use in (("persistentvolumeclaims", 1, count), ("requests.storage", wanted, used)):
+            if key in self.quota and in_use + requested > quantity(self.quota[key]):
+                return error(
+                    403,
+                    "Forbidden",
+                    f'persistentvolumeclaims "{name}" is forbidden: exceeded quota: storage-quota, requested: '
+                    f"{key}={size if key != 'persistentvolumeclaims' else 1}, used: {key}={in_use:g}, "
+                    f"limited: {key}={self.quota[key]}",
+                )
+        meta.update(
+            namespace=ns, uid=str(uuid.uuid4()), creationTimestamp=now_iso(), resourceVersion=self.next_version()
+        )
+        meta.setdefault("finalizers", ["kubernetes.io/pvc-protection"])
+        if "storageClassName" not in spec:
+            spec["storageClassName"] = "standard"  # the DefaultStorageClass admission plugin's default
+        obj["spec"] = spec
+        obj["status"] = {"phase": "Bound", "accessModes": spec["accessModes"], "capacity": {"storage": size}}
+        self.claims[(ns, name)] = obj
+        self.created_claims.append(json.loads(json.dumps(obj)))
+        self.claim_folder(ns, name).mkdir(parents=True, exist_ok=True)
+        return web.json_response(obj, status=201)
+
+    async def read_claim(self, request: web.Request) -> web.Response:
+        claim = self.claims.get((request.match_info["ns"], request.match_info["name"]))
+        if claim is None:
+            return error(404, "NotFound", f'persistentvolumeclaims "{request.match_info["name"]}" not found')
+        return web.json_response(claim)
+
+    async def delete_claim(self, request: web.Request) -> web.Response:
+        ns, name = request.match_info["ns"], request.match_info["name"]
+        refused = self._claim_refusal(request, "delete")
+        if refused is not None:
+            return refused
+        claim = self.claims.pop((ns, name), None)
+        if claim is None:
+            return error(404, "NotFound", f'persistentvolumeclaims "{name}" not found')
+        self.requests.append(("DELETE", request.path))
+        shutil.rmtree(self.claim_folder(ns, name), ignore_errors=True)
+        return web.json_response(claim)
 
     async def read_log(self, request: web.Request) -> web.StreamResponse:
         pod = self._pod(request)

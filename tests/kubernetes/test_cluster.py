@@ -56,3 +56,34 @@ def test_example_pipeline_on_a_real_cluster(dag_runner: Any, monkeypatch: pytest
     assert run.state == "success", run.states
     assert 0.85 < run.manifest("evaluate")["parameters"]["accuracy"] <= 1.0
     assert run.manifest("write-report")["artifacts"]["report"]["uri"].startswith(os.environ["KFP_E2E_ARTIFACT_ROOT"])
+
+
+def test_pvc_lifecycle_on_a_real_cluster(dag_runner: Any) -> None:
+    """CreatePVC / mount_pvc / DeletePVC (issue 14); ``KFP_E2E_STORAGE_CLASS`` names a class that
+    provisions ReadWriteOnce claims (default ``standard``, as on kind and minikube)."""
+    run = dag_runner.run_pipeline(
+        "tests.pipelines.pvc:pvc_lifecycle",
+        conf={"storage_class": os.environ.get("KFP_E2E_STORAGE_CLASS", "standard")},
+        runner="kubernetes",
+        artifact_root=os.environ["KFP_E2E_ARTIFACT_ROOT"],
+        enable_caching=False,
+        namespace=os.environ.get("KFP_E2E_NAMESPACE", "default"),
+    )
+    assert run.state == "success", run.states
+    assert run.manifest("read-file")["parameters"]["Output"] == "hello through the claim"
+    assert run.manifest("createpvc")["parameters"]["name"].endswith("-my-pvc")
+
+
+def test_workspace_on_a_real_cluster(dag_runner: Any) -> None:
+    """A run workspace (issue 14): created, mounted at /kfp-workspace by both pods, deleted at the end;
+    the claim uses the cluster's default storage class."""
+    run = dag_runner.run_pipeline(
+        "tests.pipelines.workspace:workspace_run",
+        runner="kubernetes",
+        artifact_root=os.environ["KFP_E2E_ARTIFACT_ROOT"],
+        enable_caching=False,
+        namespace=os.environ.get("KFP_E2E_NAMESPACE", "default"),
+    )
+    assert run.state == "success", run.states
+    assert run.manifest("put")["parameters"]["Output"] == "/kfp-workspace"
+    assert run.manifest("get")["parameters"]["Output"] == "shared through the workspace"

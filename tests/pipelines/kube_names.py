@@ -59,7 +59,7 @@ def runtime_names(secret: str = "db-creds", prefix: str = "team"):
 @dsl.pipeline(name="local-runtime-names")
 def local_names(secret: str = "db-creds", prefix: str = "team"):
     """What the local runner does with run-time names: resolves and checks them (a bad one fails the
-    task), and runs the code (it mounts no volumes)."""
+    task), and runs the code (with the PVC bind-mounted, no other volume)."""
     name = claim_name(prefix=prefix)
     t = names_only(secret=secret)
     kubernetes.use_secret_as_env(t, secret_name=secret, secret_key_to_env={"password": "DB_PASSWORD"})

@@ -232,8 +232,8 @@ def _executor(documents, label):
                     }
                 }
             ),
-            "platforms.kubernetes.deploymentSpec.executors.exec-say-hello.podAffinity",
-            "pod affinity is not supported",
+            "platforms.kubernetes.deploymentSpec.executors.exec-say-hello.podAffinity.0",
+            "topology_key is empty",
         ),
         (
             lambda d: d.append(

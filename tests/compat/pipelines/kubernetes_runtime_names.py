@@ -1,7 +1,7 @@
 """kfp-kubernetes object names from pipeline inputs and task outputs (kfp's compiler leaves an f-string
 of them unresolved, so none is used here), the Downward API
 (use_field_path_as_env) and generic ephemeral volumes (add_ephemeral_volume). KFP resolves the names
-when the task runs; so does airflow-kfp (the local runner checks them and mounts nothing, the
+when the task runs; so does airflow-kfp (the local runner checks them and bind-mounts only the PVC, the
 Kubernetes runner builds the pod with them)."""
 
 from kfp import dsl, kubernetes
