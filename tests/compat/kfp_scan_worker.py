@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from kfp_worker import run_local  # noqa: E402 - the path above makes it importable in the kfp venv
+from scan import targets_of  # noqa: E402 - stdlib-only at import, shared with the airflow-kfp half
 
 TIMEOUT = 300
 """Seconds a kfp.local run may take before it is recorded as timed out."""
@@ -54,17 +55,7 @@ def targets(namespace: dict[str, Any]) -> list[tuple[str, Any]]:
     from kfp.dsl.base_component import BaseComponent
     from kfp.dsl.graph_component import GraphComponent
 
-    seen: set[int] = set()
-    pipelines, components = [], []
-    for name, value in namespace.items():
-        if id(value) in seen or name.startswith("_"):
-            continue
-        seen.add(id(value))
-        if isinstance(value, GraphComponent):
-            pipelines.append((name, value))
-        elif isinstance(value, BaseComponent):
-            components.append((name, value))
-    return pipelines or components
+    return targets_of(namespace, GraphComponent, BaseComponent)
 
 
 SAMPLE_ARGUMENTS = {

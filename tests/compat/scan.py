@@ -167,21 +167,26 @@ def _import(path: Path, index: int) -> ModuleType:
     return module
 
 
-def _buildable(module: ModuleType) -> list[tuple[str, Any]]:
-    """The module's own pipelines; with none, its components (each a one-task pipeline)."""
-    from airflow_kfp.dsl import BaseComponent, Pipeline
-
+def targets_of(namespace: dict[str, Any], pipeline_class: type, component_class: type) -> list[tuple[str, Any]]:
+    """A module's own pipelines; with none, its components (each a one-task pipeline). Shared with
+    ``kfp_scan_worker.py``, which passes kfp's classes, so both runtimes name the same targets."""
     seen: set[int] = set()
     pipelines, components = [], []
-    for name, value in vars(module).items():
+    for name, value in namespace.items():
         if id(value) in seen or name.startswith("_"):
             continue
         seen.add(id(value))
-        if isinstance(value, Pipeline):
+        if isinstance(value, pipeline_class):
             pipelines.append((name, value))
-        elif isinstance(value, BaseComponent):
+        elif isinstance(value, component_class):
             components.append((name, value))
     return pipelines or components
+
+
+def _buildable(module: ModuleType) -> list[tuple[str, Any]]:
+    from airflow_kfp.dsl import BaseComponent, Pipeline
+
+    return targets_of(vars(module), Pipeline, BaseComponent)
 
 
 def scan_python(path: Path, root: Path, index: int) -> Outcome:
