@@ -62,3 +62,37 @@ def test_a_bad_workspace_patch_is_refused_at_parse() -> None:
             pass
 
     assert "pipeline 'bad-workspace'" in str(caught.value) and "storageClassName must be omitted" in str(caught.value)
+
+
+def test_loop_iterations_an_exit_handler_and_the_deletion_share_one_workspace(dag_runner: Any) -> None:
+    run = dag_runner.run_pipeline("tests.pipelines.workspace:workspace_loop_exit")
+    assert run.state == "success", run.states
+    name = run.manifest("kfp-workspace")["parameters"]["name"]
+    folders = {run.manifest(key[0], key[1])["parameters"]["Output"] for key in run.states if isinstance(key, tuple)}
+    assert folders == {str(local_volumes_root() / name)}  # every iteration saw the same workspace
+    assert run.manifest("exit-handler-1.get")["parameters"]["Output"] in ("a", "b")
+    assert run.manifest("bye")["parameters"]["Output"] == "SUCCEEDED"
+    assert not (local_volumes_root() / name).exists()
+
+
+def test_importing_into_the_workspace_is_refused_naming_the_fix() -> None:
+    from airflow_kfp import dsl
+
+    with pytest.raises(PipelineDefinitionError) as caught:
+
+        @dsl.pipeline(name="import-ws")
+        def pipeline() -> None:
+            dsl.importer(artifact_uri="s3://b/k", artifact_class=dsl.Dataset, download_to_workspace=True)
+
+    assert "pipeline 'import-ws'" in str(caught.value) and "download_to_workspace=True" in str(caught.value)
+
+
+def test_a_task_mounting_the_workspace_is_not_served_from_an_earlier_runs_cache(dag_runner: Any) -> None:
+    """The claim's name is in the key of every task mounting it: an earlier run's workspace files are gone."""
+    dag = dag_runner.load(dag_runner.dag_source("tests.pipelines.workspace:workspace_run"))
+    first = dag_runner.run(dag)
+    second = dag_runner.run(dag)
+    assert first.state == second.state == "success"
+    for task in ("put", "get"):
+        assert second.manifest(task)["cache"]["hit"] is False
+    assert first.manifest("put")["parameters"] != second.manifest("put")["parameters"]  # each run its own folder

@@ -32,6 +32,7 @@ def importer(
     artifact_class: type[Artifact] = Artifact,
     reimport: bool = False,
     metadata: dict[str, Any] | None = None,
+    download_to_workspace: bool = False,
 ) -> PipelineTask:
     """KFP's importer: the task's ``.output`` is the artifact at ``artifact_uri``.
 
@@ -39,6 +40,12 @@ def importer(
     modification time) is recorded, so the cache sees when the data behind the URI changes.
     """
     builder = current_builder("dsl.importer")
+    if download_to_workspace:
+        raise PipelineDefinitionError(
+            f"pipeline '{builder.name}': dsl.importer(download_to_workspace=True) is not supported: the importer runs "
+            "on the Airflow worker, which cannot write into the run's workspace claim. Import by URI (downstream "
+            "tasks read the artifact where it is), or copy it into dsl.WORKSPACE_PATH_PLACEHOLDER in a component."
+        )
     if not (isinstance(artifact_class, type) and issubclass(artifact_class, Artifact)):
         raise PipelineDefinitionError(
             f"pipeline '{builder.name}': dsl.importer(artifact_class={artifact_class!r}) needs an artifact "

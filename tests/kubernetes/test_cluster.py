@@ -72,3 +72,18 @@ def test_pvc_lifecycle_on_a_real_cluster(dag_runner: Any) -> None:
     assert run.state == "success", run.states
     assert run.manifest("read-file")["parameters"]["Output"] == "hello through the claim"
     assert run.manifest("createpvc")["parameters"]["name"].endswith("-my-pvc")
+
+
+def test_workspace_on_a_real_cluster(dag_runner: Any) -> None:
+    """A run workspace (issue 14): created, mounted at /kfp-workspace by both pods, deleted at the end;
+    the claim uses the cluster's default storage class."""
+    run = dag_runner.run_pipeline(
+        "tests.pipelines.workspace:workspace_run",
+        runner="kubernetes",
+        artifact_root=os.environ["KFP_E2E_ARTIFACT_ROOT"],
+        enable_caching=False,
+        namespace=os.environ.get("KFP_E2E_NAMESPACE", "default"),
+    )
+    assert run.state == "success", run.states
+    assert run.manifest("put")["parameters"]["Output"] == "/kfp-workspace"
+    assert run.manifest("get")["parameters"]["Output"] == "shared through the workspace"

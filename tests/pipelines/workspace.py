@@ -47,3 +47,18 @@ def workspace_pods(text: str = "shared through the workspace"):
     """For the fake cluster: ``WS`` names the mount path, which the fake kubelet maps to the claim."""
     p = put(workspace_path=dsl.WORKSPACE_PATH_PLACEHOLDER, text=text).set_env_variable("WS", "/kfp-workspace")
     get(workspace_path=dsl.WORKSPACE_PATH_PLACEHOLDER, fail=False).after(p).set_env_variable("WS", "/kfp-workspace")
+
+
+@dsl.component(base_image="python:3.12-slim")
+def bye(status: dsl.PipelineTaskFinalStatus) -> str:
+    return status.state
+
+
+@dsl.pipeline(name="workspace-loop-exit", pipeline_config=WORKSPACE)
+def workspace_loop_exit(items: list = ["a", "b"]):  # noqa: B006 - a KFP pipeline input default
+    """Each loop iteration and the task after the loop share the run's workspace; an exit handler's
+    task and the workspace's deletion both run at the end."""
+    with dsl.ExitHandler(bye()):
+        with dsl.ParallelFor(items) as item:
+            p = put(workspace_path=dsl.WORKSPACE_PATH_PLACEHOLDER, text=item)
+        get(workspace_path=dsl.WORKSPACE_PATH_PLACEHOLDER, fail=False).after(p)
