@@ -275,15 +275,22 @@ def component(
             additional_funcs,
             embedded_artifact_path,
         )
-        if passthroughs:
-            made.component_spec = made.component_spec.model_copy(update={"task_config_passthroughs": passthroughs})
-        if output_component_file:
-            from airflow_kfp.compiler.compiler import Compiler
-
-            Compiler().compile(made, output_component_file)
-        return made
+        return _finish(made, passthroughs, output_component_file)
 
     return decorate(func) if func is not None else decorate
+
+
+def _finish(
+    made: PythonComponent, passthroughs: list[TaskConfigPassthrough], output_component_file: str | None
+) -> PythonComponent:
+    """What both Python decorators do last: record the passthroughs, write the component file."""
+    if passthroughs:
+        made.component_spec = made.component_spec.model_copy(update={"task_config_passthroughs": passthroughs})
+    if output_component_file:
+        from airflow_kfp.compiler.compiler import Compiler
+
+        Compiler().compile(made, output_component_file)
+    return made
 
 
 def _passthroughs(component: str, given: list[Any]) -> list[TaskConfigPassthrough]:
@@ -364,13 +371,7 @@ def notebook_component(
         made = _make_python_component(
             f, base_image, packages, pip_index_urls, pip_trusted_hosts, None, notebook_path, notebook
         )
-        if passthroughs:
-            made.component_spec = made.component_spec.model_copy(update={"task_config_passthroughs": passthroughs})
-        if output_component_file:
-            from airflow_kfp.compiler.compiler import Compiler
-
-            Compiler().compile(made, output_component_file)
-        return made
+        return _finish(made, passthroughs, output_component_file)
 
     return decorate(func) if func is not None else decorate
 
