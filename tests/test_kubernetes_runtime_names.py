@@ -226,19 +226,3 @@ def test_compiled_pipeline_config_workspace_is_read_and_a_deadline_refused_with_
         load_pipeline(text)
     assert "(at platforms.kubernetes.pipelineConfig.activeDeadlineSeconds)" in str(error.value)
     assert "dagrun_timeout" in str(error.value)
-
-
-def test_notebook_components_are_refused_naming_the_component():
-    """A ported file using kfp 2.17's ``dsl.notebook_component`` gets a message with the fix, not an
-    AttributeError; both the called and the bare decorator forms."""
-    with pytest.raises(PipelineDefinitionError, match=r"component 'explore': dsl.notebook_component .*'nb.ipynb'"):
-
-        @dsl.notebook_component(notebook_path="nb.ipynb", packages_to_install=["pandas"])
-        def explore(rows: int) -> None:
-            pass
-
-    with pytest.raises(PipelineDefinitionError, match="papermill"):
-
-        @dsl.notebook_component
-        def bare() -> None:
-            pass

@@ -10,12 +10,14 @@ import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, overload
 
 from airflow_kfp.dsl.pipeline_context import current_builder, kfp_name
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.dsl.placeholders import ContainerPlaceholder, placeholder_for, to_ir_string
 from airflow_kfp.dsl.signature import read_signature
+from airflow_kfp.runtime.notebook import NOTEBOOK_PACKAGES, notebook_prelude
 from airflow_kfp.runtime.task_config import TaskConfigField
 from airflow_kfp.spec.model import (
     ComponentSpec,
@@ -147,7 +149,11 @@ class PythonComponent(BaseComponent):
 
 
 def _component_source(
-    name: str, func: Callable[..., Any], additional_funcs: list[Callable[..., Any]] | None, embedded: str | None
+    name: str,
+    func: Callable[..., Any],
+    additional_funcs: list[Callable[..., Any]] | None,
+    embedded: str | None,
+    notebook: str | None = None,
 ) -> tuple[str, list[SourceLocation]]:
     """KFP's layout: helper functions, then the embedded files' prelude, then the component function;
     with where each function was written (see ``PythonFunction.source_locations``)."""
@@ -173,9 +179,11 @@ def _component_source(
         from airflow_kfp.dsl.embedded import EmbeddedArtifactError, embedded_prelude
 
         try:
-            add(embedded_prelude(embedded), None)
+            add(embedded_prelude(embedded, name_file=notebook is None), None)
         except EmbeddedArtifactError as exc:
             raise PipelineDefinitionError(f"component '{name}': {exc}.") from exc
+    if notebook is not None:  # dsl.notebook_component: bind dsl.run_notebook to the embedded notebook
+        add(notebook_prelude(notebook, name), None)
     add(*_located_source(func))
     return "".join(parts), locations
 
@@ -188,12 +196,13 @@ def _make_python_component(
     pip_trusted_hosts: list[str] | None,
     additional_funcs: list[Callable[..., Any]] | None = None,
     embedded_artifact_path: str | None = None,
+    notebook: str | None = None,
 ) -> PythonComponent:
     name = kfp_name(func.__name__)
     if isinstance(func, BaseComponent):
         raise PipelineDefinitionError(f"component '{name}' is decorated twice.")
     inputs, outputs = read_signature(func, name, allow_embedded=embedded_artifact_path is not None)
-    source, locations = _component_source(name, func, additional_funcs, embedded_artifact_path)
+    source, locations = _component_source(name, func, additional_funcs, embedded_artifact_path, notebook)
     implementation = PythonFunction(
         function_name=func.__name__,
         source=source,
@@ -266,15 +275,22 @@ def component(
             additional_funcs,
             embedded_artifact_path,
         )
-        if passthroughs:
-            made.component_spec = made.component_spec.model_copy(update={"task_config_passthroughs": passthroughs})
-        if output_component_file:
-            from airflow_kfp.compiler.compiler import Compiler
-
-            Compiler().compile(made, output_component_file)
-        return made
+        return _finish(made, passthroughs, output_component_file)
 
     return decorate(func) if func is not None else decorate
+
+
+def _finish(
+    made: PythonComponent, passthroughs: list[TaskConfigPassthrough], output_component_file: str | None
+) -> PythonComponent:
+    """What both Python decorators do last: record the passthroughs, write the component file."""
+    if passthroughs:
+        made.component_spec = made.component_spec.model_copy(update={"task_config_passthroughs": passthroughs})
+    if output_component_file:
+        from airflow_kfp.compiler.compiler import Compiler
+
+        Compiler().compile(made, output_component_file)
+    return made
 
 
 def _passthroughs(component: str, given: list[Any]) -> list[TaskConfigPassthrough]:
@@ -311,23 +327,53 @@ class ContainerComponent(BaseComponent):
         self.__name__ = func.__name__
 
 
-def notebook_component(
-    func: Callable[..., Any] | None = None, *, notebook_path: str | None = None, **_: Any
-) -> Callable[[Callable[..., Any]], PythonComponent]:
-    """KFP 2.17's ``dsl.notebook_component``, refused by name where it is declared: a ported DAG file
-    gets this message, not an ``AttributeError`` about a missing name."""
-
-    def refuse(f: Callable[..., Any]) -> PythonComponent:
+def _notebook_file(component: str, notebook_path: str) -> str:
+    """The notebook's path inside the embedded files, checked as KFP checks it."""
+    path = Path(notebook_path)
+    where = f"component '{component}': notebook_path {notebook_path!r}"
+    if not path.exists():
+        raise PipelineDefinitionError(f"{where} does not exist; give the .ipynb file or a folder holding one.")
+    if path.is_file():
+        if path.suffix.lower() != ".ipynb":
+            raise PipelineDefinitionError(f"{where} is not a .ipynb file.")
+        return path.name
+    found = [p for p in path.rglob("*.ipynb") if p.is_file() and ".ipynb_checkpoints" not in p.parts]
+    if len(found) != 1:
         raise PipelineDefinitionError(
-            f"component '{f.__name__}': dsl.notebook_component (notebook {notebook_path!r}) is not "
-            "supported: airflow-kfp does not embed and run notebooks. Move the notebook's code into a "
-            "@dsl.component function, or run it with papermill/nbclient inside a component that lists "
-            "them in packages_to_install."
+            f"{where} holds {len(found)} notebooks; a folder given as notebook_path must hold exactly one .ipynb."
         )
+    return found[0].relative_to(path).as_posix()
 
-    if func is not None:
-        refuse(func)
-    return refuse
+
+def notebook_component(
+    func: Callable[..., Any] | None = None,
+    *,
+    notebook_path: str,
+    base_image: str | None = None,
+    packages_to_install: list[str] | None = None,
+    output_component_file: str | None = None,
+    pip_index_urls: list[str] | None = None,
+    pip_trusted_hosts: list[str] | None = None,
+    use_venv: bool = False,
+    kfp_package_path: str | None = None,
+    install_kfp_package: bool = True,
+    task_config_passthroughs: list[Any] | None = None,
+) -> Any:
+    """KFP 2.17's notebook component: a Python component that embeds the notebook (file or folder) and
+    whose body calls ``dsl.run_notebook(**parameters)`` to run it with the parameters injected as
+    papermill does (``runtime/notebook.py``). nbclient and ipykernel are needed in the component's
+    environment only: ``packages_to_install`` defaults to them, as in KFP (``[]`` installs nothing)."""
+
+    def decorate(f: Callable[..., Any]) -> PythonComponent:
+        notebook = _notebook_file(kfp_name(f.__name__), notebook_path)
+        packages = NOTEBOOK_PACKAGES if packages_to_install is None else packages_to_install
+        passthroughs = _passthroughs(f.__name__, task_config_passthroughs or [])
+        made = _make_python_component(
+            f, base_image, packages, pip_index_urls, pip_trusted_hosts, None, notebook_path, notebook
+        )
+        return _finish(made, passthroughs, output_component_file)
+
+    return decorate(func) if func is not None else decorate
 
 
 def container_component(func: Callable[..., ContainerSpec]) -> ContainerComponent:

@@ -95,12 +95,18 @@ __KFP_EMBEDDED_ASSET_DIR = __kfp_extract_embedded()
 """
 
 
-def embedded_prelude(path: str) -> str:
-    """Source to put before the component's function: extracts the files when the module loads."""
+def archive_prelude(archive: str) -> str:
+    """The prelude for a base64 gzip'd tar (also a compiled notebook component's, see yaml/python_function.py)."""
+    return _PRELUDE.format(archive=archive)
+
+
+def embedded_prelude(path: str, name_file: bool = True) -> str:
+    """Source to put before the component's function: extracts the files when the module loads.
+    ``name_file=False``: the caller names the file itself (a notebook component names its notebook)."""
     source_path = Path(path)
     if not source_path.exists():
         raise EmbeddedArtifactError(f"embedded_artifact_path {path!r} does not exist")
-    prelude = _PRELUDE.format(archive=_archive(source_path))
-    if source_path.resolve().is_file():
+    prelude = archive_prelude(_archive(source_path))
+    if name_file and source_path.resolve().is_file():
         prelude += f"__KFP_EMBEDDED_ASSET_FILE = __KFP_EMBEDDED_ASSET_DIR + '/' + {source_path.name!r}\n"
     return prelude + "\n\n"

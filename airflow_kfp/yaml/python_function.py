@@ -69,6 +69,31 @@ def _pip_settings(preamble: str) -> tuple[list[str], list[str], list[str]]:
     return packages, list(dict.fromkeys(indexes)), list(dict.fromkeys(hosts))
 
 
+_KFP_NOTEBOOK = re.compile(
+    r"^__KFP_EMBEDDED_ARCHIVE_B64 = '(?P<archive>[A-Za-z0-9+/=]*)'\n"
+    r"__KFP_NOTEBOOK_REL_PATH = (?P<rel>'[^'\n]*')\n.*?^dsl\.run_notebook = kfp_run_notebook\n",
+    re.S | re.M,
+)
+"""The helper kfp 2.17 puts before a ``dsl.notebook_component`` function (its archive, the notebook's
+path in it, nbclient imported at load, ``dsl.run_notebook`` bound)."""
+
+
+def _notebook_helper(source: str, function: str) -> str:
+    """KFP's notebook helper replaced by the package's (``runtime/notebook.py``): same archive and
+    notebook, but nbclient is imported only when ``dsl.run_notebook`` runs, and its absence fails the
+    task naming the component and the fix instead of an ImportError at load."""
+    match = _KFP_NOTEBOOK.search(source)
+    if match is None:
+        return source
+    from airflow_kfp.dsl.embedded import archive_prelude
+    from airflow_kfp.dsl.pipeline_context import kfp_name
+    from airflow_kfp.runtime.notebook import notebook_prelude
+
+    notebook = notebook_prelude(ast.literal_eval(match["rel"]), kfp_name(function))
+    helper = archive_prelude(match["archive"]) + "\n\n" + notebook
+    return source[: match.start()] + helper + source[match.end() :].lstrip("\n")
+
+
 def python_function(container: dict[str, Any], where: Where) -> PythonFunction | None:
     """The function of a compiled lightweight component, or None if ``container`` is not one."""
     command = container.get("command") or []
@@ -81,7 +106,7 @@ def python_function(container: dict[str, Any], where: Where) -> PythonFunction |
     name = _args_function(list(args))
     if name is None:
         return None
-    source = _strip_prelude(command[-1])
+    source = _notebook_helper(_strip_prelude(command[-1]), name)
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:

@@ -17,6 +17,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 KFP_KUBERNETES_VERSION = "2.17.0"
+NOTEBOOK_PACKAGES = ["nbclient>=0.10,<1", "ipykernel>=6,<7", "jupyter_client>=7,<9"]
+"""KFP's default packages of a notebook component."""
 
 
 def kfp_python() -> Path:
@@ -24,7 +26,7 @@ def kfp_python() -> Path:
     from bench import kfp_venv
 
     python = kfp_venv.ensure()
-    check = subprocess.run([str(python), "-c", "import kfp.kubernetes"], capture_output=True)
+    check = subprocess.run([str(python), "-c", "import kfp.kubernetes, nbclient, ipykernel"], capture_output=True)
     if check.returncode != 0:
         uv = Path(sys.executable).parent / "uv"
         installer = (
@@ -32,7 +34,9 @@ def kfp_python() -> Path:
             if uv.exists()
             else [str(python), "-m", "pip", "install"]
         )
-        subprocess.run([*installer, "--quiet", f"kfp-kubernetes=={KFP_KUBERNETES_VERSION}"], check=True)
+        # nbclient and ipykernel: kfp.local runs the notebook_component pipeline in this environment
+        packages = [f"kfp-kubernetes=={KFP_KUBERNETES_VERSION}", *NOTEBOOK_PACKAGES]
+        subprocess.run([*installer, "--quiet", *packages], check=True)
     return python
 
 

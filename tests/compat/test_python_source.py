@@ -26,6 +26,7 @@ SOURCE_RUNS = [
     "artifact_iterator_nested",
     "task_config",
     "workspace",
+    "notebook_component",
 ]
 
 
