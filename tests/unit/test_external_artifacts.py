@@ -8,6 +8,7 @@ from airflow_kfp.hooks.local_store import LocalArtifactStore
 from airflow_kfp.manifest import ArtifactRecord, recorded_as_given
 from airflow_kfp.operators.pod_staging import input_plan
 from airflow_kfp.operators.task_run import ResolvedInputs
+from airflow_kfp.runtime.artifacts import uri_to_local_path
 from airflow_kfp.runtime.staging import stage_outputs
 
 
@@ -29,3 +30,8 @@ def test_an_output_pointed_elsewhere_is_reported_at_that_uri(tmp_path):
     assert records == {
         "model": {"uri": "oci://registry/model:v1", "type": "system.Model", "metadata": {"a": 1}, "external": True}
     }
+
+
+def test_kfps_local_paths_of_uris_no_store_reaches():
+    assert uri_to_local_path("gs://bucket/a/b.csv") == "/gcs/bucket/a/b.csv"
+    assert uri_to_local_path("oci://registry.example/org/model:v1") == "/oci/registry.example_org_model:v1/models"
