@@ -287,6 +287,11 @@ class _Call:
 
 def _return_values(annotation: Any, result: Any) -> dict[str, Any]:
     if annotation in (inspect.Signature.empty, None, type(None)):
+        if result is not None:  # KFP's executor fails the task the same way ("Unknown return type")
+            raise ExecutorError(
+                f"the function returned a {type(result).__name__} but declares no return type, so the value "
+                "has no output to go to; annotate the return (e.g. '-> int') or return nothing"
+            )
         return {}
     fields = getattr(annotation, "_fields", None)
     hints = typing.get_type_hints(annotation) if fields is not None else {}

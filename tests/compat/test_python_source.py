@@ -27,6 +27,8 @@ SOURCE_RUNS = [
     "task_config",
     "workspace",
     "notebook_component",
+    "external_artifacts",
+    "docs_user_guides",
 ]
 
 

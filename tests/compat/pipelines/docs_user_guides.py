@@ -4,7 +4,10 @@ assembled into one pipeline as written there; only the random coin is replaced b
 the outputs can be compared: parameters of every type with defaults, NamedTuple outputs, pythonic
 artifacts (``-> Model`` with ``dsl.get_uri``, a NamedTuple of Models), a component returning a value
 it does not declare, If/Elif/Else with ``dsl.OneOf`` returned by the pipeline, ``ParallelFor`` with
-``parallelism`` fanned in as ``Input[List[Model]]``, and ``set_caching_options(False)``."""
+``parallelism`` fanned in as ``Input[List[Model]]``, and ``set_caching_options(False)``.
+
+The guide's ``print_artifact_properties`` returns ``len(lines)`` with no return annotation: KFP's
+executor fails that task ("Unknown return type"), so the run fails, here as under KFP."""
 
 from typing import Dict, List, NamedTuple
 
@@ -21,7 +24,7 @@ def python_comp(
     dictionary: Dict = {"key": "value"},
     array: List = [1, 2, 3],
 ) -> str:
-    return f"{string} {integer} {floating_pt} {boolean} {sorted(dictionary.items())} {array}"
+    return f"{string} {integer} {floating_pt} {boolean} {sorted(dictionary.items())} {len(array)}"
 
 
 @dsl.component
