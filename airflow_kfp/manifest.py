@@ -34,6 +34,12 @@ class ArtifactRecord(TypedDict, total=False):
     external: bool
 
 
+def recorded_as_given(record: ArtifactRecord) -> bool:
+    """An artifact the importer recorded without reading it (a location no artifact store here reaches,
+    such as gs:// or oci://): nothing is staged; the component gets KFP's local path for the URI."""
+    return bool(record.get("external")) and "size" not in record
+
+
 class CacheRecord(TypedDict, total=False):
     key: str | None
     hit: bool

@@ -88,6 +88,33 @@ def test_importer_of_a_missing_uri_fails_clearly(dag_runner, s3_bucket, s3_conn,
     assert f"pipeline 'imported', task 'importer', argument 'uri': the imported artifact {uri} does not exist" in out
 
 
+def test_importer_of_a_uri_no_store_reaches_records_it_as_kfp_does(dag_runner, capfd):
+    """KFP's importer only records the URI (kfp test data imports gs:// and oci:// URIs): the task succeeds,
+    a component using only the URI runs, and one reading the file fails where the file is missing."""
+    result = dag_runner.run_pipeline("tests.pipelines.storage:imported_elsewhere")
+    uri = "gs://ml-pipeline-playground/shakespeare1.txt"
+    assert result.states == {"importer": "success", "describe": "success", "summarise": "failed"}
+    assert result.manifest("importer")["artifacts"]["artifact"] == {
+        "uri": uri,
+        "type": "system.Dataset",
+        "metadata": {"stage": "raw"},
+        "external": True,
+    }
+    assert result.manifest("describe")["parameters"]["Output"] == f"{uri} raw"
+    assert f"Recorded {uri} as given" in capfd.readouterr().out
+
+
+def test_an_output_the_component_points_elsewhere_is_recorded_there(dag_runner):
+    """KFP's model cars (kfp test data modelcar.py): the component sets ``model.uri`` to an oci:// image
+    and writes nothing; the output is that URI, and the next task gets it."""
+    result = dag_runner.run_pipeline("tests.pipelines.storage:model_car")
+    uri = "oci://registry.example/org/model:v1"
+    assert result.state == "success", result.states
+    record = result.manifest("push-model-car")["artifacts"]["model"]
+    assert record == {"uri": uri, "type": "system.Dataset", "metadata": {"format": "modelcar"}, "external": True}
+    assert result.manifest("describe")["parameters"]["Output"] == f"{uri} modelcar"
+
+
 def test_missing_bucket_as_artifact_root_names_task_and_bucket(dag_runner, s3_conn, capfd):
     result = dag_runner.run_pipeline(
         "tests.pipelines.basic:basic", artifact_root="s3://no-such-bucket-kfp/x", artifact_conn_id="kfp_s3"

@@ -9,7 +9,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from airflow_kfp.config import KfpSettings
-from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
+from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, UnsupportedURIError
 from airflow_kfp.hooks.factory import get_artifact_store
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
@@ -46,7 +46,17 @@ class ImporterOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperator):
         uri = str(inputs.parameters.get("uri") or "")
         if not uri:
             raise ComponentFailedError(f"{self.where('uri')}: the importer was given an empty URI.")
-        source = get_artifact_store(store_root_of(uri), settings.artifact_conn_id or None)
+        impl = self.component_spec.implementation
+        artifact_type = getattr(impl, "artifact_class", "system.Artifact")
+        metadata = substitute_input_parameters(dict(getattr(impl, "metadata", {}) or {}), inputs.parameters)
+        try:
+            source = get_artifact_store(store_root_of(uri), settings.artifact_conn_id or None)
+        except UnsupportedURIError:
+            # KFP's importer records the URI and never reads it: a location no artifact store here
+            # reaches (gs://, oci://, hf://...) is recorded as given; the components reading it need access.
+            self.log.warning("Recorded %s as given: no artifact store reaches it, so it was not checked.", uri)
+            record = ArtifactRecord(uri=uri, type=artifact_type, metadata=metadata, external=True)
+            return RunResult(parameters={}, artifacts={"artifact": record})
         normalised = uri if "://" in uri else source.uri_for(posixpath.basename(uri.rstrip("/")))
         try:
             info = source.stat(normalised)
@@ -56,11 +66,10 @@ class ImporterOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperator):
             raise ComponentFailedError(
                 f"{self.where('uri')}: the imported artifact {uri} does not exist; check the URI or create it first."
             )
-        impl = self.component_spec.implementation
         record = ArtifactRecord(
             uri=info.uri,
-            type=getattr(impl, "artifact_class", "system.Artifact"),
-            metadata=substitute_input_parameters(dict(getattr(impl, "metadata", {}) or {}), inputs.parameters),
+            type=artifact_type,
+            metadata=metadata,
             size=info.size,
             digest=info.digest,
             etag=info.etag,

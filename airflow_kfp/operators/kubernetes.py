@@ -478,6 +478,11 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             entry = reported.get(name)
             if not entry:
                 raise ComponentFailedError(f"{self.where()}: the pod reported no output artifact '{name}'.")
+            if entry.get("external"):  # the component kept it at its own URI (KFP's oci:// model cars)
+                records[name] = ArtifactRecord(
+                    uri=str(entry["uri"]), type=entry["type"], metadata=entry.get("metadata") or {}, external=True
+                )
+                continue
             stored_at = str(entry.get("uri") or uri)
             if (
                 stored_at != uri

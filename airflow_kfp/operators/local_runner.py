@@ -31,11 +31,11 @@ from airflow_kfp.errors import ComponentFailedError
 from airflow_kfp.hooks.artifact_store import ArtifactStore
 from airflow_kfp.hooks.identity import identity_fields
 from airflow_kfp.hooks.layout import encode_segment
-from airflow_kfp.manifest import ArtifactRecord
+from airflow_kfp.manifest import ArtifactRecord, recorded_as_given
 from airflow_kfp.operators import component_env, launch, local_mounts, task_document
 from airflow_kfp.operators.task_run import ResolvedInputs, RunResult
 from airflow_kfp.runtime import forkserver, user_code, verify
-from airflow_kfp.runtime.artifacts import METRICS_TYPES
+from airflow_kfp.runtime.artifacts import METRICS_TYPES, uri_to_local_path
 from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.messages import where
 from airflow_kfp.spec.model import ComponentSpec, TaskSpec
@@ -111,6 +111,9 @@ class LocalRunner:
             entries = []
             for i, record in enumerate(records):
                 uri = record["uri"]
+                if recorded_as_given(record):
+                    entries.append(task_document.artifact_entry(name, record, uri_to_local_path(uri)))
+                    continue
                 local = store.local_path(uri)
                 try:  # the digest the manifest records is checked before the component starts
                     if local is None:
@@ -253,6 +256,11 @@ class LocalRunner:
             produced = (written.get("artifacts") or {}).get(name, {}).get("artifacts") or [{}]
             metadata = dict(produced[0].get("metadata") or {})
             path = out_paths[name]
+            elsewhere = str(produced[0].get("uri") or uri)
+            if not path.exists() and elsewhere != uri:  # KFP: the component keeps it at its own URI (oci://...)
+                records[name] = ArtifactRecord(uri=elsewhere, type=types[name], metadata=metadata, external=True)
+                self.log.info("Output '%s' is kept where the component put it: %s", name, elsewhere)
+                continue
             if not path.exists():
                 if types[name] in METRICS_TYPES:
                     path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,8 +17,10 @@ from typing import Any
 
 from airflow_kfp.hooks.artifact_store import ArtifactNotFoundError, ArtifactStore, ArtifactStoreError
 from airflow_kfp.hooks.layout import encode_segment
+from airflow_kfp.manifest import recorded_as_given
 from airflow_kfp.operators import task_document
 from airflow_kfp.operators.base import ResolvedInputs
+from airflow_kfp.runtime.artifacts import uri_to_local_path
 from airflow_kfp.runtime.pod import POD_WORKDIR
 from airflow_kfp.runtime.transfer import MAX_PART, MAX_PARTS, SPILL_DIGITS
 
@@ -39,6 +41,9 @@ def input_plan(
         entries[name] = []
         for i, record in enumerate(records):
             uri = record["uri"]
+            if recorded_as_given(record):
+                entries[name].append(task_document.artifact_entry(name, record, uri_to_local_path(uri)))
+                continue
             item: dict[str, Any] = {  # what the pod's staging verifies before the user's code runs
                 "name": name,
                 "uri": uri,

@@ -43,6 +43,8 @@ def uri_to_local_path(uri: str) -> str:
     for prefix, mount in _URI_PREFIXES.items():
         if uri.startswith(prefix):
             return mount + uri[len(prefix) :]
+    if uri.startswith("oci://"):  # a model car: KFP mounts the image's /models folder here
+        return "/oci/" + uri[len("oci://") :].replace("/", "_") + "/models"
     return uri
 
 

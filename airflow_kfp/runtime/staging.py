@@ -129,6 +129,10 @@ def stage_outputs(outputs: list[dict[str, Any]], executor_output: dict[str, Any]
         entries = (produced.get(name) or {}).get("artifacts") or [{}]
         metadata = dict(entries[0].get("metadata") or {})
         path = item["path"]
+        elsewhere = str(entries[0].get("uri") or item["uri"])
+        if not os.path.exists(path) and elsewhere != item["uri"]:  # KFP: kept at the component's own URI
+            records[name] = {"uri": elsewhere, "type": item["type"], "metadata": metadata, "external": True}
+            continue
         if not os.path.exists(path):
             if item["type"] not in METRICS_TYPES:
                 raise StagingError(

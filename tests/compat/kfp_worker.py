@@ -97,6 +97,40 @@ def _task_outputs(run_dir: Path, compiled: dict[str, Any]) -> dict[str, Any]:
     return tasks
 
 
+def run_local(pipeline: Any, run_arguments: dict[str, Any], compiled_path: Path) -> dict[str, Any]:
+    """Run ``pipeline`` with kfp.local's SubprocessRunner: the run state, per task its status and
+    outputs, and the kfp version that produced them."""
+    import io
+
+    import yaml
+    from kfp import local
+
+    root = Path(tempfile.mkdtemp(prefix="kfp-compat-"))
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=False)
+    stream = io.StringIO()
+    real_stdout = sys.stdout
+    sys.stdout = _Tee(real_stdout, stream)  # kfp.local logs task statuses to stdout
+    try:
+        pipeline(**run_arguments)
+    finally:
+        sys.stdout = real_stdout
+    log = _ANSI.sub("", stream.getvalue())
+    statuses = {m["task"]: m["status"] for m in _STATUS.finditer(log)}
+    run_dirs = [p for p in root.iterdir() if p.is_dir()]
+    compiled = next(yaml.safe_load_all(compiled_path.read_text()))
+    outputs = _task_outputs(run_dirs[0], compiled) if run_dirs else {}
+    pipeline_status = re.search(r"Pipeline .*? finished with status .*?([A-Z]+)", log)
+    empty: dict[str, Any] = {"parameters": {}, "artifacts": {}}
+    return {
+        "state": "success" if pipeline_status and pipeline_status.group(1) == "SUCCESS" else "failed",
+        "tasks": {
+            task: {"status": _STATES.get(status, status.lower()), **outputs.get(task, empty)}
+            for task, status in statuses.items()
+        },
+        "source": f"kfp.local {__import__('kfp').__version__} (SubprocessRunner)",
+    }
+
+
 def compile_only(module_name: str, out_dir: str) -> None:
     """Compile ``pipeline`` of a fixture module (no run): inputs of the loader's own tests."""
     from kfp import compiler
@@ -106,7 +140,7 @@ def compile_only(module_name: str, out_dir: str) -> None:
 
 
 def main(name: str, out_dir: str) -> None:
-    from kfp import compiler, local
+    from kfp import compiler
 
     module = importlib.import_module(f"tests.compat.pipelines.{name}")
     pipeline = module.pipeline
@@ -117,39 +151,7 @@ def main(name: str, out_dir: str) -> None:
     run_arguments = {k: tempfile.mkdtemp() if v == "${TMP}" else v for k, v in arguments.items()}
     reason = getattr(module, "KFP_LOCAL", None)
     if reason is None:
-        root = Path(tempfile.mkdtemp(prefix="kfp-compat-"))
-        local.init(
-            runner=local.SubprocessRunner(use_venv=False),
-            pipeline_root=str(root),
-            raise_on_error=False,
-        )
-        import io
-
-        stream = io.StringIO()
-        real_stdout = sys.stdout
-        sys.stdout = _Tee(real_stdout, stream)  # kfp.local logs task statuses to stdout
-        try:
-            pipeline(**run_arguments)
-        finally:
-            sys.stdout = real_stdout
-        log = stream.getvalue()
-        log = _ANSI.sub("", log)
-        statuses = {m["task"]: m["status"] for m in _STATUS.finditer(log)}
-        run_dirs = [p for p in root.iterdir() if p.is_dir()]
-        import yaml
-
-        compiled = next(yaml.safe_load_all((out / f"{name}.yaml").read_text()))
-        outputs = _task_outputs(run_dirs[0], compiled) if run_dirs else {}
-        pipeline_status = re.search(r"Pipeline .*? finished with status .*?([A-Z]+)", log)
-        expected["state"] = "success" if pipeline_status and pipeline_status.group(1) == "SUCCESS" else "failed"
-        expected["tasks"] = {
-            task: {
-                "status": _STATES.get(status, status.lower()),
-                **outputs.get(task, {"parameters": {}, "artifacts": {}}),
-            }
-            for task, status in statuses.items()
-        }
-        expected["source"] = f"kfp.local {__import__('kfp').__version__} (SubprocessRunner)"
+        expected.update(run_local(pipeline, run_arguments, out / f"{name}.yaml"))
     else:
         expected["source"] = f"written by hand: {reason}"
         expected["state"] = "success"

@@ -35,6 +35,30 @@ def imported_constant():
 
 
 @dsl.component
+def describe(model: Input[Dataset]) -> str:
+    return f"{model.uri} {model.metadata.get('stage') or model.metadata.get('format')}"
+
+
+@dsl.pipeline(name="imported-elsewhere")
+def imported_elsewhere(source: str = "gs://ml-pipeline-playground/shakespeare1.txt"):
+    raw = dsl.importer(artifact_uri=source, artifact_class=Dataset, metadata={"stage": "raw"})
+    describe(model=raw.output)
+    summarise(data=raw.output)
+
+
+@dsl.component
+def push_model_car(model: Output[Dataset]):
+    model.uri = "oci://registry.example/org/model:v1"  # KFP's model cars: the image holds the model
+    model.metadata["format"] = "modelcar"
+
+
+@dsl.pipeline(name="model-car")
+def model_car():
+    pushed = push_model_car()
+    describe(model=pushed.outputs["model"])
+
+
+@dsl.component
 def half_written(a: Output[Dataset], b: Output[Dataset]) -> None:
     with open(a.path, "w") as f:
         f.write("only a")
