@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-if TYPE_CHECKING:
-    from airflow_kfp.spec.model import Argument
+from airflow_kfp.spec.model import Argument  # defined before spec.model imports this module (see there)
 
 
 class _Model(BaseModel):
