@@ -13,8 +13,8 @@ import operator as op
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from airflow.providers.common.compat.sdk import AirflowSkipException
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_kfp.bindings import Binding, Comparison, Gate
 from airflow_kfp.errors import FlowInputError

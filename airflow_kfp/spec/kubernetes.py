@@ -295,6 +295,16 @@ UUID each time) makes its key unique per run, so only exact ``pvc_name`` claims 
 such a hit skips the create or the delete; here both always act on the cluster (or local folder)."""
 
 
+def sub_path_problem(sub_path: str | None) -> str | None:
+    """Why ``sub_path`` is not a mount sub-path Kubernetes accepts (relative, no ``..``), or None. The
+    local runner binds ``<claim folder>/<sub_path>``, so the same rule keeps it inside the claim."""
+    if not sub_path:
+        return None
+    if sub_path.startswith("/") or ".." in sub_path.split("/") or "\0" in sub_path:
+        return f"sub_path {sub_path!r} must be a relative path inside the volume, without '..'"
+    return None
+
+
 def pvc_operation(implementation: Any) -> str | None:
     """ "create" or "delete" for a CreatePVC / DeletePVC component's implementation, else None."""
     if getattr(implementation, "kind", None) != "container":
