@@ -18,6 +18,15 @@ from typing import Any
 _counter = itertools.count()
 
 
+def scheduler_dag(dag: Any) -> Any:
+    """The DAG as the scheduler sees it: serialised and read back (Airflow 3.3 names the serialiser
+    ``DagSerialization``; 3.1 and 3.2 ``SerializedDAG``)."""
+    from airflow.serialization import serialized_objects
+
+    serializer = getattr(serialized_objects, "DagSerialization", None) or serialized_objects.SerializedDAG
+    return serializer.deserialize_dag(serializer.serialize_dag(dag))
+
+
 @dataclass
 class RunResult:
     dag: Any
@@ -96,17 +105,16 @@ class DagRunner:
         from airflow.models.dagrun import DagRun
         from airflow.models.taskinstance import clear_task_instances
         from airflow.sdk.definitions.dag import _run_task
-        from airflow.serialization.serialized_objects import DagSerialization
         from airflow.utils.state import DagRunState, TaskInstanceState
         from sqlalchemy import select
 
-        scheduler_dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
+        scheduler_copy = scheduler_dag(dag)
         session = settings.Session()
-        tis = scheduler_dag.clear(dry_run=True, task_ids=task_ids, run_id=dag_run.run_id, session=session)
+        tis = scheduler_copy.clear(dry_run=True, task_ids=task_ids, run_id=dag_run.run_id, session=session)
         clear_task_instances(list(tis), session, DagRunState.QUEUED)
         session.commit()
         dr = session.scalar(select(DagRun).where(DagRun.id == dag_run.id))
-        dr.dag = scheduler_dag
+        dr.dag = scheduler_copy
         dr.state = DagRunState.RUNNING  # what the scheduler does with a queued run
         session.commit()
         while dr.state == DagRunState.RUNNING:

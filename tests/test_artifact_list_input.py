@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import ParamValidationError
+from airflow.providers.common.compat.sdk import ParamValidationError
 
 P = "tests.pipelines.artifact_list_input"
 YAML = Path(__file__).parent / "yaml" / "fixtures" / "artifact_list_input.yaml"

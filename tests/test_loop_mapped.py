@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.harness import scheduler_dag
+
 P = "tests.pipelines.loops"
 
 
@@ -23,7 +25,6 @@ def _items(result, task_id):
 def test_a_one_task_loop_is_a_mapped_operator_in_a_plain_group(dag_runner):
     from airflow.sdk.definitions.mappedoperator import MappedOperator
     from airflow.sdk.definitions.taskgroup import MappedTaskGroup
-    from airflow.serialization.serialized_objects import DagSerialization
 
     result = dag_runner.run_pipeline(f"{P}:mapped_loop", conf={"numbers": [3, 1, 2]})
     assert result.state == "success", result.states
@@ -35,8 +36,7 @@ def test_a_one_task_loop_is_a_mapped_operator_in_a_plain_group(dag_runner):
     assert [_out(result, "for-loop-1.square", i) for i in range(3)] == [9, 1, 4]  # item order
     assert _out(result, "total") == 14  # Collected of every instance
     # parallelism caps the mapped task's running instances, as the scheduler reads it
-    scheduler_dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(result.dag))
-    assert scheduler_dag.get_task("for-loop-1.square").max_active_tis_per_dagrun == 2
+    assert scheduler_dag(result.dag).get_task("for-loop-1.square").max_active_tis_per_dagrun == 2
     # .after(loop task) from outside the loop waits for the whole loop: the mapped task, every instance
     assert result.dag.get_task("after-all").upstream_task_ids == {"for-loop-1.square"}
     follower, last = _ti(result, "after-all"), _ti(result, "for-loop-1.square", 2)

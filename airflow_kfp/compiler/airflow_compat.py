@@ -3,22 +3,25 @@
 Airflow's public SDK has no way to build a mapped task group from code that is not a ``@task_group``
 function, so the compiler uses the classes behind ``@task_group.expand`` (private modules of the Task
 SDK), and it records edges between two operators of one DAG without ``set_upstream``'s per-call DAG
-hash (which makes large compiles quadratic). ``tests/unit/test_airflow_compat.py`` and
-``tests/test_airflow_compat_graph.py`` compare what these build with what the public API builds; the
-supported Airflow range is pinned in ``pyproject.toml`` accordingly.
+hash (which makes large compiles quadratic); and it spells what Airflow versions spell differently
+(the retry backoff). ``tests/test_airflow_compat.py`` compares what these build with what the public
+API builds; ``make test`` runs the suite on Airflow 3.3 and again on 3.1, the range pinned in
+``pyproject.toml``.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator, TaskGroup
+from airflow.sdk.bases.operator import BASEOPERATOR_ARGS_EXPECTED_TYPES
 from airflow.sdk.definitions._internal.expandinput import DictOfListsExpandInput, MappedArgument
 from airflow.sdk.definitions.mappedoperator import MappedOperator
 from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 
-__all__ = ["MappedTaskGroup", "link_upstream", "mapped_operator", "mapped_task_group"]
+__all__ = ["MappedTaskGroup", "exponential_backoff", "link_upstream", "mapped_operator", "mapped_task_group"]
 
 ITEM_KEY = "item"
 """The name a loop's item has in the mapped group's expand input."""
@@ -61,3 +64,25 @@ def link_upstream(node: Any, upstream: Sequence[Any]) -> None:
     for up in upstream:
         up.downstream_task_ids.add(node.task_id)
         node.upstream_task_ids.add(up.task_id)
+
+
+BACKOFF_IS_FACTOR = float in (lambda t: t if isinstance(t, tuple) else (t,))(
+    BASEOPERATOR_ARGS_EXPECTED_TYPES["retry_exponential_backoff"]
+)
+"""Airflow 3.3 takes ``retry_exponential_backoff`` as the factor itself; 3.1 and 3.2 as a flag (factor 2)."""
+
+
+def exponential_backoff(factor: float, task_name: str) -> float | bool:
+    """``set_retry(backoff_factor=...)`` as this Airflow's ``retry_exponential_backoff``: the factor on
+    Airflow 3.3; on 3.1 and 3.2, whose backoff always doubles, a flag, with a warning when KFP's factor
+    is not 2 (the delays then grow by 2 each try, not by ``factor``)."""
+    if BACKOFF_IS_FACTOR:
+        return factor
+    if factor and factor != 2:
+        warnings.warn(
+            f"task '{task_name}': set_retry(backoff_factor={factor:g}) runs with Airflow's backoff factor 2 on "
+            "Airflow < 3.3, whose retry_exponential_backoff is a flag; use backoff_factor=2 (or Airflow 3.3) "
+            "for exactly these delays",
+            stacklevel=2,
+        )
+    return factor > 1

@@ -16,7 +16,9 @@ How control flow maps (see also docs/architecture.md):
   ``<loop>-items`` task (LOOP_ITEMS family) publishes; ``parallelism`` caps each task inside it.
   A loop whose body is one component task (nothing else inside) is a plain group holding that task
   mapped itself (``GroupPlan.mapped_task``): same ids, items and semantics, but Airflow schedules
-  a mapped operator at a fraction of a mapped group's per-instance cost.
+  a mapped operator at a fraction of a mapped group's per-instance cost. A loop over an empty list
+  skips its tasks (Airflow maps nothing); KFP runs what follows it, so tasks with an edge leaving a
+  loop that may be empty run past skips (``none_failed``), their own branches checked by gates.
 - dsl.ExitHandler: a group; its exit task follows every task inside it and runs as a teardown.
 - A nested pipeline: a group; its tasks follow whatever the pipeline task follows (its producers,
   ``.after()`` and the checks of the branches it sits in).
@@ -360,8 +362,8 @@ class _Planner:
         self.exit_pipelines: list[tuple[str, str, list[str]]] = []
         """A nested pipeline as exit task: (its group id, exit handler group id, its first tasks)."""
         self.skipping_groups: set[str] = set()
-        """Nested pipelines with branches inside: some of their tasks may be skipped without the
-        pipeline being skipped, so their followers run past those skips (``none_failed``)."""
+        """Nested pipelines with branches or loops that may run empty inside: some of their tasks may be
+        skipped without the pipeline being skipped, so their followers run past those skips (``none_failed``)."""
 
     # -- ids ---------------------------------------------------------------------------------
     @staticmethod
@@ -395,6 +397,22 @@ class _Planner:
             self.group_members[group].append(draft.task_id)
             group = self.groups[group].parent
         return draft
+
+    def leaves_loop_that_may_run_empty(self, node: str, consumer_group: str | None) -> bool:
+        """An edge from ``node`` (a task or group id) leaves a loop around it (or that it is) which holds
+        not the consumer and may run zero times. Airflow then skips that loop's tasks and, through the
+        default trigger rule, what follows them; KFP runs the followers (a Collected reader gets ``[]``)."""
+        around: set[str] = set()
+        while consumer_group is not None and consumer_group in self.groups:
+            around.add(consumer_group)
+            consumer_group = self.groups[consumer_group].parent
+        group = node if node in self.groups else self.drafts[node].group if node in self.drafts else None
+        while group is not None and group in self.groups and group not in around:
+            planned = self.groups[group]
+            if planned.kind == GroupKind.LOOP and not (planned.loop_items is not None and planned.loop_items.value):
+                return True
+            group = planned.parent
+        return False
 
     # -- bindings ----------------------------------------------------------------------------
     def loop_chain(self, loop: str | None) -> list[str]:
@@ -926,7 +944,7 @@ class _Level:
                 node_id, task.name, group, GroupKind.PIPELINE, component.description, tuple(dict.fromkeys(upstream))
             )
             self.p._add_group(plan)
-            if _has_branches(impl.pipeline):
+            if _may_skip_inside(impl.pipeline):
                 self.p.skipping_groups.add(node_id)
             exit_of = self.exit_handlers.get(task.name)
             handler = self.state(exit_of.name).plan.group_id if exit_of is not None else None
@@ -964,6 +982,8 @@ class _Level:
                     trigger_rule = trigger_rule or "none_failed"  # items whose branch was skipped are left out
         if any(u in self.p.skipping_groups for u in upstream) or self._after_loops_may_skip(task):
             trigger_rule = trigger_rule or "none_failed"  # skips inside what it waits for are not its own
+        if any(self.p.leaves_loop_that_may_run_empty(u, group) for u in upstream):
+            trigger_rule = trigger_rule or "none_failed"  # a loop over nothing: it ran, zero times (KFP)
         if loop is not None and self.p.groups[loop].outer_loop is not None:
             # A flattened nested loop waits for every outer instance, some of which a branch may have
             # skipped; those have no entry here, so their skips are not this task's.
@@ -1001,10 +1021,15 @@ def _upstream(binding: Binding) -> UpstreamOutput:
     return binding
 
 
-def _has_branches(spec: PipelineSpec) -> bool:
-    """A pipeline some of whose tasks may be skipped by its own branches (at any depth)."""
-    return any(g.kind == "condition" for g in spec.groups) or any(
-        c.implementation.kind == "graph" and _has_branches(c.implementation.pipeline) for c in spec.components.values()
+def _may_skip_inside(spec: PipelineSpec) -> bool:
+    """A pipeline some of whose tasks may be skipped while it runs (at any depth): by its own branches,
+    or as the tasks of a loop over a list that may be empty."""
+    return any(
+        g.kind == "condition" or (g.kind == "loop" and not (isinstance(g.items, ConstantArgument) and g.items.value))
+        for g in spec.groups
+    ) or any(
+        c.implementation.kind == "graph" and _may_skip_inside(c.implementation.pipeline)
+        for c in spec.components.values()
     )
 
 

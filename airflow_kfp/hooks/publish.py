@@ -50,7 +50,7 @@ def stamp_producer(manifest: Manifest, where: TaskTry) -> None:
 def _deferred(exc: BaseException) -> bool:
     """A deferral is not a failure: the try goes on in the triggerer and comes back."""
     try:
-        from airflow.sdk.exceptions import TaskDeferred
+        from airflow.providers.common.compat.sdk import TaskDeferred
     except ImportError:  # pragma: no cover
         return False
     return isinstance(exc, TaskDeferred)

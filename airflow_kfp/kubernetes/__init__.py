@@ -34,6 +34,7 @@ from airflow_kfp.spec.kubernetes import (
     SecurityContext,
     Toleration,
     add_json,
+    sub_path_problem,
 )
 from airflow_kfp.spec.model import ConstantArgument, TaskOutputArgument, argument_leaves
 from airflow_kfp.spec.pvc import pvc_request
@@ -205,6 +206,9 @@ def mount_pvc(task: PipelineTask, pvc_name: Any, mount_path: str, sub_path: str 
     path = _mount_path(task, "mount_pvc", mount_path)
     place = f"pvc_mount.{len(task.spec.kubernetes.pvc_mount)}.pvc_name"
     name = _object_name(task, "mount_pvc", "pvc_name", pvc_name, place)
+    problem = sub_path_problem(sub_path)
+    if problem:
+        raise _fail(task, "mount_pvc", "sub_path", problem)
     task.spec.kubernetes.pvc_mount.append(PvcMount(pvc_name=name, mount_path=path, sub_path=sub_path or None))
     return task
 

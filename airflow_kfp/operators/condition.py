@@ -13,13 +13,12 @@ import operator as op
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from airflow.providers.common.compat.sdk import AirflowSkipException
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_kfp.bindings import Binding, Comparison, Gate
 from airflow_kfp.errors import FlowInputError
 from airflow_kfp.operators.resolver import ARTIFACTS, PARAMETERS, BindingResolver
-from airflow_kfp.run_conf import check_run_conf
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": op.eq,
@@ -85,6 +84,8 @@ class _FlowOperator(BaseOperator):
         return BindingResolver(context, external_arguments=self.external_arguments, where=self._where)
 
     def pre_execute(self, context: Any) -> None:
+        from airflow_kfp.run_conf import check_run_conf  # run time only (issue 15: parse cost)
+
         check_run_conf(context)  # as component operators do: flow tasks may be a run's first tasks
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from airflow_kfp.errors import ComponentFailedError
+from airflow_kfp.spec.kubernetes import sub_path_problem
 from airflow_kfp.spec.model import TaskSpec
 from airflow_kfp.spec.pvc import workspace_mount
 
@@ -92,6 +93,9 @@ def pvc_mounts(task: TaskSpec, volumes: Path, where: str) -> LocalMounts | None:
         )
     mounts = LocalMounts(binds=[])
     for mount, _ in wanted:
+        problem = sub_path_problem(mount.sub_path)
+        if problem:  # checked at parse too; a model edited by hand must not bind outside the claim
+            raise ComponentFailedError(f"{where}: PVC '{mount.pvc_name}': {problem}.")
         source = volumes / mount.pvc_name
         if mount.sub_path:
             source = source / mount.sub_path

@@ -211,7 +211,7 @@ class BindingResolver:
         """Skip when one of the task's own branch checks did not pass (its trigger rule would not skip it)."""
         if not gates:
             return
-        from airflow.sdk.exceptions import AirflowSkipException
+        from airflow.providers.common.compat.sdk import AirflowSkipException
 
         ti = self.context["ti"]
         for gate in gates:

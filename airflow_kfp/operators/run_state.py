@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
 
 RUN_STATE_TASK_ID = "kfp_run_state"
 """Underscored: KFP task names are ``[a-z0-9-]``, so no pipeline task can take this id."""

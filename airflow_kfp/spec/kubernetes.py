@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-if TYPE_CHECKING:
-    from airflow_kfp.spec.model import Argument
+from airflow_kfp.spec.model import Argument  # defined before spec.model imports this module (see there)
 
 
 class _Model(BaseModel):
@@ -294,6 +293,16 @@ PVC_NOT_CACHED = (
 """Why the cache never answers these tasks. KFP's driver looks them up, but a generated name (a new
 UUID each time) makes its key unique per run, so only exact ``pvc_name`` claims ever hit there, and
 such a hit skips the create or the delete; here both always act on the cluster (or local folder)."""
+
+
+def sub_path_problem(sub_path: str | None) -> str | None:
+    """Why ``sub_path`` is not a mount sub-path Kubernetes accepts (relative, no ``..``), or None. The
+    local runner binds ``<claim folder>/<sub_path>``, so the same rule keeps it inside the claim."""
+    if not sub_path:
+        return None
+    if sub_path.startswith("/") or ".." in sub_path.split("/") or "\0" in sub_path:
+        return f"sub_path {sub_path!r} must be a relative path inside the volume, without '..'"
+    return None
 
 
 def pvc_operation(implementation: Any) -> str | None:

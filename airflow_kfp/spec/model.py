@@ -12,8 +12,6 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from airflow_kfp.spec.kubernetes import KubernetesSettings
-
 ARTIFACT = "artifact"
 PARAMETER = "parameter"
 
@@ -216,6 +214,12 @@ def argument_leaves(arg: Argument) -> list[Argument]:
     return [leaf for part in arg.parts for leaf in argument_leaves(part)] if isinstance(arg, ConcatArgument) else [arg]
 
 
+# Imported here, once ``Argument`` exists: KubernetesSettings names it in a field, so its models (and
+# TaskSpec, PipelineSpec) are built once, at class creation, instead of failing and being rebuilt
+# (issue 15: those failed builds were ~3% of what airflow-kfp adds to a 200-component DAG file's parse).
+from airflow_kfp.spec.kubernetes import KubernetesSettings  # noqa: E402
+
+
 class ConditionSpec(_Model):
     """One comparison of a branch condition; ``negate`` holds for the branches after it (Elif/Else)."""
 
@@ -351,8 +355,6 @@ class PipelineSpec(_Model):
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
 
-ConcatArgument.model_rebuild()
+ConcatArgument.model_rebuild()  # the forward references of a cycle: built once the cycle is defined
 GraphImplementation.model_rebuild()
 ComponentSpec.model_rebuild()
-KubernetesSettings.model_rebuild(_types_namespace={"Argument": Argument})
-TaskSpec.model_rebuild()

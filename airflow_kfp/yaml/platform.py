@@ -35,6 +35,7 @@ from airflow_kfp.spec.kubernetes import (
     SelectorRequirement,
     Toleration,
     add_json,
+    sub_path_problem,
 )
 from airflow_kfp.spec.model import Argument, WorkspaceSpec
 from airflow_kfp.spec.pvc import workspace_request
@@ -222,6 +223,9 @@ def _settings(config: dict[str, Any], where: Where) -> ExecutorPlatform:
         elif key == "pvcMount":
             for i, e in enumerate(entries):
                 place = f"pvc_mount.{len(settings.pvc_mount)}.pvc_name"
+                problem = sub_path_problem(e.get("subPath"))
+                if problem:
+                    raise at.at(str(i)).at("subPath").error(problem + ".")
                 settings.pvc_mount.append(
                     PvcMount(
                         pvc_name=_name(e, ("constant", "pvcNameParameter"), at.at(str(i)), "PVC name", platform, place),

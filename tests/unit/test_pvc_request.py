@@ -74,3 +74,15 @@ def test_bad_constants_fail_where_the_pipeline_calls_createpvc() -> None:
 
     assert "pipeline 'bad-pvc'" in str(caught.value) and "task 'createpvc'" in str(caught.value)
     assert "only one of pvc_name" in str(caught.value)
+
+
+@pytest.mark.parametrize("sub_path", ["../other-claim", "a/../../x", "/etc"])
+def test_a_sub_path_outside_the_volume_is_refused_where_mount_pvc_is_called(sub_path: str) -> None:
+    with pytest.raises(PipelineDefinitionError) as caught:
+
+        @dsl.pipeline(name="escape")
+        def pipeline() -> None:
+            kubernetes.mount_pvc(use(name="n"), pvc_name="shared", mount_path="/data", sub_path=sub_path)
+
+    message = str(caught.value)
+    assert "task 'use'" in message and "mount_pvc" in message and "without '..'" in message

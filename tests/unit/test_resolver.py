@@ -130,7 +130,7 @@ def test_final_status_reports_failed_members() -> None:
 
 
 def test_gates_skip_unless_every_check_passed() -> None:
-    from airflow.sdk.exceptions import AirflowSkipException
+    from airflow.providers.common.compat.sdk import AirflowSkipException
 
     ti = MemoryTaskInstance(map_index=0)
     ti.xcoms[("c.check", -1)] = True

@@ -260,6 +260,27 @@ def _executor(documents, label):
             "reads pipeline input 'secret', which the pipeline does not declare",
         ),
         (
+            lambda d: d.append(
+                {
+                    "platforms": {
+                        "kubernetes": {
+                            "deploymentSpec": {
+                                "executors": {
+                                    "exec-say-hello": {
+                                        "pvcMount": [
+                                            {"constant": "shared", "mountPath": "/data", "subPath": "../../etc"}
+                                        ]
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            ),
+            "platforms.kubernetes.deploymentSpec.executors.exec-say-hello.pvcMount.0.subPath",
+            "sub_path '../../etc' must be a relative path inside the volume, without '..'",
+        ),
+        (
             lambda d: d[0]["root"]["dag"]["tasks"]["say-hello"]["componentRef"].update(name="comp-missing"),
             "root.dag.tasks.say-hello.componentRef",
             "runs component 'comp-missing', which is not in the pipeline's components",
