@@ -26,6 +26,18 @@ def test_readers_and_followers_of_empty_loops_run(dag_runner):
     assert _out(result, "echo-2") == "output-after"
 
 
+def test_empty_loops_around_nested_pipelines_and_nested_loops(dag_runner):
+    result = dag_runner.run_pipeline(f"{P}:empty_loops_nested")
+    assert result.state == "success", result.states
+    assert _out(result, "sum-of.total") == 0  # a nested pipeline's task reading the empty Collected
+    assert result.states["squares-of.for-loop-1.square"] == "skipped"
+    assert _out(result, "count-values") == 100  # reads the nested pipeline's own empty Collected
+    # an inner loop empty for every outer item: each outer instance's reader gets []
+    assert result.states["for-loop-2--for-loop-3.add-one"] == "skipped"
+    assert [result.manifest("for-loop-2.count-values-2", i)["parameters"]["Output"] for i in (0, 1)] == [100, 100]
+    assert _out(result, "echo") == "after-nested"  # .after() the inner loop, from outside both
+
+
 def test_a_branch_not_taken_still_skips_the_loop_and_its_readers(dag_runner):
     skipped = dag_runner.run_pipeline(f"{P}:empty_loop_in_branch", conf={"go": False})
     assert skipped.state == "success", skipped.states

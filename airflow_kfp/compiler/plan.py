@@ -315,6 +315,10 @@ def ordered_tasks(spec: PipelineSpec) -> list[TaskSpec]:
     return ordered
 
 
+_GATED_FAMILIES = (OperatorFamily.COMPONENT, OperatorFamily.IMPORTER, OperatorFamily.PVC, OperatorFamily.CONDITION)
+"""Operator families built with a trigger rule and gates (``build._Builder.operator``)."""
+
+
 @dataclass
 class _Draft:
     """A task while its plan is being completed (exit-handler members, nested-pipeline roots)."""
@@ -470,7 +474,18 @@ class _Planner:
             for draft in new_tasks:
                 if not any(u in inside for u in draft.upstream):
                     draft.upstream.extend(u for u in outer_upstream if u not in draft.upstream)
+                    self._run_after_empty_loops(draft, outer_upstream, outer_checks)
         return level.outputs()
+
+    def _run_after_empty_loops(self, draft: _Draft, outer_upstream: tuple[str, ...], checks: tuple[str, ...]) -> None:
+        """A nested pipeline's first task following, as the pipeline task does, a loop that may run zero
+        times (it reads a dsl.Collected passed in, or the pipeline task is ``.after()`` a loop): it runs
+        past that loop's skips, as ``_Level.plan_task`` decides for the tasks it plans itself."""
+        if draft.family not in _GATED_FAMILIES or draft.fields.get("trigger_rule"):
+            return
+        if any(self.leaves_loop_that_may_run_empty(u, draft.group) for u in outer_upstream):
+            draft.fields["trigger_rule"] = "none_failed"
+            draft.fields["gates"] = tuple(Gate(c, self.same_loop(c, draft.loop)) for c in checks)
 
     def wait_for_all(self, local_id: str) -> None:
         """The pipeline-level task ``local_id`` (the run workspace's delete) follows every other task."""

@@ -49,3 +49,29 @@ def empty_loop_after_failure(count: int = 0):
         sq = square(x=item)
     total(values=dsl.Collected(sq.output))
     echo(text="after").after(sq)
+
+
+@dsl.pipeline(name="sum-of")
+def sum_of(values: list) -> int:
+    return total(values=values).output
+
+
+@dsl.pipeline(name="squares-of")
+def squares_of(numbers: list) -> list:
+    with dsl.ParallelFor(numbers) as x:
+        sq = square(x=x)
+    return dsl.Collected(sq.output)
+
+
+@dsl.pipeline(name="empty-loops-nested")
+def empty_loops_nested(numbers: list = [], outer: list = [1, 2]):  # noqa: B006 - a pipeline input default
+    with dsl.ParallelFor(numbers) as x:
+        sq = square(x=x)
+    sum_of(values=dsl.Collected(sq.output))  # a nested pipeline reading the empty Collected
+    inner = squares_of(numbers=numbers)  # a nested pipeline whose own loop runs zero times
+    count_values(values=inner.output)
+    with dsl.ParallelFor(outer):
+        with dsl.ParallelFor(numbers) as n:  # an inner loop, empty for every outer item
+            deep = add_one(x=n)
+        count_values(values=dsl.Collected(deep.output))
+    echo(text="after-nested").after(deep)
