@@ -77,9 +77,11 @@ def test_where_the_os_refuses_namespaces_the_task_fails_naming_the_mount_and_the
     from airflow_kfp.operators import local_mounts
 
     monkeypatch.setattr(local_mounts, "_namespaces_refusal", lambda: "the OS refuses user and mount namespaces")
+    host_file = Path("/data/file.txt")
+    before = host_file.stat().st_mtime_ns if host_file.exists() else None  # another program's file stays its own
     run = dag_runner.run_pipeline("tests.pipelines.pvc:pvc_lifecycle")
     assert run.states["createpvc"] == "success" and run.states["write-file"] == "failed"
     log = capfd.readouterr().out
     assert "task 'write-file'" in log and "cannot mount the PVC(s) 'pvc-lifecycle-" in log
     assert "at /data: the OS refuses user and mount namespaces" in log and "runner='kubernetes'" in log
-    assert not Path("/data/file.txt").exists()
+    assert (host_file.stat().st_mtime_ns if host_file.exists() else None) == before  # nothing written there
