@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, TaskGroup
 from airflow.sdk.bases.operator import BASEOPERATOR_ARGS_EXPECTED_TYPES
@@ -21,7 +21,17 @@ from airflow.sdk.definitions._internal.expandinput import DictOfListsExpandInput
 from airflow.sdk.definitions.mappedoperator import MappedOperator
 from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 
-__all__ = ["MappedTaskGroup", "exponential_backoff", "link_upstream", "mapped_operator", "mapped_task_group"]
+if TYPE_CHECKING:
+    from airflow_kfp.compiler.plan import RetryPlan
+
+__all__ = [
+    "MappedTaskGroup",
+    "exponential_backoff",
+    "link_upstream",
+    "mapped_operator",
+    "mapped_task_group",
+    "retry_kwargs",
+]
 
 ITEM_KEY = "item"
 """The name a loop's item has in the mapped group's expand input."""
@@ -66,10 +76,19 @@ def link_upstream(node: Any, upstream: Sequence[Any]) -> None:
         node.upstream_task_ids.add(up.task_id)
 
 
-BACKOFF_IS_FACTOR = float in (lambda t: t if isinstance(t, tuple) else (t,))(
-    BASEOPERATOR_ARGS_EXPECTED_TYPES["retry_exponential_backoff"]
-)
+_BACKOFF_TYPES = BASEOPERATOR_ARGS_EXPECTED_TYPES["retry_exponential_backoff"]
+BACKOFF_IS_FACTOR = float in (_BACKOFF_TYPES if isinstance(_BACKOFF_TYPES, tuple) else (_BACKOFF_TYPES,))
 """Airflow 3.3 takes ``retry_exponential_backoff`` as the factor itself; 3.1 and 3.2 as a flag (factor 2)."""
+
+
+def retry_kwargs(retry: RetryPlan, task_name: str) -> dict[str, Any]:
+    """A task's retry arguments, spelled for the running Airflow."""
+    return {
+        "retries": retry.retries,
+        "retry_delay": retry.retry_delay,
+        "retry_exponential_backoff": exponential_backoff(retry.retry_exponential_backoff, task_name),
+        "max_retry_delay": retry.max_retry_delay,
+    }
 
 
 def exponential_backoff(factor: float, task_name: str) -> float | bool:

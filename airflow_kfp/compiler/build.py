@@ -152,10 +152,7 @@ class _Builder:
             if planned.resource_bindings:
                 kwargs["resource_bindings"] = dict(planned.resource_bindings)
             if planned.retry is not None:
-                kwargs.update(planned.retry.operator_kwargs())
-                kwargs["retry_exponential_backoff"] = airflow_compat.exponential_backoff(
-                    planned.retry.retry_exponential_backoff, planned.task_id
-                )
+                kwargs.update(airflow_compat.retry_kwargs(planned.retry, planned.task_id))
             if planned.trigger_rule:
                 kwargs["trigger_rule"] = planned.trigger_rule
             if planned.max_active_tis_per_dagrun:

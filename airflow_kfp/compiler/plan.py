@@ -110,20 +110,13 @@ class GroupKind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class RetryPlan:
-    """``set_retry`` as Airflow's retry arguments."""
+    """``set_retry`` as Airflow's retry arguments (``airflow_compat.retry_kwargs`` spells them for the
+    running Airflow: the backoff is a factor on 3.3, a flag before)."""
 
     retries: int
     retry_delay: timedelta
     retry_exponential_backoff: float
     max_retry_delay: timedelta
-
-    def operator_kwargs(self) -> dict[str, Any]:
-        return {
-            "retries": self.retries,
-            "retry_delay": self.retry_delay,
-            "retry_exponential_backoff": self.retry_exponential_backoff,
-            "max_retry_delay": self.max_retry_delay,
-        }
 
 
 @dataclass(frozen=True)

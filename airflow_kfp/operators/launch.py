@@ -145,14 +145,9 @@ def _starter_lock(path: Path) -> Iterator[None]:
     while True:
         with open(path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                current = os.stat(path).st_ino
-            except FileNotFoundError:
-                continue
-            if current != os.fstat(lock.fileno()).st_ino:
-                continue
-            yield
-            return
+            if forkserver.holds_current_lock(str(path), lock.fileno()):
+                yield
+                return
 
 
 def server_socket(env: Mapping[str, str]) -> socket.socket:

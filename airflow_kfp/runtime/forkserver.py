@@ -134,6 +134,15 @@ def _child(request: dict[str, Any], out_fd: int) -> None:
         os._exit(code)
 
 
+def holds_current_lock(path: str, fd: int) -> bool:
+    """Whether the lock file open at ``fd`` is still the one at ``path``: a server that ends removes its
+    lock file while holding it, so a lock taken on the removed file guards nothing."""
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
 class Server:
     def __init__(self, path: str, idle_timeout: float) -> None:
         self.path = path
@@ -189,7 +198,7 @@ class Server:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if self._still_ours():
                 os.unlink(self.path)
-            if os.stat(stem + ".lock").st_ino == os.fstat(lock.fileno()).st_ino:
+            if holds_current_lock(stem + ".lock", lock.fileno()):
                 os.unlink(stem + ".lock")
             if os.stat(stem + ".log").st_size == 0:
                 os.unlink(stem + ".log")
