@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 from airflow_kfp.version import __version__
 
 if TYPE_CHECKING:
+    from airflow_kfp.client import Client
     from airflow_kfp.compiler import to_dag, to_task_group
     from airflow_kfp.templating import Template
     from airflow_kfp.yaml import load_pipeline
 
-__all__ = ["Template", "__version__", "dsl", "load_pipeline", "to_dag", "to_task_group"]
+__all__ = ["Client", "Template", "__version__", "dsl", "load_pipeline", "to_dag", "to_task_group"]
 
 
 def __getattr__(name: str) -> Any:
@@ -31,6 +32,10 @@ def __getattr__(name: str) -> Any:
         from airflow_kfp.templating import Template
 
         return Template
+    if name == "Client":
+        from airflow_kfp.client import Client
+
+        return Client
     if name == "dsl":
         import importlib
 

@@ -63,6 +63,20 @@ class KfpSettings:
         "Airflow connection (aws type) used for an s3:// artifact root; empty uses boto3's default credential chain.",
         example="aws_default",
     )
+    registry_root: str = setting(
+        "",
+        (
+            "Where airflow_kfp.Client uploads pipelines and recurring runs (the pipeline registry): a folder, "
+            "file:// URI or s3://bucket/prefix, writable only by those allowed to deploy pipelines. Empty means "
+            "<AIRFLOW_HOME>/kfp/registry."
+        ),
+        example="s3://ml-artifacts/registry",
+    )
+    registry_conn_id: str = setting(
+        "",
+        "Airflow connection (aws type) for an s3:// registry root; empty uses artifact_conn_id.",
+        example="aws_default",
+    )
     enable_caching: bool = setting(
         True,
         "Reuse the outputs of an identical earlier step instead of running it again.",

@@ -17,10 +17,12 @@ from typing import Any
 from airflow_kfp.experiment import CONF_KEY as EXPERIMENT
 
 ENABLE_CACHING = "kfp_enable_caching"
+RUN_NAME = "kfp_run_name"
 
 KFP_SWITCHES: dict[str, str] = {
     ENABLE_CACHING: "false runs every step of this run afresh: no cache lookups, no new entries",
     EXPERIMENT: "files this run under another experiment in the experiments UI (issue 12)",
+    RUN_NAME: "the run's display name (KFP's run name), set by airflow_kfp.Client; changes nothing else",
 }
 """Every run-conf key the package itself reads, with what it does; the one place they are listed."""
 

@@ -130,6 +130,10 @@ def create_app() -> FastAPI:
     def limits(user: User) -> dict[str, Any]:
         return {"preview_bytes": PREVIEW_LIMIT, "max_runs": MAX_RUNS}
 
+    from airflow_kfp.ui import registry_api
+
+    registry_api.add_routes(app)
+
     # -- pages ---------------------------------------------------------------------------------
     @app.get("/", include_in_schema=False)
     def root() -> Response:
