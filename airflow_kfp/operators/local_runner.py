@@ -34,7 +34,7 @@ from airflow_kfp.hooks.layout import encode_segment
 from airflow_kfp.manifest import ArtifactRecord, recorded_as_given
 from airflow_kfp.operators import component_env, launch, local_mounts, task_document
 from airflow_kfp.operators.task_run import ResolvedInputs, RunResult
-from airflow_kfp.runtime import forkserver, regular, user_code, verify
+from airflow_kfp.runtime import forkserver, limits, regular, user_code, verify
 from airflow_kfp.runtime.artifacts import METRICS_TYPES, uri_to_local_path
 from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.messages import where
@@ -225,6 +225,7 @@ class LocalRunner:
                 "context": self.launcher_context(context, store),
                 "install_packages": install,
                 "pip_target": pip_target,
+                limits.TASK_KEY: settings.output_parameter_limit(),
             }
             task_file = workdir / "task.json"
             task_file.write_text(json.dumps(task_doc))
@@ -235,13 +236,23 @@ class LocalRunner:
             finally:
                 if mounts is not None:
                     mounts.release()
-            written = json.loads(executor_output.read_text()) if executor_output.exists() else {}
+            written = self._executor_output(executor_output, settings)
             return RunResult(
                 parameters=dict(written.get("parameterValues") or {}),
                 artifacts=self._store_outputs(written, out_paths, output_uris, types, store),
             )
         finally:
             launch.discard(settings.local_launch, workdir, env)
+
+    def _executor_output(self, path: Path, settings: KfpSettings) -> dict[str, Any]:
+        """The launcher's executor output, read only up to what the parameter cap allows for every output."""
+        if not os.path.lexists(path):
+            return {}
+        bound = settings.output_parameter_limit() * (len(self.component_spec.outputs) + 1)
+        try:
+            return dict(json.loads(limits.read_parameter_file(str(path), "(executor output)", bound)))
+        except (limits.ParameterTooLargeError, regular.IrregularEntryError) as exc:
+            raise ComponentFailedError(f"{self.where()}: component '{self.component_spec.name}': {exc}.") from None
 
     def _regularise(self, out_paths: dict[str, Path]) -> None:
         """Outputs are regular files and folders only (``runtime.regular``), checked for every output
