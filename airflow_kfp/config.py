@@ -196,6 +196,21 @@ class KfpSettings:
         example="256Mi",
     )
 
+    store_outage_window: str = setting(
+        "60s",
+        (
+            "How long a task waits out an artifact store (S3 endpoint) that is unreachable, refuses connections "
+            "or answers 5xx, retrying each operation with backoff and logging every wait, before it fails; long "
+            "enough for an endpoint restart. 0 leaves only the S3 client's own few retries."
+        ),
+        example="5m",
+    )
+
+    def store_outage_window_s(self) -> float:
+        from airflow_kfp.spec.durations import parse_duration
+
+        return parse_duration(self.store_outage_window).total_seconds()
+
     def resolved_artifact_root(self) -> str:
         if self.artifact_root:
             return self.artifact_root
@@ -219,6 +234,10 @@ class KfpSettings:
                 parse_duration(self.max_cache_staleness)
             except ValueError as exc:
                 raise ValueError(f"[kfp] max_cache_staleness: {exc}") from None
+        try:
+            self.store_outage_window_s()
+        except ValueError as exc:
+            raise ValueError(f"[kfp] store_outage_window: {exc}") from None
         if self.runner not in RUNNERS:
             raise ValueError(f"[kfp] runner is {self.runner!r}; use one of {', '.join(RUNNERS)}")
         if self.local_env_passthrough:

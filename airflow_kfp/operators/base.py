@@ -180,7 +180,11 @@ class ComponentOperatorMixin:
         return load_settings().with_overrides(**self.settings_overrides)
 
     def artifact_store(self, settings: KfpSettings) -> ArtifactStore:
-        return get_artifact_store(settings.resolved_artifact_root(), settings.artifact_conn_id or None)
+        return get_artifact_store(
+            settings.resolved_artifact_root(),
+            settings.artifact_conn_id or None,
+            outage_window_s=settings.store_outage_window_s(),
+        )
 
     def kfp_execution(self) -> ExecutionInfo:
         """Where the code runs: one answer for lineage, from the same image function as pod and cache key."""
