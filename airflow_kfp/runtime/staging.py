@@ -18,8 +18,8 @@ import os
 import shutil
 from typing import Any
 
+from airflow_kfp.core.artifacts import METRICS_TYPES
 from airflow_kfp.runtime import transfer
-from airflow_kfp.runtime.artifacts import METRICS_TYPES
 from airflow_kfp.runtime.transport import StagingError, _log
 from airflow_kfp.runtime.verify import (
     ArtifactIntegrityError,

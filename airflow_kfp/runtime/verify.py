@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from airflow_kfp.runtime.errors import AirflowKfpError
+from airflow_kfp.core.errors import AirflowKfpError
 
 CHUNK = 1024 * 1024
 TEMP_NAME = re.compile(r"^\..*\.(tmp|old)-[0-9a-f]{12}$")
