@@ -27,6 +27,7 @@ from s3transfer.exceptions import RetriesExceededError
 from s3transfer.manager import TransferManager
 from s3transfer.subscribers import BaseSubscriber
 
+from airflow_kfp.runtime import regular
 from airflow_kfp.stores.artifact_store import (
     ArtifactAccessDeniedError,
     ArtifactNotFoundError,
@@ -302,10 +303,14 @@ class S3ArtifactStore(ArtifactStore):
         local = plain_path(local)
         bucket, key = split_s3_uri(self.ensure_under_root(uri))
         uri = f"s3://{bucket}/{key}"
-        if not local.exists():
+        if not os.path.lexists(local):
             raise ArtifactNotFoundError(f"cannot store {local} at {uri}: the local path does not exist")
+        try:  # regular files and folders only, checked before anything is read (a FIFO would block)
+            is_dir = regular.check_regular(os.fspath(local))
+        except regular.IrregularEntryError as exc:
+            raise ArtifactStoreError(f"refusing to store {local} at {uri}: {exc}") from None
         with self._manager() as tm:
-            if local.is_dir():
+            if is_dir:
                 files = list(walk_files(local))
                 hashes = self._map(lambda f: self._upload_file(tm, f[1], f"{uri}/{f[0]}"), files)
                 entries = [(rel, h) for (rel, _), (h, _) in zip(files, hashes)]
