@@ -12,7 +12,7 @@ from typing import Any
 from kubernetes.client import models as k8s
 
 from airflow_kfp.config import KfpSettings
-from airflow_kfp.operators import pod_spec
+from airflow_kfp.runners.pod import spec as pod_spec
 from airflow_kfp.spec.model import TaskSpec
 
 IMAGE_REASONS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
