@@ -266,3 +266,19 @@ def test_lineage_never_passes_through_dags_the_viewer_may_not_read(index: lineag
     assert ("b", "r9", "after", -1) not in steps
     answer = lineage._answer(index, steps, artifacts, False)
     assert "hidden" not in json.dumps(answer) and "s3://h/copy" not in json.dumps(answer)
+
+
+def test_every_api_route_is_documented() -> None:
+    """docs/guides/experiments-ui.md lists every JSON endpoint the app serves (and no other)."""
+    from pathlib import Path
+
+    from airflow_kfp.ui.app import create_app
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "guides" / "experiments-ui.md").read_text()
+    served = {
+        r.path for r in create_app().routes if getattr(r, "path", "").startswith("/api/") and "openapi" not in r.path
+    }
+    documented = {
+        line.split("`GET /kfp")[1].split("`")[0] for line in doc.splitlines() if line.startswith("| `GET /kfp/api/")
+    }
+    assert served == documented
