@@ -12,8 +12,8 @@ from airflow_kfp.version import __version__
 
 if TYPE_CHECKING:
     from airflow_kfp.compiler import to_dag, to_task_group
+    from airflow_kfp.kfp_yaml import load_pipeline
     from airflow_kfp.templating import Template
-    from airflow_kfp.yaml import load_pipeline
 
 __all__ = ["Template", "__version__", "dsl", "load_pipeline", "to_dag", "to_task_group"]
 
@@ -24,7 +24,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(compiler, name)
     if name == "load_pipeline":
-        from airflow_kfp.yaml import load_pipeline
+        from airflow_kfp.kfp_yaml import load_pipeline
 
         return load_pipeline
     if name == "Template":

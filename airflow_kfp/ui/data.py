@@ -50,7 +50,7 @@ class StepRow:
     operator: str | None
     manifest: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
-    """The failure record of a failed try (``operators.failure``)."""
+    """The failure record of a failed try (``services.failure``)."""
 
 
 @dataclass
@@ -282,10 +282,10 @@ def steps_of_run(session: Session, run: RunRow) -> list[StepRow]:
 
 
 def failures_of_run(session: Session, run: RunRow) -> list[tuple[str, int, dict[str, Any]]]:
-    """The failure records failed tries published (``operators.failure``): one query."""
+    """The failure records failed tries published (``services.failure``): one query."""
     from airflow.models.xcom import XComModel
 
-    from airflow_kfp.operators.failure import ERROR_KEY
+    from airflow_kfp.services.failure import ERROR_KEY
 
     query = select(XComModel.task_id, XComModel.map_index, XComModel.value).where(
         XComModel.key == ERROR_KEY, XComModel.dag_id == run.dag_id, XComModel.dag_run_id == run.id

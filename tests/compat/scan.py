@@ -219,7 +219,7 @@ def scan_yaml(path: Path, root: Path, index: int) -> Outcome:
     import yaml
 
     from airflow_kfp import components, to_dag
-    from airflow_kfp.yaml import load_pipeline
+    from airflow_kfp.kfp_yaml import load_pipeline
 
     rel = str(path.relative_to(root))
     text = path.read_text()
@@ -532,7 +532,7 @@ def _dag_source(kind: str, dag_id: str, path: str, name: str, compiled: str) -> 
     return (
         "import datetime\n"
         "from airflow_kfp import to_dag\n"
-        "from airflow_kfp.yaml import load_pipeline\n"
+        "from airflow_kfp.kfp_yaml import load_pipeline\n"
         "from tests.compat.scan import load_ported\n"
         f"dag = to_dag({target}, dag_id={dag_id!r}, start_date=datetime.datetime(2024, 1, 1))\n"
     )

@@ -10,7 +10,7 @@ import pytest
 
 from airflow_kfp.errors import ComponentFailedError
 from airflow_kfp.operators import cache_link
-from airflow_kfp.operators.failure import ERROR_KEY, failure_record, publish_failure
+from airflow_kfp.services.failure import ERROR_KEY, failure_record, publish_failure
 
 
 class FakeTi:

@@ -7,6 +7,7 @@ The browser and API tests (tests/ui) cover the same through a real api-server.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -279,6 +280,8 @@ def test_every_api_route_is_documented() -> None:
         r.path for r in create_app().routes if getattr(r, "path", "").startswith("/api/") and "openapi" not in r.path
     }
     documented = {
-        line.split("`GET /kfp")[1].split("`")[0] for line in doc.splitlines() if line.startswith("| `GET /kfp/api/")
+        re.split(r"[?`]", line.split("`GET /kfp", 1)[1])[0]
+        for line in doc.splitlines()
+        if line.startswith("| `GET /kfp/api/")
     }
     assert served == documented
