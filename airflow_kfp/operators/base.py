@@ -22,8 +22,8 @@ from airflow_kfp.errors import ComponentFailedError, InputResolutionError
 from airflow_kfp.lineage.service import JobFacts, LineageService
 from airflow_kfp.manifest import Manifest, keep_metadata_order, new_manifest, stamp_step
 from airflow_kfp.runners.base import ExecutionInfo, ResolvedInputs, RunResult, TaskRun
-from airflow_kfp.services.failure import publish_failure
 from airflow_kfp.runtime import placeholders
+from airflow_kfp.services.failure import publish_failure
 from airflow_kfp.services.resolver import ARTIFACTS, PARAMETERS, BindingResolver, UpstreamMissingError
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.images import effective_image

@@ -162,7 +162,7 @@ def test_lineage_page(page, ui_runs: UiRuns) -> None:
     _open(page, view="lineage", dag_id="ui-churn", run_id=ui_runs.run_id("base"), task_id="train", output="model")
     graph = page.locator("svg.pipeline-graph")
     graph.wait_for()
-    labels = page.locator("svg.pipeline-graph .node-label").all_inner_texts()
+    labels = page.locator("svg.pipeline-graph .node-label").evaluate_all("els => els.map(e => e.textContent)")
     assert "inspect-model" in labels and "prep" in labels, labels
     assert page.locator("svg.pipeline-graph .group-run").count() >= 3
     assert page.locator(".side-panel").inner_text().startswith("train")

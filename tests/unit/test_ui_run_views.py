@@ -57,7 +57,7 @@ def test_dict_defaults_are_shown_as_written_not_as_airflows_envelope() -> None:
 
 def test_dict_defaults_from_a_yaml_pipeline(tmp_path) -> None:
     from airflow_kfp import compiler, to_dag
-    from airflow_kfp.yaml import load_pipeline
+    from airflow_kfp.kfp_yaml import load_pipeline
 
     path = tmp_path / "p.yaml"
     compiler.Compiler().compile(pipeline_func=dict_defaults, package_path=str(path))

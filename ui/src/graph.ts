@@ -75,6 +75,23 @@ function taskGlyph(node: DrawNode, x: number, y: number): SVGGElement {
   return g;
 }
 
+/** A group's caption as KFP words it: the loop, the condition as written, the nested pipeline's name. */
+function groupTitle(grp: GraphGroup): string {
+  const name = grp.label.split(".").pop() ?? grp.label;
+  switch (grp.kind) {
+    case "loop":
+      return `ParallelFor ${name}`;
+    case "condition":
+      return grp.tooltip ? grp.tooltip.replace(/^if /, "If ").replace(/^elif /, "Elif ").replace(/^else/, "Else") : `Condition ${name}`;
+    case "exit-handler":
+      return `ExitHandler ${name}`;
+    case "run":
+      return grp.label;
+    default:
+      return `Pipeline ${name}`;
+  }
+}
+
 const SIZES = { task: [190, 44], step: [200, 44], artifact: [170, 36] } as const;
 
 function truncate(text: string, max: number): string {
@@ -125,8 +142,7 @@ export function drawGraph(
     const el = svg("g", { class: `group group-${grp.kind}`, "data-group": grp.id });
     const title = svg("title", {}, grp.tooltip || grp.label);
     el.append(title, svg("rect", { x, y, width: box.width, height: box.height, rx: 8 }));
-    const kindLabel = { loop: "Loop", condition: "Condition", "exit-handler": "Exit handler", pipeline: "Pipeline" }[grp.kind] ?? grp.kind;
-    el.append(svg("text", { x: x + 10, y: y + 17, class: "group-label" }, truncate(`${kindLabel}: ${grp.tooltip && grp.kind !== "pipeline" ? grp.tooltip : grp.label}`, Math.max(12, Math.floor(box.width / 7)))));
+    el.append(svg("text", { x: x + 10, y: y + 17, class: "group-label" }, truncate(groupTitle(grp), Math.max(12, Math.floor(box.width / 6.5)))));
     root.append(el);
   }
   for (const e of g.edges()) {
