@@ -206,6 +206,9 @@ class PipelinePlan:
     """The Airflow group id everything is placed in (None: the DAG's root)."""
     groups: tuple[GroupPlan, ...]
     tasks: tuple[TaskPlan, ...]
+    outputs: Mapping[str, Binding] = field(default_factory=dict)
+    """The pipeline's own outputs (``@dsl.pipeline`` returns), as a consumer outside it reads them:
+    what ``airflow_kfp.local`` returns for a pipeline called directly."""
 
     def task(self, task_id: str) -> TaskPlan:
         for planned in self.tasks:
@@ -1069,10 +1072,10 @@ def plan_pipeline(
         inputs = {i.name: PipelineParameter(i.name) for i in spec.inputs}
     else:
         inputs = {i.name: ExternalArgument(i.name) for i in spec.inputs if i.name in external_inputs}
-    planner.plan_level(spec, inputs, container, (), (), ())
+    outputs = planner.plan_level(spec, inputs, container, (), (), ())
     planner.wait_for_all(WORKSPACE_DELETE_TASK)
     planner.watch_run_state()
-    return planner.finish()
+    return replace(planner.finish(), outputs=outputs)
 
 
 def iter_bindings(plan: TaskPlan) -> Iterator[Binding]:
