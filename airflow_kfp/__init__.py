@@ -17,8 +17,8 @@ from airflow_kfp.version import __version__
 if TYPE_CHECKING:
     from airflow_kfp import compiler, components, dsl, kubernetes, local
     from airflow_kfp.compiler import to_dag, to_task_group
+    from airflow_kfp.kfp_yaml import load_pipeline
     from airflow_kfp.templating import Template
-    from airflow_kfp.yaml import load_pipeline
 
 _LAZY: dict[str, tuple[str, str | None]] = {
     # KFP's top-level modules: ``import kfp`` exposes these (kfp/__init__.py and its submodules).
@@ -31,7 +31,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     # The package's own entry points.
     "to_dag": ("airflow_kfp.compiler", "to_dag"),
     "to_task_group": ("airflow_kfp.compiler", "to_task_group"),
-    "load_pipeline": ("airflow_kfp.yaml", "load_pipeline"),
+    "load_pipeline": ("airflow_kfp.kfp_yaml", "load_pipeline"),
     "Template": ("airflow_kfp.templating", "Template"),
 }
 """Attribute -> (module, name in it; None for the module itself), imported on first access."""

@@ -222,7 +222,7 @@ class KfpSettings:
         if self.runner not in RUNNERS:
             raise ValueError(f"[kfp] runner is {self.runner!r}; use one of {', '.join(RUNNERS)}")
         if self.local_env_passthrough:
-            from airflow_kfp.operators.component_env import parse_passthrough
+            from airflow_kfp.runners.local.environment import parse_passthrough
 
             parse_passthrough(self.local_env_passthrough)
         if self.local_launch not in ("fork", "spawn"):

@@ -6,7 +6,7 @@ the same root) so callers can catch the whole family, or one kind, without impor
 
 from __future__ import annotations
 
-from airflow_kfp.runtime.errors import AirflowKfpError
+from airflow_kfp.core.errors import AirflowKfpError
 
 __all__ = [
     "AirflowKfpError",

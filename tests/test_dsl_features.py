@@ -24,7 +24,7 @@ def test_paths_optionals_and_placeholders(dag_runner, capfd):
 
 
 def test_pipeline_spec_is_serialisable_and_versioned():
-    from airflow_kfp.spec import PipelineSpec
+    from airflow_kfp.spec.model import PipelineSpec
     from tests.pipelines.extras import extras
 
     spec = extras.spec

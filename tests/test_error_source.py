@@ -18,8 +18,8 @@ def line_of(marker: str) -> int:
 @pytest.fixture
 def failures(monkeypatch):
     """Each failed task's ComponentFailedError message (the task's failure, as Airflow records it)."""
-    from airflow_kfp.operators.base import ComponentFailedError
-    from airflow_kfp.operators.local_runner import LocalRunner
+    from airflow_kfp.errors import ComponentFailedError
+    from airflow_kfp.runners.local.runner import LocalRunner
 
     seen: dict[str, str] = {}
     real = LocalRunner._run_launcher

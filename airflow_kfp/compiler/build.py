@@ -17,8 +17,8 @@ from airflow.sdk import Asset, TaskGroup
 
 from airflow_kfp.collector import gc_paused
 from airflow_kfp.compiler import airflow_compat
-from airflow_kfp.compiler.plan import GroupKind, GroupPlan, OperatorFamily, PipelinePlan, TaskPlan
 from airflow_kfp.errors import PipelineDefinitionError
+from airflow_kfp.planning.plan import GroupKind, GroupPlan, OperatorFamily, PipelinePlan, TaskPlan
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import re
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING
 
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.spec.model import Argument, ComponentSpec, GroupSpec, PipelineSpec
-from airflow_kfp.spec.validate import PipelineDefinitionError
 
 if TYPE_CHECKING:
     from airflow_kfp.dsl.pipeline_task import PipelineTask

@@ -13,8 +13,8 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from airflow_kfp.core import artifacts as rt_artifacts
 from airflow_kfp.local.config import LocalExecutionConfig
-from airflow_kfp.runtime import artifacts as rt_artifacts
 
 if TYPE_CHECKING:
     from airflow_kfp.dsl.components import BaseComponent
@@ -119,8 +119,8 @@ def _params(spec: PipelineSpec, arguments: Mapping[str, Any], what: str) -> dict
 def run_spec(spec: PipelineSpec, arguments: Mapping[str, Any], what: str | None = None) -> tuple[LocalRun, Any, Any]:
     """Run a pipeline model with ``arguments`` (defaults filled in as a DAG's params are) under the
     session's configuration; (the run, its scheduler, its plan). Failed tasks do not raise here."""
-    from airflow_kfp.compiler.plan import plan_pipeline
     from airflow_kfp.local.orchestrator import run_plan
+    from airflow_kfp.planning.planner import plan_pipeline
 
     config = LocalExecutionConfig.validate()
     params = _params(spec, arguments, what or f"pipeline '{spec.name}'")
@@ -174,7 +174,7 @@ def run(component: BaseComponent, arguments: Mapping[str, Any]) -> LocalTask:
 def _outputs(plan: Any, scheduler: Any, kinds: Mapping[str, str]) -> dict[str, Any]:
     """The pipeline's outputs, read from the finished run by the one resolver (as a consumer would)."""
     from airflow_kfp.local.orchestrator import LocalTaskInstance
-    from airflow_kfp.operators.resolver import ARTIFACTS, PARAMETERS, BindingResolver
+    from airflow_kfp.services.resolver import ARTIFACTS, PARAMETERS, BindingResolver
     from airflow_kfp.spec.model import ARTIFACT
 
     ti = LocalTaskInstance(scheduler, "kfp-local-outputs", -1, 1)

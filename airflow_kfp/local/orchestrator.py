@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_kfp.compiler.plan import GroupPlan, OperatorFamily, PipelinePlan, TaskPlan
 from airflow_kfp.local.config import LocalExecutionConfig
+from airflow_kfp.planning.plan import GroupPlan, OperatorFamily, PipelinePlan, TaskPlan
 from airflow_kfp.runtime import placeholders
 
 log = logging.getLogger("airflow_kfp.local")

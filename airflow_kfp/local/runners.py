@@ -112,7 +112,7 @@ def component_operator(runner: LocalRunnerType) -> type[Any]:
         return LocalComponentOperator
     docker = runner
 
-    from airflow_kfp.operators.local_runner import LocalRunner
+    from airflow_kfp.runners.local.runner import LocalRunner
 
     class DockerLocalRunner(LocalRunner):
         """The local runner with the launcher started in a container of the task's image."""
@@ -121,7 +121,7 @@ def component_operator(runner: LocalRunnerType) -> type[Any]:
             self, task_file: Path, workdir: Path, env: dict[str, str], settings: Any, mounts: Any = None
         ) -> None:
             from airflow_kfp.errors import ComponentFailedError
-            from airflow_kfp.operators.local_runner import PACKAGE_PARENT
+            from airflow_kfp.runners.local.runner import PACKAGE_PARENT
             from airflow_kfp.spec.images import effective_image
 
             problem = daemon_problem()

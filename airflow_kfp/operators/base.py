@@ -17,25 +17,25 @@ from airflow.sdk import BaseOperatorLink
 
 from airflow_kfp.bindings import Binding, Gate
 from airflow_kfp.config import KfpSettings, Runner, load_settings
+from airflow_kfp.core import types as ptypes
 from airflow_kfp.errors import ComponentFailedError, InputResolutionError
-from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
-from airflow_kfp.hooks.factory import get_artifact_store
-from airflow_kfp.hooks.layout import TaskTry
 from airflow_kfp.lineage.service import JobFacts, LineageService
 from airflow_kfp.manifest import Manifest, new_manifest, stamp_step
-from airflow_kfp.operators.resolver import ARTIFACTS, PARAMETERS, BindingResolver, UpstreamMissingError
-from airflow_kfp.operators.task_run import ExecutionInfo, ResolvedInputs, RunResult, TaskRun
+from airflow_kfp.runners.base import ExecutionInfo, ResolvedInputs, RunResult, TaskRun
 from airflow_kfp.runtime import placeholders
-from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.services.resolver import ARTIFACTS, PARAMETERS, BindingResolver, UpstreamMissingError
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.kubernetes import JSON_PLACE, OBJECT_NAME, KubernetesSettings, add_json
+from airflow_kfp.spec.messages import where
 from airflow_kfp.spec.model import ARTIFACT, KUBERNETES_PREFIX, ComponentSpec, Resources, TaskSpec
 from airflow_kfp.spec.pvc import WORKSPACE_MOUNT_PATH, workspace_mount
-from airflow_kfp.spec.validate import where
+from airflow_kfp.stores.artifact_store import ArtifactStore, ArtifactStoreError
+from airflow_kfp.stores.factory import get_artifact_store
+from airflow_kfp.stores.layout import TaskTry
 
 if TYPE_CHECKING:
-    from airflow_kfp.operators.caching import CacheService
+    from airflow_kfp.cache.service import CacheService
 
 # Run-time only (publishing, the cache, the run conf check) are imported where they run: a DAG-file
 # parse builds operators and never runs them (issue 15: ~10 ms of every 200-component parse).
@@ -225,7 +225,7 @@ class ComponentOperatorMixin:
         claim's folder itself (``operators/pvc.py``; nothing is mounted there)."""
         if self.kfp_runner == Runner.KUBERNETES:
             return WORKSPACE_MOUNT_PATH
-        from airflow_kfp.operators.local_mounts import local_volumes_root
+        from airflow_kfp.runners.local.mounts import local_volumes_root
 
         key = f"{KUBERNETES_PREFIX}{place}"
         resolved = self.kfp_resolved_resources or {}
@@ -279,7 +279,7 @@ class ComponentOperatorMixin:
         names = [i.name for i in self.component_spec.inputs if i.type == ptypes.TASK_CONFIG]
         if not names:
             return
-        from airflow_kfp.operators.task_config import task_config_value  # imports the Kubernetes client
+        from airflow_kfp.services.task_config import task_config_value  # imports the Kubernetes client
 
         value = task_config_value(self.effective_task(), self.component_spec, settings)
         for name in names:
@@ -319,9 +319,9 @@ class ComponentOperatorMixin:
                 ) from exc
         return resolved
 
-    # -- outputs (layout and publishing: airflow_kfp.hooks.layout / publish, owned by the store) ----
+    # -- outputs (layout and publishing: airflow_kfp.stores.layout / publish, owned by the store) ----
     def task_try(self, context: Mapping[str, Any]) -> TaskTry:
-        from airflow_kfp.hooks import publish
+        from airflow_kfp.stores import publish
 
         return publish.task_try(self.pipeline_name, context)
 
@@ -362,7 +362,7 @@ class ComponentOperatorMixin:
     def kfp_cache(self, settings: KfpSettings) -> CacheService:
         """The cache service for this task; the key's runner part is what executes the code (the
         configured runner; importers run nothing)."""
-        from airflow_kfp.operators.caching import CacheService
+        from airflow_kfp.cache.service import CacheService
 
         importer = self.component_spec.implementation.kind == "importer"
         return CacheService(
@@ -393,8 +393,8 @@ class ComponentOperatorMixin:
         """``resumed``: the runner already started the component (a deferred pod came back); its
         outputs are collected and the cache is not looked up again, so a hit recorded meanwhile by
         another run cannot orphan them."""
-        from airflow_kfp.hooks import publish
         from airflow_kfp.run_conf import check_run_conf
+        from airflow_kfp.stores import publish
 
         check_run_conf(context)  # a misspelt conf key fails the run here, not silently later
         run = self.kfp_prepare_run(context)
@@ -451,7 +451,7 @@ class ComponentOperatorMixin:
         override = getattr(self, "__dict__", {}).get("_kfp_extra_links")
         if override is not None:
             return override  # type: ignore[no-any-return]
-        from airflow_kfp.operators.caching import cache_links
+        from airflow_kfp.cache.service import cache_links
 
         return cache_links(getattr(self, "kfp_manifest", None))
 

@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_kfp.runtime import types as ptypes
-from airflow_kfp.runtime.artifacts import uri_to_local_path
-from airflow_kfp.runtime.errors import AirflowKfpError
+from airflow_kfp.core import types as ptypes
+from airflow_kfp.core.artifacts import uri_to_local_path
+from airflow_kfp.core.errors import AirflowKfpError
 
 PIPELINE_JOB_NAME = "pipeline_job_name"
 PIPELINE_JOB_RESOURCE_NAME = "pipeline_job_resource_name"

@@ -220,7 +220,7 @@ def scan_yaml(path: Path, root: Path, index: int) -> Outcome:
     import yaml
 
     from airflow_kfp import components, to_dag
-    from airflow_kfp.yaml import load_pipeline
+    from airflow_kfp.kfp_yaml import load_pipeline
 
     rel = str(path.relative_to(root))
     text = path.read_text()
@@ -533,7 +533,7 @@ def _dag_source(kind: str, dag_id: str, path: str, name: str, compiled: str) -> 
     return (
         "import datetime\n"
         "from airflow_kfp import to_dag\n"
-        "from airflow_kfp.yaml import load_pipeline\n"
+        "from airflow_kfp.kfp_yaml import load_pipeline\n"
         "from tests.compat.scan import load_ported\n"
         f"dag = to_dag({target}, dag_id={dag_id!r}, start_date=datetime.datetime(2024, 1, 1))\n"
     )
@@ -547,9 +547,9 @@ and the same two through ``airflow_kfp.local`` (no DAG run: the pipeline called 
 def run_local(kind: str, path: str, name: str, entry: dict[str, Any]) -> Any:
     """One pipeline through ``airflow_kfp.local`` (failures recorded in the result, never raised)."""
     from airflow_kfp import local
+    from airflow_kfp.kfp_yaml import load_pipeline
     from airflow_kfp.local.execution import run as run_called
     from airflow_kfp.local.execution import run_spec
-    from airflow_kfp.yaml import load_pipeline
 
     root = Path(os.environ["AIRFLOW_HOME"]) / "local-artifacts"
     local.init(runner=local.SubprocessRunner(), pipeline_root=str(root), raise_on_error=False)

@@ -38,8 +38,8 @@ def _check(name: str, result) -> None:
 
 @pytest.mark.parametrize("name", names())
 def test_compiled_pipeline_runs_locally_as_under_kfp(name, local_session, tmp_path):
+    from airflow_kfp.kfp_yaml import load_pipeline
     from airflow_kfp.local.execution import run_spec
-    from airflow_kfp.yaml import load_pipeline
 
     result = run_spec(load_pipeline(FIXTURES / f"{name}.yaml"), run_arguments(expected(name), tmp_path))[0]
     _check(name, result)
