@@ -204,10 +204,12 @@ class ComponentOperatorMixin:
         scheduled = context.get("logical_date")
         ti = context.get("ti")
         dag_id = str(getattr(ti, "dag_id", "") or getattr(dag_run, "dag_id", ""))
+        run_key = f"{dag_id}/{context['run_id']}"
+        resource_name = placeholders.job_resource_name(self.pipeline_name, run_key)
         values = {
-            placeholders.PIPELINE_JOB_NAME: self.pipeline_name,
-            placeholders.PIPELINE_JOB_RESOURCE_NAME: f"{dag_id}/{context['run_id']}",
-            placeholders.PIPELINE_JOB_UUID: str(context["run_id"]),
+            placeholders.PIPELINE_JOB_NAME: resource_name,  # KFP: the run's name (kfp.local: its resource name)
+            placeholders.PIPELINE_JOB_RESOURCE_NAME: resource_name,
+            placeholders.PIPELINE_JOB_UUID: placeholders.job_uuid(run_key),
             placeholders.PIPELINE_TASK_NAME: self.task_spec.name,
             placeholders.PIPELINE_TASK_UUID: str(getattr(ti, "id", "") or ""),
             placeholders.PIPELINE_ROOT: store.root,
