@@ -111,6 +111,7 @@ def current_builder(what: str) -> PipelineBuilder:
     builder = _current.get()
     if builder is None:
         raise PipelineDefinitionError(
-            f"{what} was called outside a pipeline; call components inside a function decorated with @dsl.pipeline."
+            f"{what} was called outside a pipeline; call components inside a function decorated with "
+            "@dsl.pipeline, or run it locally after airflow_kfp.local.init(runner=local.SubprocessRunner())."
         )
     return builder
