@@ -21,7 +21,7 @@ class Recorder(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.records: list[logging.LogRecord] = []
-        self.logger = logging.getLogger("airflow_kfp.hooks.outage")
+        self.logger = logging.getLogger("airflow_kfp.stores.outage")
         self.logger.addHandler(self)
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -37,7 +37,7 @@ def proxy(moto_server: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch):
     fault = FaultProxy(moto_server)
     # botocore's own per-request retries are cut to one attempt (dag.test() runs the task in this
     # process), so what rides out the outage is the store's window, not botocore's few retries.
-    from airflow_kfp.hooks.s3_store import S3ArtifactStore
+    from airflow_kfp.stores.s3 import S3ArtifactStore
 
     defaults = dict(S3ArtifactStore.__init__.__kwdefaults__ or {})
     monkeypatch.setattr(S3ArtifactStore.__init__, "__kwdefaults__", {**defaults, "max_attempts": 1})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_kfp.config import KfpSettings
-from airflow_kfp.hooks.outage import DEFAULT_WINDOW_S, OutagePolicy
+from airflow_kfp.stores.outage import DEFAULT_WINDOW_S, OutagePolicy
 
 
 class Clock:
