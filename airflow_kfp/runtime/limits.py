@@ -3,7 +3,7 @@
 Standard library only. The worker passes ``[kfp] max_output_parameter_size`` in the task document
 (``max_parameter_bytes``); a parameter file is checked with ``fstat`` before it is read, so a 30 MiB
 value is never loaded, and it is opened as a regular file only (a FIFO never blocks the launcher). The
-worker checks the reported values again (``operators.reported_outputs``), since a pod's report is
+worker checks the reported values again (``services.reported_outputs``), since a pod's report is
 untrusted.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from airflow_kfp.runtime.errors import AirflowKfpError
+from airflow_kfp.core.errors import AirflowKfpError
 from airflow_kfp.runtime.regular import open_regular
 
 TASK_KEY = "max_parameter_bytes"

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from airflow_kfp.errors import ComponentFailedError
-from airflow_kfp.hooks.layout import TaskTry
-from airflow_kfp.hooks.local_store import LocalArtifactStore
 from airflow_kfp.operators.kubernetes import _earlier_try_of
-from airflow_kfp.operators.reported_outputs import check_declared_uri, check_result
+from airflow_kfp.services.reported_outputs import check_declared_uri, check_result
+from airflow_kfp.stores.layout import TaskTry
+from airflow_kfp.stores.local import LocalArtifactStore
 
 
 def _setup(tmp_path: Path) -> tuple[LocalArtifactStore, str, str]:
