@@ -298,7 +298,7 @@ def test_output_asset_triggers_a_downstream_dag(dag_runner):
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    from airflow_kfp.lineage.mixin import lineage_enabled
+    from airflow_kfp.lineage.service import lineage_enabled
 
     assert not lineage_enabled()  # no transport: nothing is emitted and the run must not care
     dag = dag_runner.load(ASSET_DAGS)
@@ -402,7 +402,7 @@ def test_emit_assets_and_the_kfp_scheme_are_registered():
 
 def test_set_output_asset_rejects_what_cannot_be_an_asset():
     from airflow_kfp import dsl
-    from airflow_kfp.spec.validate import PipelineDefinitionError
+    from airflow_kfp.errors import PipelineDefinitionError
     from tests.pipelines.lineage import fit, prepare
 
     def build(output: str, uri: str | None = None):
@@ -427,8 +427,9 @@ def test_dataset_names_follow_the_openlineage_naming_spec():
         "pipelines/run-1/fit/model",
     )
     assert dataset_identity("file:///data/kfp/run-1/fit/model") == ("file", "/data/kfp/run-1/fit/model")
-    # Artifact URIs are raw keys (as in KFP and boto3): the store writes "a:b" as the key "a%3Ab", and
-    # the dataset must name that very object, so nothing is percent-decoded.
+    # Bucket URIs are raw keys (as in KFP and boto3): a key "a%3Ab" written by an earlier version is that
+    # very object, so nothing is percent-decoded; a file URI is decoded (RFC 8089) to the file it names.
+    assert dataset_identity("file:///data/my%20runs/m") == ("file", "/data/my runs/m")
     assert dataset_identity("gs://b/k%20x") == ("gs://b", "k%20x")
     assert dataset_identity("s3://b/p/manual__2024-01-01T00%3A00%3A00/t") == (
         "s3://b",

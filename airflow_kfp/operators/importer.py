@@ -9,12 +9,14 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from airflow_kfp.config import KfpSettings
-from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, UnsupportedURIError
-from airflow_kfp.hooks.factory import get_artifact_store
+from airflow_kfp.errors import ComponentFailedError
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
-from airflow_kfp.operators.base import ComponentFailedError, ComponentOperatorMixin, ResolvedInputs, RunResult
+from airflow_kfp.operators.base import ComponentOperatorMixin
+from airflow_kfp.runners.base import ResolvedInputs, RunResult
 from airflow_kfp.runtime.placeholders import substitute_input_parameters
+from airflow_kfp.stores.artifact_store import ArtifactStore, ArtifactStoreError, UnsupportedURIError
+from airflow_kfp.stores.factory import get_artifact_store
 
 
 def store_root_of(uri: str) -> str:
@@ -50,7 +52,9 @@ class ImporterOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperator):
         artifact_type = getattr(impl, "artifact_class", "system.Artifact")
         metadata = substitute_input_parameters(dict(getattr(impl, "metadata", {}) or {}), inputs.parameters)
         try:
-            source = get_artifact_store(store_root_of(uri), settings.artifact_conn_id or None)
+            source = get_artifact_store(
+                store_root_of(uri), settings.artifact_conn_id or None, outage_window_s=settings.store_outage_window_s()
+            )
         except UnsupportedURIError:
             # KFP's importer records the URI and never reads it: a location no artifact store here
             # reaches (gs://, oci://, hf://...) is recorded as given; the components reading it need access.

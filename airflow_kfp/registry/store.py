@@ -59,7 +59,7 @@ class PipelineRegistry:
     """Reads and writes registry records; reads are cached on local disk by key (records never change)."""
 
     def __init__(self, root: str, conn_id: str | None = None, *, cache_dir: str | os.PathLike[str] | None = None):
-        from airflow_kfp.hooks.factory import get_artifact_store
+        from airflow_kfp.stores.factory import get_artifact_store
 
         self.root = root.rstrip("/")
         self.store = get_artifact_store(self.root, conn_id or None)

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter
+
+from airflow_kfp.ui.deps import User
+
+router = APIRouter()
 
 
-def add_routes(app: FastAPI) -> None:
-    from airflow.api_fastapi.core_api.security import get_user
+@router.get("/api/registry", summary="Where the pipeline registry is (airflow_kfp.Client uploads there)")
+def registry(user: User) -> dict[str, Any]:
+    from airflow_kfp.registry.dags import registry_location
 
-    @app.get("/api/registry", summary="Where the pipeline registry is (airflow_kfp.Client uploads there)")
-    def registry(user: Any = Depends(get_user)) -> dict[str, Any]:  # noqa: B008  (FastAPI's idiom)
-        from airflow_kfp.registry.dags import registry_location
-
-        root, _ = registry_location()
-        return {"root": root}
+    root, _ = registry_location()
+    return {"root": root}
