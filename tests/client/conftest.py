@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -65,6 +66,10 @@ def deployment() -> Iterator[Deployment]:
             "AIRFLOW__KFP__REGISTRY_ROOT": str(home / "registry"),
             "AIRFLOW__KFP__ARTIFACT_ROOT": str(home / "artifacts"),
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            # a loaded CI machine (2 cores, the rest of the suite beside) answers slowly, never wrongly
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "120",
+            "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": "10",
+            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "1200",
         }
     )
     python = sys.executable
@@ -107,6 +112,8 @@ def deployment() -> Iterator[Deployment]:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        if os.environ.get("KFP_KEEP_TEST_DEPLOYMENT") != "1":
+            shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
