@@ -22,7 +22,7 @@ REGISTRY_TAG = "kfp-registry"
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def pipeline_id_for(name: str) -> str:
