@@ -82,6 +82,14 @@ def test_a_record_is_read_once_however_often_the_file_is_parsed(registry: Pipeli
     assert len(reads) == first + 1  # only the new entry
 
 
+def test_a_task_process_builds_only_its_own_dag(registry: PipelineRegistry, tmp_path: Path) -> None:
+    pipeline = registry.add_pipeline("hello")
+    registry.add_version(pipeline, "v1", HELLO.read_text())
+    registry.add_version(pipeline, "v2", HELLO.read_text().replace("World", "v2"))
+    assert set(build_dags(registry.snapshot(), tmp_path / "cache", only="hello__v2")) == {"hello__v2"}
+    assert build_dags(registry.snapshot(), tmp_path / "cache", only="elsewhere") == {}
+
+
 def test_one_bad_upload_never_hides_the_others(registry: PipelineRegistry, tmp_path: Path, caplog) -> None:
     good = registry.add_pipeline("hello")
     registry.add_version(good, "v1", HELLO.read_text())

@@ -111,13 +111,21 @@ def recurring_dag(job: rec.RecurringRunRecord, version: rec.VersionRecord, spec:
     )
 
 
-def build_dags(snapshot: Snapshot, where: Path) -> dict[str, Any]:
+def build_dags(snapshot: Snapshot, where: Path, only: str | None = None) -> dict[str, Any]:
+    """The DAGs of ``snapshot``; with ``only`` (a DAG id), just that one (a task process needs no other)."""
     dags: dict[str, Any] = {}
     specs: dict[str, Any] = {}
+    wanted_versions: set[str] | None = None
+    if only is not None:
+        wanted_versions = {v.pipeline_version_id for v in snapshot.versions.values() if v.dag_id == only}
+        wanted_versions |= {j.pipeline_version_id for j in snapshot.recurring.values() if j.dag_id == only}
     for version in sorted(snapshot.versions.values(), key=lambda v: v.created_at):
+        if wanted_versions is not None and version.pipeline_version_id not in wanted_versions:
+            continue
         try:
             specs[version.pipeline_version_id] = spec = _spec(version, where)
-            dags[version.dag_id] = version_dag(version, snapshot.pipelines.get(version.pipeline_id), spec)
+            if only is None or version.dag_id == only:
+                dags[version.dag_id] = version_dag(version, snapshot.pipelines.get(version.pipeline_id), spec)
         except Exception as exc:  # one bad upload must not hide the others
             log.error(
                 "pipeline registry: version %r of pipeline %r is left out: %s",
@@ -126,6 +134,8 @@ def build_dags(snapshot: Snapshot, where: Path) -> dict[str, Any]:
                 exc,
             )
     for job in snapshot.recurring.values():
+        if only is not None and job.dag_id != only:
+            continue
         job_version = snapshot.versions.get(job.pipeline_version_id)
         if job_version is None or job.pipeline_version_id not in specs:
             log.error("pipeline registry: recurring run %r names a missing version; left out", job.display_name)
@@ -142,4 +152,13 @@ def registry_dags(root: str | None = None, conn_id: str | None = None) -> dict[s
     root, conn_id = registry_location(root, conn_id)
     where = cache_dir()
     registry = PipelineRegistry(root, conn_id, cache_dir=where)
-    return build_dags(registry.snapshot(), where)
+    return build_dags(registry.snapshot(), where, only=_task_dag_id())
+
+
+def _task_dag_id() -> str | None:
+    """The DAG a task process parses this file for (Airflow's parsing context), else None (the dag-processor)."""
+    try:
+        from airflow.sdk import get_parsing_context
+    except ImportError:  # pragma: no cover - every supported Airflow has it
+        return None
+    return get_parsing_context().dag_id

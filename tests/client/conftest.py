@@ -70,6 +70,8 @@ def deployment() -> Iterator[Deployment]:
             "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "120",
             "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": "10",
             "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "1200",
+            "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
+            "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": "300",
         }
     )
     python = sys.executable

@@ -43,7 +43,9 @@ version_2 = client.upload_pipeline_version("scoring.yaml", "v2", pipeline_id=pip
 versions = client.list_pipeline_versions(pipeline.pipeline_id)
 first_version = versions.pipeline_versions[0]
 old_run = client.run_pipeline(
-    experiment_id=experiment.experiment_id, job_name="older version", version_id=first_version.pipeline_version_id,
+    experiment_id=experiment.experiment_id,
+    job_name="older version",
+    version_id=first_version.pipeline_version_id,
     params={"n": 3},
 )
 old_run = client.wait_for_run_completion(old_run.run_id, timeout=600)

@@ -87,7 +87,9 @@ def test_runs_list_by_experiment_with_paging_sort_and_filter(notebook: dict, dep
     everything = client.list_runs(experiment_id="notebook-demo", page_size=100)
     assert everything.total_size >= 2
     page1 = client.list_runs(experiment_id="notebook-demo", page_size=1, sort_by="created_at")
-    page2 = client.list_runs(experiment_id="notebook-demo", page_size=1, sort_by="created_at", page_token=page1.next_page_token)
+    page2 = client.list_runs(
+        experiment_id="notebook-demo", page_size=1, sort_by="created_at", page_token=page1.next_page_token
+    )
     assert page1.runs[0].run_id != page2.runs[0].run_id
     only = json.dumps({"predicates": [{"key": "state", "operation": "EQUALS", "string_value": "SUCCEEDED"}]})
     assert all(r.state == "SUCCEEDED" for r in client.list_runs(experiment_id="notebook-demo", filter=only).runs)
@@ -201,7 +203,9 @@ def test_what_airflow_cannot_do_is_refused_clearly(deployment: Deployment, tmp_p
         kfp.Client(host=deployment.host, username="admin", password="wrong")
 
 
-def test_an_upload_the_registry_file_does_not_read_times_out_with_the_fix(deployment: Deployment, tmp_path: Path) -> None:
+def test_an_upload_the_registry_file_does_not_read_times_out_with_the_fix(
+    deployment: Deployment, tmp_path: Path
+) -> None:
     client = _client(deployment, registry=str(tmp_path / "unread-registry"), dag_wait_timeout=5)
     from airflow_kfp import dsl
 
