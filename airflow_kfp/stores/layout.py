@@ -96,6 +96,10 @@ class TaskTry:
     def output_uri(self, store: ArtifactStore, output: str) -> str:
         return store.uri_for(*self.segments(), encode_segment(output))
 
+    def run_prefix(self, store: ArtifactStore) -> str:
+        """The folder holding every output of this DAG run: the run's own output location."""
+        return store.uri_for(*self.segments()[:3])
+
     def task_prefix(self, store: ArtifactStore) -> str:
         """The folder holding every try of this task instance."""
         return store.uri_for(*self.segments()[:-1])

@@ -35,7 +35,7 @@ from airflow_kfp.runners.base import ResolvedInputs, RunResult
 from airflow_kfp.runners.local import environment as component_env
 from airflow_kfp.runners.local import launch
 from airflow_kfp.runners.local import mounts as local_mounts
-from airflow_kfp.runtime import forkserver, regular, user_code, verify
+from airflow_kfp.runtime import forkserver, limits, regular, user_code, verify
 from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.messages import where
 from airflow_kfp.spec.model import ComponentSpec, TaskSpec
@@ -229,6 +229,7 @@ class LocalRunner:
                 "context": self.launcher_context(context, store),
                 "install_packages": install,
                 "pip_target": pip_target,
+                limits.TASK_KEY: settings.output_parameter_limit(),
             }
             task_file = workdir / "task.json"
             task_file.write_text(json.dumps(task_doc))
@@ -239,13 +240,23 @@ class LocalRunner:
             finally:
                 if mounts is not None:
                     mounts.release()
-            written = json.loads(executor_output.read_text()) if executor_output.exists() else {}
+            written = self._executor_output(executor_output, settings)
             return RunResult(
                 parameters=dict(written.get("parameterValues") or {}),
                 artifacts=self._store_outputs(written, out_paths, output_uris, types, store),
             )
         finally:
             launch.discard(settings.local_launch, workdir, env)
+
+    def _executor_output(self, path: Path, settings: KfpSettings) -> dict[str, Any]:
+        """The launcher's executor output, read only up to what the parameter cap allows for every output."""
+        if not os.path.lexists(path):
+            return {}
+        bound = settings.output_parameter_limit() * (len(self.component_spec.outputs) + 1)
+        try:
+            return dict(json.loads(limits.read_parameter_file(str(path), "(executor output)", bound)))
+        except (limits.ParameterTooLargeError, regular.IrregularEntryError) as exc:
+            raise ComponentFailedError(f"{self.where()}: component '{self.component_spec.name}': {exc}.") from None
 
     def _regularise(self, out_paths: dict[str, Path]) -> None:
         """Outputs are regular files and folders only (``runtime.regular``), checked for every output
