@@ -93,17 +93,20 @@ class Deployment:
     def _start(self, name: str, argv: list[str], env: dict[str, str] | None = None, user: str | None = None) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
         out = open(self.logs / f"{self.executor}-{name}.log", "wb")  # noqa: SIM115 - kept for the process's life
-        if user and os.geteuid() == 0:
-            argv = ["runuser", "-u", user, "--", *argv]
-        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        as_user: dict[str, Any] = (
+            {"user": user, "group": user, "extra_groups": []} if user and os.geteuid() == 0 else {}
+        )
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **as_user)
         self.procs.append((name, proc))
 
     def stop(self) -> None:
         """TERM every process group started, newest first; KILL what is left after 20 s."""
-        for _, proc in reversed(self.procs):
+        for name, proc in reversed(self.procs):
             if proc.poll() is None:
+                # PostgreSQL: SIGINT is its "fast" shutdown (SIGTERM waits for every client to leave)
+                sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
                 with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGTERM)
+                    os.killpg(proc.pid, sig)
         deadline = time.monotonic() + 20
         for _, proc in reversed(self.procs):
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -234,6 +237,8 @@ class Deployment:
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db,
                 "AIRFLOW__API__PORT": str(self.api_port),
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.api_port}/execution/",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",

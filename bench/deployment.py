@@ -56,18 +56,32 @@ BENCH_ARGS = {"on_success_callback": _bench_rusage}
 '''
 
 
-def _with_callback(source: str, call: str) -> str:
+def _with_callback(source: str, call: str, replacement: str) -> str:
     """The DAG file with the rusage callback as every task's default (``default_args``)."""
-    head, _, tail = source.rpartition(call)
-    return head + RUSAGE_CALLBACK + "\n" + call.replace(")", ", default_args=BENCH_ARGS)", 1) + tail
+    at = source.index(call)
+    line = source.rfind("\n", 0, at) + 1
+    head, tail = source[:line], source[line:]
+    return head + RUSAGE_CALLBACK + "\n\n" + tail.replace(call, replacement, 1)
 
 
 def dag_files(folder: Path, steps: int, items: int) -> dict[str, str]:
     folder.mkdir(parents=True, exist_ok=True)
     files = {
-        "dep_kfp": _with_callback(dagfiles.kfp_chain("dep_kfp", steps, caching=False), "to_dag(chain,"),
-        "dep_hit": _with_callback(dagfiles.kfp_chain("dep_hit", steps, caching=True), "to_dag(chain,"),
-        "dep_plain": _with_callback(dagfiles.plain_chain("dep_plain", steps), "@dag_decorator(dag_id="),
+        "dep_kfp": _with_callback(
+            dagfiles.kfp_chain("dep_kfp", steps, caching=False),
+            "to_dag(chain,",
+            "to_dag(chain, default_args=BENCH_ARGS,",
+        ),
+        "dep_hit": _with_callback(
+            dagfiles.kfp_chain("dep_hit", steps, caching=True),
+            "to_dag(chain,",
+            "to_dag(chain, default_args=BENCH_ARGS,",
+        ),
+        "dep_plain": _with_callback(
+            dagfiles.plain_chain("dep_plain", steps),
+            "@dag_decorator(dag_id=",
+            "@dag_decorator(default_args=BENCH_ARGS, dag_id=",
+        ),
         "dep_fanout_kfp": dagfiles.kfp_fanout("dep_fanout_kfp", items),
         "dep_fanout_plain": dagfiles.plain_fanout("dep_fanout_plain", items),
     }
