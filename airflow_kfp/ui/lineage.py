@@ -276,6 +276,11 @@ def _answer(index: LineageIndex, steps: set[StepKey], artifacts: set[ArtifactId]
     for key in steps:
         types.update(index.steps[key].types)
         digests.update(index.steps[key].digests)
+    # an artifact is drawn inside the run that made it (its first producer that ran, else a cache hit)
+    made_in: dict[ArtifactId, str] = {}
+    for key in sorted(steps, key=lambda k: index.steps[k].cache_hit):
+        for art in index.steps[key].outputs.values():
+            made_in.setdefault(art, f"{key[0]}/{key[1]}")
     for art in sorted(used):
         uri, digest = art, digests.get(art)
         nodes.append(
@@ -286,6 +291,7 @@ def _answer(index: LineageIndex, steps: set[StepKey], artifacts: set[ArtifactId]
                 "digest": digest or None,
                 "type": types.get(art),
                 "label": uri.rstrip("/").rsplit("/", 1)[-1],
+                "group": made_in.get(art),
             }
         )
     runs = sorted({(k[0], k[1]) for k in steps})

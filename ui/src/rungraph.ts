@@ -236,7 +236,7 @@ export async function renderLineage(parent: HTMLElement, q: { dag_id: string; ru
     kind: n.kind === "step" ? "step" : "artifact",
     label: n.kind === "step" ? n.label : n.label,
     sublabel: n.kind === "step" ? (n.importer ? "importer" : n.cache_hit ? "cache hit" : n.run_id) : `${(n.type ?? "").replace(/^system\./, "")} ${shortDigest(n.digest, 10)}`,
-    group: n.kind === "step" ? (n.group ?? null) : null,
+    group: n.group ?? null,
     cache: n.cache_hit ? "hit" : null,
     icon: { "system.Dataset": "dataset", "system.Model": "model", "system.Metrics": "metrics", "system.ClassificationMetrics": "classification", "system.HTML": "html", "system.Markdown": "markdown" }[n.type ?? ""] ?? "artifact",
     title: n.kind === "step" ? `${n.dag_id} / ${n.run_id} / ${n.label}` : `${n.uri} ${n.digest ?? ""}`,
