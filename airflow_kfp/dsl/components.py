@@ -287,9 +287,13 @@ def _finish(
     if passthroughs:
         made.component_spec = made.component_spec.model_copy(update={"task_config_passthroughs": passthroughs})
     if output_component_file:
-        from airflow_kfp.compiler.compiler import Compiler
+        from airflow_kfp.dsl.pipeline import component_pipeline
+        from airflow_kfp.planning.planner import check_pipeline
+        from airflow_kfp.spec.model_file import write_model
 
-        Compiler().compile(made, output_component_file)
+        spec = component_pipeline(made)  # what compiler.Compiler().compile(made, ...) checks and writes
+        check_pipeline(spec)
+        write_model(spec, output_component_file)
     return made
 
 
