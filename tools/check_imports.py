@@ -23,6 +23,7 @@ PUBLIC_FACES = {
     "airflow_kfp.dsl.types",
     "airflow_kfp.dsl.types.artifact_types",
     "airflow_kfp.kubernetes",
+    "airflow_kfp.local",
     "airflow_kfp.components",
     "airflow_kfp.compiler",
     "airflow_kfp.errors",

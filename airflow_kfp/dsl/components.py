@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from airflow_kfp.core.task_config import TaskConfigField
-from airflow_kfp.dsl.pipeline_context import current_builder, kfp_name
+from airflow_kfp.dsl.pipeline_context import active_builder, current_builder, kfp_name, outside_pipeline_call
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.dsl.placeholders import ContainerPlaceholder, placeholder_for, to_ir_string
 from airflow_kfp.dsl.signature import read_signature
@@ -37,6 +37,10 @@ class BaseComponent:
     component_spec: ComponentSpec
 
     def __call__(self, *args: Any, **kwargs: Any) -> PipelineTask:
+        if active_builder() is None and not args:
+            ran = outside_pipeline_call(self, kwargs)  # kfp.local: run it now (airflow_kfp.local)
+            if ran is not None:
+                return ran  # type: ignore[no-any-return]
         builder = current_builder(f"component '{self.component_spec.name}'")
         if args:
             raise PipelineDefinitionError(

@@ -20,9 +20,10 @@ from airflow_kfp.config import KfpSettings, Runner, load_settings
 from airflow_kfp.core import types as ptypes
 from airflow_kfp.errors import ComponentFailedError, InputResolutionError
 from airflow_kfp.lineage.service import JobFacts, LineageService
-from airflow_kfp.manifest import Manifest, new_manifest, stamp_step
+from airflow_kfp.manifest import Manifest, keep_metadata_order, new_manifest, stamp_step
 from airflow_kfp.runners.base import ExecutionInfo, ResolvedInputs, RunResult, TaskRun
 from airflow_kfp.runtime import placeholders
+from airflow_kfp.services.failure import publish_failure
 from airflow_kfp.services.resolver import ARTIFACTS, PARAMETERS, BindingResolver, UpstreamMissingError
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.images import effective_image
@@ -180,7 +181,11 @@ class ComponentOperatorMixin:
         return load_settings().with_overrides(**self.settings_overrides)
 
     def artifact_store(self, settings: KfpSettings) -> ArtifactStore:
-        return get_artifact_store(settings.resolved_artifact_root(), settings.artifact_conn_id or None)
+        return get_artifact_store(
+            settings.resolved_artifact_root(),
+            settings.artifact_conn_id or None,
+            outage_window_s=settings.store_outage_window_s(),
+        )
 
     def kfp_execution(self) -> ExecutionInfo:
         """Where the code runs: one answer for lineage, from the same image function as pod and cache key."""
@@ -203,10 +208,12 @@ class ComponentOperatorMixin:
         scheduled = context.get("logical_date")
         ti = context.get("ti")
         dag_id = str(getattr(ti, "dag_id", "") or getattr(dag_run, "dag_id", ""))
+        run_key = f"{dag_id}/{context['run_id']}"
+        resource_name = placeholders.job_resource_name(self.pipeline_name, run_key)
         values = {
-            placeholders.PIPELINE_JOB_NAME: self.pipeline_name,
-            placeholders.PIPELINE_JOB_RESOURCE_NAME: f"{dag_id}/{context['run_id']}",
-            placeholders.PIPELINE_JOB_UUID: str(context["run_id"]),
+            placeholders.PIPELINE_JOB_NAME: resource_name,  # KFP: the run's name (kfp.local: its resource name)
+            placeholders.PIPELINE_JOB_RESOURCE_NAME: resource_name,
+            placeholders.PIPELINE_JOB_UUID: placeholders.job_uuid(run_key),
             placeholders.PIPELINE_TASK_NAME: self.task_spec.name,
             placeholders.PIPELINE_TASK_UUID: str(getattr(ti, "id", "") or ""),
             placeholders.PIPELINE_ROOT: store.root,
@@ -354,7 +361,7 @@ class ComponentOperatorMixin:
 
     def stamp_step(self, manifest: Manifest, inputs: ResolvedInputs) -> None:
         """ui (issue 12): the input parameters and the component's digest, for run details and compare."""
-        stamp_step(manifest, inputs.parameters, self.component_spec.model_dump_json())
+        stamp_step(manifest, inputs.parameters, self.component_spec.model_dump_json(), inputs.artifacts)
 
     # -- one try ---------------------------------------------------------------------------
     def kfp_cache(self, settings: KfpSettings) -> CacheService:
@@ -388,6 +395,16 @@ class ComponentOperatorMixin:
         return self.kfp_run
 
     def execute_component(self, context: Mapping[str, Any], *, resumed: bool = False) -> Manifest:
+        """Run one try (see ``_execute_component``); a failure is also published for the run view."""
+        try:
+            return self._execute_component(context, resumed=resumed)
+        except Exception as exc:
+            # a failed try has no cache source: list no link, so Airflow stores none (see ``cache_link``)
+            self.operator_extra_links = ()
+            publish_failure(context, exc, self.where(), self.loop_item if self.loop_key else None, cast(Any, self).log)
+            raise
+
+    def _execute_component(self, context: Mapping[str, Any], *, resumed: bool = False) -> Manifest:
         """``resumed``: the runner already started the component (a deferred pod came back); its
         outputs are collected and the cache is not looked up again, so a hit recorded meanwhile by
         another run cannot orphan them."""
@@ -420,6 +437,11 @@ class ComponentOperatorMixin:
             if missing:
                 raise ComponentFailedError(f"{self.where()}: the component produced no value for output(s) {missing}.")
             manifest = self.build_manifest(context, result)
+            keep_metadata_order(manifest.get("artifacts") or {})
+            on, why = cache_service.switch(context, settings)
+            manifest.setdefault("cache", {})  # type: ignore[typeddict-item]
+            manifest["cache"]["enabled"] = on
+            manifest["cache"]["off_reason"] = why or None
             publish.stamp_producer(manifest, self.task_try(context))
             self.stamp_step(manifest, inputs)  # ui (issue 12)
             cache_service.record(context, cache, manifest, store)

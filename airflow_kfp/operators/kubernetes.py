@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -65,6 +66,7 @@ STAGE_IN = "kfp-stage-in"
 STAGE_OUT = "kfp-stage-out"
 ENV_CHUNK = 100_000  # bytes per variable; Linux caps one "NAME=value" string at 128 KiB
 ENV_INLINE_MAX = 256 * 1024  # larger task documents go through the artifact store (etcd caps a pod at 1.5 MiB)
+log = logging.getLogger(__name__)
 HELPER_RESOURCES = model(
     k8s.V1ResourceRequirements, requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "256Mi"}
 )
@@ -96,6 +98,14 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
         mounts.append(artifact_mount)
         helper_mounts.append(artifact_mount)
     pod_security, container_security = pod_spec.security_contexts(task)
+    res = task.resources
+    if res.accelerator_limit and not res.accelerator_type and "accelerator_type" not in res.runtime_values:
+        log.warning(
+            "%s: set_accelerator_limit(%s) without set_accelerator_type asks for no accelerator (as in KFP); "
+            "add set_accelerator_type('nvidia.com/gpu') or your device plugin's resource name",
+            where(pipeline_name, task.name),
+            res.accelerator_limit,
+        )
     env = [*_runtime_env(), *pod_spec.user_env(task)]
     kwargs: dict[str, Any] = {
         "namespace": settings.namespace or None,
@@ -110,7 +120,7 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
         "volumes": volumes,
         "volume_mounts": mounts,
         "labels": pod_spec.pod_labels(pipeline_name, task),
-        "annotations": dict(task.kubernetes.pod_annotations) or None,
+        "annotations": pod_spec.pod_annotations(task),
         "service_account_name": task.kubernetes.service_account or settings.service_account or None,
         "image_pull_policy": task.kubernetes.image_pull_policy or settings.image_pull_policy or None,
         "image_pull_secrets": [model(k8s.V1LocalObjectReference, name=n) for n in task.kubernetes.image_pull_secrets]

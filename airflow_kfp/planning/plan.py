@@ -154,6 +154,9 @@ class PipelinePlan:
     """The Airflow group id everything is placed in (None: the DAG's root)."""
     groups: tuple[GroupPlan, ...]
     tasks: tuple[TaskPlan, ...]
+    outputs: Mapping[str, Binding] = field(default_factory=dict)
+    """The pipeline's own outputs (``@dsl.pipeline`` returns), as a consumer outside it reads them:
+    what ``airflow_kfp.local`` returns for a pipeline called directly."""
 
     def task(self, task_id: str) -> TaskPlan:
         for planned in self.tasks:

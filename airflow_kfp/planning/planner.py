@@ -929,10 +929,10 @@ def plan_pipeline(
         inputs = {i.name: PipelineParameter(i.name) for i in spec.inputs}
     else:
         inputs = {i.name: ExternalArgument(i.name) for i in spec.inputs if i.name in external_inputs}
-    planner.plan_level(spec, inputs, container, (), (), ())
+    outputs = planner.plan_level(spec, inputs, container, (), (), ())
     planner.wait_for_all(WORKSPACE_DELETE_TASK)
     planner.watch_run_state()
-    return planner.finish()
+    return replace(planner.finish(), outputs=outputs)
 
 
 def check_pipeline(spec: PipelineSpec) -> None:

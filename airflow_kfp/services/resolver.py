@@ -27,7 +27,7 @@ from airflow_kfp.bindings import (
 from airflow_kfp.core import types as ptypes
 from airflow_kfp.core.final_status import PipelineTaskFinalStatus
 from airflow_kfp.errors import FlowInputError, InputResolutionError
-from airflow_kfp.runtime.placeholders import substitute_pipeline_placeholders
+from airflow_kfp.runtime.placeholders import PIPELINE_JOB_RESOURCE_NAME, substitute_pipeline_placeholders
 from airflow_kfp.services.nested_collected import OUTER_KEY, nest_values
 
 PARAMETERS = "parameters"
@@ -93,9 +93,7 @@ class BindingResolver:
         if isinstance(binding, Constant):
             value = binding.value
             if isinstance(value, str) and "{{$." in value and self._placeholders is not None:
-                if self._placeholder_values is None:
-                    self._placeholder_values = self._placeholders()
-                return substitute_pipeline_placeholders(value, self._placeholder_values)
+                return substitute_pipeline_placeholders(value, self.placeholder_values())
             return value
         if isinstance(binding, PipelineParameter):
             params = self.context.get("params") or {}
@@ -182,6 +180,20 @@ class BindingResolver:
         names = ", ".join(o.task_id for o in binding.options)
         raise FlowInputError(f"{self.where(argument)}: no branch of dsl.OneOf ran ({names}); one of them should have.")
 
+    def placeholder_values(self) -> Mapping[str, str]:
+        """The run's ``{{$.pipeline_*}}`` values (computed once, when first needed)."""
+        if self._placeholder_values is None:
+            self._placeholder_values = self._placeholders() if self._placeholders is not None else {}
+        return self._placeholder_values
+
+    def job_resource_name(self) -> str:
+        """KFP's run resource name (``<pipeline-name>-<suffix>``), as the placeholders give it."""
+        found = self.placeholder_values().get(PIPELINE_JOB_RESOURCE_NAME)
+        if found:
+            return str(found)
+        ti = self.context["ti"]  # a flow task (no placeholders): the run, named as Airflow names it
+        return f"{ti.dag_id}/{self.context['run_id']}"
+
     def final_status(self, binding: FinalStatus) -> dict[str, Any]:
         """KFP's PipelineTaskFinalStatus, from the Airflow states of the tasks the ExitHandler wrapped."""
         ti = self.context["ti"]
@@ -193,7 +205,7 @@ class BindingResolver:
         failed = sorted(name for name, state in states.items() if str(state) in _FAILED_STATES)
         status = PipelineTaskFinalStatus(
             state=FAILED if failed else SUCCEEDED,
-            pipeline_job_resource_name=f"{ti.dag_id}/{run_id}",
+            pipeline_job_resource_name=self.job_resource_name(),
             pipeline_task_name=binding.handler,
             error_code=1 if failed else None,
             error_message=("failed: " + ", ".join(f"{name} ({states[name]})" for name in failed) if failed else None),

@@ -159,12 +159,13 @@ class LocalRunner:
         if code != 0:
             report = user_code.read_report(str(workdir))
             message = f"{self.where()}: component '{self.component_spec.name}' exited with code {code}."
-            if report:  # the user's traceback, kept whole however much the component printed before it
-                message += f"\n{report}"
-            if tail:
+            output = "\n".join(tail) if tail else None
+            if output:
                 before = " before the error" if report else ""
-                message += f"\nLast {len(tail)} lines of its output{before}:\n" + "\n".join(tail)
-            raise ComponentFailedError(message)
+                message += f"\nLast {len(tail)} lines of its output{before}:\n{output}"
+            if report:  # the user's traceback last: where Airflow's log view scrolls to
+                message += f"\nThe component's error (its own frames first):\n{report}"
+            raise ComponentFailedError(message, user_report=report, output_tail=output)
 
     def _env(self, workdir: Path, settings: KfpSettings) -> dict[str, str]:
         """An allow-listed environment (see ``component_env``): no worker secret reaches the component."""
