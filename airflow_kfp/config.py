@@ -192,6 +192,15 @@ class KfpSettings:
         ),
         example="2d",
     )
+    max_output_parameter_size: str = setting(
+        "1Mi",
+        (
+            "Largest output parameter (its JSON text) and largest artifact metadata a component may report; "
+            "beyond it the task fails naming the output. Parameters travel in XCom, so data belongs in "
+            "artifacts."
+        ),
+        example="256Ki",
+    )
     # k8s helper (issue 16): deferrable pods and the multipart part size.
     deferrable: bool = setting(
         False,
@@ -240,6 +249,15 @@ class KfpSettings:
         home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
         return os.path.join(home, "kfp", "artifacts")
 
+    def output_parameter_limit(self) -> int:
+        """``max_output_parameter_size`` in bytes (at least 1 KiB)."""
+        from airflow_kfp.spec.quantities import memory_bytes
+
+        limit = int(memory_bytes(self.max_output_parameter_size))
+        if limit < 1024:
+            raise ValueError(f"{self.max_output_parameter_size!r} is below 1Ki; parameters need room")
+        return limit
+
     def with_overrides(self, **overrides: Any) -> KfpSettings:
         known = {f.name for f in fields(self)}
         unknown = set(overrides) - known
@@ -257,6 +275,10 @@ class KfpSettings:
                 parse_duration(self.max_cache_staleness)
             except ValueError as exc:
                 raise ValueError(f"[kfp] max_cache_staleness: {exc}") from None
+        try:
+            self.output_parameter_limit()
+        except ValueError as exc:
+            raise ValueError(f"[kfp] max_output_parameter_size: {exc}") from None
         try:
             self.store_outage_window_s()
         except ValueError as exc:
