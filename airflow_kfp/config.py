@@ -120,23 +120,24 @@ class KfpSettings:
         "Service account of component pods (IRSA/workload identity for the artifact store).",
         example="kfp-runner",
     )
-    gpu_resource_name: str = setting(
-        "nvidia.com/gpu",
-        "Extended resource a GPU limit becomes.",
-        example="amd.com/gpu",
-    )
-    accelerator_node_label: str = setting(
-        "accelerator",
-        "Node label that set_accelerator_type() selects on.",
-        example="cloud.google.com/gke-accelerator",
-    )
-    gpu_toleration_key: str = setting(
-        "nvidia.com/gpu",
+    accelerators: str = setting(
+        "",
         (
-            "Taint key tolerated (effect NoSchedule, operator Exists) by pods that request a GPU; empty adds no "
-            "toleration."
+            "Accelerator names set_accelerator_type() accepts besides extended resource names (which are used "
+            'as KFP uses them: nvidia.com/gpu, amd.com/gpu...): a JSON object, name -> {"resource": ..., '
+            '"node_selector": {...}}, added to (or replacing entries of) the built-in table of Vertex AI and '
+            "GKE names (docs/guides/kubernetes.md)."
         ),
-        example="amd.com/gpu",
+        example='{"a100": {"resource": "nvidia.com/gpu", "node_selector": {"gpu-model": "a100"}}}',
+    )
+    accelerator_toleration: bool = setting(
+        False,
+        (
+            "Kubernetes runner: pods that request an accelerator tolerate the taint named after its resource "
+            "(key nvidia.com/gpu, operator Exists, effect NoSchedule), as Kubernetes' ExtendedResourceToleration "
+            "admission plugin does; for clusters that taint accelerator nodes without that plugin."
+        ),
+        example="True",
     )
     default_image: str = setting(
         "",
@@ -222,9 +223,13 @@ class KfpSettings:
         if self.runner not in RUNNERS:
             raise ValueError(f"[kfp] runner is {self.runner!r}; use one of {', '.join(RUNNERS)}")
         if self.local_env_passthrough:
-            from airflow_kfp.operators.component_env import parse_passthrough
+            from airflow_kfp.runners.local.environment import parse_passthrough
 
             parse_passthrough(self.local_env_passthrough)
+        if self.accelerators:
+            from airflow_kfp.spec.accelerators import parse_table
+
+            parse_table(self.accelerators)
         if self.local_launch not in ("fork", "spawn"):
             raise ValueError(f"[kfp] local_launch is {self.local_launch!r}; use fork or spawn")
         if self.local_install_packages not in ("auto", "never", "always"):

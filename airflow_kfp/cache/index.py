@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from airflow_kfp.cache.key import KEY_FORMAT
-from airflow_kfp.hooks import identity
-from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
-from airflow_kfp.hooks.layout import INDEX_FOLDER, cache_entry_uri
+from airflow_kfp.core.errors import AirflowKfpError
 from airflow_kfp.manifest import Manifest
-from airflow_kfp.runtime.errors import AirflowKfpError
+from airflow_kfp.stores import identity
+from airflow_kfp.stores.artifact_store import ArtifactStore, ArtifactStoreError
+from airflow_kfp.stores.layout import INDEX_FOLDER, cache_entry_uri
 
 __all__ = ["INDEX_FOLDER", "entry_uri"]
 
@@ -112,7 +112,7 @@ def miss_reason(
     now: float | None = None,
 ) -> str | None:
     """Why ``entry`` cannot be reused (None when it can): too old, outputs missing or changed
-    (size, ETag/version, local modification time or digest: see ``hooks.identity``)."""
+    (size, ETag/version, local modification time or digest: see ``stores.identity``)."""
     now = time.time() if now is None else now
     age = now - entry.created_at
     if max_staleness is not None and age > max_staleness.total_seconds():

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,14 +31,17 @@ from kubernetes.client.exceptions import ApiException
 
 from airflow_kfp.bindings import Binding, Gate
 from airflow_kfp.config import KfpSettings, Runner, load_settings
-from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
-from airflow_kfp.hooks.identity import identity_fields
+from airflow_kfp.errors import ComponentFailedError, PipelineDefinitionError
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
-from airflow_kfp.operators import pod_errors, pod_spec, pod_staging, task_document
-from airflow_kfp.operators.base import ComponentFailedError, ComponentOperatorMixin, ResolvedInputs, RunResult
-from airflow_kfp.operators.pod_spec import model
-from airflow_kfp.operators.runtime_bundle import runtime_zip_b64
+from airflow_kfp.operators.base import ComponentOperatorMixin
+from airflow_kfp.runners import task_document
+from airflow_kfp.runners.base import ResolvedInputs, RunResult
+from airflow_kfp.runners.pod import errors as pod_errors
+from airflow_kfp.runners.pod import spec as pod_spec
+from airflow_kfp.runners.pod import staging as pod_staging
+from airflow_kfp.runners.pod.bundle import runtime_zip_b64
+from airflow_kfp.runners.pod.spec import model
 from airflow_kfp.runtime.pod import (
     BOOTSTRAP,
     CONTAINER_WRAPPER,
@@ -51,15 +55,18 @@ from airflow_kfp.runtime.pod import (
     pack_task,
 )
 from airflow_kfp.spec.durations import parse_duration
+from airflow_kfp.spec.messages import where
 from airflow_kfp.spec.model import ComponentSpec, TaskSpec
 from airflow_kfp.spec.quantities import memory_bytes
 from airflow_kfp.spec.task_config import applied_task
-from airflow_kfp.spec.validate import PipelineDefinitionError, where
+from airflow_kfp.stores.artifact_store import ArtifactStore, ArtifactStoreError
+from airflow_kfp.stores.identity import identity_fields
 
 STAGE_IN = "kfp-stage-in"
 STAGE_OUT = "kfp-stage-out"
 ENV_CHUNK = 100_000  # bytes per variable; Linux caps one "NAME=value" string at 128 KiB
 ENV_INLINE_MAX = 256 * 1024  # larger task documents go through the artifact store (etcd caps a pod at 1.5 MiB)
+log = logging.getLogger(__name__)
 HELPER_RESOURCES = model(
     k8s.V1ResourceRequirements, requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "256Mi"}
 )
@@ -91,6 +98,14 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
         mounts.append(artifact_mount)
         helper_mounts.append(artifact_mount)
     pod_security, container_security = pod_spec.security_contexts(task)
+    res = task.resources
+    if res.accelerator_limit and not res.accelerator_type and "accelerator_type" not in res.runtime_values:
+        log.warning(
+            "%s: set_accelerator_limit(%s) without set_accelerator_type asks for no accelerator (as in KFP); "
+            "add set_accelerator_type('nvidia.com/gpu') or your device plugin's resource name",
+            where(pipeline_name, task.name),
+            res.accelerator_limit,
+        )
     env = [*_runtime_env(), *pod_spec.user_env(task)]
     kwargs: dict[str, Any] = {
         "namespace": settings.namespace or None,
@@ -105,7 +120,7 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
         "volumes": volumes,
         "volume_mounts": mounts,
         "labels": pod_spec.pod_labels(pipeline_name, task),
-        "annotations": dict(task.kubernetes.pod_annotations) or None,
+        "annotations": pod_spec.pod_annotations(task),
         "service_account_name": task.kubernetes.service_account or settings.service_account or None,
         "image_pull_policy": task.kubernetes.image_pull_policy or settings.image_pull_policy or None,
         "image_pull_secrets": [model(k8s.V1LocalObjectReference, name=n) for n in task.kubernetes.image_pull_secrets]

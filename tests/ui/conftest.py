@@ -26,6 +26,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "screenshots"
 HIDDEN_DAG = "ui-broken"
+SECRET_DAG = "ui-secret"
+"""A DAG the restricted user may not read that imports the churn run's model (lineage must not show it)."""
 PASSWORDS = {"admin": "admin-pw", "restricted": "restricted-pw"}
 
 PLAIN_DAG = """
@@ -122,6 +124,13 @@ def _run_pipelines(airflow_db: Path) -> UiRuns:
     out.runs["hostile"] = runner.run(churn, conf={**defaults, "hostile": True, "kfp_experiment": "hostile-sweep"})
     out.runs["broken"] = runner.run_pipeline("tests.ui.pipelines:broken")
     out.runs["s3"] = runner.run_pipeline("tests.ui.pipelines:on_s3", artifact_root="s3://ui-artifacts/kfp")
+    # issue 24: groups, a failing loop item, caching off; a model reused by two other DAGs (one hidden)
+    out.runs["shapes"] = runner.run_pipeline("tests.ui.pipelines:shapes", enable_caching=True)
+    model_uri = out.runs["base"].manifest("train")["artifacts"]["model"]["uri"]
+    out.runs["reuse"] = runner.run_pipeline("tests.ui.pipelines:reuse", conf={"model_uri": model_uri})
+    out.runs["secret"] = runner.run_pipeline(
+        "tests.ui.pipelines:reuse", conf={"model_uri": model_uri}, dag_id=SECRET_DAG
+    )
     plain = runner.load(PLAIN_DAG)
     out.runs["plain"] = runner.run(plain)
     _start_run_in_progress()
@@ -174,7 +183,7 @@ def api_server(ui_runs: UiRuns, airflow_db: Path, ui_artifact_root: Path, ui_s3:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,restricted:viewer",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "KFP_UI_TEST_HIDDEN_DAGS": HIDDEN_DAG,
+        "KFP_UI_TEST_HIDDEN_DAGS": f"{HIDDEN_DAG},{SECRET_DAG}",
         "AIRFLOW__KFP__ARTIFACT_ROOT": str(ui_artifact_root),
         **ui_s3,
     }
