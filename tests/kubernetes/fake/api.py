@@ -234,7 +234,9 @@ class FakeKubernetes:
         self._thread.join(5)
         shutil.rmtree(self.node_root, ignore_errors=True)
         usage = os.environ.get("KFP_API_USAGE_DIR")
-        if usage and self.report_usage and self.authorizer.recorded:  # tests/fixtures/api_usage.py checks them against the chart
+        if (
+            usage and self.report_usage and self.authorizer.recorded
+        ):  # tests/fixtures/api_usage.py checks them against the chart
             (Path(usage) / f"{uuid.uuid4().hex}.json").write_text(json.dumps(sorted(self.authorizer.recorded)))
 
     def kubeconfig(self, path: Path, namespace: str | None = None, user: str = WORKER) -> Path:
@@ -303,13 +305,19 @@ class FakeKubernetes:
 
         self.call(run)
 
-    def lose_node(self, node_name: str) -> None:
-        """A node stops answering: its pods' phase becomes ``Unknown``; their logs and exec are unreachable."""
+    def lose_node(self, node_name: str, evict_after: float | None = None) -> None:
+        """A node stops answering: its pods' phase becomes ``Unknown``; their logs and exec are unreachable.
+
+        With ``evict_after``, the node lifecycle controller's taint eviction (``node.kubernetes.io/unreachable``,
+        tolerated for 300 s by default) deletes those pods that many seconds later; no kubelet confirms, so
+        they are removed without a graceful stop.
+        """
 
         async def run() -> None:
             for node in self.nodes:
                 if node.name == node_name:
                     node.lost = True
+            lost = []
             for pod in list(self.pods.values()):
                 if pod.node == node_name and pod.active:
                     pod.phase, pod.reason = "Unknown", "NodeLost"
@@ -317,6 +325,16 @@ class FakeKubernetes:
                     pod.condition("Ready", False, "NodeLost", pod.message)
                     pod.touch()
                     await pod.kill_all()
+                    lost.append(pod)
+            if evict_after is not None:
+
+                async def evict() -> None:
+                    await asyncio.sleep(evict_after)
+                    for pod in lost:
+                        self.deleted.append(pod.name)
+                        await self._remove(pod)
+
+                asyncio.ensure_future(evict())
 
         self.call(run)
 
