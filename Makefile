@@ -9,14 +9,14 @@ export AIRFLOW__CORE__LOAD_EXAMPLES = False
 # Some machines forbid .pyc files; then every Airflow subprocess recompiles Airflow from source.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: venv venv-oldest example test lint typecheck unit suite suite-oldest bench clean compat-refresh
+.PHONY: venv venv-oldest example test lint typecheck unit suite suite-oldest bench clean compat-refresh docs docs-serve
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv
 
 venv: $(BIN)/python
-	$(UV) pip install --quiet --python $(BIN)/python -e ".[test,lint,examples]"
+	$(UV) pip install --quiet --python $(BIN)/python -e ".[test,lint,examples,docs]"
 
 # Run the example pipeline end to end on this machine: Airflow on SQLite, components as subprocesses.
 example: venv
@@ -62,8 +62,17 @@ venv-oldest: $(VENV_OLDEST)/bin/python
 suite-oldest: venv-oldest
 	$(VENV_OLDEST)/bin/pytest -q -n 2 --dist loadgroup -p no:cacheprovider $(OLDEST_TESTS)
 
-# The whole suite: lint, types, tests on Airflow 3.3 and on 3.1. CI runs exactly this.
-test: lint typecheck suite suite-oldest
+# The documentation site (Sphinx + MyST, docs/), strict: any warning, broken link or missing reference
+# fails. `make docs-serve` builds it and serves it on http://127.0.0.1:8000.
+DOCS_OUT ?= docs/_build/html
+docs: venv
+	AIRFLOW_HOME=$(CURDIR)/docs/_build/airflow_home $(BIN)/sphinx-build -q -W --keep-going -b html docs $(DOCS_OUT)
+
+docs-serve: docs
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory $(DOCS_OUT) 8000
+
+# The whole suite: lint, types, the docs site, tests on Airflow 3.3 and on 3.1. CI runs exactly this.
+test: lint typecheck docs suite suite-oldest
 
 # Recompile the compatibility suite's pipelines with the real kfp SDK (in its own venv) and record what
 # kfp.local produces for them: tests/compat/fixtures. Needs PyPI the first time.

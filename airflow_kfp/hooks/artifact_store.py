@@ -123,13 +123,17 @@ class ArtifactStore(ABC):
         path = self.local_path(uri)
         if path is None:  # pragma: no cover - every remote store overrides this
             raise UnsupportedURIError(f"{type(self).__name__} cannot stream {uri}")
+        from airflow_kfp.runtime.regular import IrregularEntryError, open_regular
+
         remaining = limit
         try:
-            handle = path.open("rb")
+            handle = open_regular(os.fspath(path))  # never a link, never a FIFO
         except FileNotFoundError:
             raise ArtifactNotFoundError(f"no artifact at {uri}: nothing to read") from None
-        except IsADirectoryError:
-            raise ArtifactStoreError(f"{uri} is a directory: read its files instead") from None
+        except IrregularEntryError as exc:
+            if os.path.isdir(path) and not os.path.islink(path):
+                raise ArtifactStoreError(f"{uri} is a directory: read its files instead") from None
+            raise ArtifactStoreError(f"refusing to read {uri}: {exc}") from None
         with handle:
             while remaining is None or remaining > 0:
                 chunk = handle.read(chunk_size if remaining is None else min(chunk_size, remaining))

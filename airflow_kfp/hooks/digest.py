@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
-from airflow_kfp.runtime import verify
+from airflow_kfp.runtime import regular, verify
 
 T = TypeVar("T")
 
@@ -77,7 +77,7 @@ def hash_alongside(path: Path, transfer: Callable[[], T], chunk_size: int = CHUN
 
     def hash_it() -> None:
         try:
-            with open(path, "rb", buffering=0) as src:
+            with regular.open_regular(os.fspath(path)) as src:  # never a link, never blocking
                 box["digest"] = hash_file(src, chunk_size)
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc

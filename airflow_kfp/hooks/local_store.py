@@ -21,7 +21,7 @@ from airflow_kfp.hooks.artifact_store import (
     plain_path,
 )
 from airflow_kfp.hooks.digest import CHUNK_SIZE, copy_hashing, dir_digest, format_digest, hash_file
-from airflow_kfp.runtime import verify
+from airflow_kfp.runtime import regular, verify
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +127,11 @@ class LocalArtifactStore(ArtifactStore):
     # -- data ---------------------------------------------------------------------------------
 
     def _copy_file(self, src: Path, dst: Path) -> tuple[str, int]:
-        with open(src, "rb") as fin, open(dst, "xb") as fout:
+        with regular.open_regular(os.fspath(src)) as fin, open(dst, "xb") as fout:
             return copy_hashing(fin, fout, self.chunk_size)
 
     def _hash_path(self, path: Path) -> tuple[str, int]:
-        with open(path, "rb") as f:
+        with regular.open_regular(os.fspath(path)) as f:
             return hash_file(f, self.chunk_size)
 
     def _fill_tree(self, src: Path, tmp: Path, move: bool) -> tuple[list[tuple[str, str]], int]:
@@ -164,11 +164,14 @@ class LocalArtifactStore(ArtifactStore):
     def put_path(self, local: Path, uri: str, *, move: bool = False) -> ObjectInfo:
         local = plain_path(local)
         dest = self._to_path(self.ensure_under_root(uri))
-        if not local.exists():
+        if not os.path.lexists(local):
             raise ArtifactNotFoundError(f"cannot store {local} at {uri}: the local path does not exist")
+        try:  # regular files and folders only, checked before anything is read or moved
+            is_dir = regular.check_regular(os.fspath(local))
+        except regular.IrregularEntryError as exc:
+            raise ArtifactStoreError(f"refusing to store {local} at {uri}: {exc}") from None
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = temp_sibling(dest)
-        is_dir = local.is_dir()
         try:
             if is_dir:
                 entries, size = self._fill_tree(local, tmp, move)
@@ -202,14 +205,18 @@ class LocalArtifactStore(ArtifactStore):
     def get_path(self, uri: str, local: Path) -> ObjectInfo:
         src = self._to_path(uri)
         local = plain_path(local)
-        if not src.exists():
+        if not os.path.lexists(src):
             raise ArtifactNotFoundError(f"no artifact at {uri}: check the URI or the upstream task")
         if src == local:
             raise ArtifactStoreError(f"{uri} is already at {local}: read it in place")
+        try:
+            src_is_dir = regular.check_regular(os.fspath(src))
+        except regular.IrregularEntryError as exc:
+            raise ArtifactStoreError(f"refusing to read {uri}: {exc}") from None
         local.parent.mkdir(parents=True, exist_ok=True)
         tmp = temp_sibling(local)
         try:
-            if src.is_dir():
+            if src_is_dir:
                 entries, size = self._fill_tree(src, tmp, move=False)
                 digest = dir_digest(entries)
             else:
@@ -220,7 +227,7 @@ class LocalArtifactStore(ArtifactStore):
             _remove(tmp)
             raise
         st = src.stat()
-        return ObjectInfo(file_uri(src), size, digest, src.is_dir(), mtime=st.st_mtime)
+        return ObjectInfo(file_uri(src), size, digest, src_is_dir, mtime=st.st_mtime)
 
     def stat(self, uri: str) -> ObjectInfo | None:
         path = self._to_path(uri)

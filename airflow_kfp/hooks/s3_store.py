@@ -39,6 +39,7 @@ from airflow_kfp.hooks.artifact_store import (
 )
 from airflow_kfp.hooks.digest import HashingWriter, dir_digest, format_digest, hash_alongside, tree_etag
 from airflow_kfp.hooks.local_store import install, temp_sibling, walk_files
+from airflow_kfp.runtime import regular
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -302,10 +303,14 @@ class S3ArtifactStore(ArtifactStore):
         local = plain_path(local)
         bucket, key = split_s3_uri(self.ensure_under_root(uri))
         uri = f"s3://{bucket}/{key}"
-        if not local.exists():
+        if not os.path.lexists(local):
             raise ArtifactNotFoundError(f"cannot store {local} at {uri}: the local path does not exist")
+        try:  # regular files and folders only, checked before anything is read (a FIFO would block)
+            is_dir = regular.check_regular(os.fspath(local))
+        except regular.IrregularEntryError as exc:
+            raise ArtifactStoreError(f"refusing to store {local} at {uri}: {exc}") from None
         with self._manager() as tm:
-            if local.is_dir():
+            if is_dir:
                 files = list(walk_files(local))
                 hashes = self._map(lambda f: self._upload_file(tm, f[1], f"{uri}/{f[0]}"), files)
                 entries = [(rel, h) for (rel, _), (h, _) in zip(files, hashes)]

@@ -34,7 +34,7 @@ from airflow_kfp.hooks.layout import encode_segment
 from airflow_kfp.manifest import ArtifactRecord, recorded_as_given
 from airflow_kfp.operators import component_env, launch, local_mounts, task_document
 from airflow_kfp.operators.task_run import ResolvedInputs, RunResult
-from airflow_kfp.runtime import forkserver, user_code, verify
+from airflow_kfp.runtime import forkserver, regular, user_code, verify
 from airflow_kfp.runtime.artifacts import METRICS_TYPES, uri_to_local_path
 from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.messages import where
@@ -123,7 +123,7 @@ class LocalRunner:
                         verify.check(name, uri, record, got.digest, got.size, got.etag)
                     else:
                         verify.verify_in_place(name, str(local), uri, record)
-                except verify.ArtifactIntegrityError as exc:
+                except (verify.ArtifactIntegrityError, regular.IrregularEntryError) as exc:
                     raise ComponentFailedError(f"{self.where(name)}: {exc}") from None
                 entries.append(task_document.artifact_entry(name, record, str(local)))
             staged[name] = entries
@@ -243,6 +243,22 @@ class LocalRunner:
         finally:
             launch.discard(settings.local_launch, workdir, env)
 
+    def _regularise(self, out_paths: dict[str, Path]) -> None:
+        """Outputs are regular files and folders only (``runtime.regular``), checked for every output
+        before any is read or moved: links inside the output folder become copies, the rest is refused."""
+        if not out_paths:
+            return
+        boundary = str(next(iter(out_paths.values())).parent)
+        try:
+            notes = regular.regularise_outputs({n: str(p) for n, p in out_paths.items()}, boundary)
+        except (regular.IrregularEntryError, OSError) as exc:
+            raise ComponentFailedError(
+                f"{self.where()}: component '{self.component_spec.name}' wrote an output that is not a regular "
+                f"file or folder: {exc}. Nothing was stored."
+            ) from None
+        for note in notes:
+            self.log.info("%s", note)
+
     def _store_outputs(
         self,
         written: dict[str, Any],
@@ -252,6 +268,7 @@ class LocalRunner:
         store: ArtifactStore,
     ) -> dict[str, ArtifactRecord]:
         records: dict[str, ArtifactRecord] = {}
+        self._regularise(out_paths)
         for name, uri in output_uris.items():
             produced = (written.get("artifacts") or {}).get(name, {}).get("artifacts") or [{}]
             metadata = dict(produced[0].get("metadata") or {})

@@ -18,7 +18,7 @@ import os
 import shutil
 from typing import Any
 
-from airflow_kfp.runtime import transfer
+from airflow_kfp.runtime import regular, transfer
 from airflow_kfp.runtime.artifacts import METRICS_TYPES
 from airflow_kfp.runtime.transport import StagingError, _log
 from airflow_kfp.runtime.verify import (
@@ -88,7 +88,7 @@ def store_output(item: dict[str, Any]) -> tuple[int, str, list[str]]:
     directory output larger than a part is spilled as chunk objects the worker copies into place
     (``item["uploaded"]`` tells it what to complete); smaller ones are POSTed to their final key."""
     path, uri = item["path"], item["uri"]
-    is_dir = os.path.isdir(path)
+    is_dir = regular.check_regular(path)  # lstat only: regularise_output already ran for every output
     files = list(walk_files(path)) if is_dir else [("", path)]
     hashes: list[tuple[str, str]] = []
     total = 0
@@ -124,16 +124,22 @@ def stage_outputs(outputs: list[dict[str, Any]], executor_output: dict[str, Any]
     """Store every output artifact; return ``{name: ArtifactRecord}`` for the XCom result."""
     produced = executor_output.get("artifacts") or {}
     records: dict[str, Any] = {}
+    try:  # regular files and folders only, for every output before any is read or moved
+        for item in outputs:
+            for note in regular.regularise_output(item["name"], item["path"]):
+                _log(note)
+    except (regular.IrregularEntryError, OSError) as exc:
+        raise StagingError(f"{exc}; nothing was stored") from None
     for item in outputs:
         name = item["name"]
         entries = (produced.get(name) or {}).get("artifacts") or [{}]
         metadata = dict(entries[0].get("metadata") or {})
         path = item["path"]
         elsewhere = str(entries[0].get("uri") or item["uri"])
-        if not os.path.exists(path) and elsewhere != item["uri"]:  # KFP: kept at the component's own URI
+        if not os.path.lexists(path) and elsewhere != item["uri"]:  # KFP: kept at the component's own URI
             records[name] = {"uri": elsewhere, "type": item["type"], "metadata": metadata, "external": True}
             continue
-        if not os.path.exists(path):
+        if not os.path.lexists(path):
             if item["type"] not in METRICS_TYPES:
                 raise StagingError(
                     f"the component did not write its output artifact '{name}' (nothing at its .path); "

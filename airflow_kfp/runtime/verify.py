@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-from collections.abc import Iterator, Mapping
+import stat
+from collections.abc import Mapping
 from typing import Any
 
 from airflow_kfp.runtime.errors import AirflowKfpError
+from airflow_kfp.runtime.regular import TEMP_NAME, IrregularEntryError, kind, open_regular, walk_files
 
 CHUNK = 1024 * 1024
-TEMP_NAME = re.compile(r"^\..*\.(tmp|old)-[0-9a-f]{12}$")
-"""In-flight temporaries of the local store: never part of an artifact."""
+__all__ = ["TEMP_NAME", "IrregularEntryError", "walk_files"]
 
 
 class ArtifactIntegrityError(AirflowKfpError):
@@ -37,20 +37,10 @@ def dir_digest(files: list[tuple[str, str]]) -> str:
     return format_digest(h.hexdigest())
 
 
-def walk_files(root: str) -> Iterator[tuple[str, str]]:
-    """``(relpath with "/", path)`` of every file under ``root``, skipping the store's temporaries."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not TEMP_NAME.match(d))
-        for name in sorted(filenames):
-            if not TEMP_NAME.match(name):
-                path = os.path.join(dirpath, name)
-                yield os.path.relpath(path, root).replace(os.sep, "/"), path
-
-
 def hash_file(path: str) -> tuple[str, int]:
-    """(sha256 hex, size) of one file, streamed."""
+    """(sha256 hex, size) of one regular file, streamed (a link or a FIFO is refused, never followed)."""
     h, size = hashlib.sha256(), 0
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         while chunk := fh.read(CHUNK):
             h.update(chunk)
             size += len(chunk)
@@ -58,8 +48,10 @@ def hash_file(path: str) -> tuple[str, int]:
 
 
 def hash_path(path: str) -> tuple[str, int]:
-    """(digest, size) of a file or a directory, streamed."""
-    if not os.path.isdir(path):
+    """(digest, size) of a file or a directory, streamed; anything but regular files and folders raises
+    ``IrregularEntryError`` (``runtime.regular``)."""
+    mode = os.lstat(path).st_mode
+    if not stat.S_ISDIR(mode):
         hexd, size = hash_file(path)
         return format_digest(hexd), size
     entries, total = [], 0
@@ -119,13 +111,19 @@ def check(
 
 def verify_in_place(name: str, path: str, uri: str, record: Mapping[str, Any]) -> tuple[str, int]:
     """Hash the artifact at ``path`` (read in place) and check it; return (digest, size)."""
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         raise ArtifactIntegrityError(
             f"input artifact '{name}' at {uri} no longer exists (written by "
             f"{producer_text(record.get('producer'))}); clear that task to produce it again."
         )
     if not record.get("digest"):  # an imported artifact without a digest: its size is the check
-        size = sum(os.path.getsize(p) for _, p in walk_files(path)) if os.path.isdir(path) else os.path.getsize(path)
+        st = os.lstat(path)
+        if stat.S_ISDIR(st.st_mode):
+            size = sum(os.lstat(p).st_size for _, p in walk_files(path))
+        elif stat.S_ISREG(st.st_mode):
+            size = st.st_size
+        else:
+            raise IrregularEntryError(f"input artifact '{name}' at {uri} is {kind(st.st_mode)}; it is not read")
         check(name, uri, record, None, size)
         return "", size
     digest, size = hash_path(path)

@@ -1,0 +1,67 @@
+"""The documentation's code samples run: every Python sample in docs/ is included from a file of
+docs/examples/, and each of those files builds its DAGs here (the tour and the compiled-YAML sample also
+run end to end). The site itself is built strictly by `make docs` (CI)."""
+
+from __future__ import annotations
+
+import re
+import runpy
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DOCS = REPO / "docs"
+EXAMPLES = sorted(p for p in (DOCS / "examples").glob("*.py") if not p.name.startswith("_"))
+PAGES = sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.parts)
+
+
+def test_python_samples_are_included_from_tested_files() -> None:
+    inline = [
+        f"{page.relative_to(REPO)}:{text[: m.start()].count(chr(10)) + 1}"
+        for page in PAGES
+        for text in [page.read_text()]
+        for m in re.finditer(r"^\s*```+\s*(python|py|{code-block}\s+python)\s*$", text, re.M)
+    ]
+    assert not inline, (
+        "Python samples must live in docs/examples/*.py (run by tests/test_docs.py) and be shown with "
+        f"```{{literalinclude}}: {inline}"
+    )
+
+
+def test_every_literalinclude_names_an_example_and_its_markers() -> None:
+    for page in PAGES:
+        text = page.read_text()
+        for m in re.finditer(r"```\{literalinclude\} (\S+)\n((?::[^\n]*\n)*)", text):
+            target = (page.parent / m.group(1)).resolve()
+            assert target.exists(), f"{page.relative_to(REPO)} includes {m.group(1)}, which does not exist"
+            for marker in re.findall(r':(?:start-after|end-before): "([^"]+)"', m.group(2)):
+                assert marker in target.read_text(), f"{page.relative_to(REPO)}: {marker!r} not in {m.group(1)}"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_example_builds_its_dags(example: Path) -> None:
+    namespace = runpy.run_path(str(example), run_name=f"docs_example_{example.stem}")
+    if example.stem == "ui_best_run":  # runs against a real api-server in tests/ui/test_docs_sample.py
+        assert callable(namespace["best_run"])
+        return
+    from airflow.sdk import DAG
+
+    dags = [v for v in namespace.values() if isinstance(v, DAG)]
+    assert dags, f"{example.name} defines no DAG"
+
+
+def test_tour_runs_end_to_end(dag_runner) -> None:
+    dag = dag_runner.load((DOCS / "examples" / "tour.py").read_text())
+    result = dag_runner.run(dag, conf={"n_rows": 10})
+    assert result.state == "success", result.states
+    assert result.manifest("train")["parameters"]["Output"] == 0.93
+    assert result.manifest("train")["artifacts"]["metrics"]["metadata"] == {"accuracy": 0.93}
+    assert result.artifact_path("report", "out").read_text().strip() == "score 0.93"
+
+
+def test_compiled_yaml_sample_runs_end_to_end(dag_runner) -> None:
+    source = (DOCS / "examples" / "compiled_yaml.py").read_text()
+    source = source.replace("HERE = Path(__file__).parent", f"HERE = Path({str(DOCS / 'examples')!r})")
+    result = dag_runner.run(dag_runner.load(source))
+    assert result.state == "success", result.states
