@@ -28,10 +28,8 @@ def _uri(result, task="write-secret", output="data") -> str:
 
 
 def _entry(root: Path, dag_id: str, pipeline: str, component: str) -> Path:
-    from airflow_kfp.hooks.layout import encode_segment
-
-    folder = root / ".cache" / encode_segment(f"dag:{dag_id}") / encode_segment(pipeline) / encode_segment(component)
-    [entry] = folder.glob("*.json")
+    """The one index entry of ``component`` (found by its folder's name, wherever the index keeps it)."""
+    [entry] = [p for p in (root / ".cache").rglob("*.json") if p.parent.name == component]
     return entry
 
 
