@@ -1,6 +1,6 @@
 """Who may read an artifact: whoever may read the DAG run that wrote it. One rule, three enforcers.
 
-The store's layout (``hooks.layout``) encodes the producing DAG and run in every path, so a URI in an
+The store's layout (``stores.layout``) encodes the producing DAG and run in every path, so a URI in an
 artifact root names its owner. The rule is applied:
 
 - in the UI and its API (``ui.access``), by Airflow's auth manager: every DAG a served artifact's
@@ -20,8 +20,8 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from airflow_kfp.hooks.layout import StoredPlace, place_in_root
-from airflow_kfp.runtime.errors import AirflowKfpError
+from airflow_kfp.core.errors import AirflowKfpError
+from airflow_kfp.stores.layout import StoredPlace, place_in_root
 
 __all__ = [
     "ArtifactAccessError",

@@ -1,7 +1,7 @@
 """Where each input of a task comes from at run time: the typed seam between compiler and operators.
 
-The compiler's plan (``airflow_kfp.compiler.plan``) gives every task one :data:`Binding` per input it
-receives; the operators hand them to the one resolver (``airflow_kfp.operators.resolver``) when the
+The compiler's plan (``airflow_kfp.planning.planner``) gives every task one :data:`Binding` per input it
+receives; the operators hand them to the one resolver (``airflow_kfp.services.resolver``) when the
 task runs. Frozen, plain data: no Airflow object, so a plan can be built and tested without Airflow.
 """
 

@@ -17,10 +17,10 @@ from typing import Any
 from airflow_kfp.compiler.compiler import is_model_document, read_model
 from airflow_kfp.dsl.components import BaseComponent
 from airflow_kfp.dsl.pipeline_task import PipelineTask
+from airflow_kfp.errors import PipelineDefinitionError
+from airflow_kfp.kfp_yaml.component_v1 import component_from_v1, env_of, is_v1_component
+from airflow_kfp.kfp_yaml.document import Where, check_schema, parse_yaml
 from airflow_kfp.spec.model import ComponentSpec, PipelineSpec, Resources, TaskSpec
-from airflow_kfp.spec.validate import PipelineDefinitionError
-from airflow_kfp.yaml.component_v1 import component_from_v1, env_of, is_v1_component
-from airflow_kfp.yaml.document import Where, check_schema, parse_yaml
 
 __all__ = ["YamlComponent", "load_component_from_file", "load_component_from_text", "load_component_from_url"]
 
@@ -59,9 +59,9 @@ class YamlComponent(BaseComponent):
 
 
 def _from_v2(document: list[dict[str, Any]], source: str) -> YamlComponent:
-    from airflow_kfp.yaml import load_pipeline
-    from airflow_kfp.yaml.platform import kubernetes_settings
-    from airflow_kfp.yaml.tasks import Document
+    from airflow_kfp.kfp_yaml import load_pipeline
+    from airflow_kfp.kfp_yaml.platform import kubernetes_settings
+    from airflow_kfp.kfp_yaml.tasks import Document
 
     spec_doc = document[0]
     check_schema(spec_doc, source)

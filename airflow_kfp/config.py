@@ -240,7 +240,7 @@ class KfpSettings:
         if self.runner not in RUNNERS:
             raise ValueError(f"[kfp] runner is {self.runner!r}; use one of {', '.join(RUNNERS)}")
         if self.local_env_passthrough:
-            from airflow_kfp.operators.component_env import parse_passthrough
+            from airflow_kfp.runners.local.environment import parse_passthrough
 
             parse_passthrough(self.local_env_passthrough)
         if len(self.cache_scope) > 200 or any(c in self.cache_scope for c in "\0\n"):

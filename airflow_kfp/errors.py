@@ -6,7 +6,7 @@ the same root) so callers can catch the whole family, or one kind, without impor
 
 from __future__ import annotations
 
-from airflow_kfp.runtime.errors import AirflowKfpError
+from airflow_kfp.core.errors import AirflowKfpError
 
 __all__ = [
     "AirflowKfpError",
@@ -30,4 +30,13 @@ class FlowInputError(InputResolutionError):
 
 
 class ComponentFailedError(AirflowKfpError):
-    """The component ran and failed; the message carries its exit code and output tail."""
+    """The component ran and failed; the message carries its exit code and output tail.
+
+    ``user_report``: the component's own traceback (its frames first), when it raised one; the
+    experiments UI shows it first and the message ends with it, where Airflow's log view scrolls to.
+    """
+
+    def __init__(self, message: str, *, user_report: str | None = None, output_tail: str | None = None) -> None:
+        super().__init__(message)
+        self.user_report = user_report
+        self.output_tail = output_tail

@@ -32,6 +32,9 @@ class ArtifactRecord(TypedDict, total=False):
     mtime: float | None
     producer: Producer
     external: bool
+    metadata_keys: list[str]
+    """The metadata's keys in the order the component logged them: PostgreSQL's JSONB (XCom's column)
+    reorders object keys, so readers restore the order from this list."""
 
 
 def recorded_as_given(record: ArtifactRecord) -> bool:
@@ -51,6 +54,19 @@ class CacheRecord(TypedDict, total=False):
     """A hit from another DAG of this shared cache scope (``[kfp] cache_scope``); its source is not named."""
     copied: bool
     """The hit's outputs were copied into this run's own folder (a hit from another DAG)."""
+    enabled: bool
+    """False when caching was off for this step (``set_caching_options(False)``, run conf, settings)."""
+    off_reason: str | None
+
+
+class InputArtifactRef(TypedDict, total=False):
+    """An artifact a step read: enough for lineage (producer, digest) without its metadata."""
+
+    uri: str
+    type: str
+    digest: str | None
+    producer: Producer
+    external: bool
 
 
 class Manifest(TypedDict, total=False):
@@ -67,15 +83,57 @@ class Manifest(TypedDict, total=False):
     """The step's input parameter values as used (defaults included); read by the experiments UI."""
     component_digest: str
     """sha256 of the component's canonical spec: compare tells which components changed."""
+    input_artifacts: dict[str, list[InputArtifactRef]]
+    """The artifacts the step read, per input: the run graph's and lineage's edges (issue 24)."""
 
 
-def stamp_step(manifest: Manifest, input_parameters: dict[str, Any], component_json: str) -> None:
+def stamp_step(
+    manifest: Manifest,
+    input_parameters: dict[str, Any],
+    component_json: str,
+    input_artifacts: dict[str, list[ArtifactRecord]] | None = None,
+) -> None:
     """Record what the step was given (issue 12, experiments UI); values that are not JSON become strings."""
     import hashlib
     import json
 
     manifest["inputs"] = json.loads(json.dumps(input_parameters, default=str))
     manifest["component_digest"] = hashlib.sha256(component_json.encode()).hexdigest()
+    manifest["input_artifacts"] = {
+        name: [input_ref(r) for r in records if isinstance(r, dict)]
+        for name, records in (input_artifacts or {}).items()
+    }
+
+
+def input_ref(record: ArtifactRecord) -> InputArtifactRef:
+    ref = InputArtifactRef(uri=str(record.get("uri") or ""), type=str(record.get("type") or ""))
+    ref["digest"] = record.get("digest")
+    if record.get("producer"):
+        ref["producer"] = record["producer"]
+    if record.get("external"):
+        ref["external"] = True
+    return ref
+
+
+def keep_metadata_order(artifacts: dict[str, ArtifactRecord]) -> None:
+    """Write each record's metadata key order down (see ``ArtifactRecord.metadata_keys``)."""
+    for record in artifacts.values():
+        metadata = record.get("metadata") if isinstance(record, dict) else None
+        if isinstance(metadata, dict) and len(metadata) > 1:
+            record["metadata_keys"] = [str(k) for k in metadata]
+
+
+def ordered_metadata(record: dict[str, Any]) -> dict[str, Any]:
+    """A record's metadata in the order logged, whatever order the database returned its keys in."""
+    metadata = record.get("metadata")
+    if not isinstance(metadata, dict):
+        return {}
+    keys = record.get("metadata_keys")
+    if not isinstance(keys, list):
+        return dict(metadata)
+    out = {k: metadata[k] for k in keys if isinstance(k, str) and k in metadata}
+    out.update((k, v) for k, v in metadata.items() if k not in out)
+    return out
 
 
 def new_manifest(*, pipeline: str, pipeline_version: str, task: str, component: str, run_id: str) -> Manifest:

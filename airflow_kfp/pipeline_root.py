@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 
-from airflow_kfp.hooks.artifact_store import SUPPORTED_SCHEMES
-from airflow_kfp.spec.validate import PipelineDefinitionError
+from airflow_kfp.errors import PipelineDefinitionError
+from airflow_kfp.stores.artifact_store import SUPPORTED_SCHEMES
 
 STORE_SCHEMES = ("s3", "file")
-"""URI schemes an artifact store exists for (see ``hooks.factory.get_artifact_store``)."""
+"""URI schemes an artifact store exists for (see ``stores.factory.get_artifact_store``)."""
 
 _SCHEME_LIKE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
 """``gs:/x``, ``s3:bucket``: a scheme with its slashes wrong (one letter would be a drive)."""

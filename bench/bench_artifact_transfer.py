@@ -52,7 +52,7 @@ def child(args: argparse.Namespace) -> None:
     from boto3.s3.transfer import TransferConfig
     from botocore.config import Config
 
-    from airflow_kfp.hooks.s3_store import S3ArtifactStore
+    from airflow_kfp.stores.s3 import S3ArtifactStore
 
     s = _settings(args)
     store = S3ArtifactStore(f"s3://{BUCKET}", endpoint_url=args.endpoint, **s)  # type: ignore[arg-type]

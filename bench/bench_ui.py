@@ -1,12 +1,16 @@
 """``python -m bench.bench_ui``: how fast the experiments UI answers for a DAG with many runs.
 
-Runs a 20-step pipeline once for real (``dag.test()``), then copies that run's rows (DAG run, task
-instances, manifests in XCom) into 499 more runs with different params and metrics, and times what
-each API endpoint does after authorization (``airflow_kfp.ui.answers``, JSON encoding included),
-counting the SQL statements it sends. SQLite by default; ``--sql-alchemy-conn`` points it at another
-database (e.g. a local PostgreSQL).
+Runs a 20-step pipeline once for real (``dag.test()``; each step reads the previous step's dataset
+and writes its own, so lineage has 20 links per run), then copies that run's rows (DAG run, task
+instances, manifests in XCom, with each copy's own artifact URIs) into 499 more runs with different
+params and metrics, and times what each API endpoint does after authorization
+(``airflow_kfp.ui.answers``, the run graph and lineage; JSON encoding included), counting the SQL
+statements it sends. Every tenth copy reads the first run's last dataset (as a cache hit or an
+importer would), so lineage from that artifact fans out across 50 runs. SQLite by default;
+``--sql-alchemy-conn`` points it at another database (e.g. a local PostgreSQL). ``--record`` writes
+the figures into bench/figures.json (key ``ui_pages``).
 
-    python -m bench.bench_ui [--runs 500] [--reps 7] [--sql-alchemy-conn URL]
+    python -m bench.bench_ui [--runs 500] [--reps 7] [--sql-alchemy-conn URL] [--record]
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 RESULTS = Path(__file__).parent / "results"
 STEPS = 20
@@ -31,23 +36,28 @@ STEPS = 20
 DAG_SOURCE = """
 import datetime
 from airflow_kfp import dsl, to_dag
-from airflow_kfp.dsl import Metrics, Output
+from airflow_kfp.dsl import Dataset, Input, Metrics, Output
 
 
 @dsl.component
-def step(i: int, lr: float, metrics: Output[Metrics]) -> float:
+def first(lr: float, out: Output[Dataset], metrics: Output[Metrics]) -> float:
+    open(out.path, "w").write("0")
+    metrics.log_metric("score", 0.0)
+    return 0.0
+
+
+@dsl.component
+def step(i: int, lr: float, data: Input[Dataset], out: Output[Dataset], metrics: Output[Metrics]) -> float:
+    open(out.path, "w").write(open(data.path).read() + str(i))
     metrics.log_metric("score", round(i * lr, 4))
     return i * lr
 
 
 @dsl.pipeline(name="bench-ui")
 def bench_ui(lr: float = 0.1, batch: int = 32, tag: str = "base"):
-    previous = None
-    for i in range(%(steps)d):
-        task = step(i=i, lr=lr)
-        if previous is not None:
-            task.after(previous)
-        previous = task
+    previous = first(lr=lr)
+    for i in range(1, %(steps)d):
+        previous = step(i=i, lr=lr, data=previous.outputs["out"])
 
 
 dag = to_dag(bench_ui, start_date=datetime.datetime(2024, 1, 1), experiment="bench", enable_caching=False)
@@ -60,6 +70,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--sql-alchemy-conn", default=None, help="metadata DB URL (default: SQLite in a temp dir)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the runs page")
+    parser.add_argument("--record", action="store_true", help="write the figures into bench/figures.json (ui_pages)")
     return parser.parse_args()
 
 
@@ -118,6 +129,12 @@ def _clone_runs(dag_id: str, count: int) -> None:
             {c: row._mapping[c] for c in xcom_cols}
             for row in session.execute(select(XComModel.__table__).where(XComModel.dag_id == dag_id))
         ]
+        original = str(run.run_id)
+        last_uri = ""
+        for x in xcoms:
+            manifest = json.loads(x["value"]) if isinstance(x["value"], str) else dict(x["value"])
+            if x["task_id"] == f"step-{STEPS - 1}" and x["key"] == "return_value":
+                last_uri = manifest["artifacts"]["out"]["uri"]
         for n in range(count):
             run_id = f"manual__bench-{n:05d}"
             lr = round(rng.uniform(0.01, 1.0), 4)
@@ -134,7 +151,13 @@ def _clone_runs(dag_id: str, count: int) -> None:
             for x in xcoms:
                 value = x["value"]
                 manifest = json.loads(value) if isinstance(value, str) else dict(value)
-                manifest = json.loads(json.dumps(manifest))
+                text = json.dumps(manifest)
+                # this copy's own artifacts: every URI names its run
+                text = text.replace(original, run_id).replace(quote(original, safe=""), quote(run_id, safe=""))
+                manifest = json.loads(text)
+                if n % 10 == 0 and x["task_id"] == "first":
+                    # every tenth copy starts from the first run's last dataset (a reuse across runs)
+                    manifest.setdefault("input_artifacts", {})["seed"] = [{"uri": last_uri, "type": "system.Dataset"}]
                 manifest["run_id"] = run_id
                 for record in (manifest.get("artifacts") or {}).values():
                     if record.get("type") == "system.Metrics":
@@ -196,8 +219,14 @@ def main() -> int:
 
         return call
 
+    from airflow_kfp.ui import graph_api, lineage
+
     with create_session() as session:
         run_ids = [r.run_id for r in answers.data.runs_of_dag(session, dag_id, 3, 0)[0]]
+        first_run = next(
+            r.run_id for r in answers.data.runs_of_dag(session, dag_id, args.runs, 0)[0] if "bench" not in r.run_id
+        )
+    readable = {dag_id}
     figures = {
         "runs page": _timed(with_session(lambda s: answers.runs(s, dag_id, args.runs, 0)), args.reps),
         "run details": _timed(with_session(lambda s: answers.run(s, dag_id, run_ids[0])), args.reps),
@@ -205,7 +234,22 @@ def main() -> int:
         "experiments (best metric)": _timed(
             with_session(lambda s: answers.experiments(s, {dag_id}, "step-10/score", "max")), args.reps
         ),
+        "run graph": _timed(with_session(lambda s: graph_api.graph_answer(s, dag_id, run_ids[0])), args.reps),
+        # first: the index is built from every manifest (a fresh api-server's first lineage request)
+        "lineage of an artifact": _timed(
+            with_session(
+                lambda s: lineage.lineage(s, readable, artifact=(dag_id, first_run, f"step-{STEPS - 1}", -1, "out"))
+            ),
+            args.reps,
+        ),
+        "lineage of a run": _timed(
+            with_session(lambda s: lineage.lineage(s, readable, run=(dag_id, run_ids[0]))), args.reps
+        ),
     }
+    with create_session() as session:
+        shared = lineage.lineage(session, readable, artifact=(dag_id, first_run, f"step-{STEPS - 1}", -1, "out"))
+    fanned = {n["run_id"] for n in shared["nodes"] if n["kind"] == "step"}
+    assert len(fanned) >= min(args.runs // 10, 40), len(fanned)  # the reuse across runs is found
     if args.profile:
         import cProfile
         import pstats
@@ -235,6 +279,8 @@ def main() -> int:
     )
     result["load_average"] = round(load, 2)
     (RESULTS / f"ui-{backend}.json").write_text(json.dumps(result, indent=2))
+    if args.record:
+        _record(result)
     for name, f in figures.items():
         print(
             f"  {name:<26} wall median {f['median_s'] * 1000:7.1f} ms (first {f['first_s'] * 1000:7.1f})  "
@@ -242,6 +288,21 @@ def main() -> int:
             f"{f['sql_statements']:>2} SQL statements  {f['json_bytes'] / 1024:5.0f} KiB JSON"
         )
     return 0
+
+
+def _record(result: dict[str, Any]) -> None:
+    """Into bench/figures.json, beside the ratio figures (``ui_pages``: absolute page timings)."""
+    import datetime
+
+    from bench import record
+
+    data = record.load()
+    data["ui_pages"] = {
+        **result,
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": "python -m bench.bench_ui --record " + " ".join(sys.argv[1:]).replace("--record", "").strip(),
+    }
+    record.save(data, record.FIGURES_JSON)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,10 @@ ORDER = (
 )
 
 
+KEPT = ("ui_pages",)
+"""Records other benchmarks write into the file (``bench.bench_ui --record``); a bench run keeps them."""
+
+
 def _rank(key: str) -> tuple[int, str]:
     return (ORDER.index(key) if key in ORDER else len(ORDER), key)
 
@@ -66,11 +70,13 @@ def merge(
         keep = [row for row in previous.get("figures", []) if row["key"] not in fresh]
         runs = [r for r in previous.get("runs", []) if any(row["measured"]["date"] == r["date"] for row in keep)]
     rows = sorted(keep + stamped, key=lambda row: _rank(row["key"]))
+    kept = {k: previous[k] for k in KEPT if previous is not None and k in previous}
     return {
         "schema": SCHEMA,
         "note": "Written by `python -m bench`; `python -m bench.report` generates the README's table from it.",
         "runs": [*runs, run],
         "figures": rows,
+        **kept,
     }
 
 

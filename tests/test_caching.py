@@ -342,7 +342,7 @@ def _racing_writes(store, uri, key, n, replaces=None):
 
 @pytest.fixture(params=["local", "s3"])
 def any_store(request, tmp_path, monkeypatch):
-    from airflow_kfp.hooks.factory import get_artifact_store
+    from airflow_kfp.stores.factory import get_artifact_store
 
     if request.param == "local":
         return get_artifact_store(str(tmp_path / "root"))

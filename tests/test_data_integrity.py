@@ -104,7 +104,7 @@ def test_a_corrupted_local_artifact_between_runs_is_a_miss(dag_runner, artifact_
 def test_every_read_verifies_the_digest_and_names_producer_and_fix(dag_runner, artifact_root, logs, monkeypatch):
     # Hits trust an unchanged size and mtime for big files; make every file "big" so the corrupted
     # artifact is handed on by a hit and only the read can catch it.
-    monkeypatch.setattr("airflow_kfp.hooks.identity.REHASH_BELOW", -1)
+    monkeypatch.setattr("airflow_kfp.stores.identity.REHASH_BELOW", -1)
     first = _run_at(dag_runner, WHEN)
     path = first.artifact_path("write-region", "data")
     _corrupt_keeping_size_and_mtime(path)

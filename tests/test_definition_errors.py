@@ -116,7 +116,8 @@ def test_cycle_through_after():
 
 
 def test_two_tasks_with_one_name_in_the_model():
-    from airflow_kfp.spec import PipelineSpec, validate_pipeline
+    from airflow_kfp.spec.model import PipelineSpec
+    from airflow_kfp.spec.validate import validate_pipeline
 
     @dsl.pipeline(name="p-dup")
     def p():

@@ -5,7 +5,7 @@ itself would skip them (a mapping over nothing skips the mapped tasks, and the s
 
 from __future__ import annotations
 
-from airflow_kfp.compiler.plan import plan_pipeline
+from airflow_kfp.planning.planner import plan_pipeline
 
 P = "tests.pipelines.empty_loops"
 

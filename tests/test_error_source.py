@@ -18,8 +18,8 @@ def line_of(marker: str) -> int:
 @pytest.fixture
 def failures(monkeypatch):
     """Each failed task's ComponentFailedError message (the task's failure, as Airflow records it)."""
-    from airflow_kfp.operators.base import ComponentFailedError
-    from airflow_kfp.operators.local_runner import LocalRunner
+    from airflow_kfp.errors import ComponentFailedError
+    from airflow_kfp.runners.local.runner import LocalRunner
 
     seen: dict[str, str] = {}
     real = LocalRunner._run_launcher
@@ -50,10 +50,13 @@ def test_failure_names_the_users_file_and_line_after_5000_lines(dag_runner, fail
     assert 'raise ValueError(f"bad rows: {rows} is too many")' in message  # the source line is shown
     assert "ValueError: bad rows: 5000 is too many" in message
     assert "launcher.py" not in message and "executor.py" not in message and "ephemeral_component" not in message
-    # the 40-line tail is kept too, after the traceback: the component's last output before it raised
-    traceback_part, tail = message.split("Last 40 lines of its output before the error:\n")
+    # the 40-line tail is kept too, before the traceback; the user's exception is the message's last
+    # line, where Airflow's log view scrolls to (issue 24)
+    head, rest = message.split("Last 40 lines of its output before the error:\n")
+    tail, traceback_part = rest.split("The component's error (its own frames first):\n")
     assert "ValueError: bad rows" in traceback_part and "progress line" not in traceback_part
     assert tail.splitlines() == [f"progress line {i}" for i in range(4960, 5000)]
+    assert message.rstrip().splitlines()[-1] == "ValueError: bad rows: 5000 is too many"
 
     message = failures["helper-failure"]
     assert f'File "{SOURCE}", line {line_of("HELPER-RAISE")}, in validate_rows' in message

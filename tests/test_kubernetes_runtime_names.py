@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from airflow_kfp import dsl, kubernetes, to_dag
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.spec.model import PipelineInputArgument, TaskOutputArgument
-from airflow_kfp.spec.validate import PipelineDefinitionError
 
 P = "tests.pipelines.kube_names"
 

@@ -298,7 +298,7 @@ def test_output_asset_triggers_a_downstream_dag(dag_runner):
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    from airflow_kfp.lineage.mixin import lineage_enabled
+    from airflow_kfp.lineage.service import lineage_enabled
 
     assert not lineage_enabled()  # no transport: nothing is emitted and the run must not care
     dag = dag_runner.load(ASSET_DAGS)
@@ -402,7 +402,7 @@ def test_emit_assets_and_the_kfp_scheme_are_registered():
 
 def test_set_output_asset_rejects_what_cannot_be_an_asset():
     from airflow_kfp import dsl
-    from airflow_kfp.spec.validate import PipelineDefinitionError
+    from airflow_kfp.errors import PipelineDefinitionError
     from tests.pipelines.lineage import fit, prepare
 
     def build(output: str, uri: str | None = None):

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from airflow_kfp.operators import launch
+from airflow_kfp.runners.local import launch
 
 pytestmark = pytest.mark.skipif(not launch.fork_available(), reason="the fork server needs Linux (pidfd)")
 
@@ -154,7 +154,7 @@ def test_the_component_dies_with_the_task_that_started_it(tmp_path: Path, server
         [
             sys.executable,
             "-c",
-            "import sys; from pathlib import Path; from airflow_kfp.operators import launch; "
+            "import sys; from pathlib import Path; from airflow_kfp.runners.local import launch; "
             f"launch.run_forked({argv!r}, {_env()!r}, Path({str(tmp_path / 'sleep')!r}), print)",
         ],
         env={**os.environ, launch.SERVER_ENV: str(server_dir), "PYTHONPATH": str(REPO)},

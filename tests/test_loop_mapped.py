@@ -75,9 +75,9 @@ def test_on_kubernetes_each_instance_is_the_pod_operator_with_its_item(monkeypat
     import datetime
 
     from airflow_kfp import to_dag
+    from airflow_kfp.errors import PipelineDefinitionError
     from airflow_kfp.operators import kubernetes as kube_operator
     from airflow_kfp.operators.kubernetes import KubernetesComponentOperator
-    from airflow_kfp.spec.validate import PipelineDefinitionError
     from tests.pipelines.loops import mapped_loop
 
     dag = to_dag(mapped_loop, start_date=datetime.datetime(2024, 1, 1), runner="kubernetes")

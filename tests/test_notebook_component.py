@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from airflow_kfp import dsl
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.runtime.notebook import NOTEBOOK_PACKAGES, NotebookError, notebook_runner, parameters_cell
-from airflow_kfp.spec.validate import PipelineDefinitionError
 
 NOTEBOOKS = Path(__file__).parent / "compat" / "pipelines" / "notebooks"
 

@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 from airflow_kfp import dsl, to_dag, to_task_group
-from airflow_kfp.spec.validate import PipelineDefinitionError
+from airflow_kfp.errors import PipelineDefinitionError
 from tests.pipelines.security import echo
 
 ROOTED = """
@@ -88,7 +88,7 @@ def test_compiled_yaml_default_pipeline_root_is_the_pipeline_root():
 
     import yaml
 
-    from airflow_kfp.yaml import load_pipeline
+    from airflow_kfp.kfp_yaml import load_pipeline
 
     document = yaml.safe_load((Path(__file__).parent / "compat" / "fixtures" / "hello_world.yaml").read_text())
     document["defaultPipelineRoot"] = "s3://team-bucket/kfp"

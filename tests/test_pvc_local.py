@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from airflow_kfp.operators.local_mounts import local_volumes_root
+from airflow_kfp.runners.local.mounts import local_volumes_root
 
 
 def test_a_claim_is_a_folder_made_and_removed_by_the_run(dag_runner: Any, monkeypatch: Any) -> None:
@@ -74,7 +74,7 @@ def test_a_mounted_claim_is_bind_mounted_and_nothing_lands_on_the_host_path(dag_
 def test_where_the_os_refuses_namespaces_the_task_fails_naming_the_mount_and_the_fix(
     dag_runner: Any, monkeypatch: Any, capfd: Any
 ) -> None:
-    from airflow_kfp.operators import local_mounts
+    from airflow_kfp.runners.local import mounts as local_mounts
 
     monkeypatch.setattr(local_mounts, "_namespaces_refusal", lambda: "the OS refuses user and mount namespaces")
     host_file = Path("/data/file.txt")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from airflow_kfp import dsl, kubernetes, load_pipeline
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.spec.model import TaskConfigPassthrough
 from airflow_kfp.spec.task_config import applied_task
-from airflow_kfp.spec.validate import PipelineDefinitionError
 from tests.compat.compare import FIXTURES
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from airflow_kfp.operators.local_mounts import local_volumes_root
-from airflow_kfp.spec.validate import PipelineDefinitionError
+from airflow_kfp.errors import PipelineDefinitionError
+from airflow_kfp.runners.local.mounts import local_volumes_root
 
 
 def test_the_workspace_is_a_run_folder_shared_and_removed(dag_runner: Any) -> None:

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from airflow_kfp.cache.key import KEY_FORMAT
-from airflow_kfp.hooks import identity
-from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
-from airflow_kfp.hooks.layout import INDEX_FOLDER, cache_entry_uri
+from airflow_kfp.core.errors import AirflowKfpError
 from airflow_kfp.manifest import Manifest
-from airflow_kfp.runtime.errors import AirflowKfpError
+from airflow_kfp.stores import identity
+from airflow_kfp.stores.artifact_store import ArtifactStore, ArtifactStoreError
+from airflow_kfp.stores.layout import INDEX_FOLDER, cache_entry_uri
 
 __all__ = ["CLOCK_SKEW", "INDEX_FOLDER", "entry_uri", "scope_of"]
 
@@ -150,7 +150,7 @@ def miss_reason(
     now: float | None = None,
 ) -> str | None:
     """Why ``entry`` cannot be reused (None when it can): too old, outputs missing or changed
-    (size, ETag/version, local modification time or digest: see ``hooks.identity``)."""
+    (size, ETag/version, local modification time or digest: see ``stores.identity``)."""
     now = time.time() if now is None else now
     age = now - entry.created_at
     if age < -CLOCK_SKEW.total_seconds():
@@ -178,7 +178,7 @@ def outside_source(entry: CacheEntry, store: ArtifactStore) -> str | None:
     """Why an artifact the entry names is not one its source task wrote (None when all are): each
     must be a task output (never an import) inside a try folder of the source task instance, in this
     store's root, with the pipeline the index folder says; in a DAG's own scope, of that DAG."""
-    from airflow_kfp.hooks.layout import place_in_root
+    from airflow_kfp.stores.layout import place_in_root
 
     source = entry.source
     if entry.scope.startswith(DAG_SCOPE) and source.dag_id != entry.scope[len(DAG_SCOPE) :]:

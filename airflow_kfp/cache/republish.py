@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from airflow_kfp.cache.index import CacheEntry
-from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, ObjectInfo
 from airflow_kfp.manifest import ArtifactRecord
+from airflow_kfp.stores.artifact_store import ArtifactStore, ArtifactStoreError, ObjectInfo
 
 _RESTAMPED = ("uri", "size", "digest", "etag", "version_id", "mtime", "producer")
 

@@ -22,7 +22,7 @@ from airflow.sdk.definitions.mappedoperator import MappedOperator
 from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 
 if TYPE_CHECKING:
-    from airflow_kfp.compiler.plan import RetryPlan
+    from airflow_kfp.planning.plan import RetryPlan
 
 __all__ = [
     "MappedTaskGroup",

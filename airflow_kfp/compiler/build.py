@@ -17,8 +17,8 @@ from airflow.sdk import Asset, TaskGroup
 
 from airflow_kfp.collector import gc_paused
 from airflow_kfp.compiler import airflow_compat
-from airflow_kfp.compiler.plan import GroupKind, GroupPlan, OperatorFamily, PipelinePlan, TaskPlan
 from airflow_kfp.errors import PipelineDefinitionError
+from airflow_kfp.planning.plan import GroupKind, GroupPlan, OperatorFamily, PipelinePlan, TaskPlan
 
 
 @dataclass(frozen=True)
@@ -114,64 +114,19 @@ class _Builder:
             "task_id": planned.local_id,
             "task_group": self.group(planned.group),
             "dag": self.dag,
-            "pipeline_name": self.plan.pipeline_name,
             "external_arguments": {key: self.externals[key] for key in planned.external_keys},
         }
-        if planned.display_name:
-            common["task_display_name"] = planned.display_name
-        if planned.family == OperatorFamily.CONDITION:
-            if planned.trigger_rule:
-                common["trigger_rule"] = planned.trigger_rule
-            op = self.classes.condition(
-                conditions=planned.conditions, description=planned.description, gates=planned.gates, **common
-            )
-        elif planned.family == OperatorFamily.LOOP_ITEMS:
-            op = self.classes.loop_items(items=planned.items, artifacts=planned.items_artifacts, **common)
-        elif planned.family == OperatorFamily.NESTED_LOOP_ITEMS:
-            from airflow_kfp.operators.nested_loop import NestedLoopItemsOperator
-
-            assert planned.items is not None
-            op = NestedLoopItemsOperator(items=planned.items, gates=planned.gates, **planned.nested_items, **common)
-        elif planned.family == OperatorFamily.RUN_STATE:
-            from airflow_kfp.operators.run_state import RunStateOperator
-
-            del common["external_arguments"]
-            op = RunStateOperator(watched_task_ids=planned.watched, **common)
+        cls, kwargs = operator_arguments(
+            planned, self.plan, self.classes, common, settings=self.settings, settings_overrides=self.settings_overrides
+        )
+        loop = self.groups_by_id[planned.loop] if planned.loop is not None else None
+        if loop is not None and loop.mapped_task == planned.task_id:
+            cls.check_definition(kwargs)  # the parse-time checks its constructor would make
+            op = airflow_compat.mapped_operator(cls, kwargs, loop.loop_key, self._loop_items(loop))
         else:
-            kwargs: dict[str, Any] = {
-                **common,
-                "pipeline_version": self.plan.pipeline_version,
-                "task_spec": planned.task,
-                "component_spec": planned.component,
-                "input_bindings": dict(planned.bindings),
-                "gates": planned.gates,
-                "settings_overrides": self.settings_overrides,
-                "parse_settings": self.settings,
-                "doc_md": planned.doc_md,
-            }
-            if planned.resource_bindings:
-                kwargs["resource_bindings"] = dict(planned.resource_bindings)
-            if planned.retry is not None:
-                kwargs.update(airflow_compat.retry_kwargs(planned.retry, planned.task_id))
-            if planned.trigger_rule:
-                kwargs["trigger_rule"] = planned.trigger_rule
-            if planned.max_active_tis_per_dagrun:
-                kwargs["max_active_tis_per_dagrun"] = planned.max_active_tis_per_dagrun
-            if planned.outlet_uris:
-                kwargs["outlets"] = [Asset(uri=uri) for uri in planned.outlet_uris]
-            cls = self.classes.importer if planned.family == OperatorFamily.IMPORTER else self.classes.component
-            if planned.family == OperatorFamily.PVC:
-                from airflow_kfp.operators.pvc import PvcOperator
-
-                cls = PvcOperator
-            loop = self.groups_by_id[planned.loop] if planned.loop is not None else None
-            if loop is not None and loop.mapped_task == planned.task_id:
-                cls.check_definition(kwargs)  # the parse-time checks its constructor would make
-                op = airflow_compat.mapped_operator(cls, kwargs, loop.loop_key, self._loop_items(loop))
-            else:
-                op = cls(**kwargs)
-            if planned.teardown:
-                op.as_teardown()
+            op = cls(**kwargs)
+        if planned.teardown:
+            op.as_teardown()
         self._check_id(op.task_id, planned.task_id)
         self.built.operators[planned.task_id] = op
         return op
@@ -196,6 +151,72 @@ class _Builder:
                 # Recorded on the group too (Airflow's graph view draws one edge to the group).
                 self.built.groups[group_plan.group_id].set_upstream([self.node(u) for u in group_plan.upstream])
         return self.built
+
+
+def operator_arguments(
+    planned: TaskPlan,
+    plan: PipelinePlan,
+    classes: OperatorClasses,
+    common: Mapping[str, Any],
+    *,
+    settings: Any,
+    settings_overrides: Mapping[str, Any],
+) -> tuple[type[Any], dict[str, Any]]:
+    """The operator class of a planned task and every argument its constructor takes, from the plan
+    alone. ``common`` holds where it sits (``task_id``, ``dag``, ``task_group``) and its
+    ``external_arguments``; the DAG builder and ``airflow_kfp.local`` (which runs the same operators
+    without a DAG) both construct operators from this."""
+    base: dict[str, Any] = {**common, "pipeline_name": plan.pipeline_name}
+    if planned.display_name:
+        base["task_display_name"] = planned.display_name
+    if planned.family == OperatorFamily.CONDITION:
+        if planned.trigger_rule:
+            base["trigger_rule"] = planned.trigger_rule
+        return classes.condition, {
+            "conditions": planned.conditions,
+            "description": planned.description,
+            "gates": planned.gates,
+            **base,
+        }
+    if planned.family == OperatorFamily.LOOP_ITEMS:
+        return classes.loop_items, {"items": planned.items, "artifacts": planned.items_artifacts, **base}
+    if planned.family == OperatorFamily.NESTED_LOOP_ITEMS:
+        from airflow_kfp.operators.nested_loop import NestedLoopItemsOperator
+
+        assert planned.items is not None
+        return NestedLoopItemsOperator, {"items": planned.items, "gates": planned.gates, **planned.nested_items, **base}
+    if planned.family == OperatorFamily.RUN_STATE:
+        from airflow_kfp.operators.run_state import RunStateOperator
+
+        del base["external_arguments"]
+        return RunStateOperator, {"watched_task_ids": planned.watched, **base}
+    kwargs: dict[str, Any] = {
+        **base,
+        "pipeline_version": plan.pipeline_version,
+        "task_spec": planned.task,
+        "component_spec": planned.component,
+        "input_bindings": dict(planned.bindings),
+        "gates": planned.gates,
+        "settings_overrides": dict(settings_overrides),
+        "parse_settings": settings,
+        "doc_md": planned.doc_md,
+    }
+    if planned.resource_bindings:
+        kwargs["resource_bindings"] = dict(planned.resource_bindings)
+    if planned.retry is not None:
+        kwargs.update(airflow_compat.retry_kwargs(planned.retry, planned.task_id))
+    if planned.trigger_rule:
+        kwargs["trigger_rule"] = planned.trigger_rule
+    if planned.max_active_tis_per_dagrun:
+        kwargs["max_active_tis_per_dagrun"] = planned.max_active_tis_per_dagrun
+    if planned.outlet_uris:
+        kwargs["outlets"] = [Asset(uri=uri) for uri in planned.outlet_uris]
+    cls = classes.importer if planned.family == OperatorFamily.IMPORTER else classes.component
+    if planned.family == OperatorFamily.PVC:
+        from airflow_kfp.operators.pvc import PvcOperator
+
+        cls = PvcOperator
+    return cls, kwargs
 
 
 def _depth(group: GroupPlan) -> int:

@@ -17,8 +17,8 @@ import json
 import os
 from typing import Any
 
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.spec.model import PipelineSpec
-from airflow_kfp.spec.validate import PipelineDefinitionError
 
 MODEL_KEY = "airflowKfpPipelineModel"
 """Top-level key of a file written by ``Compiler.compile``: its format version."""
@@ -43,9 +43,9 @@ class Compiler:
         type_check: bool = True,
         kubernetes_manifest_format: bool = False,
     ) -> None:
-        from airflow_kfp.compiler.artifact_inputs import import_artifact_inputs
         from airflow_kfp.compiler.dag import pipeline_params, spec_of
-        from airflow_kfp.compiler.plan import plan_pipeline
+        from airflow_kfp.planning.artifact_inputs import import_artifact_inputs
+        from airflow_kfp.planning.planner import plan_pipeline
 
         if kubernetes_manifest_format:
             raise PipelineDefinitionError(

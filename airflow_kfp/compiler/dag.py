@@ -14,15 +14,16 @@ from airflow.sdk import DAG, Param, TaskGroup
 from airflow_kfp import experiment as _experiment
 from airflow_kfp import pipeline_root, templating
 from airflow_kfp.collector import gc_paused
-from airflow_kfp.compiler.artifact_inputs import URI_LIST_SCHEMA, import_artifact_inputs, uri_list_inputs
 from airflow_kfp.compiler.build import OperatorClasses, build
-from airflow_kfp.compiler.plan import plan_pipeline
 from airflow_kfp.config import KfpSettings, load_settings
+from airflow_kfp.core import types as ptypes
 from airflow_kfp.dsl.components import BaseComponent
 from airflow_kfp.dsl.pipeline import Pipeline, component_pipeline
-from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.errors import PipelineDefinitionError
+from airflow_kfp.planning.artifact_inputs import URI_LIST_SCHEMA, import_artifact_inputs, uri_list_inputs
+from airflow_kfp.planning.planner import plan_pipeline
 from airflow_kfp.spec.model import ARTIFACT, PipelineSpec
-from airflow_kfp.spec.validate import PipelineDefinitionError, validate_pipeline
+from airflow_kfp.spec.validate import validate_pipeline
 
 __all__ = ["operator_class_for", "pipeline_params", "to_dag", "to_task_group"]
 
@@ -86,9 +87,9 @@ def pipeline_params(spec: PipelineSpec, arguments: dict[str, Any] | None = None)
         if spec_input.kind == ARTIFACT:
             if spec_input.has_default:
                 continue  # an optional artifact input: a run cannot pass one, so it stays absent
-            raise PipelineDefinitionError(  # to_dag first takes it as a URI (compiler/artifact_inputs.py)
+            raise PipelineDefinitionError(  # to_dag first takes it as a URI (planning/artifact_inputs.py)
                 f"pipeline '{spec.name}', argument '{spec_input.name}': it is an artifact input, which a Param "
-                f"cannot hold; pass the pipeline through compiler.artifact_inputs.import_artifact_inputs (as "
+                f"cannot hold; pass the pipeline through planning.artifact_inputs.import_artifact_inputs (as "
                 f"to_dag does) so the run gives its URI (a list of URIs for a list of artifacts)."
             )
         json_type = ptypes.JSON_SCHEMA_TYPES[spec_input.type]
@@ -136,7 +137,7 @@ def to_dag(
     ``emit_assets=True`` publishes every artifact output as an Airflow Asset (see ``set_output_asset``).
     ``experiment`` files the DAG's runs under a KFP experiment (default: the pipeline's name); one run
     can be filed elsewhere with the run conf key ``kfp_experiment``. An artifact input of the pipeline
-    becomes a Param holding the artifact's URI (see ``compiler/artifact_inputs.py``).
+    becomes a Param holding the artifact's URI (see ``planning/artifact_inputs.py``).
     ``cache_scope`` shares cache entries with the other DAGs naming the same scope (default: this DAG
     only); ``import_from_dags`` lets this DAG's importers read those DAGs' stored outputs (default:
     its own only). See docs/operating/security.md."""

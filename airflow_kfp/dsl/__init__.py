@@ -2,6 +2,24 @@
 
 from typing import NamedTuple
 
+from airflow_kfp.core.artifacts import (
+    HTML,
+    Artifact,
+    ClassificationMetrics,
+    Dataset,
+    EmbeddedInput,
+    Input,
+    InputPath,
+    Markdown,
+    Metrics,
+    Model,
+    Output,
+    OutputPath,
+    SlicedClassificationMetrics,
+    get_uri,
+)
+from airflow_kfp.core.final_status import PipelineTaskFinalStatus
+from airflow_kfp.core.task_config import TaskConfig, TaskConfigField, TaskConfigPassthrough
 from airflow_kfp.dsl.channels import PipelineChannel
 from airflow_kfp.dsl.components import (
     BaseComponent,
@@ -12,17 +30,7 @@ from airflow_kfp.dsl.components import (
     container_component,
     notebook_component,
 )
-from airflow_kfp.dsl.control_flow import (
-    Collected,
-    Condition,
-    Elif,
-    Else,
-    ExitHandler,
-    If,
-    OneOf,
-    ParallelFor,
-    PipelineTaskFinalStatus,
-)
+from airflow_kfp.dsl.control_flow import Collected, Condition, Elif, Else, ExitHandler, If, OneOf, ParallelFor
 from airflow_kfp.dsl.importer_node import importer
 from airflow_kfp.dsl.pipeline import Pipeline, pipeline
 from airflow_kfp.dsl.pipeline_config import (
@@ -47,24 +55,7 @@ from airflow_kfp.dsl.placeholders import (
     ConcatPlaceholder,
     IfPresentPlaceholder,
 )
-from airflow_kfp.runtime.artifacts import (
-    HTML,
-    Artifact,
-    ClassificationMetrics,
-    Dataset,
-    EmbeddedInput,
-    Input,
-    InputPath,
-    Markdown,
-    Metrics,
-    Model,
-    Output,
-    OutputPath,
-    SlicedClassificationMetrics,
-    get_uri,
-)
-from airflow_kfp.runtime.task_config import TaskConfig, TaskConfigField, TaskConfigPassthrough
-from airflow_kfp.spec.validate import PipelineDefinitionError
+from airflow_kfp.errors import PipelineDefinitionError
 
 __all__ = [
     "EXECUTOR_INPUT_PLACEHOLDER",

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
-from airflow_kfp.dsl.pipeline_context import current_builder, kfp_name
+from airflow_kfp.core.task_config import TaskConfigField
+from airflow_kfp.dsl.pipeline_context import active_builder, current_builder, kfp_name
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.dsl.placeholders import ContainerPlaceholder, placeholder_for, to_ir_string
 from airflow_kfp.dsl.signature import read_signature
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.runtime.notebook import NOTEBOOK_PACKAGES, notebook_prelude
-from airflow_kfp.runtime.task_config import TaskConfigField
 from airflow_kfp.spec.model import (
     ComponentSpec,
     ContainerImplementation,
@@ -26,7 +27,6 @@ from airflow_kfp.spec.model import (
     SourceLocation,
     TaskConfigPassthrough,
 )
-from airflow_kfp.spec.validate import PipelineDefinitionError
 
 DEFAULT_BASE_IMAGE = "python:3.11"
 
@@ -37,6 +37,13 @@ class BaseComponent:
     component_spec: ComponentSpec
 
     def __call__(self, *args: Any, **kwargs: Any) -> PipelineTask:
+        if active_builder() is None and not args:
+            from airflow_kfp.local.config import LocalExecutionConfig
+
+            if LocalExecutionConfig.instance is not None:  # kfp.local: run it now (airflow_kfp.local)
+                from airflow_kfp.local.execution import run
+
+                return run(self, kwargs)  # type: ignore[return-value]
         builder = current_builder(f"component '{self.component_spec.name}'")
         if args:
             raise PipelineDefinitionError(

@@ -10,11 +10,13 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from airflow_kfp.core import types as ptypes
+from airflow_kfp.core.final_status import PipelineTaskFinalStatus
 from airflow_kfp.dsl.channels import ConditionExpression, PipelineChannel, TaskOutputChannel
 from airflow_kfp.dsl.pipeline_context import PipelineBuilder, current_builder
 from airflow_kfp.dsl.pipeline_task import PipelineTask
-from airflow_kfp.runtime import types as ptypes
-from airflow_kfp.runtime.final_status import PipelineTaskFinalStatus
+from airflow_kfp.errors import PipelineDefinitionError
+from airflow_kfp.spec.messages import where
 from airflow_kfp.spec.model import (
     ARTIFACT,
     PARAMETER,
@@ -27,7 +29,6 @@ from airflow_kfp.spec.model import (
     OneOfArgument,
     TaskOutputArgument,
 )
-from airflow_kfp.spec.validate import PipelineDefinitionError, where
 
 __all__ = [
     "Collected",

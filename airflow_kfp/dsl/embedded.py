@@ -96,7 +96,7 @@ __KFP_EMBEDDED_ASSET_DIR = __kfp_extract_embedded()
 
 
 def archive_prelude(archive: str) -> str:
-    """The prelude for a base64 gzip'd tar (also a compiled notebook component's, see yaml/python_function.py)."""
+    """The prelude for a base64 gzip'd tar (also a compiled notebook component's, see kfp_yaml/python_function.py)."""
     return _PRELUDE.format(archive=archive)
 
 

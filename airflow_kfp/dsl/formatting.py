@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.spec.model import ARTIFACT, Argument, ConcatArgument, ConstantArgument
-from airflow_kfp.spec.validate import PipelineDefinitionError
 
 if TYPE_CHECKING:
     from airflow_kfp.dsl.channels import PipelineChannel

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_kfp.core import types as ptypes
+from airflow_kfp.core.artifacts import Artifact
 from airflow_kfp.dsl.channels import PipelineChannel
 from airflow_kfp.dsl.control_flow import CollectedChannel, OneOfChannel
 from airflow_kfp.dsl.formatting import TOKEN, has_token
 from airflow_kfp.dsl.pipeline_context import PipelineBuilder, current_builder
 from airflow_kfp.dsl.pipeline_task import PipelineTask
-from airflow_kfp.runtime import types as ptypes
-from airflow_kfp.runtime.artifacts import Artifact
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.spec.model import (
     ARTIFACT,
     PARAMETER,
@@ -20,7 +21,6 @@ from airflow_kfp.spec.model import (
     InputSpec,
     OutputSpec,
 )
-from airflow_kfp.spec.validate import PipelineDefinitionError
 
 OUTPUT = "artifact"
 METADATA = "metadata"

@@ -7,14 +7,15 @@ from collections.abc import Callable, Mapping
 from typing import Any, overload
 
 from airflow_kfp.collector import gc_paused
+from airflow_kfp.core import types as ptypes
 from airflow_kfp.dsl.channels import PipelineChannel, PipelineInputChannel, TaskOutputChannel
 from airflow_kfp.dsl.components import BaseComponent
 from airflow_kfp.dsl.pipeline_config import check_pipeline_config
 from airflow_kfp.dsl.pipeline_context import PipelineBuilder, kfp_name
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.dsl.signature import SINGLE_OUTPUT, read_signature
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.pipeline_root import check_root
-from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.model import (
     ARTIFACT,
     CollectedArgument,
@@ -24,7 +25,7 @@ from airflow_kfp.spec.model import (
     PipelineSpec,
     TaskOutputArgument,
 )
-from airflow_kfp.spec.validate import PipelineDefinitionError, validate_pipeline
+from airflow_kfp.spec.validate import validate_pipeline
 
 
 class Pipeline(BaseComponent):

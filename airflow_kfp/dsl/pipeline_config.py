@@ -1,7 +1,7 @@
 """KFP's pipeline-level configuration (``@dsl.pipeline(pipeline_config=dsl.PipelineConfig(...))``).
 
 The classes take KFP's arguments and check them as KFP does. A workspace becomes the model's
-``PipelineSpec.workspace`` (one claim per run, ``compiler/workspace.py``). The retention TTLs are
+``PipelineSpec.workspace`` (one claim per run, ``planning/workspace.py``). The retention TTLs are
 accepted with nothing to act on (they keep KFP's Argo Workflow object after a run; Airflow keeps run
 records until ``airflow db clean``); a run deadline is refused at parse with what to do instead.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.kubernetes import DEADLINE_REFUSED, WORKSPACE_NOT_CONFIGURED, WORKSPACE_PATH
 from airflow_kfp.spec.model import ConstantArgument, PipelineSpec, WorkspaceSpec, argument_leaves
 from airflow_kfp.spec.pvc import workspace_request
-from airflow_kfp.spec.validate import PipelineDefinitionError
 
 WORKSPACE_PATH_PLACEHOLDER = WORKSPACE_PATH
 

@@ -6,8 +6,8 @@ import re
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING
 
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.spec.model import Argument, ComponentSpec, GroupSpec, PipelineSpec
-from airflow_kfp.spec.validate import PipelineDefinitionError
 
 if TYPE_CHECKING:
     from airflow_kfp.dsl.pipeline_task import PipelineTask
@@ -111,6 +111,7 @@ def current_builder(what: str) -> PipelineBuilder:
     builder = _current.get()
     if builder is None:
         raise PipelineDefinitionError(
-            f"{what} was called outside a pipeline; call components inside a function decorated with @dsl.pipeline."
+            f"{what} was called outside a pipeline; call components inside a function decorated with "
+            "@dsl.pipeline, or run it locally after airflow_kfp.local.init(runner=local.SubprocessRunner())."
         )
     return builder

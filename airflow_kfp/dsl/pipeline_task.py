@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 from airflow_kfp.dsl.channels import PipelineChannel, TaskOutputChannel
 from airflow_kfp.dsl.formatting import find_hidden_channel, formatted_argument, has_token
 from airflow_kfp.dsl.pipeline_context import PipelineBuilder, kfp_name
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.spec import quantities
+from airflow_kfp.spec.messages import where
 from airflow_kfp.spec.model import (
     PARAMETER,
     Argument,
@@ -22,7 +24,6 @@ from airflow_kfp.spec.model import (
     TaskSpec,
     argument_leaves,
 )
-from airflow_kfp.spec.validate import PipelineDefinitionError, where
 
 if TYPE_CHECKING:
     from typing import Self

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from airflow_kfp.core.artifacts import InputPath, OutputPath, _Annotation
 from airflow_kfp.runtime import placeholders as rp
-from airflow_kfp.runtime.artifacts import InputPath, OutputPath, _Annotation
 from airflow_kfp.spec.model import ARTIFACT, InputSpec, OutputSpec
 
 # KFP's exported placeholders (kfp.dsl), with KFP's own strings: usable as argument values and in
@@ -102,7 +102,7 @@ def to_ir_string(item: Any) -> str:
 
 def placeholder_for(name: str, annotation: Any, inputs: list[InputSpec], outputs: list[OutputSpec]) -> Any:
     """What a container component function receives for each of its arguments."""
-    from airflow_kfp.runtime.types import strip_optional
+    from airflow_kfp.core.types import strip_optional
 
     annotation, _ = strip_optional(annotation)
     is_output = any(o.name == name for o in outputs)

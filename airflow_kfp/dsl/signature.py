@@ -7,16 +7,17 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from airflow_kfp.runtime import types as ptypes
-from airflow_kfp.runtime.artifacts import (
+from airflow_kfp.core import types as ptypes
+from airflow_kfp.core.artifacts import (
     ARTIFACT_CLASSES,
     Artifact,
     InputPath,
     OutputPath,
     _Annotation,
 )
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.spec.model import ARTIFACT, PARAMETER, InputSpec, OutputSpec
-from airflow_kfp.spec.validate import PipelineDefinitionError, check_default
+from airflow_kfp.spec.validate import check_default
 
 SINGLE_OUTPUT = "Output"
 _ARTIFACT_NAMES = {cls.__name__.lower(): title for title, cls in ARTIFACT_CLASSES.items()}

@@ -4,7 +4,7 @@ Each function records plain data on the task's model (``TaskSpec.kubernetes``) a
 exactly like ``from kfp import kubernetes``. Bad values fail here, at DAG parse time, naming the
 pipeline, the task and the argument. Object names (Secret, ConfigMap, PVC, image pull secret) may be
 pipeline inputs or task outputs, as in kfp-kubernetes: they are resolved and checked when the task
-runs. The local runner checks run-time names all the same, bind-mounts PVCs (``operators/local_mounts.py``)
+runs. The local runner checks run-time names all the same, bind-mounts PVCs (``runners/local/mounts.py``)
 and ignores the other settings.
 """
 
@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from airflow_kfp.core.artifacts import OutputPath
 from airflow_kfp.dsl.components import ContainerComponent, ContainerSpec, container_component
-from airflow_kfp.runtime.artifacts import OutputPath
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.kubernetes import (
     JSON_PLACE,
@@ -36,9 +37,9 @@ from airflow_kfp.spec.kubernetes import (
     add_json,
     sub_path_problem,
 )
+from airflow_kfp.spec.messages import where
 from airflow_kfp.spec.model import ConstantArgument, TaskOutputArgument, argument_leaves
 from airflow_kfp.spec.pvc import pvc_request
-from airflow_kfp.spec.validate import PipelineDefinitionError, where
 
 if TYPE_CHECKING:
     from airflow_kfp.dsl.pipeline_task import PipelineTask

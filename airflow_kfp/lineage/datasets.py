@@ -4,7 +4,7 @@ Follows the OpenLineage naming spec, so the same object seen by another integrat
 Airflow S3 operators, a warehouse loader) lands on the same node in the lineage graph:
 ``s3://bucket/key`` is namespace ``s3://bucket``, name ``key``; ``file:///abs/path`` is namespace
 ``file``, name ``/abs/path``. Artifact URIs are not percent-encoded (as in KFP): a ``%`` in one is
-part of the key or file name (``hooks.layout`` writes ``a:b`` as ``a%3Ab``), so it is kept as is.
+part of the key or file name (``stores.layout`` writes ``a:b`` as ``a%3Ab``), so it is kept as is.
 """
 
 from __future__ import annotations

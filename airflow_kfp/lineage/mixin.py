@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
     from airflow_kfp.manifest import Manifest
-    from airflow_kfp.operators.task_run import TaskRun
+    from airflow_kfp.runners.base import TaskRun
 
 log = logging.getLogger(__name__)
 

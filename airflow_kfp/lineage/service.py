@@ -13,14 +13,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow_kfp.core.artifacts import METRICS_TYPES
 from airflow_kfp.lineage.datasets import dataset_identity
-from airflow_kfp.runtime.artifacts import METRICS_TYPES
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
     from airflow_kfp.manifest import ArtifactRecord, Manifest
-    from airflow_kfp.operators.task_run import ExecutionInfo, ResolvedInputs, TaskRun
+    from airflow_kfp.runners.base import ExecutionInfo, ResolvedInputs, TaskRun
 
 
 def lineage_enabled() -> bool:

@@ -17,25 +17,26 @@ from airflow.sdk import BaseOperatorLink
 
 from airflow_kfp.bindings import Binding, Gate
 from airflow_kfp.config import KfpSettings, Runner, load_settings
+from airflow_kfp.core import types as ptypes
 from airflow_kfp.errors import ComponentFailedError, InputResolutionError
-from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
-from airflow_kfp.hooks.factory import get_artifact_store
-from airflow_kfp.hooks.layout import TaskTry
 from airflow_kfp.lineage.service import JobFacts, LineageService
-from airflow_kfp.manifest import Manifest, new_manifest, stamp_step
-from airflow_kfp.operators.resolver import ARTIFACTS, PARAMETERS, BindingResolver, UpstreamMissingError
-from airflow_kfp.operators.task_run import ExecutionInfo, ResolvedInputs, RunResult, TaskRun
+from airflow_kfp.manifest import Manifest, keep_metadata_order, new_manifest, stamp_step
+from airflow_kfp.runners.base import ExecutionInfo, ResolvedInputs, RunResult, TaskRun
 from airflow_kfp.runtime import placeholders
-from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.services.failure import publish_failure
+from airflow_kfp.services.resolver import ARTIFACTS, PARAMETERS, BindingResolver, UpstreamMissingError
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.kubernetes import JSON_PLACE, OBJECT_NAME, KubernetesSettings, add_json
+from airflow_kfp.spec.messages import where
 from airflow_kfp.spec.model import ARTIFACT, KUBERNETES_PREFIX, ComponentSpec, Resources, TaskSpec
 from airflow_kfp.spec.pvc import WORKSPACE_MOUNT_PATH, workspace_mount
-from airflow_kfp.spec.validate import where
+from airflow_kfp.stores.artifact_store import ArtifactStore, ArtifactStoreError
+from airflow_kfp.stores.factory import get_artifact_store
+from airflow_kfp.stores.layout import TaskTry
 
 if TYPE_CHECKING:
-    from airflow_kfp.operators.caching import CacheService
+    from airflow_kfp.cache.service import CacheService
 
 # Run-time only (publishing, the cache, the run conf check) are imported where they run: a DAG-file
 # parse builds operators and never runs them (issue 15: ~10 ms of every 200-component parse).
@@ -203,10 +204,12 @@ class ComponentOperatorMixin:
         scheduled = context.get("logical_date")
         ti = context.get("ti")
         dag_id = str(getattr(ti, "dag_id", "") or getattr(dag_run, "dag_id", ""))
+        run_key = f"{dag_id}/{context['run_id']}"
+        resource_name = placeholders.job_resource_name(self.pipeline_name, run_key)
         values = {
-            placeholders.PIPELINE_JOB_NAME: self.pipeline_name,
-            placeholders.PIPELINE_JOB_RESOURCE_NAME: f"{dag_id}/{context['run_id']}",
-            placeholders.PIPELINE_JOB_UUID: str(context["run_id"]),
+            placeholders.PIPELINE_JOB_NAME: resource_name,  # KFP: the run's name (kfp.local: its resource name)
+            placeholders.PIPELINE_JOB_RESOURCE_NAME: resource_name,
+            placeholders.PIPELINE_JOB_UUID: placeholders.job_uuid(run_key),
             placeholders.PIPELINE_TASK_NAME: self.task_spec.name,
             placeholders.PIPELINE_TASK_UUID: str(getattr(ti, "id", "") or ""),
             placeholders.PIPELINE_ROOT: store.root,
@@ -223,7 +226,7 @@ class ComponentOperatorMixin:
         claim's folder itself (``operators/pvc.py``; nothing is mounted there)."""
         if self.kfp_runner == Runner.KUBERNETES:
             return WORKSPACE_MOUNT_PATH
-        from airflow_kfp.operators.local_mounts import local_volumes_root
+        from airflow_kfp.runners.local.mounts import local_volumes_root
 
         key = f"{KUBERNETES_PREFIX}{place}"
         resolved = self.kfp_resolved_resources or {}
@@ -277,7 +280,7 @@ class ComponentOperatorMixin:
         names = [i.name for i in self.component_spec.inputs if i.type == ptypes.TASK_CONFIG]
         if not names:
             return
-        from airflow_kfp.operators.task_config import task_config_value  # imports the Kubernetes client
+        from airflow_kfp.services.task_config import task_config_value  # imports the Kubernetes client
 
         value = task_config_value(self.effective_task(), self.component_spec, settings)
         for name in names:
@@ -309,7 +312,7 @@ class ComponentOperatorMixin:
 
     @staticmethod
     def dag_id_of(context: Mapping[str, Any]) -> str:
-        from airflow_kfp.operators.caching import CacheService
+        from airflow_kfp.cache.service import CacheService
 
         return CacheService.dag_of(context)
 
@@ -349,9 +352,9 @@ class ComponentOperatorMixin:
                 ) from exc
         return resolved
 
-    # -- outputs (layout and publishing: airflow_kfp.hooks.layout / publish, owned by the store) ----
+    # -- outputs (layout and publishing: airflow_kfp.stores.layout / publish, owned by the store) ----
     def task_try(self, context: Mapping[str, Any]) -> TaskTry:
-        from airflow_kfp.hooks import publish
+        from airflow_kfp.stores import publish
 
         return publish.task_try(self.pipeline_name, context)
 
@@ -386,13 +389,13 @@ class ComponentOperatorMixin:
 
     def stamp_step(self, manifest: Manifest, inputs: ResolvedInputs) -> None:
         """ui (issue 12): the input parameters and the component's digest, for run details and compare."""
-        stamp_step(manifest, inputs.parameters, self.component_spec.model_dump_json())
+        stamp_step(manifest, inputs.parameters, self.component_spec.model_dump_json(), inputs.artifacts)
 
     # -- one try ---------------------------------------------------------------------------
     def kfp_cache(self, settings: KfpSettings) -> CacheService:
         """The cache service for this task; the key's runner part is what executes the code (the
         configured runner; importers run nothing)."""
-        from airflow_kfp.operators.caching import CacheService
+        from airflow_kfp.cache.service import CacheService
 
         importer = self.component_spec.implementation.kind == "importer"
         return CacheService(
@@ -420,11 +423,21 @@ class ComponentOperatorMixin:
         return self.kfp_run
 
     def execute_component(self, context: Mapping[str, Any], *, resumed: bool = False) -> Manifest:
+        """Run one try (see ``_execute_component``); a failure is also published for the run view."""
+        try:
+            return self._execute_component(context, resumed=resumed)
+        except Exception as exc:
+            # a failed try has no cache source: list no link, so Airflow stores none (see ``cache_link``)
+            self.operator_extra_links = ()
+            publish_failure(context, exc, self.where(), self.loop_item if self.loop_key else None, cast(Any, self).log)
+            raise
+
+    def _execute_component(self, context: Mapping[str, Any], *, resumed: bool = False) -> Manifest:
         """``resumed``: the runner already started the component (a deferred pod came back); its
         outputs are collected and the cache is not looked up again, so a hit recorded meanwhile by
         another run cannot orphan them."""
-        from airflow_kfp.hooks import publish
         from airflow_kfp.run_conf import check_run_conf
+        from airflow_kfp.stores import publish
 
         check_run_conf(context)  # a misspelt conf key fails the run here, not silently later
         run = self.kfp_prepare_run(context)
@@ -459,6 +472,11 @@ class ComponentOperatorMixin:
             if missing:
                 raise ComponentFailedError(f"{self.where()}: the component produced no value for output(s) {missing}.")
             manifest = self.build_manifest(context, result)
+            keep_metadata_order(manifest.get("artifacts") or {})
+            on, why = cache_service.switch(context, settings)
+            manifest.setdefault("cache", {})  # type: ignore[typeddict-item]
+            manifest["cache"]["enabled"] = on
+            manifest["cache"]["off_reason"] = why or None
             publish.stamp_producer(manifest, self.task_try(context))
             self.stamp_step(manifest, inputs)  # ui (issue 12)
             cache_service.record(context, cache, manifest, store)
@@ -488,7 +506,7 @@ class ComponentOperatorMixin:
         override = getattr(self, "__dict__", {}).get("_kfp_extra_links")
         if override is not None:
             return override  # type: ignore[no-any-return]
-        from airflow_kfp.operators.caching import cache_links
+        from airflow_kfp.cache.service import cache_links
 
         return cache_links(getattr(self, "kfp_manifest", None))
 

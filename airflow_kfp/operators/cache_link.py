@@ -62,6 +62,13 @@ def published_manifest(ti_key: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def is_live(operator: Any) -> bool:
+    """The component operator itself (in its task's process), not the api-server's serialized copy."""
+    from airflow_kfp.operators.base import ComponentOperatorMixin
+
+    return isinstance(operator, ComponentOperatorMixin)
+
+
 class CacheSourceLink(BaseOperatorLink):
     """'Cache source' on a task instance: the run and task whose outputs a cache hit reused."""
 
@@ -69,7 +76,12 @@ class CacheSourceLink(BaseOperatorLink):
     operators: ClassVar[list[type]] = [_named(module, name) for module, name in OPERATORS]
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
-        manifest = getattr(operator, "kfp_manifest", None)  # the live operator, in the task's process
-        if not isinstance(manifest, dict):
+        if is_live(operator):
+            # The task's own process (Airflow 3 stores a task's links when it ends): no database
+            # access is allowed there, and the live operator knows its manifest (None after a failure).
+            manifest = operator.kfp_manifest
+        else:  # the api-server, with the serialized task: the manifest the task published
             manifest = published_manifest(ti_key)
+        if not isinstance(manifest, dict):
+            return ""
         return cache_source_url(dict(manifest.get("cache") or {}), str(getattr(ti_key, "dag_id", "")))

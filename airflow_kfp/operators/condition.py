@@ -18,7 +18,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_kfp.bindings import Binding, Comparison, Gate
 from airflow_kfp.errors import FlowInputError
-from airflow_kfp.operators.resolver import ARTIFACTS, PARAMETERS, BindingResolver
+from airflow_kfp.services.resolver import ARTIFACTS, PARAMETERS, BindingResolver
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": op.eq,

@@ -10,12 +10,14 @@ from airflow.sdk import BaseOperator
 
 from airflow_kfp.access import check_import
 from airflow_kfp.config import KfpSettings
-from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError, UnsupportedURIError
-from airflow_kfp.hooks.factory import get_artifact_store
+from airflow_kfp.errors import ComponentFailedError
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
-from airflow_kfp.operators.base import ComponentFailedError, ComponentOperatorMixin, ResolvedInputs, RunResult
+from airflow_kfp.operators.base import ComponentOperatorMixin
+from airflow_kfp.runners.base import ResolvedInputs, RunResult
 from airflow_kfp.runtime.placeholders import substitute_input_parameters
+from airflow_kfp.stores.artifact_store import ArtifactStore, ArtifactStoreError, UnsupportedURIError
+from airflow_kfp.stores.factory import get_artifact_store
 
 
 def store_root_of(uri: str) -> str:

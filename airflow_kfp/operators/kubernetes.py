@@ -30,14 +30,17 @@ from kubernetes.client.exceptions import ApiException
 
 from airflow_kfp.bindings import Binding, Gate
 from airflow_kfp.config import KfpSettings, Runner, load_settings
-from airflow_kfp.hooks.artifact_store import ArtifactStore, ArtifactStoreError
-from airflow_kfp.hooks.identity import identity_fields
+from airflow_kfp.errors import ComponentFailedError, PipelineDefinitionError
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
-from airflow_kfp.operators import pod_errors, pod_spec, pod_staging, task_document
-from airflow_kfp.operators.base import ComponentFailedError, ComponentOperatorMixin, ResolvedInputs, RunResult
-from airflow_kfp.operators.pod_spec import model
-from airflow_kfp.operators.runtime_bundle import runtime_zip_b64
+from airflow_kfp.operators.base import ComponentOperatorMixin
+from airflow_kfp.runners import task_document
+from airflow_kfp.runners.base import ResolvedInputs, RunResult
+from airflow_kfp.runners.pod import errors as pod_errors
+from airflow_kfp.runners.pod import spec as pod_spec
+from airflow_kfp.runners.pod import staging as pod_staging
+from airflow_kfp.runners.pod.bundle import runtime_zip_b64
+from airflow_kfp.runners.pod.spec import model
 from airflow_kfp.runtime.pod import (
     BOOTSTRAP,
     CONTAINER_WRAPPER,
@@ -51,10 +54,12 @@ from airflow_kfp.runtime.pod import (
     pack_task,
 )
 from airflow_kfp.spec.durations import parse_duration
+from airflow_kfp.spec.messages import where
 from airflow_kfp.spec.model import ComponentSpec, TaskSpec
 from airflow_kfp.spec.quantities import memory_bytes
 from airflow_kfp.spec.task_config import applied_task
-from airflow_kfp.spec.validate import PipelineDefinitionError, where
+from airflow_kfp.stores.artifact_store import ArtifactStore, ArtifactStoreError
+from airflow_kfp.stores.identity import identity_fields
 
 STAGE_IN = "kfp-stage-in"
 STAGE_OUT = "kfp-stage-out"

@@ -13,11 +13,11 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from airflow_kfp.config import KfpSettings, Runner
-from airflow_kfp.hooks.artifact_store import ArtifactStore
 from airflow_kfp.lineage.mixin import KfpLineageMixin
-from airflow_kfp.operators.base import ComponentOperatorMixin, ResolvedInputs, RunResult
-from airflow_kfp.operators.local_runner import LocalRunner
-from airflow_kfp.operators.task_run import ComponentRunner
+from airflow_kfp.operators.base import ComponentOperatorMixin
+from airflow_kfp.runners.base import ComponentRunner, ResolvedInputs, RunResult
+from airflow_kfp.runners.local.runner import LocalRunner
+from airflow_kfp.stores.artifact_store import ArtifactStore
 
 
 class LocalComponentOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperator):

@@ -16,8 +16,8 @@ from typing import Any
 
 from airflow_kfp.bindings import Binding, Gate
 from airflow_kfp.operators.condition import _FlowOperator, loop_items
-from airflow_kfp.operators.nested_collected import OUTER_KEY
-from airflow_kfp.operators.resolver import BindingResolver
+from airflow_kfp.services.nested_collected import OUTER_KEY
+from airflow_kfp.services.resolver import BindingResolver
 
 
 class _AtMapIndex:

@@ -28,14 +28,15 @@ from airflow.sdk import BaseOperator
 
 from airflow_kfp.config import KfpSettings, Runner
 from airflow_kfp.errors import ComponentFailedError
-from airflow_kfp.hooks.artifact_store import ArtifactStore
 from airflow_kfp.lineage.mixin import KfpLineageMixin
-from airflow_kfp.operators.base import ComponentOperatorMixin, ResolvedInputs, RunResult
-from airflow_kfp.operators.local_mounts import local_volumes_root
-from airflow_kfp.operators.local_runner import TaskLog
-from airflow_kfp.operators.pod_spec import LABEL_PREFIX, label_value
+from airflow_kfp.operators.base import ComponentOperatorMixin
+from airflow_kfp.runners.base import ResolvedInputs, RunResult
+from airflow_kfp.runners.local.mounts import local_volumes_root
+from airflow_kfp.runners.local.runner import TaskLog
+from airflow_kfp.runners.pod.spec import LABEL_PREFIX, label_value
 from airflow_kfp.spec.kubernetes import OBJECT_NAME, pvc_operation
 from airflow_kfp.spec.pvc import PvcRequest, claim_name, pvc_request
+from airflow_kfp.stores.artifact_store import ArtifactStore
 
 _OWNER_KEYS = ("dag", "run", "task", "map-index")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from airflow_kfp.runtime.artifacts import (
+from airflow_kfp.core.artifacts import (
     HTML,
     Artifact,
     ClassificationMetrics,
@@ -24,8 +24,8 @@ from airflow_kfp.runtime.artifacts import (
     SlicedClassificationMetrics,
     get_uri,
 )
-from airflow_kfp.runtime.final_status import PipelineTaskFinalStatus
-from airflow_kfp.runtime.task_config import TaskConfig, TaskConfigField, TaskConfigPassthrough
+from airflow_kfp.core.final_status import PipelineTaskFinalStatus
+from airflow_kfp.core.task_config import TaskConfig, TaskConfigField, TaskConfigPassthrough
 
 __all__ = [
     "HTML",

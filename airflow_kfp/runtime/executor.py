@@ -15,18 +15,18 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from airflow_kfp.runtime import artifacts
-from airflow_kfp.runtime import types as ptypes
-from airflow_kfp.runtime.artifacts import (
+from airflow_kfp.core import artifacts
+from airflow_kfp.core import types as ptypes
+from airflow_kfp.core.artifacts import (
     Artifact,
     InputPath,
     OutputPath,
     _Annotation,
     artifact_class,
 )
-from airflow_kfp.runtime.errors import AirflowKfpError
-from airflow_kfp.runtime.final_status import PipelineTaskFinalStatus
-from airflow_kfp.runtime.task_config import TaskConfig
+from airflow_kfp.core.errors import AirflowKfpError
+from airflow_kfp.core.final_status import PipelineTaskFinalStatus
+from airflow_kfp.core.task_config import TaskConfig
 
 SINGLE_OUTPUT = "Output"
 

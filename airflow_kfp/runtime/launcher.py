@@ -20,9 +20,9 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
+from airflow_kfp.core import types as ptypes
+from airflow_kfp.core.errors import AirflowKfpError
 from airflow_kfp.runtime import dsl_shim, user_code
-from airflow_kfp.runtime import types as ptypes
-from airflow_kfp.runtime.errors import AirflowKfpError
 from airflow_kfp.runtime.executor import ExecutorError, execute
 from airflow_kfp.runtime.placeholders import PlaceholderError, Resolver
 

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from airflow_kfp.runtime.errors import AirflowKfpError
+from airflow_kfp.core.errors import AirflowKfpError
 
 NOTEBOOK_PACKAGES = ["nbclient>=0.10,<1", "ipykernel>=6,<8", "jupyter_client>=7,<9"]
 """What a notebook component installs when ``packages_to_install`` is not given (KFP's default list,

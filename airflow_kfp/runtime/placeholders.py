@@ -6,14 +6,16 @@ The strings are KFP's own (``{{$.inputs.parameters['x']}}``, ``{"Concat": [...]}
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_kfp.runtime import types as ptypes
-from airflow_kfp.runtime.artifacts import uri_to_local_path
-from airflow_kfp.runtime.errors import AirflowKfpError
+from airflow_kfp.core import types as ptypes
+from airflow_kfp.core.artifacts import uri_to_local_path
+from airflow_kfp.core.errors import AirflowKfpError
 
 PIPELINE_JOB_NAME = "pipeline_job_name"
 PIPELINE_JOB_RESOURCE_NAME = "pipeline_job_resource_name"
@@ -37,6 +39,42 @@ PIPELINE_CONTEXT_KEYS = (
 (``pipeline_context``), the same in commands, args and argument values."""
 WORKSPACE_PATH = "workspace_path"
 """``dsl.WORKSPACE_PATH_PLACEHOLDER``: in the context only of a task that mounts the run's workspace."""
+
+
+KUBERNETES_NAME_MAX = 63
+"""A DNS-1123 label's length limit: KFP's run resource name is an Argo Workflow's name."""
+_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+"""The characters Kubernetes' ``generateName`` appends (``k8s.io/apimachinery`` ``rand.String``)."""
+_SUFFIX_LENGTH = 8
+_RUN_NAMESPACE = uuid.UUID("6f2c3c5e-5a43-4c1e-9d43-0f3b3f6b7a91")
+"""Namespace of the run UUIDs this package derives (:func:`job_uuid`)."""
+
+
+def kubernetes_name_prefix(name: str, room: int) -> str:
+    """``name`` as the start of a DNS-1123 label: lower case ``[a-z0-9-]``, starting with a letter or
+    digit, at most ``room`` characters, never ending in ``-`` (a suffix follows after one)."""
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
+    return cleaned[:room].rstrip("-") or "pipeline"
+
+
+def job_resource_name(pipeline_name: str, run_key: str) -> str:
+    """KFP's ``{{$.pipeline_job_resource_name}}``: the run's Kubernetes object name, which KFP's backend
+    makes from ``generateName: <pipeline name>-`` (``argocompiler``: the name after its last ``/``), so
+    ``<pipeline-name>-<suffix>``. The suffix is derived from ``run_key`` (one run: the same name in every
+    task and every retry; another run: another name), in Kubernetes' generateName alphabet; the whole
+    is a DNS-1123 label of at most 63 characters, usable as a Kubernetes name or a path segment."""
+    digest = int.from_bytes(hashlib.sha256(run_key.encode("utf-8", "surrogatepass")).digest(), "big")
+    suffix = ""
+    for _ in range(_SUFFIX_LENGTH):
+        digest, at = divmod(digest, len(_SUFFIX_ALPHABET))
+        suffix += _SUFFIX_ALPHABET[at]
+    base = pipeline_name.rsplit("/", 1)[-1]
+    return f"{kubernetes_name_prefix(base, KUBERNETES_NAME_MAX - _SUFFIX_LENGTH - 1)}-{suffix}"
+
+
+def job_uuid(run_key: str) -> str:
+    """KFP's ``{{$.pipeline_job_uuid}}``: the run's UUID (stable for one run, distinct across runs)."""
+    return str(uuid.uuid5(_RUN_NAMESPACE, run_key))
 
 
 def pipeline_placeholder(key: str) -> str:

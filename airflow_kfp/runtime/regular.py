@@ -37,7 +37,7 @@ import stat
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from airflow_kfp.runtime.errors import AirflowKfpError
+from airflow_kfp.core.errors import AirflowKfpError
 
 TEMP_NAME = re.compile(r"^\..*\.(tmp|old)-[0-9a-f]{12}$")
 """In-flight temporaries of the local store: never part of an artifact."""

@@ -18,8 +18,9 @@ import os
 import shutil
 from typing import Any
 
+from airflow_kfp.core.artifacts import METRICS_TYPES
 from airflow_kfp.runtime import regular, transfer
-from airflow_kfp.runtime.artifacts import METRICS_TYPES
+from airflow_kfp.runtime.regular import walk_files
 from airflow_kfp.runtime.transport import StagingError, _log
 from airflow_kfp.runtime.verify import (
     ArtifactIntegrityError,
@@ -28,7 +29,6 @@ from airflow_kfp.runtime.verify import (
     format_digest,
     hash_file,
     verify_in_place,
-    walk_files,
 )
 
 # -- inputs ---------------------------------------------------------------------------------

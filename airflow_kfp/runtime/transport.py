@@ -11,7 +11,7 @@ import time
 import urllib.error
 from typing import Any
 
-from airflow_kfp.runtime.errors import AirflowKfpError
+from airflow_kfp.core.errors import AirflowKfpError
 
 CHUNK = 1024 * 1024
 ATTEMPTS = 4

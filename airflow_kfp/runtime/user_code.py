@@ -25,6 +25,7 @@ ERROR_MARKER = "[airflow-kfp] the component raised"
 MAX_REPORT = 12_000
 """Characters of the report kept: its head (where it started) and its tail (the exception)."""
 RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
+CORE_DIR = os.path.join(os.path.dirname(RUNTIME_DIR), "core")
 MODULE_NAME = "ephemeral_component"
 
 
@@ -75,7 +76,7 @@ def load_module(source: str, prelude: str, locations: list[dict[str, Any]], work
 
 
 def _is_runtime(frame: traceback.FrameSummary) -> bool:
-    return os.path.dirname(os.path.abspath(frame.filename)) == RUNTIME_DIR
+    return os.path.dirname(os.path.abspath(frame.filename)) in (RUNTIME_DIR, CORE_DIR)
 
 
 def _trim(te: traceback.TracebackException, seen: set[int]) -> None:

@@ -14,7 +14,7 @@ import stat
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_kfp.runtime.errors import AirflowKfpError
+from airflow_kfp.core.errors import AirflowKfpError
 from airflow_kfp.runtime.regular import TEMP_NAME, IrregularEntryError, kind, open_regular, walk_files
 
 CHUNK = 1024 * 1024

@@ -1,5 +1,6 @@
 """The pipeline model every part of the package reads."""
 
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.spec.model import (
     ARTIFACT,
     PARAMETER,
@@ -19,7 +20,7 @@ from airflow_kfp.spec.model import (
     TaskOutputArgument,
     TaskSpec,
 )
-from airflow_kfp.spec.validate import PipelineDefinitionError, validate_pipeline
+from airflow_kfp.spec.validate import validate_pipeline
 
 __all__ = [
     "ARTIFACT",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from airflow_kfp.core import types as ptypes
 from airflow_kfp.errors import PipelineDefinitionError
-from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.messages import describe, types_compatible, where
 from airflow_kfp.spec.model import (
     ARTIFACT,

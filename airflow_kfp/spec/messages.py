@@ -5,7 +5,7 @@ Shared by the graph checks (``validate``) and the control-flow checks (``control
 
 from __future__ import annotations
 
-from airflow_kfp.runtime import types as ptypes
+from airflow_kfp.core import types as ptypes
 from airflow_kfp.spec.model import ARTIFACT, InputSpec, OutputSpec
 
 

@@ -312,7 +312,7 @@ class TaskSpec(_Model):
 
 class WorkspaceSpec(_Model):
     """KFP's pipeline workspace (``PipelineConfig(workspace=...)``): one claim per run, mounted by every
-    task at ``/kfp-workspace`` (``compiler/workspace.py``)."""
+    task at ``/kfp-workspace`` (``planning/workspace.py``)."""
 
     size: str
     pvc_spec_patch: dict[str, Any] = Field(default_factory=dict)

@@ -113,7 +113,7 @@ WORKSPACE_MOUNT_PATH = "/kfp-workspace"
 """Where KFP mounts a run's workspace in every pod (``dsl.WORKSPACE_PATH_PLACEHOLDER`` resolves to it)."""
 WORKSPACE_SUFFIX = "-kfp-workspace"
 WORKSPACE_TASK = "kfp-workspace"
-"""The task creating a run's workspace claim (``compiler/workspace.py``); ``kfp-workspace-delete`` deletes it."""
+"""The task creating a run's workspace claim (``planning/workspace.py``); ``kfp-workspace-delete`` deletes it."""
 WORKSPACE_DELETE_TASK = "kfp-workspace-delete"
 _WORKSPACE_PATCH = {
     "accessModes": "access_modes",

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_kfp.core import types as ptypes
 from airflow_kfp.errors import PipelineDefinitionError
-from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.messages import where
 from airflow_kfp.spec.model import ComponentSpec, Resources, TaskSpec
 

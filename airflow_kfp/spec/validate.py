@@ -6,8 +6,8 @@ import error that says what to change.
 
 from __future__ import annotations
 
+from airflow_kfp.core import types as ptypes
 from airflow_kfp.errors import PipelineDefinitionError
-from airflow_kfp.runtime import types as ptypes
 from airflow_kfp.spec.control_flow import check_control_flow
 from airflow_kfp.spec.messages import describe, types_compatible, where
 from airflow_kfp.spec.model import (

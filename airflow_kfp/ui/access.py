@@ -17,7 +17,7 @@ from fastapi import HTTPException, status
 from sqlalchemy.orm import Session
 
 from airflow_kfp.access import stored_place
-from airflow_kfp.hooks.layout import encode_segment
+from airflow_kfp.stores.layout import encode_segment
 
 _ENTITIES = ("RUN", "TASK_INSTANCE", "XCOM")
 

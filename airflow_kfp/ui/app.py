@@ -11,13 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
-from airflow_kfp.ui import answers
+from airflow_kfp.ui import answers, graph_api
 from airflow_kfp.ui.access import Visibility, readable_dag_ids, require_readable
 from airflow_kfp.ui.answers import MAX_RUNS
 from airflow_kfp.ui.artifacts import PREVIEW_LIMIT, Target, check_servable, stream
+from airflow_kfp.ui.deps import Session, User, _user_dep
 
 STATIC = Path(__file__).parent / "static"
 PAGE_CSP = (
@@ -25,22 +26,6 @@ PAGE_CSP = (
     "frame-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'self'"
 )
-
-
-def _user_dep() -> Any:
-    from airflow.api_fastapi.core_api.security import get_user
-
-    return Depends(get_user)
-
-
-def _session_dep() -> Any:
-    from airflow.api_fastapi.common.db.common import _get_session
-
-    return Depends(_get_session)
-
-
-User = Annotated[Any, _user_dep()]
-Session = Annotated[Any, _session_dep()]
 
 
 def _split_run(value: str) -> tuple[str, str]:
@@ -137,6 +122,8 @@ def create_app() -> FastAPI:
     @app.get("/api/limits", summary="Limits the pages need to know")
     def limits(user: User) -> dict[str, Any]:
         return {"preview_bytes": PREVIEW_LIMIT, "max_runs": MAX_RUNS}
+
+    app.include_router(graph_api.router)
 
     # -- pages ---------------------------------------------------------------------------------
     @app.get("/", include_in_schema=False)

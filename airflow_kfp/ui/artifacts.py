@@ -26,8 +26,8 @@ from urllib.parse import quote
 from fastapi import HTTPException, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from airflow_kfp.hooks.artifact_store import ArtifactNotFoundError, ArtifactStore, ArtifactStoreError, ObjectInfo
 from airflow_kfp.runtime import verify
+from airflow_kfp.stores.artifact_store import ArtifactNotFoundError, ArtifactStore, ArtifactStoreError, ObjectInfo
 
 PREVIEW_LIMIT = 1024 * 1024
 """Bytes shown in the browser; the download is always whole."""
@@ -74,7 +74,7 @@ def _within(uri: str, root: str) -> bool:
 def store_for(uri: str) -> ArtifactStore:
     """The store for a manifest's URI, with the deployment's ``[kfp]`` connection (never sent to the browser)."""
     from airflow_kfp.config import load_settings
-    from airflow_kfp.hooks.factory import get_artifact_store
+    from airflow_kfp.stores.factory import get_artifact_store
 
     settings = load_settings()
     if uri.startswith("s3://"):

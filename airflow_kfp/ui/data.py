@@ -49,6 +49,8 @@ class StepRow:
     try_number: int
     operator: str | None
     manifest: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    """The failure record of a failed try (``services.failure``)."""
 
 
 @dataclass
@@ -59,6 +61,20 @@ class VersionInfo:
     params: dict[str, Any] = field(default_factory=dict)
     task_order: list[str] = field(default_factory=list)
     task_types: dict[str, str] = field(default_factory=dict)
+    downstream: dict[str, list[str]] = field(default_factory=dict)
+    mapped: set[str] = field(default_factory=set)
+    groups: list[GroupInfo] = field(default_factory=list)
+    """Task groups (nested pipelines, loops, conditions), parents before children."""
+    task_group: dict[str, str | None] = field(default_factory=dict)
+    """Each task's innermost group id (None at the top)."""
+
+
+@dataclass
+class GroupInfo:
+    id: str
+    label: str
+    tooltip: str
+    parent: str | None
 
 
 @dataclass
@@ -258,7 +274,28 @@ def steps_of_run(session: Session, run: RunRow) -> list[StepRow]:
         if step is None:  # an XCom whose task instance was removed: still show what it published
             step = steps[(task_id, map_index)] = StepRow(task_id, map_index, None, None, None, 0, None)
         step.manifest = manifest
+    for task_id, map_index, error in failures_of_run(session, run):
+        step = steps.get((task_id, map_index))
+        if step is not None:
+            step.error = error
     return list(steps.values())
+
+
+def failures_of_run(session: Session, run: RunRow) -> list[tuple[str, int, dict[str, Any]]]:
+    """The failure records failed tries published (``services.failure``): one query."""
+    from airflow.models.xcom import XComModel
+
+    from airflow_kfp.services.failure import ERROR_KEY
+
+    query = select(XComModel.task_id, XComModel.map_index, XComModel.value).where(
+        XComModel.key == ERROR_KEY, XComModel.dag_id == run.dag_id, XComModel.dag_run_id == run.id
+    )
+    out = []
+    for task_id, map_index, value in session.execute(query):
+        value = _json(value)
+        if isinstance(value, dict):
+            out.append((str(task_id), int(map_index), value))
+    return out
 
 
 def _param_defaults(serialized: dict[str, Any]) -> dict[str, Any]:
@@ -272,24 +309,72 @@ def _param_defaults(serialized: dict[str, Any]) -> dict[str, Any]:
             continue
         if isinstance(value, dict) and "__class" in value:
             value = value.get("default")
-        elif isinstance(value, dict) and "__var" in value:
-            value = value["__var"]
-        out[str(name)] = value
+        out[str(name)] = plain(value)
     return out
 
 
-def _task_order(serialized: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
-    """Task ids in a topological order of the DAG (ties by definition order), and their operator types."""
+def plain(value: Any) -> Any:
+    """A value from a serialized DAG as the user wrote it: Airflow wraps dicts, tuples, sets and
+    datetimes in ``{"__var": ..., "__type": ...}`` envelopes, at any depth."""
+    if isinstance(value, dict):
+        if "__type" in value and "__var" in value and len(value) == 2:
+            inner = value["__var"]
+            if value["__type"] == "dict" and isinstance(inner, dict):
+                return {str(k): plain(v) for k, v in inner.items()}
+            if isinstance(inner, list):
+                return [plain(v) for v in inner]
+            return plain(inner)
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def _groups(serialized: dict[str, Any]) -> tuple[list[GroupInfo], dict[str, str | None]]:
+    """The serialized DAG's task-group tree, flattened: groups (parents first) and each task's group."""
+    groups: list[GroupInfo] = []
+    owner: dict[str, str | None] = {}
+
+    def walk(node: Any, parent: str | None) -> None:
+        if not isinstance(node, dict):
+            return
+        for child_id, child in (node.get("children") or {}).items():
+            if not isinstance(child, list) or len(child) != 2:
+                continue
+            kind, body = child
+            if kind == "taskgroup" and isinstance(body, dict):
+                groups.append(
+                    GroupInfo(
+                        str(child_id),
+                        str(body.get("group_display_name") or body.get("_group_id") or child_id),
+                        str(body.get("tooltip") or ""),
+                        parent,
+                    )
+                )
+                walk(body, str(child_id))
+            elif kind == "operator":
+                owner[str(body if isinstance(body, str) else child_id)] = parent
+
+    walk((serialized.get("dag") or {}).get("task_group"), None)
+    return groups, owner
+
+
+def _task_order(serialized: dict[str, Any]) -> tuple[list[str], dict[str, str], dict[str, list[str]], set[str]]:
+    """Task ids in a topological order of the DAG (ties by definition order), their operator types,
+    their downstream tasks and which are mapped."""
     tasks = (serialized.get("dag") or {}).get("tasks") or []
     order: list[str] = []
     downstream: dict[str, list[str]] = {}
     types: dict[str, str] = {}
+    mapped: set[str] = set()
     for task in tasks:
         body = task.get("__var", task) if isinstance(task, dict) else {}
         task_id = body.get("task_id")
         if not isinstance(task_id, str):
             continue
         order.append(task_id)
+        if body.get("_is_mapped"):
+            mapped.add(task_id)
         downstream[task_id] = [d for d in body.get("downstream_task_ids") or [] if isinstance(d, str)]
         types[task_id] = str(body.get("task_type") or body.get("_task_type") or "")
     indegree = dict.fromkeys(order, 0)
@@ -310,7 +395,7 @@ def _task_order(serialized: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
                     ready.append(target)
                     ready.sort(key=position.__getitem__)
     result.extend(t for t in order if t not in result)  # a cycle cannot happen; keep every task anyway
-    return result, types
+    return result, types, downstream, mapped
 
 
 def versions(session: Session, version_ids: Collection[str | None]) -> dict[str, VersionInfo]:
@@ -338,7 +423,8 @@ def versions(session: Session, version_ids: Collection[str | None]) -> dict[str,
         if info is None or not isinstance(data, dict):
             continue
         info.params = _param_defaults(data)
-        info.task_order, info.task_types = _task_order(data)
+        info.task_order, info.task_types, info.downstream, info.mapped = _task_order(data)
+        info.groups, info.task_group = _groups(data)
     return out
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from airflow_kfp.manifest import ordered_metadata
+
 METRICS_TYPE = "system.Metrics"
 PRECOMPUTED = "_step_metrics"
 """Key under which a cached manifest summary carries its step's metrics, already labelled."""
@@ -28,9 +30,7 @@ def step_metrics(task_id: str, map_index: int, manifest: dict[str, Any]) -> dict
     for record in (manifest.get("artifacts") or {}).values():
         if not isinstance(record, dict) or record.get("type") != METRICS_TYPE:
             continue
-        metadata = record.get("metadata")
-        if isinstance(metadata, dict):
-            for name, value in metadata.items():
-                if is_scalar(value):
-                    out[f"{label}/{name}"] = float(value)
+        for name, value in ordered_metadata(record).items():
+            if is_scalar(value):
+                out[f"{label}/{name}"] = float(value)
     return out

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airflow_kfp import experiment as exp
+from airflow_kfp.manifest import ordered_metadata
+from airflow_kfp.run_conf import KFP_SWITCHES
 from airflow_kfp.ui.data import DagInfo, RunRow, StepRow, VersionInfo
 from airflow_kfp.ui.metrics import METRICS_TYPE, is_scalar, step_label, step_metrics
 
@@ -43,11 +45,17 @@ def scalar_metrics(manifests: Iterable[tuple[str, int, dict[str, Any]]]) -> dict
 
 def run_params(run: RunRow, version: VersionInfo | None) -> dict[str, Any]:
     """The params as the run used them: the version's defaults, then the run conf's overrides."""
-    params = dict(version.params) if version else {}
+    params = {k: v for k, v in (version.params if version else {}).items() if k not in KFP_SWITCHES}
     for key, value in run.conf.items():
-        if key != exp.CONF_KEY:
+        if key not in KFP_SWITCHES:  # the package's own switches are not pipeline inputs
             params[key] = value
     return params
+
+
+def in_pipeline_order(manifests: ManifestList, version: VersionInfo | None) -> ManifestList:
+    """Manifests by the DAG's task order, then map index: metrics are listed step by step."""
+    position = {t: i for i, t in enumerate(version.task_order)} if version else {}
+    return sorted(manifests, key=lambda m: (position.get(m[0], len(position)), m[0], m[1]))
 
 
 def pipeline_version(manifests: ManifestList) -> str | None:
@@ -89,7 +97,7 @@ def run_summary(
         "pipeline_version": pipeline_version(manifests),
         "dag_version": version_view(version),
         "params": run_params(run, version),
-        "metrics": scalar_metrics(manifests),
+        "metrics": scalar_metrics(in_pipeline_order(manifests, version)),
         "cache_hits": cache_hits(manifests),
         "steps": sum(states.values()),
         "step_states": states,
@@ -108,20 +116,20 @@ def dag_view(dag: DagInfo) -> dict[str, Any]:
 
 
 def columns(runs: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """Param and metric names across the runs, in first-seen order (metrics sorted)."""
+    """Param and metric names across the runs, in first-seen order (metrics as steps logged them)."""
     params: dict[str, None] = {}
-    metrics: set[str] = set()
+    metrics: dict[str, None] = {}
     for run in runs:
         params.update(dict.fromkeys(run["params"]))
-        metrics.update(run["metrics"])
-    return {"params": list(params), "metrics": sorted(metrics)}
+        metrics.update(dict.fromkeys(run["metrics"]))
+    return {"params": list(params), "metrics": list(metrics)}
 
 
 # -- run details ------------------------------------------------------------------------------------
 
 
 def artifact_view(name: str, record: dict[str, Any]) -> dict[str, Any]:
-    metadata = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
+    metadata = ordered_metadata(record)
     return {
         "name": name,
         "type": record.get("type"),
@@ -130,6 +138,7 @@ def artifact_view(name: str, record: dict[str, Any]) -> dict[str, Any]:
         "digest": record.get("digest"),
         "external": bool(record.get("external")),
         "metadata": metadata,
+        "producer": record.get("producer") if isinstance(record.get("producer"), dict) else None,
         "scalars": {k: v for k, v in (metadata or {}).items() if is_scalar(v)}
         if record.get("type") == METRICS_TYPE
         else {},
@@ -160,14 +169,41 @@ def step_view(step: StepRow) -> dict[str, Any]:
             "source_run_id": cache.get("source_run_id"),
             "source_task_id": cache.get("source_task_id"),
             "source_map_index": cache.get("source_map_index"),
+            # manifests from before issue 24 did not record it: a hit proves it was on
+            "enabled": bool(cache.get("hit")) or cache.get("enabled") is not False,
+            "off_reason": cache.get("off_reason"),
         }
         if step.manifest is not None
         else None,
         "inputs": manifest.get("inputs"),
+        "input_artifacts": input_artifacts_view(manifest),
+        "error": step.error if step.state in ("failed", "up_for_retry") else None,
+        "loop_item": (step.error or {}).get("loop_item"),
         "outputs": manifest.get("parameters") or {},
         "artifacts": [artifact_view(n, r) for n, r in artifacts.items() if isinstance(r, dict)],
         "metrics": scalar_metrics([(step.task_id, step.map_index, manifest)]) if step.manifest else {},
     }
+
+
+def input_artifacts_view(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The artifacts a step read (recorded since issue 24), one row per artifact of each input."""
+    out = []
+    for name, refs in (manifest.get("input_artifacts") or {}).items():
+        for i, ref in enumerate(refs if isinstance(refs, list) else []):
+            if isinstance(ref, dict):
+                producer = ref.get("producer") if isinstance(ref.get("producer"), dict) else None
+                out.append(
+                    {
+                        "name": name,
+                        "index": i,
+                        "type": ref.get("type"),
+                        "uri": ref.get("uri"),
+                        "digest": ref.get("digest"),
+                        "external": bool(ref.get("external")),
+                        "producer": producer,
+                    }
+                )
+    return out
 
 
 def ordered_steps(steps: list[StepRow], version: VersionInfo | None) -> list[StepRow]:

@@ -16,8 +16,9 @@ to kfp-kubernetes.
 ``--run`` also RUNS them and compares: every pipeline that kfp.local's SubprocessRunner can run (no
 Docker, no network, no run argument needed) is run by kfp.local in the kfp virtual environment
 (``kfp_scan_worker.py``; results cached on disk by file hash) and by airflow-kfp in real
-``dag.test()`` runs with the local runner, from the ported source and from the YAML kfp compiled,
-and the run state and every task's state and outputs are compared as the compatibility suite does
+``dag.test()`` runs with the local runner, from the ported source and from the YAML kfp compiled
+(and both again through ``airflow_kfp.local``, the pipeline called directly), and the run state and
+every task's state and outputs are compared as the compatibility suite does
 (``compare.compare_run``). At most two processes, each under ``nice``.
 """
 
@@ -219,7 +220,7 @@ def scan_yaml(path: Path, root: Path, index: int) -> Outcome:
     import yaml
 
     from airflow_kfp import components, to_dag
-    from airflow_kfp.yaml import load_pipeline
+    from airflow_kfp.kfp_yaml import load_pipeline
 
     rel = str(path.relative_to(root))
     text = path.read_text()
@@ -532,10 +533,30 @@ def _dag_source(kind: str, dag_id: str, path: str, name: str, compiled: str) -> 
     return (
         "import datetime\n"
         "from airflow_kfp import to_dag\n"
-        "from airflow_kfp.yaml import load_pipeline\n"
+        "from airflow_kfp.kfp_yaml import load_pipeline\n"
         "from tests.compat.scan import load_ported\n"
         f"dag = to_dag({target}, dag_id={dag_id!r}, start_date=datetime.datetime(2024, 1, 1))\n"
     )
+
+
+RUN_MODES = ("source", "yaml", "local-source", "local-yaml")
+"""How each pipeline runs: DAG runs (``dag.test()``) from the ported source and from the YAML kfp compiled,
+and the same two through ``airflow_kfp.local`` (no DAG run: the pipeline called directly)."""
+
+
+def run_local(kind: str, path: str, name: str, entry: dict[str, Any]) -> Any:
+    """One pipeline through ``airflow_kfp.local`` (failures recorded in the result, never raised)."""
+    from airflow_kfp import local
+    from airflow_kfp.kfp_yaml import load_pipeline
+    from airflow_kfp.local.execution import run as run_called
+    from airflow_kfp.local.execution import run_spec
+
+    root = Path(os.environ["AIRFLOW_HOME"]) / "local-artifacts"
+    local.init(runner=local.SubprocessRunner(), pipeline_root=str(root), raise_on_error=False)
+    arguments = entry["expected"]["arguments"]
+    if kind == "local-yaml":
+        return run_spec(load_pipeline(entry["yaml"]), arguments)[0]
+    return run_called(getattr(load_ported(path), name), arguments).run
 
 
 def _timeout(signum: int, frame: Any) -> None:
@@ -557,14 +578,17 @@ def run_worker(root: Path, out: Path, files: list[str]) -> None:
             for name, entry in records[file]["pipelines"].items():
                 if entry.get("status") != "run":
                     continue
-                for kind in ("source", "yaml"):
+                for kind in RUN_MODES:
                     dag_id = f"scan-run-{index}-{kind}-{name}"
-                    source = _dag_source(kind, dag_id, str(root / file), name, entry["yaml"])
                     signal.alarm(RUN_TIMEOUT)
                     try:
                         with warnings.catch_warnings():
                             warnings.simplefilter("ignore")
-                            result = runner.run(runner.load(source), conf=entry["expected"]["arguments"])
+                            if kind.startswith("local-"):
+                                result = run_local(kind, str(root / file), name, entry)
+                            else:
+                                source = _dag_source(kind, dag_id, str(root / file), name, entry["yaml"])
+                                result = runner.run(runner.load(source), conf=entry["expected"]["arguments"])
                         problems = compare(result, entry["expected"])
                         departs = KFP_LOCAL_DEPARTS.get((file, name))
                         status = "match" if not problems else "kfp.local departs" if departs else "mismatch"
@@ -580,7 +604,7 @@ def run_worker(root: Path, out: Path, files: list[str]) -> None:
 
 def run_summary(outcomes: list[RunOutcome]) -> str:
     lines = []
-    for kind in ("source", "yaml"):
+    for kind in RUN_MODES:
         mine = [o for o in outcomes if o.mode == kind]
         match = [o for o in mine if o.status == "match"]
         departs = [o for o in mine if o.status == "kfp.local departs"]

@@ -13,7 +13,7 @@ def yaml_dag_source(name: str) -> str:
     return (
         "import datetime\n"
         "from airflow_kfp import to_dag\n"
-        "from airflow_kfp.yaml import load_pipeline\n"
+        "from airflow_kfp.kfp_yaml import load_pipeline\n"
         f"dag = to_dag(load_pipeline({str(FIXTURES / (name + '.yaml'))!r}), dag_id='compat-yaml-{name}',\n"
         "             start_date=datetime.datetime(2024, 1, 1))\n"
     )

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from airflow_kfp.kfp_yaml import load_pipeline
 from airflow_kfp.spec.model import PipelineSpec
-from airflow_kfp.yaml import load_pipeline
 from tests.compat.compare import FIXTURES, names
 from tests.compat.source import ported
 

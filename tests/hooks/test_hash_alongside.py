@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_kfp.hooks.digest import hash_alongside
+from airflow_kfp.stores.digest import hash_alongside
 
 
 def test_digest_and_size_of_a_file_read_in_many_chunks(tmp_path: Path) -> None:

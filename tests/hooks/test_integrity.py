@@ -17,12 +17,12 @@ import pytest
 from botocore.exceptions import ConnectionClosedError
 
 from airflow_kfp.cache import index
-from airflow_kfp.hooks.artifact_store import ArtifactAccessDeniedError
-from airflow_kfp.hooks.identity import changed, identity_fields
-from airflow_kfp.hooks.local_store import LocalArtifactStore
-from airflow_kfp.hooks.s3_store import S3ArtifactStore
 from airflow_kfp.manifest import ArtifactRecord
 from airflow_kfp.runtime import verify
+from airflow_kfp.stores.artifact_store import ArtifactAccessDeniedError
+from airflow_kfp.stores.identity import changed, identity_fields
+from airflow_kfp.stores.local import LocalArtifactStore
+from airflow_kfp.stores.s3 import S3ArtifactStore
 
 pytest_plugins = ["tests.fixtures.moto_server"]
 MiB = 1024 * 1024
@@ -182,7 +182,7 @@ def test_an_upload_that_fails_for_good_says_how_orphans_are_removed(
     store = _multipart_store(s3_bucket)
     store.client.meta.events.register("before-send.s3", Cut(heal=False))
     (tmp_path / "big").write_bytes(os.urandom(12 * MiB))
-    with caplog.at_level(logging.INFO, logger="airflow_kfp.hooks.s3_store"), pytest.raises(Exception):
+    with caplog.at_level(logging.INFO, logger="airflow_kfp.stores.s3"), pytest.raises(Exception):
         store.put_path(tmp_path / "big", store.uri_for("big"))
     text = caplog.text
     assert "retrying upload to s3://" in text and "upload to of" not in text

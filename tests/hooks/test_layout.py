@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_kfp.hooks.artifact_store import UnsafeKeyError
-from airflow_kfp.hooks.layout import TaskTry
-from airflow_kfp.hooks.s3_store import S3ArtifactStore
+from airflow_kfp.stores.artifact_store import UnsafeKeyError
+from airflow_kfp.stores.layout import TaskTry
+from airflow_kfp.stores.s3 import S3ArtifactStore
 
 pytest_plugins = ["tests.fixtures.moto_server"]
 

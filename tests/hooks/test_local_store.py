@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from airflow_kfp.hooks.artifact_store import (
+from airflow_kfp.stores.artifact_store import (
     ArtifactNotFoundError,
     ArtifactStoreError,
     UnsupportedURIError,
 )
-from airflow_kfp.hooks.factory import get_artifact_store
-from airflow_kfp.hooks.local_store import LocalArtifactStore
+from airflow_kfp.stores.factory import get_artifact_store
+from airflow_kfp.stores.local import LocalArtifactStore
 
 
 def sha(data: bytes) -> str:

@@ -17,15 +17,15 @@ from typing import Any
 import boto3
 import pytest
 
-from airflow_kfp.hooks.artifact_store import (
+from airflow_kfp.stores.artifact_store import (
     ArtifactAccessDeniedError,
     ArtifactNotFoundError,
     ArtifactStoreError,
     ArtifactStoreUnreachableError,
     UnsupportedURIError,
 )
-from airflow_kfp.hooks.factory import get_artifact_store
-from airflow_kfp.hooks.s3_store import S3ArtifactStore
+from airflow_kfp.stores.factory import get_artifact_store
+from airflow_kfp.stores.s3 import S3ArtifactStore
 
 pytest_plugins = ["tests.fixtures.moto_server"]
 

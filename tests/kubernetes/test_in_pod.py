@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from airflow_kfp.hooks.digest import dir_digest
-from airflow_kfp.operators.base import ResolvedInputs
 from airflow_kfp.operators.kubernetes import STAGE_IN, STAGE_OUT
+from airflow_kfp.runners.base import ResolvedInputs
 from airflow_kfp.runtime.pod import RUNTIME_ENV, TASK_CHUNK_ENV
+from airflow_kfp.stores.digest import dir_digest
 from tests.kubernetes.conftest import compile_dag, object_sha256
 from tests.kubernetes.local_kubelet import run_pod
 from tests.pipelines import kube

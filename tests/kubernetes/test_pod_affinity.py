@@ -11,8 +11,8 @@ import pytest
 from kubernetes.client import ApiClient
 
 from airflow_kfp import dsl, kubernetes, load_pipeline
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.operators.kubernetes import KubernetesComponentOperator
-from airflow_kfp.spec.validate import PipelineDefinitionError
 from tests.compat.compare import FIXTURES
 from tests.kubernetes.conftest import compile_dag
 from tests.kubernetes.fake_apiserver import FakeKubernetes

@@ -47,7 +47,7 @@ def test_pods_carry_no_worker_secret(
 
 def test_pod_failure_keeps_the_users_file_line_and_exception(s3_root: str, tmp_path: Path) -> None:
     """In a pod the source file does not exist: the traceback still names it, with its lines."""
-    from airflow_kfp.operators.base import ResolvedInputs
+    from airflow_kfp.runners.base import ResolvedInputs
     from tests.kubernetes.conftest import compile_dag
     from tests.kubernetes.local_kubelet import run_pod
     from tests.kubernetes.test_in_pod import _prepare

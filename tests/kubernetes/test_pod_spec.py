@@ -9,8 +9,8 @@ import pytest
 from kubernetes.client import ApiClient
 
 from airflow_kfp import dsl, kubernetes
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.operators.kubernetes import STAGE_IN, STAGE_OUT, KubernetesComponentOperator
-from airflow_kfp.spec.validate import PipelineDefinitionError
 from tests.kubernetes.conftest import compile_dag
 from tests.pipelines import kube
 
@@ -133,7 +133,7 @@ def test_deployment_defaults_and_dag_overrides(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_labels_are_label_safe_and_name_the_run() -> None:
-    from airflow_kfp.operators.pod_spec import label_value
+    from airflow_kfp.runners.pod.spec import label_value
 
     run_id = "manual__2024-01-01T00:00:00+00:00"
     value = label_value(run_id)

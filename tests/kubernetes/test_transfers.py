@@ -153,9 +153,9 @@ def test_file_output_beyond_its_presigned_parts_spills_the_rest(
     """Past its presigned parts (32 of up to 5 GiB), a file's remaining parts go as chunks the worker copies
     into the same upload. Scaled down: 2 presigned parts of at most 5 MiB for 12 MiB; the pod's half runs
     in-process here, since a pod's runtime cannot be patched."""
-    from airflow_kfp.hooks.s3_store import S3ArtifactStore
-    from airflow_kfp.operators import pod_staging
+    from airflow_kfp.runners.pod import staging as pod_staging
     from airflow_kfp.runtime import staging
+    from airflow_kfp.stores.s3 import S3ArtifactStore
 
     monkeypatch.setattr(pod_staging, "PRESIGNED_PARTS", 2)
     monkeypatch.setattr(transfer, "MAX_PART", 5 * MIB)
@@ -182,9 +182,9 @@ def test_file_output_beyond_its_presigned_parts_spills_the_rest(
 
 def test_the_worker_copies_only_the_outputs_own_chunks(s3_root: str) -> None:
     """The worker copies with its own credentials: a pod cannot make it copy another object into its output."""
-    from airflow_kfp.hooks.artifact_store import ArtifactStoreError
-    from airflow_kfp.hooks.s3_store import S3ArtifactStore
-    from airflow_kfp.operators import pod_staging
+    from airflow_kfp.runners.pod import staging as pod_staging
+    from airflow_kfp.stores.artifact_store import ArtifactStoreError
+    from airflow_kfp.stores.s3 import S3ArtifactStore
 
     store = S3ArtifactStore(s3_root)
     uri = f"{s3_root}/run/task/try-1/tree"

@@ -26,7 +26,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "screenshots"
 HIDDEN_DAG = "ui-broken"
-SECRET_DAG = "ui-iso-hidden"
+SECRET_DAG = "ui-secret"
+"""A DAG the restricted user may not read that imports the churn run's model (lineage must not show it)."""
+ISO_HIDDEN_DAG = "ui-iso-hidden"
 """Issue 22: a DAG whose data the restricted user may not read, reached through other DAGs."""
 PASSWORDS = {"admin": "admin-pw", "restricted": "restricted-pw"}
 
@@ -124,6 +126,16 @@ def _run_pipelines(airflow_db: Path) -> UiRuns:
     out.runs["hostile"] = runner.run(churn, conf={**defaults, "hostile": True, "kfp_experiment": "hostile-sweep"})
     out.runs["broken"] = runner.run_pipeline("tests.ui.pipelines:broken")
     out.runs["s3"] = runner.run_pipeline("tests.ui.pipelines:on_s3", artifact_root="s3://ui-artifacts/kfp")
+    # issue 24: groups, a failing loop item, caching off; a model reused by two other DAGs (one hidden)
+    out.runs["shapes"] = runner.run_pipeline("tests.ui.pipelines:shapes", enable_caching=True)
+    model_uri = out.runs["base"].manifest("train")["artifacts"]["model"]["uri"]
+    # importing another DAG's stored output is an explicit choice of the importing DAG (issue 22)
+    out.runs["reuse"] = runner.run_pipeline(
+        "tests.ui.pipelines:reuse", conf={"model_uri": model_uri}, import_from_dags="ui-churn"
+    )
+    out.runs["secret"] = runner.run_pipeline(
+        "tests.ui.pipelines:reuse", conf={"model_uri": model_uri}, dag_id=SECRET_DAG, import_from_dags="ui-churn"
+    )
     plain = runner.load(PLAIN_DAG)
     out.runs["plain"] = runner.run(plain)
     _run_isolation(runner, out)
@@ -144,14 +156,14 @@ def _run_isolation(runner: Any, out: UiRuns) -> None:
     outputs imports one; a readable DAG's manifest is rewritten as versions before scoping wrote a
     hit from another DAG (naming that DAG's run and paths)."""
     data = "tests.pipelines.isolation:secret_data"
-    out.runs["iso-hidden"] = runner.run_pipeline(data, dag_id=SECRET_DAG, cache_scope="ui-regions")
+    out.runs["iso-hidden"] = runner.run_pipeline(data, dag_id=ISO_HIDDEN_DAG, cache_scope="ui-regions")
     out.runs["iso-open"] = runner.run_pipeline(data, dag_id="ui-iso-open", cache_scope="ui-regions")
     secret_uri = out.runs["iso-hidden"].manifest("write-secret")["artifacts"]["data"]["uri"]
     out.runs["iso-import"] = runner.run_pipeline(
         "tests.pipelines.isolation:reader",
         conf={"uri": secret_uri},
         dag_id="ui-iso-import",
-        import_from_dags=SECRET_DAG,
+        import_from_dags=ISO_HIDDEN_DAG,
     )
     legacy = out.runs["iso-legacy"] = runner.run_pipeline(data, dag_id="ui-iso-legacy")
     hidden = out.runs["iso-hidden"]
@@ -160,7 +172,7 @@ def _run_isolation(runner: Any, out: UiRuns) -> None:
     manifest["cache"] = {
         **manifest["cache"],
         "hit": True,
-        "source_dag_id": SECRET_DAG,
+        "source_dag_id": ISO_HIDDEN_DAG,
         "source_run_id": hidden.dag_run.run_id,
         "source_task_id": "write-secret",
         "source_map_index": -1,
@@ -218,7 +230,7 @@ def api_server(ui_runs: UiRuns, airflow_db: Path, ui_artifact_root: Path, ui_s3:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,restricted:viewer",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "KFP_UI_TEST_HIDDEN_DAGS": f"{HIDDEN_DAG},{SECRET_DAG}",
+        "KFP_UI_TEST_HIDDEN_DAGS": f"{HIDDEN_DAG},{SECRET_DAG},{ISO_HIDDEN_DAG}",
         "AIRFLOW__KFP__ARTIFACT_ROOT": str(ui_artifact_root),
         **ui_s3,
     }

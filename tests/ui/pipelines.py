@@ -44,6 +44,7 @@ def evaluate(
     cm.log_roc_curve([0.0, 0.1 * (1 - accuracy), 1.0], [0.0, accuracy, 1.0], [1.0, 0.5, 0.0])
     with open(report.path, "w") as f:
         f.write(f"# Evaluation\n\n**accuracy**: {accuracy}\n\n- rows: ok\n")
+        f.write(f"\n| metric | value |\n|---|---|\n| accuracy | {accuracy} |\n")
         if hostile:
             f.write('\n<script>window.parent.__kfp_xss = 1</script><img src=x onerror="window.__kfp_xss=1">\n')
     return "good" if accuracy > 0.7 else "weak"
@@ -115,3 +116,45 @@ def tampered(n_rows: int = 6):
     """Its stored artifacts are changed after the run: the UI must refuse to show them as the run's."""
     prep(n_rows=n_rows)
     bundle()
+
+
+# -- issue 24: the run graph, lineage, failures ---------------------------------------------------
+
+
+@dsl.component
+def scale(x: float, factor: float) -> float:
+    return x * factor
+
+
+@dsl.pipeline(name="ui-inner")
+def inner_scale(x: float) -> float:
+    return scale(x=x, factor=2.0).output
+
+
+@dsl.component
+def check_item(item: int, bad: int, config: dict) -> int:
+    if item == bad:
+        raise ValueError(f"item {item} is bad (depth {config['depth']})")
+    return item
+
+
+@dsl.pipeline(name="ui-shapes", description="A nested pipeline, a condition, a loop with a failing item.")
+def shapes(config: dict = {"depth": 3, "loss": "log"}, bad: int = 2, go: bool = True):  # noqa: B006
+    d = prep(n_rows=3)
+    nested = inner_scale(x=1.5)
+    scale(x=nested.output, factor=3.0).set_caching_options(False)
+    with dsl.If(go == True):  # noqa: E712 - KFP's condition syntax
+        with dsl.ParallelFor([1, 2, 3]) as item:
+            check_item(item=item, bad=bad, config=config).after(d)
+
+
+@dsl.component
+def inspect_model(model: Input[Model]) -> str:
+    return open(model.path).read()
+
+
+@dsl.pipeline(name="ui-reuse")
+def reuse(model_uri: str):
+    """Imports a model another DAG's run wrote: lineage links the two."""
+    imported = dsl.importer(artifact_uri=model_uri, artifact_class=Model)
+    inspect_model(model=imported.output)

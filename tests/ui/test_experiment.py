@@ -8,7 +8,7 @@ import pytest
 
 from airflow_kfp import experiment as exp
 from airflow_kfp import to_dag, to_task_group
-from airflow_kfp.spec.validate import PipelineDefinitionError
+from airflow_kfp.errors import PipelineDefinitionError
 from tests.ui.pipelines import churn
 
 

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from tests.pipelines.isolation import SECRET
-from tests.ui.conftest import SECRET_DAG, UiRuns
+from tests.ui.conftest import ISO_HIDDEN_DAG as SECRET_DAG
+from tests.ui.conftest import UiRuns
 
 
 @pytest.fixture(scope="module")

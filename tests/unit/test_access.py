@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from airflow_kfp.access import ArtifactAccessError, check_import, check_input_record
-from airflow_kfp.hooks.layout import TaskTry, decode_segment, encode_segment, place_in_root
-from airflow_kfp.hooks.local_store import LocalArtifactStore
+from airflow_kfp.stores.layout import TaskTry, decode_segment, encode_segment, place_in_root
+from airflow_kfp.stores.local import LocalArtifactStore
 
 NAMES = ["churn", "a:b", "a_b", ".hidden", "..", "", "é/ü", "manual__2024-05-01T00:00:00+00:00", "x" * 90]
 

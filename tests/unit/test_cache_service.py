@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from airflow_kfp import dsl
+from airflow_kfp.cache.service import RUN_CONF_SWITCH, CacheService
 from airflow_kfp.config import KfpSettings
-from airflow_kfp.hooks.local_store import LocalArtifactStore
 from airflow_kfp.manifest import new_manifest
-from airflow_kfp.operators.caching import RUN_CONF_SWITCH, CacheService
-from airflow_kfp.operators.task_run import ResolvedInputs
+from airflow_kfp.runners.base import ResolvedInputs
+from airflow_kfp.stores.local import LocalArtifactStore
 
 
 @dsl.component

@@ -8,7 +8,7 @@ import gc
 import pytest
 
 from airflow_kfp import dsl
-from airflow_kfp.spec.validate import PipelineDefinitionError
+from airflow_kfp.errors import PipelineDefinitionError
 
 seen: list[bool] = []
 

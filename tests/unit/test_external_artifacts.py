@@ -4,12 +4,12 @@ neither; the local path is covered by tests/test_storage_pipelines.py."""
 
 from __future__ import annotations
 
-from airflow_kfp.hooks.local_store import LocalArtifactStore
+from airflow_kfp.core.artifacts import uri_to_local_path
 from airflow_kfp.manifest import ArtifactRecord, recorded_as_given
-from airflow_kfp.operators.pod_staging import input_plan
-from airflow_kfp.operators.task_run import ResolvedInputs
-from airflow_kfp.runtime.artifacts import uri_to_local_path
+from airflow_kfp.runners.base import ResolvedInputs
+from airflow_kfp.runners.pod.staging import input_plan
 from airflow_kfp.runtime.staging import stage_outputs
+from airflow_kfp.stores.local import LocalArtifactStore
 
 
 def test_an_input_recorded_as_given_gets_kfps_local_path_and_nothing_to_download(tmp_path):

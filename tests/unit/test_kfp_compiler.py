@@ -9,7 +9,7 @@ import datetime
 import pytest
 
 from airflow_kfp import compiler, components, dsl, load_pipeline, to_dag
-from airflow_kfp.spec.validate import PipelineDefinitionError
+from airflow_kfp.errors import PipelineDefinitionError
 
 
 @dsl.component

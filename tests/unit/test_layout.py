@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_kfp.hooks.artifact_store import UnsafeKeyError
-from airflow_kfp.hooks.layout import INDEX_FOLDER, MAX_SEGMENT, TaskTry, cache_entry_uri, encode_segment
-from airflow_kfp.hooks.local_store import LocalArtifactStore
+from airflow_kfp.stores.artifact_store import UnsafeKeyError
+from airflow_kfp.stores.layout import INDEX_FOLDER, MAX_SEGMENT, TaskTry, cache_entry_uri, encode_segment
+from airflow_kfp.stores.local import LocalArtifactStore
 
 HOSTILE = [
     "..",

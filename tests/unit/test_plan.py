@@ -21,7 +21,8 @@ from airflow_kfp.bindings import (
     PipelineParameter,
     UpstreamOutput,
 )
-from airflow_kfp.compiler.plan import GroupKind, OperatorFamily, RetryPlan, plan_pipeline
+from airflow_kfp.planning.plan import GroupKind, OperatorFamily, RetryPlan
+from airflow_kfp.planning.planner import plan_pipeline
 
 
 @dsl.component
@@ -51,7 +52,7 @@ def report(status: dsl.PipelineTaskFinalStatus) -> str:
 
 def test_the_plan_module_imports_no_airflow() -> None:
     code = (
-        "import sys, airflow_kfp.compiler.plan, airflow_kfp.operators.resolver, airflow_kfp.bindings;"
+        "import sys, airflow_kfp.planning.planner, airflow_kfp.services.resolver, airflow_kfp.bindings;"
         "bad = [m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')];"
         "assert not bad, bad"
     )

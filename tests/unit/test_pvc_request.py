@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from airflow_kfp import dsl, kubernetes
-from airflow_kfp.compiler.plan import OperatorFamily, plan_pipeline
+from airflow_kfp.errors import PipelineDefinitionError
+from airflow_kfp.planning.plan import OperatorFamily
+from airflow_kfp.planning.planner import plan_pipeline
 from airflow_kfp.spec.pvc import claim_name, pvc_request
-from airflow_kfp.spec.validate import PipelineDefinitionError
 
 GOOD = {"access_modes": ["ReadWriteOnce"], "size": "5Gi"}
 

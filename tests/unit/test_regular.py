@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from airflow_kfp.hooks.artifact_store import ArtifactStoreError
-from airflow_kfp.hooks.local_store import LocalArtifactStore
 from airflow_kfp.runtime import regular, verify
-from airflow_kfp.runtime.staging import StagingError, stage_outputs
+from airflow_kfp.runtime.staging import stage_outputs
+from airflow_kfp.runtime.transport import StagingError
+from airflow_kfp.stores.artifact_store import ArtifactStoreError
+from airflow_kfp.stores.local import LocalArtifactStore
 
 
 def test_a_fifo_is_never_opened(tmp_path: Path) -> None:

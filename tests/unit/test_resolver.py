@@ -19,7 +19,7 @@ from airflow_kfp.bindings import (
     UpstreamOutput,
 )
 from airflow_kfp.errors import AirflowKfpError, FlowInputError, InputResolutionError
-from airflow_kfp.operators.resolver import ARTIFACTS, BindingResolver, UpstreamMissingError
+from airflow_kfp.services.resolver import ARTIFACTS, BindingResolver, UpstreamMissingError
 
 
 @dataclass

@@ -12,7 +12,7 @@ from airflow_kfp.run_conf import KFP_SWITCHES, closest, unknown_keys_message
 
 
 def test_allow_list_refuses_secrets_whatever_the_list_says():
-    from airflow_kfp.operators import component_env
+    from airflow_kfp.runners.local import environment as component_env
 
     for name in (
         "AIRFLOW_CONN_X",
@@ -28,7 +28,7 @@ def test_allow_list_refuses_secrets_whatever_the_list_says():
 
 def test_deployment_passthrough_adds_names_but_never_credentials(tmp_path):
     from airflow_kfp.config import KfpSettings
-    from airflow_kfp.operators.component_env import component_environment
+    from airflow_kfp.runners.local.environment import component_environment
 
     worker = {"HF_HOME": "/models", "MLFLOW_TRACKING_URI": "http://mlflow", "MLFLOW_X": "1", "OTHER": "no"}
     env = component_environment(worker, {"A": "1"}, tmp_path, {}, "HF_HOME, MLFLOW_*")
@@ -109,7 +109,7 @@ def test_usable_artifact_roots_pass(root: str) -> None:
 
 
 def test_variables_a_task_asks_secrets_for_come_from_the_worker_but_never_credentials(tmp_path) -> None:
-    from airflow_kfp.operators.component_env import component_environment
+    from airflow_kfp.runners.local.environment import component_environment
 
     worker = {"DB_PASSWORD": "pw", "AWS_SECRET_ACCESS_KEY": "key", "UNASKED": "x"}
     env = component_environment(worker, {}, tmp_path, {}, "", ["DB_PASSWORD", "AWS_SECRET_ACCESS_KEY"])

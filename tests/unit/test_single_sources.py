@@ -57,7 +57,7 @@ def test_effective_image_one_answer() -> None:
 
 
 def test_the_pod_the_cache_key_and_lineage_agree_on_the_default_image() -> None:
-    from airflow_kfp.operators.pod_spec import image_for
+    from airflow_kfp.runners.pod.spec import image_for
 
     component, task = _task(plain)
     settings = KfpSettings(default_image="registry/ml:py")

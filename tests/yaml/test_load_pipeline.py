@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from airflow_kfp import load_pipeline, to_task_group
+from airflow_kfp.errors import PipelineDefinitionError
+from airflow_kfp.kfp_yaml.components import container_executor
+from airflow_kfp.kfp_yaml.conditions import Literal, Reference, parse_condition
+from airflow_kfp.kfp_yaml.document import Where
 from airflow_kfp.spec.model import ConstantArgument, LoopItemArgument, PipelineInputArgument, TaskOutputArgument
-from airflow_kfp.spec.validate import PipelineDefinitionError
-from airflow_kfp.yaml.components import container_executor
-from airflow_kfp.yaml.conditions import Literal, Reference, parse_condition
-from airflow_kfp.yaml.document import Where
 
 FIXTURES = Path(__file__).parent / "fixtures"
 COMPAT = Path(__file__).parent.parent / "compat" / "fixtures"
@@ -149,7 +149,7 @@ def test_kfp_condition_strings_parse():
 
 
 def _c(left: Any, operator: str, right: Any, negate: bool = False) -> Any:
-    from airflow_kfp.yaml.conditions import Comparison
+    from airflow_kfp.kfp_yaml.conditions import Comparison
 
     return Comparison(left, operator, right, negate)
 
@@ -371,7 +371,7 @@ def _broken(document: Any) -> Any:
 def test_malformed_documents_fail_as_definition_errors():
     """A hand-edited or truncated compiled pipeline: a PipelineDefinitionError (a DAG import error naming
     the pipeline), never a bare KeyError or AttributeError."""
-    from airflow_kfp.yaml.platform import kubernetes_settings
+    from airflow_kfp.kfp_yaml.platform import kubernetes_settings
 
     spec, platform = _documents(COMPAT / "kubernetes_settings.yaml")
     conditions = _documents(COMPAT / "conditions_one_of.yaml")[0]

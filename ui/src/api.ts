@@ -88,6 +88,27 @@ export interface ArtifactView {
   external: boolean;
   metadata: Record<string, unknown>;
   scalars: Record<string, number>;
+  producer?: { dag_id?: string; run_id?: string; task_id?: string; map_index?: number; try_number?: number } | null;
+}
+
+export interface InputArtifactView {
+  name: string;
+  index: number;
+  type: string | null;
+  uri: string | null;
+  digest: string | null;
+  external: boolean;
+  producer: { dag_id?: string; run_id?: string; task_id?: string; map_index?: number } | null;
+}
+
+export interface StepError {
+  where: string;
+  type: string;
+  summary: string;
+  user_traceback: string | null;
+  output_tail: string | null;
+  message: string | null;
+  loop_item: unknown;
 }
 
 export interface StepView {
@@ -110,8 +131,13 @@ export interface StepView {
     source_run_id: string | null;
     source_task_id: string | null;
     source_map_index: number | null;
+    enabled: boolean;
+    off_reason: string | null;
   };
   inputs: Record<string, unknown> | null;
+  input_artifacts: InputArtifactView[];
+  error: StepError | null;
+  loop_item: unknown;
   outputs: Record<string, unknown>;
   artifacts: ArtifactView[];
   metrics: Record<string, number>;
@@ -152,4 +178,54 @@ export interface ExperimentsResponse {
   metric: string | null;
   mode: string;
   experiments: Experiment[];
+}
+
+export interface GraphNode {
+  id: string;
+  kind: "task" | "artifact";
+  task_id: string;
+  label: string;
+  group: string | null;
+  operator?: string | null;
+  state?: string | null;
+  states?: Record<string, number>;
+  mapped?: boolean;
+  cache?: string | null;
+  instances?: StepView[];
+  name?: string;
+  type?: string | null;
+  icon?: string;
+  cache_hit?: boolean;
+  items?: (ArtifactView & { map_index: number })[];
+}
+
+export interface GraphResponse {
+  dag_id: string;
+  run_id: string;
+  groups: { id: string; label: string; tooltip: string; parent: string | null; kind: string }[];
+  nodes: GraphNode[];
+  edges: { from: string; to: string; kind: string }[];
+}
+
+export interface LineageNode {
+  id: string;
+  kind: "step" | "artifact";
+  dag_id?: string;
+  run_id?: string;
+  task_id?: string;
+  map_index?: number;
+  label: string;
+  cache_hit?: boolean;
+  importer?: boolean;
+  group?: string;
+  uri?: string;
+  digest?: string | null;
+  type?: string | null;
+}
+
+export interface LineageResponse {
+  nodes: LineageNode[];
+  edges: { from: string; to: string; kind: string; name?: string }[];
+  runs: { dag_id: string; run_id: string; id: string }[];
+  truncated: boolean;
 }

@@ -183,6 +183,28 @@ export function confusionChart(parent: HTMLElement, categories: string[], rows: 
         } as any,
       ],
     },
+    plugins: [
+      {
+        // each cell's count, written on it (dark text on light cells, light on dark)
+        id: "cellValues",
+        afterDatasetsDraw(c: any) {
+          const meta = c.getDatasetMeta(0);
+          const g = c.ctx as CanvasRenderingContext2D;
+          g.save();
+          g.textAlign = "center";
+          g.textBaseline = "middle";
+          g.font = "600 13px sans-serif";
+          meta.data.forEach((el: any, i: number) => {
+            const raw = data[i];
+            if (!raw || !Number.isFinite(raw.v)) return;
+            const { x, y } = el.getCenterPoint();
+            g.fillStyle = raw.v / max > 0.5 ? "#ffffff" : "#1a202c";
+            g.fillText(String(raw.v), x, y);
+          });
+          g.restore();
+        },
+      },
+    ],
     options: {
       responsive: true,
       maintainAspectRatio: false,

@@ -8,6 +8,7 @@ import { renderArtifact } from "./artifact";
 import { confusionChart, confusionOf, retheme, rocChart, rocOf } from "./charts";
 import { clear, fmtBytes, fmtDate, fmtDuration, fmtValue, h, link, notice, pageUrl, shortDigest, stateBadge, table } from "./dom";
 import { experimentLink, renderRunsTable } from "./runs";
+import { errorBox, renderLineage, renderRunGraph } from "./rungraph";
 import { initTheme, onThemeChange } from "./theme";
 
 const app = document.getElementById("app")!;
@@ -100,6 +101,7 @@ function kv(obj: Record<string, unknown> | null | undefined, empty: string): Nod
 
 function cacheBadge(step: StepView): Node {
   if (!step.cache) return h("span", { class: "muted" }, "");
+  if (!step.cache.hit && !step.cache.enabled) return h("span", { class: "badge cache-off", title: step.cache.off_reason ?? "" }, "caching off");
   if (!step.cache.hit) return h("span", { class: "badge cache-miss", title: step.cache.key ?? "" }, "cache miss");
   const c = step.cache;
   const source = `${c.source_dag_id ?? ""} / ${c.source_run_id ?? ""} / ${c.source_task_id ?? ""}${c.source_map_index !== null && c.source_map_index !== undefined && c.source_map_index >= 0 ? `[${c.source_map_index}]` : ""}`;
@@ -141,6 +143,8 @@ async function runView(): Promise<void> {
   const paramBox = h("section", { class: "card" }, h("h2", {}, "Parameters"), kv(run.params, "This run has no parameters."));
   const metricBox = h("section", { class: "card" }, h("h2", {}, "Metrics"), kv(run.metrics, "This run logged no scalar metrics."));
   app.append(h("div", { class: "two-col" }, paramBox, metricBox));
+  await renderRunGraph(app, dagId, runId);
+  app.append(h("p", {}, link({ view: "lineage", dag_id: dagId, run_id: runId }, "Lineage of this run's artifacts")));
   app.append(h("h2", {}, "Steps"));
   if (!data.steps.length) app.append(notice("info", "No task of this run has been scheduled yet."));
   const list = h("div", { class: "steps" });
@@ -186,9 +190,9 @@ async function runView(): Promise<void> {
         : h(
             "div",
             { class: "step-body muted" },
-            step.state === "failed" ? "This step failed before publishing outputs; see its log in Airflow." : step.state === "success" ? "This task published no pipeline manifest." : "No outputs yet.",
+            step.error ? errorBox(step) : step.state === "failed" ? "This step failed before publishing outputs; see its log in Airflow." : step.state === "success" ? "This task published no pipeline manifest." : "No outputs yet.",
             " ",
-            h("a", { href: airflowUrl(`dags/${encodeURIComponent(dagId)}/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(step.task_id)}${step.map_index >= 0 ? `/mapped/${step.map_index}` : ""}`), target: "_top" }, "Open the task in Airflow"),
+            h("a", { href: airflowUrl(`dags/${encodeURIComponent(dagId)}/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(step.task_id)}${step.map_index >= 0 ? `/mapped/${step.map_index}` : ""}`), target: "_top" }, "Open the task's log in Airflow"),
           ),
     );
     list.append(details);
@@ -292,7 +296,22 @@ async function artifactView(): Promise<void> {
   renderArtifact(box, ref, artifact);
 }
 
+async function lineageView(): Promise<void> {
+  const q = {
+    dag_id: params.get("dag_id") || "",
+    run_id: params.get("run_id") || "",
+    task_id: params.get("task_id") || undefined,
+    map_index: params.get("task_id") ? Number(params.get("map_index") ?? -1) : undefined,
+    output: params.get("output") || undefined,
+  };
+  const what = q.output ? `${q.task_id}${(q.map_index ?? -1) >= 0 ? `[${q.map_index}]` : ""} / ${q.output}` : `run ${q.run_id}`;
+  app.append(header(`Lineage of ${what}`, link({ view: "runs", dag_id: q.dag_id }, q.dag_id), link({ view: "run", dag_id: q.dag_id, run_id: q.run_id }, q.run_id)));
+  app.append(h("p", { class: "muted" }, "Who made it, from which inputs back to imported data, and every later use (cache hits included), across the runs and DAGs you may read."));
+  await renderLineage(app, q);
+}
+
 const views: Record<string, () => Promise<void>> = {
+  lineage: lineageView,
   experiments: experimentsView,
   runs: runsView,
   experiment: experimentView,

@@ -1,8 +1,8 @@
 """``kfp.dsl.types.artifact_types``: the artifact classes under the path some KFP scripts import them
 from (``from kfp.dsl.types.artifact_types import Dataset``); the classes live in
-``airflow_kfp.runtime.artifacts``."""
+``airflow_kfp.core.artifacts``."""
 
-from airflow_kfp.runtime.artifacts import (
+from airflow_kfp.core.artifacts import (
     HTML,
     Artifact,
     ClassificationMetrics,
