@@ -28,8 +28,13 @@ def _uri(result, task="write-secret", output="data") -> str:
 
 
 def _entry(root: Path, dag_id: str, pipeline: str, component: str) -> Path:
-    """The one index entry of ``component`` (found by its folder's name, wherever the index keeps it)."""
-    [entry] = [p for p in (root / ".cache").rglob("*.json") if p.parent.name == component]
+    """The index entry of ``component`` written by ``dag_id`` (found by its folder's name and its
+    source, wherever the index keeps it)."""
+    [entry] = [
+        p
+        for p in (root / ".cache").rglob("*.json")
+        if p.parent.name == component and json.loads(p.read_text())["source"]["dag_id"] == dag_id
+    ]
     return entry
 
 
@@ -194,3 +199,33 @@ def test_a_forged_entry_is_a_miss_never_a_read(dag_runner, artifact_root, tmp_pa
     assert second.manifest("show")["parameters"]["Output"] == "mine"
     assert "is not in the output folder of the task the entry names" in out
     assert first.manifest("show")["parameters"]["Output"] == "mine"
+
+
+@pytest.fixture
+def s3_conn(moto_server, s3_bucket, monkeypatch):
+    conn = {
+        "conn_type": "aws",
+        "login": "testing",
+        "password": "testing",
+        "extra": {"endpoint_url": moto_server, "region_name": "us-east-1"},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_KFP_S3", json.dumps(conn))
+    return f"s3://{s3_bucket}/root"
+
+
+def test_on_s3_a_shared_scope_hit_is_copied_and_an_import_of_another_dag_refused(dag_runner, s3_conn):
+    store = {"artifact_root": s3_conn, "artifact_conn_id": "kfp_s3"}
+    eu = dag_runner.run_pipeline(DATA, dag_id="iso-s3-eu", cache_scope="regions", **store)
+    us = dag_runner.run_pipeline(DATA, dag_id="iso-s3-us", cache_scope="regions", **store)
+    record = us.manifest("write-secret")["artifacts"]["data"]
+    source = eu.manifest("write-secret")["artifacts"]["data"]
+    assert us.manifest("write-secret")["cache"]["copied"] is True
+    assert record["uri"].startswith(f"{s3_conn}/iso-data/iso-s3-us/") and record["digest"] == source["digest"]
+    assert "iso-s3-eu" not in json.dumps(us.manifests)
+
+    refused = dag_runner.run_pipeline(READER, conf={"uri": source["uri"]}, dag_id="iso-s3-reader", **store)
+    assert refused.states["importer"] == "failed" and "echo" not in refused.manifests
+    own = dag_runner.run_pipeline(
+        READER, conf={"uri": source["uri"]}, dag_id="iso-s3-reader", import_from_dags="iso-s3-eu", **store
+    )
+    assert own.state == "success" and own.manifest("echo")["parameters"]["Output"] == SECRET
