@@ -138,23 +138,24 @@ class KfpSettings:
         "Service account of component pods (IRSA/workload identity for the artifact store).",
         example="kfp-runner",
     )
-    gpu_resource_name: str = setting(
-        "nvidia.com/gpu",
-        "Extended resource a GPU limit becomes.",
-        example="amd.com/gpu",
-    )
-    accelerator_node_label: str = setting(
-        "accelerator",
-        "Node label that set_accelerator_type() selects on.",
-        example="cloud.google.com/gke-accelerator",
-    )
-    gpu_toleration_key: str = setting(
-        "nvidia.com/gpu",
+    accelerators: str = setting(
+        "",
         (
-            "Taint key tolerated (effect NoSchedule, operator Exists) by pods that request a GPU; empty adds no "
-            "toleration."
+            "Accelerator names set_accelerator_type() accepts besides extended resource names (which are used "
+            'as KFP uses them: nvidia.com/gpu, amd.com/gpu...): a JSON object, name -> {"resource": ..., '
+            '"node_selector": {...}}, added to (or replacing entries of) the built-in table of Vertex AI and '
+            "GKE names (docs/guides/kubernetes.md)."
         ),
-        example="amd.com/gpu",
+        example='{"a100": {"resource": "nvidia.com/gpu", "node_selector": {"gpu-model": "a100"}}}',
+    )
+    accelerator_toleration: bool = setting(
+        False,
+        (
+            "Kubernetes runner: pods that request an accelerator tolerate the taint named after its resource "
+            "(key nvidia.com/gpu, operator Exists, effect NoSchedule), as Kubernetes' ExtendedResourceToleration "
+            "admission plugin does; for clusters that taint accelerator nodes without that plugin."
+        ),
+        example="True",
     )
     default_image: str = setting(
         "",
@@ -187,6 +188,15 @@ class KfpSettings:
         ),
         example="2d",
     )
+    max_output_parameter_size: str = setting(
+        "1Mi",
+        (
+            "Largest output parameter (its JSON text) and largest artifact metadata a component may report; "
+            "beyond it the task fails naming the output. Parameters travel in XCom, so data belongs in "
+            "artifacts."
+        ),
+        example="256Ki",
+    )
     # k8s helper (issue 16): deferrable pods and the multipart part size.
     deferrable: bool = setting(
         False,
@@ -214,11 +224,35 @@ class KfpSettings:
         example="256Mi",
     )
 
+    store_outage_window: str = setting(
+        "60s",
+        (
+            "How long a task waits out an artifact store (S3 endpoint) that is unreachable, refuses connections "
+            "or answers 5xx, retrying each operation with backoff and logging every wait, before it fails; long "
+            "enough for an endpoint restart. 0 leaves only the S3 client's own few retries."
+        ),
+        example="5m",
+    )
+
+    def store_outage_window_s(self) -> float:
+        from airflow_kfp.spec.durations import parse_duration
+
+        return parse_duration(self.store_outage_window).total_seconds()
+
     def resolved_artifact_root(self) -> str:
         if self.artifact_root:
             return self.artifact_root
         home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
         return os.path.join(home, "kfp", "artifacts")
+
+    def output_parameter_limit(self) -> int:
+        """``max_output_parameter_size`` in bytes (at least 1 KiB)."""
+        from airflow_kfp.spec.quantities import memory_bytes
+
+        limit = int(memory_bytes(self.max_output_parameter_size))
+        if limit < 1024:
+            raise ValueError(f"{self.max_output_parameter_size!r} is below 1Ki; parameters need room")
+        return limit
 
     def with_overrides(self, **overrides: Any) -> KfpSettings:
         known = {f.name for f in fields(self)}
@@ -237,6 +271,14 @@ class KfpSettings:
                 parse_duration(self.max_cache_staleness)
             except ValueError as exc:
                 raise ValueError(f"[kfp] max_cache_staleness: {exc}") from None
+        try:
+            self.output_parameter_limit()
+        except ValueError as exc:
+            raise ValueError(f"[kfp] max_output_parameter_size: {exc}") from None
+        try:
+            self.store_outage_window_s()
+        except ValueError as exc:
+            raise ValueError(f"[kfp] store_outage_window: {exc}") from None
         if self.runner not in RUNNERS:
             raise ValueError(f"[kfp] runner is {self.runner!r}; use one of {', '.join(RUNNERS)}")
         if self.local_env_passthrough:
@@ -245,6 +287,10 @@ class KfpSettings:
             parse_passthrough(self.local_env_passthrough)
         if len(self.cache_scope) > 200 or any(c in self.cache_scope for c in "\0\n"):
             raise ValueError(f"[kfp] cache_scope is {self.cache_scope!r}: use a short name, such as churn-regions")
+        if self.accelerators:
+            from airflow_kfp.spec.accelerators import parse_table
+
+            parse_table(self.accelerators)
         if self.local_launch not in ("fork", "spawn"):
             raise ValueError(f"[kfp] local_launch is {self.local_launch!r}; use fork or spawn")
         if self.local_install_packages not in ("auto", "never", "always"):

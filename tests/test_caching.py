@@ -250,7 +250,7 @@ def test_a_corrupt_entry_is_a_miss_with_a_warning(dag_runner, artifact_root, ran
     first = dag_runner.run_pipeline(CHAIN)
     ran()
     key = first.manifest("train")["cache"]["key"]
-    [entry] = (artifact_root / ".cache").glob(f"dag%3Acache-chain/cache-chain/train/{key}.json")
+    [entry] = (artifact_root / ".cache").glob(f"dag=3Acache-chain/cache-chain/train/{key}.json")
     entry.write_bytes(entry.read_bytes()[:40])  # a torn write from some other tool
     capfd.readouterr()
 

@@ -442,7 +442,6 @@ def test_run_time_resources_reach_the_pod_on_kubernetes(monkeypatch):
     from tests.pipelines.kfp_source import machine_fields
 
     monkeypatch.setenv("AIRFLOW__KFP__ARTIFACT_ROOT", "s3://bucket/root")
-    monkeypatch.setenv("AIRFLOW__KFP__ACCELERATOR_NODE_LABEL", "cloud.google.com/gke-accelerator")
     op = to_dag(machine_fields, runner="kubernetes").get_task("sum-numbers")
     assert op.build_pod_request_obj(None, dry_run=True).spec.containers[0].resources is None  # not known yet
     op.kfp_resolved_resources = {
@@ -457,4 +456,4 @@ def test_run_time_resources_reach_the_pod_on_kubernetes(monkeypatch):
     resources = pod.spec.containers[0].resources
     assert resources.limits["cpu"] == "4000m" and resources.limits["memory"] == "15G"
     assert resources.requests["memory"] == "2Gi" and resources.limits["nvidia.com/gpu"] == "1"
-    assert pod.spec.node_selector["cloud.google.com/gke-accelerator"] == "NVIDIA_TESLA_P4"
+    assert pod.spec.node_selector == {"cloud.google.com/gke-accelerator": "nvidia-tesla-p4"}  # Vertex's name, mapped

@@ -181,7 +181,11 @@ class ComponentOperatorMixin:
         return load_settings().with_overrides(**self.settings_overrides)
 
     def artifact_store(self, settings: KfpSettings) -> ArtifactStore:
-        return get_artifact_store(settings.resolved_artifact_root(), settings.artifact_conn_id or None)
+        return get_artifact_store(
+            settings.resolved_artifact_root(),
+            settings.artifact_conn_id or None,
+            outage_window_s=settings.store_outage_window_s(),
+        )
 
     def kfp_execution(self) -> ExecutionInfo:
         """Where the code runs: one answer for lineage, from the same image function as pod and cache key."""
@@ -375,6 +379,31 @@ class ComponentOperatorMixin:
     ) -> RunResult:
         raise NotImplementedError
 
+    def check_reported(
+        self,
+        context: Mapping[str, Any],
+        result: RunResult,
+        output_uris: Mapping[str, str],
+        store: ArtifactStore,
+        settings: KfpSettings,
+    ) -> None:
+        """What the component reported (a pod's report too) before it is recorded or read: parameter sizes
+        and URIs it declared for its outputs (``reported_outputs``). An importer's URI is the pipeline's
+        own explicit choice and is recorded as given."""
+        from airflow_kfp.services import reported_outputs
+
+        if self.component_spec.implementation.kind == "importer":
+            return
+        reported_outputs.check_result(
+            result.parameters,
+            result.artifacts,
+            output_uris,
+            store,
+            self.task_try(context).run_prefix(store),
+            settings.output_parameter_limit(),
+            f"{self.where()}: component '{self.component_spec.name}'",
+        )
+
     def build_manifest(self, context: Mapping[str, Any], result: RunResult) -> Manifest:
         manifest = new_manifest(
             pipeline=self.pipeline_name,
@@ -466,6 +495,7 @@ class ComponentOperatorMixin:
                 result = self.run_component(context, inputs, uris, store, settings)
             except ArtifactStoreError as exc:
                 raise ArtifactStoreError(f"{self.where()}: {exc}") from exc
+            self.check_reported(context, result, uris, store, settings)
             missing = [
                 o.name for o in self.component_spec.outputs if o.kind != ARTIFACT and o.name not in result.parameters
             ]

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -41,6 +43,7 @@ from airflow_kfp.runners.pod import spec as pod_spec
 from airflow_kfp.runners.pod import staging as pod_staging
 from airflow_kfp.runners.pod.bundle import runtime_zip_b64
 from airflow_kfp.runners.pod.spec import model
+from airflow_kfp.runtime.limits import TASK_KEY as MAX_PARAMETER_BYTES
 from airflow_kfp.runtime.pod import (
     BOOTSTRAP,
     CONTAINER_WRAPPER,
@@ -65,6 +68,7 @@ STAGE_IN = "kfp-stage-in"
 STAGE_OUT = "kfp-stage-out"
 ENV_CHUNK = 100_000  # bytes per variable; Linux caps one "NAME=value" string at 128 KiB
 ENV_INLINE_MAX = 256 * 1024  # larger task documents go through the artifact store (etcd caps a pod at 1.5 MiB)
+log = logging.getLogger(__name__)
 HELPER_RESOURCES = model(
     k8s.V1ResourceRequirements, requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "256Mi"}
 )
@@ -96,6 +100,14 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
         mounts.append(artifact_mount)
         helper_mounts.append(artifact_mount)
     pod_security, container_security = pod_spec.security_contexts(task)
+    res = task.resources
+    if res.accelerator_limit and not res.accelerator_type and "accelerator_type" not in res.runtime_values:
+        log.warning(
+            "%s: set_accelerator_limit(%s) without set_accelerator_type asks for no accelerator (as in KFP); "
+            "add set_accelerator_type('nvidia.com/gpu') or your device plugin's resource name",
+            where(pipeline_name, task.name),
+            res.accelerator_limit,
+        )
     env = [*_runtime_env(), *pod_spec.user_env(task)]
     kwargs: dict[str, Any] = {
         "namespace": settings.namespace or None,
@@ -110,7 +122,7 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
         "volumes": volumes,
         "volume_mounts": mounts,
         "labels": pod_spec.pod_labels(pipeline_name, task),
-        "annotations": dict(task.kubernetes.pod_annotations) or None,
+        "annotations": pod_spec.pod_annotations(task),
         "service_account_name": task.kubernetes.service_account or settings.service_account or None,
         "image_pull_policy": task.kubernetes.image_pull_policy or settings.image_pull_policy or None,
         "image_pull_secrets": [model(k8s.V1LocalObjectReference, name=n) for n in task.kubernetes.image_pull_secrets]
@@ -164,6 +176,22 @@ MODEL_POD_FIELDS = frozenset(
 )
 """KPO fields built from the pipeline model: data, never Jinja (a ``set_env_variable`` value such as
 ``"{{ var.value.x }}"`` reaches the pod verbatim, as on the local runner and in KFP). Surgical (sec)."""
+
+
+_TRY_SEGMENT = re.compile(r"try-[0-9]+(-[A-Za-z0-9_%][A-Za-z0-9_.%~-]*)?")
+
+
+def _earlier_try_of(reported: str, planned: str) -> bool:
+    """``reported`` is ``planned`` with only its try folder changed (``layout.TaskTry``): the same output
+    of the same task instance, as a reattached pod of an earlier try wrote it."""
+    task_folder = planned.rpartition("/")[0].rpartition("/")[0]
+    got_parent, _, got_leaf = reported.rpartition("/")
+    got_task, _, got_try = got_parent.rpartition("/")
+    return (
+        got_task == task_folder
+        and got_leaf == planned.rpartition("/")[2]
+        and _TRY_SEGMENT.fullmatch(got_try) is not None
+    )
 
 
 class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, KubernetesPodOperator):
@@ -334,6 +362,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             "context": self.launcher_context(context, store),
             "install_packages": bool(getattr(impl, "packages_to_install", None)),
             "pip_target": f"{POD_WORKDIR}/site-packages",
+            MAX_PARAMETER_BYTES: settings.output_parameter_limit(),
             "pod": {"inputs": inputs_plan, "outputs": outputs_plan},
         }
 
@@ -489,11 +518,12 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
                 )
                 continue
             stored_at = str(entry.get("uri") or uri)
-            if (
-                stored_at != uri
-                and stored_at.endswith(f"/{name}")
-                and stored_at.rsplit("/", 2)[0] == uri.rsplit("/", 2)[0]
-            ):
+            if stored_at != uri:
+                if not _earlier_try_of(stored_at, uri):  # a pod's report never points the worker elsewhere
+                    raise ComponentFailedError(
+                        f"{self.where()}: the pod reported output '{name}' at {stored_at!r}, which is neither "
+                        f"{uri} nor the same output of an earlier try of this task; it is not read."
+                    )
                 self.log.info("Reattached to an earlier try's pod: output '%s' is at %s", name, stored_at)
                 uri = stored_at  # the same task instance's outputs, written under that try's folder
             files = entry.pop("files", None)

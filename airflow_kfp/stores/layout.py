@@ -4,11 +4,16 @@ Every name that becomes part of a path or an S3 key (pipeline, DAG id, run id, t
 output name, component name) goes through :func:`encode_segment`, which is lossless and injective:
 
 - ``[A-Za-z0-9_-]`` and ``.`` (except as a first character) are kept, so common names stay readable;
-  every other character is written ``%XX`` per UTF-8 byte (``%`` itself too). ``a:b`` becomes
-  ``a%3Ab`` while ``a_b`` stays ``a_b``: they cannot collide.
+  every other character is written ``=XX`` per UTF-8 byte (``=`` itself too). ``a:b`` becomes
+  ``a=3Ab`` while ``a_b`` stays ``a_b``: they cannot collide.
+- ``=`` is a character a URI path may hold as it is (RFC 3986 ``pchar``), so an artifact's URI is its
+  path or key verbatim: ``file://`` URIs decode (RFC 8089) to the file and ``s3://`` URIs to the key,
+  whether a tool percent-decodes them (urllib, fsspec, OpenLineage consumers) or not (boto3, the AWS
+  CLI). Runs stored before this (folders spelled ``a%3Ab``) are still read: their manifests name the
+  literal path, which the stores try when the decoded one does not exist (``stores.local``).
 - A leading ``.`` is escaped, so no segment is ``.`` or ``..``, none is hidden, and no name can
   collide with the store's own folders (``.cache``) or temporaries. Separators (``/``, ``\\``), NUL and
-  the empty name are escaped or spelled ``%``, so a segment is never a separator or an absolute path.
+  the empty name are escaped or spelled ``=``, so a segment is never a separator or an absolute path.
 - A segment longer than :data:`MAX_SEGMENT` keeps its first characters and ends in ``~`` plus 128
   bits of the full name's SHA-256 (``~`` never appears in a short encoding), so file-system and S3 key
   limits hold and distinct names stay distinct.
@@ -33,6 +38,8 @@ MAX_SEGMENT = 100
 """Characters per segment: 8 segments plus a root stay under S3's 1024-byte key limit."""
 _HASH_CHARS = 32
 _SAFE = frozenset(string.ascii_letters + string.digits + "_-.")
+ESCAPE = "="
+"""Starts the ``=XX`` escape of one UTF-8 byte (``%`` before: such folders are still read)."""
 INDEX_FOLDER = ".cache"
 """The cache index's folder under the root; no encoded name can be spelled so."""
 
@@ -45,12 +52,12 @@ def encode_segment(value: str | int) -> str:
         if ch in _SAFE and not (i == 0 and ch == "."):
             out.append(ch)
         else:
-            out.extend(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
-    encoded = "".join(out) or "%"
+            out.extend(f"{ESCAPE}{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
+    encoded = "".join(out) or ESCAPE
     if len(encoded) <= MAX_SEGMENT:
         return encoded
     head = encoded[: MAX_SEGMENT - _HASH_CHARS - 1]
-    cut = head.rfind("%", len(head) - 2)  # never split an %XX escape
+    cut = head.rfind(ESCAPE, len(head) - 2)  # never split an =XX escape
     if cut >= 0:
         head = head[:cut]
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_CHARS]
@@ -89,6 +96,10 @@ class TaskTry:
     def output_uri(self, store: ArtifactStore, output: str) -> str:
         return store.uri_for(*self.segments(), encode_segment(output))
 
+    def run_prefix(self, store: ArtifactStore) -> str:
+        """The folder holding every output of this DAG run: the run's own output location."""
+        return store.uri_for(*self.segments()[:3])
+
     def task_prefix(self, store: ArtifactStore) -> str:
         """The folder holding every try of this task instance."""
         return store.uri_for(*self.segments()[:-1])
@@ -106,24 +117,28 @@ def cache_entry_uri(store: ArtifactStore, scope: str, pipeline: str, component: 
     )
 
 
-def decode_segment(segment: str) -> str | None:
-    """The name :func:`encode_segment` made ``segment`` from; None for a shortened (hashed) segment
-    or one no name encodes to, whose name is found by encoding candidates (:meth:`StoredPlace.names`)."""
-    if "~" in segment or not segment:
-        return None
-    if segment == "%":
+LEGACY_ESCAPE = "%"
+"""The escape character of folders written before ``=`` (``a%3Ab``): still recognised as their owner's."""
+
+
+def _spellings(name: str | int) -> set[str]:
+    """Every segment ``name`` is stored under: today's encoding and the one of earlier versions."""
+    current = encode_segment(name)
+    return {current, current.replace(ESCAPE, LEGACY_ESCAPE)} if "~" not in current else {current}
+
+
+def _decode_with(segment: str, escape: str) -> str | None:
+    if segment == escape:
         return ""
     out = bytearray()
     i = 0
     while i < len(segment):
         ch = segment[i]
-        if ch == "%":
-            try:
-                out.append(int(segment[i + 1 : i + 3], 16))
-            except ValueError:
+        if ch == escape:
+            pair = segment[i + 1 : i + 3]
+            if len(pair) != 2 or any(c not in string.hexdigits for c in pair):
                 return None
-            if len(segment[i + 1 : i + 3]) != 2:
-                return None
+            out.append(int(pair, 16))
             i += 3
             continue
         if ch not in _SAFE:
@@ -131,10 +146,22 @@ def decode_segment(segment: str) -> str | None:
         out.extend(ch.encode())
         i += 1
     try:
-        name = out.decode("utf-8", "surrogatepass")
+        return out.decode("utf-8", "surrogatepass")
     except UnicodeDecodeError:
         return None
-    return name if encode_segment(name) == segment else None
+
+
+def decode_segment(segment: str) -> str | None:
+    """The name :func:`encode_segment` made ``segment`` from (today's ``=`` escapes or an earlier
+    version's ``%``); None for a shortened (hashed) segment or one no name encodes to, whose owner is
+    found by encoding candidate names instead (:meth:`StoredPlace.owned_by`)."""
+    if "~" in segment or not segment:
+        return None
+    for escape in (ESCAPE, LEGACY_ESCAPE):
+        name = _decode_with(segment, escape)
+        if name is not None and segment in _spellings(name):
+            return name
+    return None
 
 
 OWN_FOLDER_DEPTH = 2
@@ -179,19 +206,19 @@ class StoredPlace:
         return decode_segment(self.dag_segment) if self.dag_segment is not None else None
 
     def owned_by(self, dag_id: str) -> bool:
-        return self.dag_segment is not None and self.dag_segment == encode_segment(dag_id)
+        return self.dag_segment is not None and self.dag_segment in _spellings(dag_id)
 
     def in_task_folder(
         self, dag_id: str, run_id: str, task_id: str, map_index: int, *, pipeline: str | None = None
     ) -> bool:
         """True when the place is inside one try folder of that task instance (what it may have
         written); ``pipeline`` None accepts any pipeline folder (the DAG's own, whichever it is)."""
-        expected = TaskTry(pipeline or "", dag_id, run_id, task_id, map_index).segments()[:-1]
+        names: list[str | int] = [dag_id, run_id, task_id, map_index]
         return (
             self.well_formed
             and len(self.segments) > TRY_DEPTH
-            and (pipeline is None or self.segments[0] == expected[0])
-            and list(self.segments[1 : TRY_DEPTH - 1]) == expected[1:]
+            and (pipeline is None or self.segments[0] in _spellings(pipeline))
+            and all(seg in _spellings(name) for seg, name in zip(self.segments[1 : TRY_DEPTH - 1], names, strict=True))
             and self.segments[TRY_DEPTH - 1].startswith("try-")
         )
 
@@ -223,11 +250,9 @@ def place_in_root(uri: str, root: str) -> StoredPlace | None:
         return None
 
     def path_of(value: str) -> str:
-        if value.startswith("file://localhost/"):
-            value = value[len("file://localhost") :]
-        elif value.startswith("file://"):
-            value = value[len("file://") :]
-        return _local_real(value)
+        from airflow_kfp.stores.local import file_uri_path  # what the local store opens for this URI
+
+        return _local_real(file_uri_path(value) if value.startswith("file://") else value)
 
     path, base_path = path_of(uri), path_of(root)
     if path == base_path:

@@ -41,7 +41,7 @@ def test_unschedulable_gpu_and_missing_image(
     gpu = errors["make"]
     assert "pipeline 'kube-unrunnable', task 'make'" in gpu and "could not be scheduled" in gpu
     assert "0/1 nodes are available: 1 Insufficient nvidia.com/gpu" in gpu
-    assert "1 nvidia.com/gpu (set_accelerator_limit)" in gpu and "autoscaler" in gpu
+    assert "1 nvidia.com/gpu (set_accelerator_type/limit" in gpu and "autoscaler" in gpu
     image = errors["from-missing-image"]
     assert "task 'from-missing-image'" in image and "registry.example.com/ml/missing-image:1.0" in image
     assert "ErrImagePull" in image or "ImagePullBackOff" in image

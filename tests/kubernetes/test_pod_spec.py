@@ -50,9 +50,8 @@ def test_every_setting_reaches_the_pod(dag: Any) -> None:
         "requests": {"cpu": "500m", "memory": "1Gi"},
         "limits": {"cpu": "2", "memory": "2Gi", "nvidia.com/gpu": "2"},
     }
-    assert spec["nodeSelector"] == {"accelerator": "nvidia-tesla-t4", "pool": "training"}
-    assert {"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"} in spec["tolerations"]
-    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    assert spec["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-tesla-t4", "pool": "training"}
+    assert spec["tolerations"] == [{"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"}]
     node_affinity = spec["affinity"]["nodeAffinity"]
     required = node_affinity["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
     assert required == [{"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a", "b"]}]}]
@@ -115,16 +114,15 @@ def test_deployment_defaults_and_dag_overrides(monkeypatch: pytest.MonkeyPatch) 
     dag = compile_dag(
         kube.everything,
         kfp_settings={
-            "gpu_resource_name": "amd.com/gpu",
-            "accelerator_node_label": "gpu-type",
-            "gpu_toleration_key": "",
+            "accelerators": '{"nvidia-tesla-t4": {"resource": "amd.com/gpu", "node_selector": {"gpu-type": "t4"}}}',
+            "accelerator_toleration": True,
         },
     )
     produce = as_manifest(build(dag, "produce"))
     assert produce["metadata"]["namespace"] == "from-config"
     assert produce["spec"]["containers"][0]["resources"]["limits"]["amd.com/gpu"] == "2"
-    assert produce["spec"]["nodeSelector"]["gpu-type"] == "nvidia-tesla-t4"
-    assert all(t["key"] != "nvidia.com/gpu" for t in produce["spec"]["tolerations"])
+    assert produce["spec"]["nodeSelector"] == {"gpu-type": "t4", "pool": "training"}
+    assert {"key": "amd.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in produce["spec"]["tolerations"]
     assert produce["spec"]["serviceAccountName"] == "trainer"  # the task's own wins
     check = as_manifest(build(dag, "check"))
     assert check["spec"]["serviceAccountName"] == "kfp-runner"

@@ -119,7 +119,7 @@ def from_missing_image() -> str:
 @dsl.pipeline(name="kube-unrunnable")
 def unrunnable():
     """Pods a cluster cannot run: a GPU no node has (or a quota forbids), and an image that does not exist."""
-    make().set_accelerator_limit(1).set_memory_limit("2Gi")
+    make().set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(1).set_memory_limit("2Gi")
     from_missing_image()
 
 

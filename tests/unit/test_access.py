@@ -36,7 +36,7 @@ def test_owner_of_a_stored_output_is_its_dag(tmp_path: Path) -> None:
     assert place is not None and place.dag_id() == "dag-a" and place.in_task_folder("dag-a", "r1", "t", -1)
     assert not place.in_task_folder("dag-a", "r2", "t", -1)
     assert place_in_root("file:///etc/passwd", store.root) is None
-    for folder in ("", "/pipe", "/.cache/dag%3Adag-a", "/pipe/dag-a/../../x"):
+    for folder in ("", "/pipe", "/.cache/dag=3Adag-a", "/pipe/dag-a/../../x"):
         assert place_in_root(store.root + folder, store.root).dag_segment is None or folder == ""
 
 
@@ -79,3 +79,17 @@ def test_an_input_must_be_where_its_producer_wrote_it(tmp_path: Path) -> None:
     check_input_record(
         {"uri": "gs://models/m", "external": True}, roots=roots, dag_id="dag-b", import_from="", where="w"
     )
+
+
+def test_a_uri_spelled_otherwise_still_names_its_owner(tmp_path: Path) -> None:
+    """Percent-encoded characters (which the local store decodes, RFC 8089) and folders of earlier
+    versions (``%`` escapes) name the same DAG: the check sees what a read would open."""
+    store = LocalArtifactStore(tmp_path / "root")
+    uri = _output(store, "dag-a")
+    sneaky = uri.replace("/dag-a/", "/dag%2Da/")
+    with pytest.raises(ArtifactAccessError, match="DAG 'dag-a'"):
+        check_import(sneaky, roots=[store.root], dag_id="dag-b", import_from="", where="w")
+    (tmp_path / "root" / "pipe" / "dag%3Ax" / "r").mkdir(parents=True)  # a folder an earlier version wrote
+    legacy = place_in_root(store.root + "/pipe/dag%3Ax/r", store.root)
+    assert legacy is not None and legacy.owned_by("dag:x") and legacy.dag_id() == "dag:x"
+    assert decode_segment("dag=3Ax") == "dag:x" and decode_segment("dag=3ax") is None

@@ -12,6 +12,7 @@ from typing import Any
 from kubernetes.client import models as k8s
 
 from airflow_kfp.config import KfpSettings
+from airflow_kfp.runners.pod import spec as pod_spec
 from airflow_kfp.spec.model import TaskSpec
 
 IMAGE_REASONS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
@@ -22,10 +23,15 @@ def _asks(task: TaskSpec, settings: KfpSettings) -> str:
     """What the task requests, spelled with the DSL calls that set it."""
     res = task.resources
     parts = []
-    if res.accelerator_limit:
-        parts.append(f"{res.accelerator_limit} {settings.gpu_resource_name} (set_accelerator_limit)")
-    if res.accelerator_type:
-        parts.append(f"a node labelled {settings.accelerator_node_label}={res.accelerator_type} (set_accelerator_type)")
+    try:
+        wanted = pod_spec.accelerator(res, settings)
+    except ValueError:
+        wanted = None
+    if wanted is not None:
+        acc, count = wanted
+        parts.append(f"{count} {acc.resource} (set_accelerator_type/limit {res.accelerator_type!r})")
+        for key, value in acc.node_selector.items():
+            parts.append(f"a node labelled {key}={value} (the accelerator table's entry for {res.accelerator_type!r})")
     if res.cpu_request or res.cpu_limit:
         parts.append(f"cpu {res.cpu_request or res.cpu_limit} (set_cpu_request/limit)")
     if res.memory_request or res.memory_limit:

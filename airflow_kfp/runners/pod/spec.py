@@ -15,8 +15,11 @@ from kubernetes.client import Configuration
 from kubernetes.client import models as k8s
 
 from airflow_kfp.config import KfpSettings
+from airflow_kfp.spec.accelerators import Accelerator
+from airflow_kfp.spec.accelerators import resolve as resolve_accelerator
 from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.kubernetes import SecurityContext
+from airflow_kfp.spec.labels import check_annotation_keys, check_labels
 from airflow_kfp.spec.model import ComponentSpec, Resources, TaskSpec
 
 _MODEL_CONFIG: Configuration | None = None
@@ -62,6 +65,14 @@ def image_for(component: ComponentSpec, task: TaskSpec, settings: KfpSettings) -
     return image
 
 
+def accelerator(resources: Resources, settings: KfpSettings) -> tuple[Accelerator, int] | None:
+    """The accelerator and count a task asks for, as KFP's driver reads them: a type and a count, else
+    nothing (``set_accelerator_limit`` alone asks for no accelerator in KFP either)."""
+    if not resources.accelerator_type or resources.accelerator_limit is None:
+        return None
+    return resolve_accelerator(resources.accelerator_type, settings.accelerators), resources.accelerator_limit
+
+
 def container_resources(resources: Resources, settings: KfpSettings) -> k8s.V1ResourceRequirements | None:
     requests: dict[str, str] = {}
     limits: dict[str, str] = {}
@@ -73,18 +84,25 @@ def container_resources(resources: Resources, settings: KfpSettings) -> k8s.V1Re
         requests["memory"] = resources.memory_request
     if resources.memory_limit:
         limits["memory"] = resources.memory_limit
-    if resources.accelerator_limit:
-        limits[settings.gpu_resource_name] = str(resources.accelerator_limit)
+    wanted = accelerator(resources, settings)
+    if wanted is not None:
+        # Only the limit, as KFP sets it: the API server defaults an extended resource's request to its
+        # limit, and refuses a request that differs from it.
+        limits[wanted[0].resource] = str(wanted[1])
     if not requests and not limits:
         return None
     return model(k8s.V1ResourceRequirements, requests=requests or None, limits=limits or None)
 
 
 def node_selector(task: TaskSpec, settings: KfpSettings) -> dict[str, str]:
+    """The accelerator model's node labels (from the accelerator table), then ``add_node_selector``'s,
+    which win; every key and value checked as Kubernetes checks labels."""
     selector: dict[str, str] = {}
-    if task.resources.accelerator_type and settings.accelerator_node_label:
-        selector[settings.accelerator_node_label] = task.resources.accelerator_type
+    wanted = accelerator(task.resources, settings)
+    if wanted is not None and wanted[1] > 0:
+        selector.update(wanted[0].node_selector)
     selector.update(task.kubernetes.node_selector)
+    check_labels(selector, "node selector")
     return selector
 
 
@@ -100,9 +118,11 @@ def tolerations(task: TaskSpec, settings: KfpSettings) -> list[k8s.V1Toleration]
         )
         for t in task.kubernetes.tolerations
     ]
-    wants_gpu = bool(task.resources.accelerator_limit)
-    if wants_gpu and settings.gpu_toleration_key and not any(t.key == settings.gpu_toleration_key for t in result):
-        result.append(model(k8s.V1Toleration, key=settings.gpu_toleration_key, operator="Exists", effect="NoSchedule"))
+    wanted = accelerator(task.resources, settings)
+    if settings.accelerator_toleration and wanted is not None and wanted[1] > 0:
+        key = wanted[0].resource  # what ExtendedResourceToleration adds: the resource name as the taint key
+        if not any(t.key == key for t in result):
+            result.append(model(k8s.V1Toleration, key=key, operator="Exists", effect="NoSchedule"))
     return result
 
 
@@ -317,4 +337,10 @@ def pod_labels(pipeline: str, task: TaskSpec) -> dict[str, str]:
     labels = dict(task.kubernetes.pod_labels)
     labels[f"{LABEL_PREFIX}/pipeline"] = label_value(pipeline)
     labels[f"{LABEL_PREFIX}/task"] = label_value(task.name)
+    check_labels(labels, "pod label")
     return labels
+
+
+def pod_annotations(task: TaskSpec) -> dict[str, str] | None:
+    check_annotation_keys(task.kubernetes.pod_annotations, "pod annotation")
+    return dict(task.kubernetes.pod_annotations) or None
