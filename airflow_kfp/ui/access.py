@@ -147,9 +147,18 @@ class Visibility:
                 ):
                     continue  # an import from outside the root: listed (its URI is the run's own input), not served
                 hidden[name] = {"type": record.get("type"), "hidden": True}
-        if not hide_source and not hidden:
+        inputs: dict[str, list[Any]] = {}
+        for name, refs in (manifest.get("input_artifacts") or {}).items():
+            if not isinstance(refs, list):
+                continue
+            shown = [self._input_ref(dag_id, ref) for ref in refs]
+            if any(a is not b for a, b in zip(shown, refs, strict=True)):
+                inputs[name] = shown
+        if not hide_source and not hidden and not inputs:
             return manifest
         seen = copy.deepcopy(manifest)
+        if inputs:
+            seen["input_artifacts"] = {**seen.get("input_artifacts", {}), **inputs}
         if hide_source:
             seen["cache"] = {
                 **cache,
@@ -161,3 +170,13 @@ class Visibility:
             }
         seen.setdefault("artifacts", {}).update(hidden)
         return seen
+
+    def _input_ref(self, dag_id: str, ref: Any) -> Any:
+        """An input a step read, as this user may see it: without its URI and producer when a DAG
+        they may not read owns it (an import of another DAG's output)."""
+        if not isinstance(ref, dict):
+            return ref
+        ids, segments, refused = record_owners(ref, dag_id)
+        if self.may_read(ids, segments) and (refused is None or stored_place(str(ref.get("uri")), _roots()) is None):
+            return ref
+        return {**ref, "uri": None, "producer": None, "source_hidden": True}
