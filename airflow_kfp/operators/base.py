@@ -497,7 +497,7 @@ class ComponentOperatorMixin:
         override = getattr(self, "__dict__", {}).get("_kfp_extra_links")
         if override is not None:
             return override  # type: ignore[no-any-return]
-        from airflow_kfp.cache.service import cache_links
+        from airflow_kfp.operators.cache_link import cache_links
 
         return cache_links(getattr(self, "kfp_manifest", None))
 

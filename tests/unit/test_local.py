@@ -441,3 +441,11 @@ def test_import_airflow_kfp_as_kfp_gives_kfps_attributes_lazily() -> None:
     assert cheap and lazy == []
     assert names == ["component", "Compiler", "load_component_from_file", "init", "mount_pvc"]
     assert "no KFP API client yet" in client and listed
+
+
+def test_roots_kfp_local_can_move_are_refused_not_ignored(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"keeps the cache index with the outputs, under .*/out/.cache"):
+        local.init(runner=local.SubprocessRunner(), pipeline_root=str(tmp_path / "out"), cache_root="/elsewhere")
+    with pytest.raises(ValueError, match="kfp/volumes"):
+        local.init(runner=local.SubprocessRunner(), workspace_root=str(tmp_path / "ws"))
+    assert LocalExecutionConfig.instance is None
