@@ -4,8 +4,30 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+
+NEVER_PASSED = re.compile(
+    r"^(AIRFLOW_CONN_|AIRFLOW_VAR_|AIRFLOW__|_AIRFLOW|AWS_|KUBECONFIG$|GOOGLE_APPLICATION_CREDENTIALS$|AZURE_)"
+)
+"""Worker variables no allow-list entry may let through (checked last, as a second line): the
+setting below is refused when it names one, and the local runner's environment never passes one."""
+
+
+def parse_passthrough(setting: str) -> tuple[str, ...]:
+    """``[kfp] local_env_passthrough``: extra worker variables, by name or ``PREFIX*``, comma-separated.
+
+    Raises ValueError for an entry no component may ever get (``AWS_*``, ``AIRFLOW_CONN_*``...).
+    """
+    entries = tuple(e.strip() for e in setting.split(",") if e.strip())
+    refused = [e for e in entries if NEVER_PASSED.match(e.rstrip("*")) or e == "*"]
+    if refused:
+        raise ValueError(
+            f"[kfp] local_env_passthrough names {refused}: worker credentials and Airflow settings never reach "
+            "components; give a component what it needs with set_env_variable(...) in the pipeline instead"
+        )
+    return entries
 
 
 class Runner(enum.StrEnum):
@@ -170,6 +192,15 @@ class KfpSettings:
         ),
         example="2d",
     )
+    max_output_parameter_size: str = setting(
+        "1Mi",
+        (
+            "Largest output parameter (its JSON text) and largest artifact metadata a component may report; "
+            "beyond it the task fails naming the output. Parameters travel in XCom, so data belongs in "
+            "artifacts."
+        ),
+        example="256Ki",
+    )
     # k8s helper (issue 16): deferrable pods and the multipart part size.
     deferrable: bool = setting(
         False,
@@ -197,11 +228,35 @@ class KfpSettings:
         example="256Mi",
     )
 
+    store_outage_window: str = setting(
+        "60s",
+        (
+            "How long a task waits out an artifact store (S3 endpoint) that is unreachable, refuses connections "
+            "or answers 5xx, retrying each operation with backoff and logging every wait, before it fails; long "
+            "enough for an endpoint restart. 0 leaves only the S3 client's own few retries."
+        ),
+        example="5m",
+    )
+
+    def store_outage_window_s(self) -> float:
+        from airflow_kfp.spec.durations import parse_duration
+
+        return parse_duration(self.store_outage_window).total_seconds()
+
     def resolved_artifact_root(self) -> str:
         if self.artifact_root:
             return self.artifact_root
         home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
         return os.path.join(home, "kfp", "artifacts")
+
+    def output_parameter_limit(self) -> int:
+        """``max_output_parameter_size`` in bytes (at least 1 KiB)."""
+        from airflow_kfp.spec.quantities import memory_bytes
+
+        limit = int(memory_bytes(self.max_output_parameter_size))
+        if limit < 1024:
+            raise ValueError(f"{self.max_output_parameter_size!r} is below 1Ki; parameters need room")
+        return limit
 
     def with_overrides(self, **overrides: Any) -> KfpSettings:
         known = {f.name for f in fields(self)}
@@ -220,11 +275,17 @@ class KfpSettings:
                 parse_duration(self.max_cache_staleness)
             except ValueError as exc:
                 raise ValueError(f"[kfp] max_cache_staleness: {exc}") from None
+        try:
+            self.output_parameter_limit()
+        except ValueError as exc:
+            raise ValueError(f"[kfp] max_output_parameter_size: {exc}") from None
+        try:
+            self.store_outage_window_s()
+        except ValueError as exc:
+            raise ValueError(f"[kfp] store_outage_window: {exc}") from None
         if self.runner not in RUNNERS:
             raise ValueError(f"[kfp] runner is {self.runner!r}; use one of {', '.join(RUNNERS)}")
         if self.local_env_passthrough:
-            from airflow_kfp.runners.local.environment import parse_passthrough
-
             parse_passthrough(self.local_env_passthrough)
         if self.accelerators:
             from airflow_kfp.spec.accelerators import parse_table

@@ -427,8 +427,9 @@ def test_dataset_names_follow_the_openlineage_naming_spec():
         "pipelines/run-1/fit/model",
     )
     assert dataset_identity("file:///data/kfp/run-1/fit/model") == ("file", "/data/kfp/run-1/fit/model")
-    # Artifact URIs are raw keys (as in KFP and boto3): the store writes "a:b" as the key "a%3Ab", and
-    # the dataset must name that very object, so nothing is percent-decoded.
+    # Bucket URIs are raw keys (as in KFP and boto3): a key "a%3Ab" written by an earlier version is that
+    # very object, so nothing is percent-decoded; a file URI is decoded (RFC 8089) to the file it names.
+    assert dataset_identity("file:///data/my%20runs/m") == ("file", "/data/my runs/m")
     assert dataset_identity("gs://b/k%20x") == ("gs://b", "k%20x")
     assert dataset_identity("s3://b/p/manual__2024-01-01T00%3A00%3A00/t") == (
         "s3://b",

@@ -50,7 +50,7 @@ def test_output_artifact_written_with_digest_and_metadata(basic_run):
     assert record["size"] == path.stat().st_size
     assert record["digest"] == _sha256(path)
     # <root>/<pipeline>/<dag_id>/<run_id>/<task>/<map_index>/try-<n>/<output>, names encoded losslessly
-    run = basic_run.dag_run.run_id.replace(":", "%3A").replace("+", "%2B")
+    run = basic_run.dag_run.run_id.replace(":", "=3A").replace("+", "=2B")
     layout = rf"/basic-retrain/basic-retrain/{re.escape(run)}/make-data/-1/try-1-[0-9a-f-]{{36}}/data"
     assert re.search(layout + "$", record["uri"]), record["uri"]
     assert "etag" not in record  # a local artifact has no ETag: its mtime and digest identify it

@@ -38,8 +38,17 @@ def uri_to_local_path(uri: str) -> str:
         remote, local = _task_root
         if uri == remote or uri.startswith(remote + "/"):
             return local + uri[len(remote) :]
-    if uri.startswith("file://"):
-        return uri[len("file://") :]
+    if uri.startswith("file://"):  # RFC 8089 (stores.local.file_uri_path, kept stdlib-only here)
+        rest = uri[len("file://") :]
+        rest = rest[len("localhost") :] if rest.startswith("localhost/") else rest
+        if "%" in rest:
+            import os
+            from urllib.parse import unquote
+
+            decoded = unquote(rest)
+            if os.path.lexists(decoded) or not os.path.lexists(rest):
+                return decoded
+        return rest
     for prefix, mount in _URI_PREFIXES.items():
         if uri.startswith(prefix):
             return mount + uri[len(prefix) :]

@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from airflow_kfp.compiler.compiler import is_model_document, read_model
 from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.kfp_yaml.document import Where, load_documents
 from airflow_kfp.kfp_yaml.platform import kubernetes_settings, pipeline_workspace
 from airflow_kfp.kfp_yaml.tasks import Document, read_pipeline
 from airflow_kfp.pipeline_root import check_root
 from airflow_kfp.spec.model import PipelineSpec
+from airflow_kfp.spec.model_file import is_model_document, read_model
 from airflow_kfp.spec.validate import validate_pipeline
 
 __all__ = ["load_pipeline"]

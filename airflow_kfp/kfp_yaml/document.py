@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from airflow_kfp.compiler.compiler import MODEL_KEY
 from airflow_kfp.errors import PipelineDefinitionError
+from airflow_kfp.spec.model_file import MODEL_KEY
 
 SUPPORTED_SCHEMA = (2, 1)
 """The PipelineSpec schema version this loader reads (kfp 2.x writes 2.1.0)."""

@@ -3,8 +3,11 @@
 Follows the OpenLineage naming spec, so the same object seen by another integration (Spark, the
 Airflow S3 operators, a warehouse loader) lands on the same node in the lineage graph:
 ``s3://bucket/key`` is namespace ``s3://bucket``, name ``key``; ``file:///abs/path`` is namespace
-``file``, name ``/abs/path``. Artifact URIs are not percent-encoded (as in KFP): a ``%`` in one is
-part of the key or file name (``stores.layout`` writes ``a:b`` as ``a%3Ab``), so it is kept as is.
+``file``, name ``/abs/path``. A ``file://`` URI is decoded as RFC 8089 says (the dataset is the file
+it names; a URI recorded before file URIs were encoded names its path verbatim, which is kept when
+only that path exists). Bucket URIs are raw keys, as in KFP and boto3: a ``%`` in one is part of the
+key, so it is kept as is (the store's own keys hold none: ``stores.layout`` writes ``a:b`` as
+``a=3Ab``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ def dataset_identity(uri: str) -> tuple[str, str]:
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     if scheme == "file":
-        path = parts.path or "/"
+        from airflow_kfp.stores.local import file_uri_path
+
+        path = file_uri_path(f"file://{parts.path}") if parts.path else "/"
         host = parts.netloc
         return (f"file://{host}" if host and host != "localhost" else "file"), path
     if scheme in BUCKET_SCHEMES:

@@ -49,6 +49,9 @@ def artifact_record(value: rt_artifacts.Artifact) -> dict[str, Any]:
     return {"uri": value.uri, "type": value.schema_title, "metadata": dict(value.metadata), "external": True}
 
 
+_MULTIPLE = "The task has multiple outputs. Please reference the output by its name."
+
+
 class LocalTask:
     """What calling a component or pipeline locally returns: kfp.local's finished ``PipelineTask``.
 
@@ -74,7 +77,7 @@ class LocalTask:
     @property
     def output(self) -> Any:
         if len(self._outputs) != 1:
-            raise AttributeError("The task has multiple outputs. Please reference the output by its name.")
+            raise AttributeError(_MULTIPLE)
         return next(iter(self._outputs.values()))
 
     @property
@@ -84,6 +87,8 @@ class LocalTask:
     def __getattr__(self, name: str) -> Any:
         from airflow_kfp.dsl.pipeline_task import PipelineTask
 
+        if name == "output":  # the property raised AttributeError: Python asks here; keep kfp's message
+            raise AttributeError(_MULTIPLE)
         if not name.startswith("_") and callable(getattr(PipelineTask, name, None)):
             raise Exception(  # kfp's own type and message (dsl.pipeline_task.block_if_final)
                 f"Task configuration methods are not supported for local execution. Got call to '.{name}()'."
@@ -121,10 +126,11 @@ def run_spec(spec: PipelineSpec, arguments: Mapping[str, Any], what: str | None 
     session's configuration; (the run, its scheduler, its plan). Failed tasks do not raise here."""
     from airflow_kfp.local.orchestrator import run_plan
     from airflow_kfp.planning.planner import plan_pipeline
+    from airflow_kfp.planning.workspace import add_workspace
 
     config = LocalExecutionConfig.validate()
     params = _params(spec, arguments, what or f"pipeline '{spec.name}'")
-    plan = plan_pipeline(spec)
+    plan = plan_pipeline(add_workspace(spec), pipeline_version=spec.digest())  # the rewrites to_dag applies
     log.info("Running %s locally (outputs under %s)", what or f"pipeline '{spec.name}'", config.pipeline_root)
     result, scheduler = run_plan(plan, params, config)
     return result, scheduler, plan

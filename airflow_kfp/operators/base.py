@@ -181,7 +181,11 @@ class ComponentOperatorMixin:
         return load_settings().with_overrides(**self.settings_overrides)
 
     def artifact_store(self, settings: KfpSettings) -> ArtifactStore:
-        return get_artifact_store(settings.resolved_artifact_root(), settings.artifact_conn_id or None)
+        return get_artifact_store(
+            settings.resolved_artifact_root(),
+            settings.artifact_conn_id or None,
+            outage_window_s=settings.store_outage_window_s(),
+        )
 
     def kfp_execution(self) -> ExecutionInfo:
         """Where the code runs: one answer for lineage, from the same image function as pod and cache key."""
@@ -343,6 +347,31 @@ class ComponentOperatorMixin:
     ) -> RunResult:
         raise NotImplementedError
 
+    def check_reported(
+        self,
+        context: Mapping[str, Any],
+        result: RunResult,
+        output_uris: Mapping[str, str],
+        store: ArtifactStore,
+        settings: KfpSettings,
+    ) -> None:
+        """What the component reported (a pod's report too) before it is recorded or read: parameter sizes
+        and URIs it declared for its outputs (``reported_outputs``). An importer's URI is the pipeline's
+        own explicit choice and is recorded as given."""
+        from airflow_kfp.services import reported_outputs
+
+        if self.component_spec.implementation.kind == "importer":
+            return
+        reported_outputs.check_result(
+            result.parameters,
+            result.artifacts,
+            output_uris,
+            store,
+            self.task_try(context).run_prefix(store),
+            settings.output_parameter_limit(),
+            f"{self.where()}: component '{self.component_spec.name}'",
+        )
+
     def build_manifest(self, context: Mapping[str, Any], result: RunResult) -> Manifest:
         manifest = new_manifest(
             pipeline=self.pipeline_name,
@@ -397,7 +426,15 @@ class ComponentOperatorMixin:
         except Exception as exc:
             # a failed try has no cache source: list no link, so Airflow stores none (see ``cache_link``)
             self.operator_extra_links = ()
-            publish_failure(context, exc, self.where(), self.loop_item if self.loop_key else None, cast(Any, self).log)
+            run = self.kfp_run
+            publish_failure(
+                context,
+                exc,
+                self.where(),
+                self.loop_item if self.loop_key else None,
+                cast(Any, self).log,
+                inputs=run.inputs.parameters if run is not None else None,
+            )
             raise
 
     def _execute_component(self, context: Mapping[str, Any], *, resumed: bool = False) -> Manifest:
@@ -427,6 +464,7 @@ class ComponentOperatorMixin:
                 result = self.run_component(context, inputs, uris, store, settings)
             except ArtifactStoreError as exc:
                 raise ArtifactStoreError(f"{self.where()}: {exc}") from exc
+            self.check_reported(context, result, uris, store, settings)
             missing = [
                 o.name for o in self.component_spec.outputs if o.kind != ARTIFACT and o.name not in result.parameters
             ]
@@ -467,7 +505,7 @@ class ComponentOperatorMixin:
         override = getattr(self, "__dict__", {}).get("_kfp_extra_links")
         if override is not None:
             return override  # type: ignore[no-any-return]
-        from airflow_kfp.cache.service import cache_links
+        from airflow_kfp.operators.cache_link import cache_links
 
         return cache_links(getattr(self, "kfp_manifest", None))
 

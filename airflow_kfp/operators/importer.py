@@ -52,7 +52,9 @@ class ImporterOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperator):
         artifact_type = getattr(impl, "artifact_class", "system.Artifact")
         metadata = substitute_input_parameters(dict(getattr(impl, "metadata", {}) or {}), inputs.parameters)
         try:
-            source = get_artifact_store(store_root_of(uri), settings.artifact_conn_id or None)
+            source = get_artifact_store(
+                store_root_of(uri), settings.artifact_conn_id or None, outage_window_s=settings.store_outage_window_s()
+            )
         except UnsupportedURIError:
             # KFP's importer records the URI and never reads it: a location no artifact store here
             # reaches (gs://, oci://, hf://...) is recorded as given; the components reading it need access.

@@ -22,6 +22,7 @@ import copy
 import hashlib
 import inspect
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,6 +44,7 @@ from airflow_kfp.runners.pod import spec as pod_spec
 from airflow_kfp.runners.pod import staging as pod_staging
 from airflow_kfp.runners.pod.bundle import runtime_zip_b64
 from airflow_kfp.runners.pod.spec import model
+from airflow_kfp.runtime.limits import TASK_KEY as MAX_PARAMETER_BYTES
 from airflow_kfp.runtime.pod import (
     BOOTSTRAP,
     CONTAINER_WRAPPER,
@@ -203,6 +205,22 @@ MODEL_POD_FIELDS = frozenset(
 )
 """KPO fields built from the pipeline model: data, never Jinja (a ``set_env_variable`` value such as
 ``"{{ var.value.x }}"`` reaches the pod verbatim, as on the local runner and in KFP). Surgical (sec)."""
+
+
+_TRY_SEGMENT = re.compile(r"try-[0-9]+(-[A-Za-z0-9_%][A-Za-z0-9_.%~-]*)?")
+
+
+def _earlier_try_of(reported: str, planned: str) -> bool:
+    """``reported`` is ``planned`` with only its try folder changed (``layout.TaskTry``): the same output
+    of the same task instance, as a reattached pod of an earlier try wrote it."""
+    task_folder = planned.rpartition("/")[0].rpartition("/")[0]
+    got_parent, _, got_leaf = reported.rpartition("/")
+    got_task, _, got_try = got_parent.rpartition("/")
+    return (
+        got_task == task_folder
+        and got_leaf == planned.rpartition("/")[2]
+        and _TRY_SEGMENT.fullmatch(got_try) is not None
+    )
 
 
 class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, KubernetesPodOperator):
@@ -380,6 +398,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             "context": self.launcher_context(context, store),
             "install_packages": bool(getattr(impl, "packages_to_install", None)),
             "pip_target": f"{POD_WORKDIR}/site-packages",
+            MAX_PARAMETER_BYTES: settings.output_parameter_limit(),
             "pod": {"inputs": inputs_plan, "outputs": outputs_plan},
         }
 
@@ -536,11 +555,12 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
                 )
                 continue
             stored_at = str(entry.get("uri") or uri)
-            if (
-                stored_at != uri
-                and stored_at.endswith(f"/{name}")
-                and stored_at.rsplit("/", 2)[0] == uri.rsplit("/", 2)[0]
-            ):
+            if stored_at != uri:
+                if not _earlier_try_of(stored_at, uri):  # a pod's report never points the worker elsewhere
+                    raise ComponentFailedError(
+                        f"{self.where()}: the pod reported output '{name}' at {stored_at!r}, which is neither "
+                        f"{uri} nor the same output of an earlier try of this task; it is not read."
+                    )
                 self.log.info("Reattached to an earlier try's pod: output '%s' is at %s", name, stored_at)
                 uri = stored_at  # the same task instance's outputs, written under that try's folder
             files = entry.pop("files", None)

@@ -27,6 +27,7 @@ from airflow_kfp.core.artifacts import (
 from airflow_kfp.core.errors import AirflowKfpError
 from airflow_kfp.core.final_status import PipelineTaskFinalStatus
 from airflow_kfp.core.task_config import TaskConfig
+from airflow_kfp.runtime import limits
 
 SINGLE_OUTPUT = "Output"
 
@@ -102,8 +103,11 @@ def _task_root(outputs: dict[str, Any]) -> tuple[str, str]:
 
 
 class _Call:
-    def __init__(self, func: Callable[..., Any], executor_input: dict[str, Any]) -> None:
+    def __init__(
+        self, func: Callable[..., Any], executor_input: dict[str, Any], max_parameter_bytes: int | None = None
+    ) -> None:
         self.func = func
+        self.max_parameter_bytes = max_parameter_bytes
         self.inputs = executor_input.get("inputs", {})
         self.outputs = executor_input.get("outputs", {})
         self.output_artifacts: dict[str, Artifact] = {}
@@ -266,11 +270,13 @@ class _Call:
                 _copy_into(artifact.custom_path, self._staged_path(name), f"output artifact '{name}' (set_path)")
         values: dict[str, Any] = {}
         for name, (path, param_type) in self.output_param_files.items():
-            if not os.path.exists(path):
+            if not os.path.lexists(path):
                 raise ExecutorError(f"the function did not write its output parameter '{name}' to {path}")
-            with open(path, encoding="utf-8") as fh:
-                values[name] = ptypes.from_text(fh.read(), param_type)
+            text = limits.read_parameter_file(path, name, self.max_parameter_bytes)
+            values[name] = ptypes.from_text(text, param_type)
         values.update(_return_values(return_annotation, result))
+        for name, value in values.items():  # before anything is written: the cap holds for returned values too
+            limits.check_text(name, json.dumps(value, default=str, ensure_ascii=False), self.max_parameter_bytes)
         for name, value in values.items():
             entry = self.outputs.get("parameters", {}).get(name)
             if entry and name not in self.output_param_files:
@@ -318,9 +324,12 @@ def _checked(name: str, annotation: Any, value: Any) -> Any:
         raise ExecutorError(f"return value '{name}': {exc}") from exc
 
 
-def execute(func: Callable[..., Any], executor_input: dict[str, Any]) -> dict[str, Any]:
-    """Call ``func`` and write the executor output file KFP's protocol names, if any."""
-    output = _Call(func, executor_input).run()
+def execute(
+    func: Callable[..., Any], executor_input: dict[str, Any], max_parameter_bytes: int | None = None
+) -> dict[str, Any]:
+    """Call ``func`` and write the executor output file KFP's protocol names, if any; output parameters
+    larger than ``max_parameter_bytes`` fail it (``runtime.limits``)."""
+    output = _Call(func, executor_input, max_parameter_bytes).run()
     output_file = executor_input.get("outputs", {}).get("outputFile")
     if output_file:
         os.makedirs(os.path.dirname(output_file), exist_ok=True)

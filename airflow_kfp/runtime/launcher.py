@@ -22,9 +22,10 @@ from typing import Any
 
 from airflow_kfp.core import types as ptypes
 from airflow_kfp.core.errors import AirflowKfpError
-from airflow_kfp.runtime import dsl_shim, user_code
+from airflow_kfp.runtime import dsl_shim, limits, user_code
 from airflow_kfp.runtime.executor import ExecutorError, execute
 from airflow_kfp.runtime.placeholders import PlaceholderError, Resolver
+from airflow_kfp.runtime.regular import IrregularEntryError
 
 TASK_ENV = "AIRFLOW_KFP_TASK_B64"
 PRELUDE = (
@@ -105,7 +106,7 @@ def run_python(task: dict[str, Any], workdir: str) -> dict[str, Any]:
         install_packages(component, task.get("pip_target") or os.path.join(workdir, "site-packages"))
     _alias_dsl_modules()
     func = load_function(component, workdir)
-    return execute(func, task["executor_input"])
+    return execute(func, task["executor_input"], task.get(limits.TASK_KEY))
 
 
 def container_argv(task: dict[str, Any]) -> list[str]:
@@ -133,16 +134,20 @@ def run_container(task: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     code = subprocess.call(argv)
     if code != 0:
         return code, {}
-    return 0, collect_container_outputs(task["component"], task["executor_input"].get("outputs", {}))
+    outputs = task["executor_input"].get("outputs", {})
+    return 0, collect_container_outputs(task["component"], outputs, task.get(limits.TASK_KEY))
 
 
-def collect_container_outputs(component: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
-    """The executor output of a finished container: its output file, else one file per parameter."""
+def collect_container_outputs(
+    component: dict[str, Any], outputs: dict[str, Any], max_parameter_bytes: int | None = None
+) -> dict[str, Any]:
+    """The executor output of a finished container: its output file, else one file per parameter, each
+    refused unread beyond ``max_parameter_bytes`` (``runtime.limits``)."""
     result: dict[str, Any] = {"parameterValues": {}, "artifacts": {}}
     output_file = outputs.get("outputFile")
-    if output_file and os.path.exists(output_file):
-        with open(output_file, encoding="utf-8") as fh:
-            written = json.load(fh)
+    whole = None if max_parameter_bytes is None else max_parameter_bytes * (len(outputs.get("parameters") or {}) + 1)
+    if output_file and os.path.lexists(output_file):
+        written = json.loads(limits.read_parameter_file(output_file, "(executor output file)", whole))
         result["parameterValues"].update(written.get("parameterValues") or {})
         result["artifacts"].update(written.get("artifacts") or {})
     param_types: dict[str, str] = component.get("output_parameters") or {}
@@ -150,10 +155,9 @@ def collect_container_outputs(component: dict[str, Any], outputs: dict[str, Any]
         if name in result["parameterValues"]:
             continue
         path = entry["outputFile"]
-        if not os.path.exists(path):
+        if not os.path.lexists(path):
             raise LauncherError(f"the container did not write its output parameter '{name}' to {path}")
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        text = limits.read_parameter_file(path, name, max_parameter_bytes)
         try:
             result["parameterValues"][name] = ptypes.from_text(text, param_types.get(name, ptypes.STRING))
         except (TypeError, ValueError) as exc:
@@ -201,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             code = 0
         else:
             code, output = run_container(task)
-    except (LauncherError, ExecutorError, PlaceholderError) as exc:
+    except (LauncherError, ExecutorError, PlaceholderError, limits.ParameterTooLargeError, IrregularEntryError) as exc:
         _log(f"error: {exc}")
         return 2
     except Exception as exc:  # the user's code raised: report their frames, not ours

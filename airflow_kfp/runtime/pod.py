@@ -27,7 +27,7 @@ import time
 import zlib
 from typing import Any
 
-from airflow_kfp.runtime import staging, transport, user_code
+from airflow_kfp.runtime import limits, staging, transport, user_code
 
 POD_WORKDIR = "/kfp"
 XCOM_DIR = "/airflow/xcom"
@@ -249,7 +249,7 @@ def step_stage_out(task: dict[str, Any], poll_s: float = 1.0) -> int:
     try:
         if code == 0:
             outputs = task["executor_input"].get("outputs", {})
-            output = collect_container_outputs(task["component"], outputs)
+            output = collect_container_outputs(task["component"], outputs, task.get(limits.TASK_KEY))
             artifacts = staging.stage_outputs(task["pod"]["outputs"], output)
             write_xcom(xcom_dir, dict(output.get("parameterValues") or {}), artifacts)
             status = "ok"

@@ -4,11 +4,16 @@ Every name that becomes part of a path or an S3 key (pipeline, DAG id, run id, t
 output name, component name) goes through :func:`encode_segment`, which is lossless and injective:
 
 - ``[A-Za-z0-9_-]`` and ``.`` (except as a first character) are kept, so common names stay readable;
-  every other character is written ``%XX`` per UTF-8 byte (``%`` itself too). ``a:b`` becomes
-  ``a%3Ab`` while ``a_b`` stays ``a_b``: they cannot collide.
+  every other character is written ``=XX`` per UTF-8 byte (``=`` itself too). ``a:b`` becomes
+  ``a=3Ab`` while ``a_b`` stays ``a_b``: they cannot collide.
+- ``=`` is a character a URI path may hold as it is (RFC 3986 ``pchar``), so an artifact's URI is its
+  path or key verbatim: ``file://`` URIs decode (RFC 8089) to the file and ``s3://`` URIs to the key,
+  whether a tool percent-decodes them (urllib, fsspec, OpenLineage consumers) or not (boto3, the AWS
+  CLI). Runs stored before this (folders spelled ``a%3Ab``) are still read: their manifests name the
+  literal path, which the stores try when the decoded one does not exist (``stores.local``).
 - A leading ``.`` is escaped, so no segment is ``.`` or ``..``, none is hidden, and no name can
   collide with the store's own folders (``.cache``) or temporaries. Separators (``/``, ``\\``), NUL and
-  the empty name are escaped or spelled ``%``, so a segment is never a separator or an absolute path.
+  the empty name are escaped or spelled ``=``, so a segment is never a separator or an absolute path.
 - A segment longer than :data:`MAX_SEGMENT` keeps its first characters and ends in ``~`` plus 128
   bits of the full name's SHA-256 (``~`` never appears in a short encoding), so file-system and S3 key
   limits hold and distinct names stay distinct.
@@ -33,6 +38,8 @@ MAX_SEGMENT = 100
 """Characters per segment: 8 segments plus a root stay under S3's 1024-byte key limit."""
 _HASH_CHARS = 32
 _SAFE = frozenset(string.ascii_letters + string.digits + "_-.")
+ESCAPE = "="
+"""Starts the ``=XX`` escape of one UTF-8 byte (``%`` before: such folders are still read)."""
 INDEX_FOLDER = ".cache"
 """The cache index's folder under the root; no encoded name can be spelled so."""
 
@@ -45,12 +52,12 @@ def encode_segment(value: str | int) -> str:
         if ch in _SAFE and not (i == 0 and ch == "."):
             out.append(ch)
         else:
-            out.extend(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
-    encoded = "".join(out) or "%"
+            out.extend(f"{ESCAPE}{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
+    encoded = "".join(out) or ESCAPE
     if len(encoded) <= MAX_SEGMENT:
         return encoded
     head = encoded[: MAX_SEGMENT - _HASH_CHARS - 1]
-    cut = head.rfind("%", len(head) - 2)  # never split an %XX escape
+    cut = head.rfind(ESCAPE, len(head) - 2)  # never split an =XX escape
     if cut >= 0:
         head = head[:cut]
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_CHARS]
@@ -88,6 +95,10 @@ class TaskTry:
 
     def output_uri(self, store: ArtifactStore, output: str) -> str:
         return store.uri_for(*self.segments(), encode_segment(output))
+
+    def run_prefix(self, store: ArtifactStore) -> str:
+        """The folder holding every output of this DAG run: the run's own output location."""
+        return store.uri_for(*self.segments()[:3])
 
     def task_prefix(self, store: ArtifactStore) -> str:
         """The folder holding every try of this task instance."""

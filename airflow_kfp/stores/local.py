@@ -10,6 +10,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from airflow_kfp.runtime import regular, verify
 from airflow_kfp.stores.artifact_store import (
@@ -29,9 +30,31 @@ log = logging.getLogger(__name__)
 _TEMP_RE = verify.TEMP_NAME
 
 
-def file_uri(path: Path) -> str:
-    """``file://`` URI of an absolute path (not percent-encoded, like KFP's local paths)."""
-    return "file://" + path.as_posix()
+URI_PATH_SAFE = "/-._~!$&'()*+,;=:@"
+"""What a URI path holds as it is (RFC 3986 ``pchar`` and ``/``); anything else is percent-encoded."""
+
+
+def file_uri(path: Path | str) -> str:
+    """The ``file://`` URI of an absolute path (RFC 8089): percent-encoded where a URI needs it (a
+    space, a ``%``, non-ASCII), so decoding it gives the path back. The store's own names never need
+    it (``layout.encode_segment``), so its URIs read as their paths."""
+    text = path.as_posix() if isinstance(path, Path) else path
+    return "file://" + quote(text, safe=URI_PATH_SAFE)
+
+
+def file_uri_path(uri: str) -> str:
+    """The path a ``file://`` URI names, decoded as RFC 8089 says. A URI recorded by an earlier version
+    named its path verbatim (folders spelled ``a%3Ab``, ``%`` not escaped): when the decoded path does
+    not exist and the verbatim one does, that one is meant (stored runs stay readable)."""
+    rest = uri[len("file://") :] if uri.startswith("file://") else uri
+    if rest.startswith("localhost/"):
+        rest = rest[len("localhost") :]
+    if "%" not in rest:
+        return rest
+    decoded = unquote(rest)
+    if not os.path.lexists(decoded) and os.path.lexists(rest):
+        return rest
+    return decoded
 
 
 def temp_sibling(dest: Path, kind: str = "tmp") -> Path:
@@ -87,9 +110,7 @@ class LocalArtifactStore(ArtifactStore):
     @staticmethod
     def _to_path(uri: str) -> Path:
         if uri.startswith("file://"):
-            rest = uri[len("file://") :]
-            if rest.startswith("localhost/"):
-                rest = rest[len("localhost") :]
+            rest = file_uri_path(uri)
             if not rest.startswith("/"):
                 raise UnsupportedURIError(f"{uri!r} is not a local file URI: write file:///absolute/path")
             return plain_path(rest)
@@ -122,7 +143,7 @@ class LocalArtifactStore(ArtifactStore):
             return "file://" + uri[len("file://localhost") :]
         if uri.startswith("file://") or "://" in uri:
             return uri
-        return "file://" + (uri if os.path.isabs(uri) else os.path.join(os.getcwd(), uri)).replace(os.sep, "/")
+        return file_uri((uri if os.path.isabs(uri) else os.path.join(os.getcwd(), uri)).replace(os.sep, "/"))
 
     # -- data ---------------------------------------------------------------------------------
 

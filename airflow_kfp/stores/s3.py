@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +39,7 @@ from airflow_kfp.stores.artifact_store import (
 )
 from airflow_kfp.stores.digest import HashingWriter, dir_digest, format_digest, hash_alongside, tree_etag
 from airflow_kfp.stores.local import install, temp_sibling, walk_files
+from airflow_kfp.stores.outage import DEFAULT_WINDOW_S, OutagePolicy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -120,14 +120,13 @@ class S3ArtifactStore(ArtifactStore):
         retry_mode: str = "standard",
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
-        op_retries: int = 2,
+        outage_window_s: float = DEFAULT_WINDOW_S,
         op_backoff_s: float = 1.0,
     ) -> None:
         bucket, key = split_s3_uri(root)
         self.root = f"s3://{bucket}/{key}".rstrip("/")
         self.conn_id = conn_id
-        self.op_retries = op_retries
-        self.op_backoff_s = op_backoff_s
+        self.outage = OutagePolicy(window_s=outage_window_s, base_s=op_backoff_s)
         self.max_concurrency = max_concurrency
         self.transfer_config = TransferConfig(
             multipart_threshold=multipart_threshold,
@@ -162,16 +161,20 @@ class S3ArtifactStore(ArtifactStore):
     def _who(self) -> str:
         return f"connection {self.conn_id!r}" if self.conn_id else "the default AWS credential chain"
 
+    def _window(self) -> str:
+        return f"[kfp] store_outage_window = {self.outage.window_s:g}s"
+
     def _error(self, exc: BaseException, uri: str, action: str) -> ArtifactStoreError:
         """Turn a boto error into one that names the URI and the fix (never a secret)."""
         if isinstance(exc, ArtifactStoreError):
             return exc
         if isinstance(exc, RetriesExceededError) and exc.last_exception is not None:
             exc = exc.last_exception
-        if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
+        if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ConnectionClosedError | ReadTimeoutError):
             return ArtifactStoreUnreachableError(
-                f"cannot reach the S3 endpoint {self.endpoint} to {action} {uri} after retries: "
-                "check endpoint_url in the connection, the network and that the store is running"
+                f"cannot reach the S3 endpoint {self.endpoint} to {action} {uri} after retries "
+                f"({type(exc).__name__}; waited out {self._window()}): check endpoint_url in the connection, "
+                "the network and that the store is running"
             )
         if isinstance(exc, NoCredentialsError):
             return ArtifactAccessDeniedError(
@@ -192,33 +195,26 @@ class S3ArtifactStore(ArtifactStore):
                 )
             if code in _MISSING or status == 404:
                 return ArtifactNotFoundError(f"no artifact at {uri}: check the URI or the upstream task")
+            if is_transient(exc):
+                return ArtifactStoreError(
+                    f"S3 refused to {action} {uri}: {code or status}: {exc} (still failing after retries; "
+                    f"waited out {self._window()})"
+                )
             return ArtifactStoreError(f"S3 refused to {action} {uri}: {code or status}: {exc}")
         return ArtifactStoreError(f"failed to {action} {uri}: {type(exc).__name__}: {exc}")
 
     def _retrying(self, uri: str, action: str, fn: Callable[[], T]) -> T:
-        """Run ``fn`` (a whole operation), retrying transient failures with exponential backoff.
+        """Run ``fn`` (a whole operation), starting it over on transient failures until the outage
+        window (``[kfp] store_outage_window``) is spent.
 
-        botocore already retries each request; this covers what it cannot, such as a connection
-        lost in the middle of a multipart transfer, by starting the file over.
+        botocore already retries each request a few times; this covers what it cannot: an endpoint
+        down or answering 5xx for longer (a restart), a connection lost in the middle of a multipart
+        transfer (the file starts over).
         """
-        for attempt in range(self.op_retries + 1):
-            try:
-                return fn()
-            except Exception as exc:
-                if not is_transient(exc) or attempt == self.op_retries:
-                    raise self._error(exc, uri, action) from exc
-                delay = self.op_backoff_s * (2**attempt) * (0.5 + random.random())
-                log.warning(
-                    "retrying %s %s in %.1fs after %s (attempt %d of %d)",
-                    action,
-                    uri,
-                    delay,
-                    type(exc).__name__,
-                    attempt + 1,
-                    self.op_retries + 1,
-                )
-                time.sleep(delay)
-        raise AssertionError("unreachable")
+        try:
+            return self.outage.run(fn, transient=is_transient, what=f"{action} {uri}", endpoint=self.endpoint)
+        except Exception as exc:
+            raise self._error(exc, uri, action) from exc
 
     def _manager(self) -> TransferManager:
         return create_transfer_manager(self.client, self.transfer_config)
@@ -452,7 +448,7 @@ class S3ArtifactStore(ArtifactStore):
         if not if_absent:
             self._retrying(uri, "write", lambda: self.client.put_object(Bucket=bucket, Key=key, Body=data))
             return True
-        for attempt in range(self.op_retries + 3):
+        for attempt in range(5):
             if not self._conditional_put:
                 return self._write_if_absent_fallback(uri, data)
             try:

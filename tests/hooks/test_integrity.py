@@ -19,9 +19,10 @@ from botocore.exceptions import ConnectionClosedError
 from airflow_kfp.cache import index
 from airflow_kfp.manifest import ArtifactRecord
 from airflow_kfp.runtime import verify
-from airflow_kfp.stores.artifact_store import ArtifactAccessDeniedError
+from airflow_kfp.stores.artifact_store import ArtifactAccessDeniedError, ArtifactStoreUnreachableError
 from airflow_kfp.stores.identity import changed, identity_fields
 from airflow_kfp.stores.local import LocalArtifactStore
+from airflow_kfp.stores.outage import OutagePolicy
 from airflow_kfp.stores.s3 import S3ArtifactStore
 
 pytest_plugins = ["tests.fixtures.moto_server"]
@@ -157,7 +158,7 @@ def _multipart_store(bucket: str) -> S3ArtifactStore:
         multipart_chunksize=5 * MiB,
         max_concurrency=1,
         max_attempts=1,
-        op_retries=1,
+        outage_window_s=5,
         op_backoff_s=0.01,
     )
 
@@ -180,12 +181,14 @@ def test_an_upload_that_fails_for_good_says_how_orphans_are_removed(
     s3: Any, s3_bucket: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = _multipart_store(s3_bucket)
+    store.outage = OutagePolicy(window_s=0.3, base_s=0.01)
     store.client.meta.events.register("before-send.s3", Cut(heal=False))
     (tmp_path / "big").write_bytes(os.urandom(12 * MiB))
-    with caplog.at_level(logging.INFO, logger="airflow_kfp.stores.s3"), pytest.raises(Exception):
+    with caplog.at_level(logging.INFO, logger="airflow_kfp.stores"), pytest.raises(ArtifactStoreUnreachableError):
         store.put_path(tmp_path / "big", store.uri_for("big"))
     text = caplog.text
-    assert "retrying upload to s3://" in text and "upload to of" not in text
+    assert "upload to s3://" in text and "retry 1 in" in text and "upload to of" not in text
+    assert "giving up on upload to s3://" in text
     assert "AbortIncompleteMultipartUpload" in text
 
 

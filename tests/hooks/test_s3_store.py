@@ -228,7 +228,9 @@ def test_unreachable_endpoint_names_it(s3_bucket: str, tmp_path: Path, monkeypat
         port = s.getsockname()[1]  # closed once the block ends: nothing listens there
     dead = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", dead)
-    store = S3ArtifactStore(f"s3://{s3_bucket}", max_attempts=2, connect_timeout=1, op_retries=1, op_backoff_s=0.01)
+    store = S3ArtifactStore(
+        f"s3://{s3_bucket}", max_attempts=2, connect_timeout=1, outage_window_s=0.05, op_backoff_s=0.01
+    )
     (tmp_path / "f").write_bytes(b"x")
     with pytest.raises(ArtifactStoreUnreachableError, match=f"cannot reach the S3 endpoint {dead}"):
         store.put_path(tmp_path / "f", store.uri_for("f"))
@@ -261,7 +263,7 @@ def test_access_denied_names_uri_and_connection(
             "extra": {"endpoint_url": moto_server, "region_name": "us-east-1"},
         }
         monkeypatch.setenv("AIRFLOW_CONN_LIMITED", json.dumps(conn))
-        store = S3ArtifactStore(f"s3://{s3_bucket}/p", conn_id="limited", op_retries=0)
+        store = S3ArtifactStore(f"s3://{s3_bucket}/p", conn_id="limited", outage_window_s=0)
         (tmp_path / "f").write_bytes(b"x")
         with pytest.raises(ArtifactAccessDeniedError) as err:
             store.put_path(tmp_path / "f", store.uri_for("f"))
@@ -341,7 +343,7 @@ def flaky(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FlakyPr
 
 
 def test_transient_503_is_retried_by_botocore(flaky: FlakyProxy, s3_bucket: str, tmp_path: Path) -> None:
-    store = S3ArtifactStore(f"s3://{s3_bucket}", max_attempts=3, op_retries=0)
+    store = S3ArtifactStore(f"s3://{s3_bucket}", max_attempts=3, outage_window_s=0)
     (tmp_path / "f").write_bytes(b"retried")
     info = store.put_path(tmp_path / "f", store.uri_for("f"))
     assert flaky.seen[0] == 503 and 200 in flaky.seen
@@ -354,7 +356,7 @@ def test_transient_503_is_retried_by_the_store(flaky: FlakyProxy, s3_bucket: str
     store = S3ArtifactStore(
         f"s3://{s3_bucket}",
         max_attempts=1,
-        op_retries=2,
+        outage_window_s=5,
         op_backoff_s=0.01,
         multipart_threshold=1 * MiB,
         multipart_chunksize=5 * MiB,
@@ -371,7 +373,7 @@ def test_transient_503_is_retried_by_the_store(flaky: FlakyProxy, s3_bucket: str
 
 def test_persistent_5xx_gives_a_clear_error(flaky: FlakyProxy, s3_bucket: str) -> None:
     flaky.failures = 100
-    store = S3ArtifactStore(f"s3://{s3_bucket}", max_attempts=1, op_retries=1, op_backoff_s=0.01)
+    store = S3ArtifactStore(f"s3://{s3_bucket}", max_attempts=1, outage_window_s=0.05, op_backoff_s=0.01)
     with pytest.raises(ArtifactStoreError, match=f"S3 refused to read {store.uri_for('k')}: SlowDown"):
         store.read_bytes(store.uri_for("k"))
 

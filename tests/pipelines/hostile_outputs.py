@@ -145,3 +145,57 @@ def hard_link(target: str):
 def snapshot():
     made = hf_snapshot()
     read_snapshot(model=made.outputs["model"], config=made.outputs["config"])
+
+
+# -- URIs a component declares for its outputs (issue 22, item 7) ------------------------------------
+
+
+@dsl.component
+def declare_uri(where: str, data: Output[Dataset]):
+    from airflow_kfp import dsl as kfp_dsl
+
+    own = kfp_dsl.get_uri("data")  # <root>/<pipeline>/<dag>/<run>/<task>/<map index>/<try>/data
+    root = own.rsplit("/", 7)[0]
+    data.uri = {
+        "worker-file": "file:///etc/passwd",
+        "plain-path": "/etc/passwd",
+        "other-dag": f"{root}/victim/victim-dag/manual__2024/secret-task/-1/try-1/data",
+        "dot-dot": own.rsplit("/", 1)[0] + "/../../../../../../../etc/passwd",
+        "gs-dot-dot": "gs://bucket/a/../../etc/passwd",
+        "own-run": own.rsplit("/", 2)[0] + "/elsewhere",
+        "model-car": "oci://registry.example/org/model:v1",
+    }[where]
+
+
+@dsl.pipeline(name="hostile-declared-uri")
+def declared_uri(where: str):
+    read_data(data=declare_uri(where=where).outputs["data"])
+
+
+# -- output parameter size (issue 22, item 10) ------------------------------------------------------
+
+
+@dsl.component
+def big_parameter(mib: float) -> str:
+    return "x" * int(mib * 1024 * 1024)
+
+
+@dsl.component
+def big_parameter_file(mib: float, text: dsl.OutputPath(str)):
+    with open(text, "w") as f:
+        f.write("y" * int(mib * 1024 * 1024))
+
+
+@dsl.component
+def echo(value: str) -> int:
+    return len(value)
+
+
+@dsl.pipeline(name="big-parameter")
+def big_parameters(mib: float = 30.0):
+    echo(value=big_parameter(mib=mib).output)
+
+
+@dsl.pipeline(name="big-parameter-file")
+def big_parameter_files(mib: float = 30.0):
+    echo(value=big_parameter_file(mib=mib).outputs["text"])

@@ -29,6 +29,8 @@ HOSTILE = [
     "a:b",
     "a_b",
     "a%3Ab",
+    "a=3Ab",
+    "=",
     "é/ü",
     "x" * 300,
     "x" * 299 + "y",
@@ -43,16 +45,16 @@ def test_a_segment_is_one_safe_component(name: str) -> None:
     assert seg and len(seg) <= MAX_SEGMENT
     assert seg not in (".", "..") and not seg.startswith(".")
     assert "/" not in seg and "\\" not in seg and "\0" not in seg
-    assert set(seg) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.%~")
+    assert set(seg) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.=~")
 
 
 def test_encoding_is_injective_and_readable() -> None:
     segments = [encode_segment(n) for n in HOSTILE]
-    assert len(set(segments)) == len(HOSTILE)  # a:b, a_b and a%3Ab are three different folders
-    for a, b in itertools.combinations(["a:b", "a_b", "a b", "a+b", "a%b", "A:b"], 2):
+    assert len(set(segments)) == len(HOSTILE)  # a:b, a_b, a%3Ab and a=3Ab are different folders
+    for a, b in itertools.combinations(["a:b", "a_b", "a b", "a+b", "a%b", "a=b", "A:b"], 2):
         assert encode_segment(a) != encode_segment(b)
     assert encode_segment("train-model_v2.1") == "train-model_v2.1"  # common names unchanged
-    assert encode_segment("manual__2024-01-01T00:00:00+00:00") == "manual__2024-01-01T00%3A00%3A00%2B00%3A00"
+    assert encode_segment("manual__2024-01-01T00:00:00+00:00") == "manual__2024-01-01T00=3A00=3A00=2B00=3A00"
     assert encode_segment(-1) == "-1"
     assert encode_segment(".cache") != INDEX_FOLDER  # no pipeline can write into the cache index
 
@@ -61,22 +63,22 @@ def test_long_names_keep_a_readable_head_and_stay_distinct() -> None:
     long_a, long_b = "p" * 250 + "a", "p" * 250 + "b"
     a, b = encode_segment(long_a), encode_segment(long_b)
     assert a != b and a.startswith("p" * 50) and "~" in a
-    colons = encode_segment(":" * 200)  # truncation never splits a %XX escape
+    colons = encode_segment(":" * 200)  # truncation never splits a =XX escape
     head = colons.split("~")[0]
-    assert len(head) % 3 == 0 and set(head) <= set("%3A")
+    assert len(head) % 3 == 0 and set(head) <= set("=3A")
 
 
 def test_task_try_layout(tmp_path: Path) -> None:
     store = LocalArtifactStore(tmp_path / "root")
     where = TaskTry("p:1", "dag_a", "scheduled__2024-01-01T00:00:00+00:00", "grp.train", 3, 2)
     assert where.output_uri(store, "model") == (
-        f"{store.root}/p%3A1/dag_a/scheduled__2024-01-01T00%3A00%3A00%2B00%3A00/grp.train/3/try-2/model"
+        f"{store.root}/p=3A1/dag_a/scheduled__2024-01-01T00=3A00=3A00=2B00=3A00/grp.train/3/try-2/model"
     )
     assert where.prefix(store) + "/model" == where.output_uri(store, "model")
     assert where.task_prefix(store) == where.prefix(store).rsplit("/", 1)[0]
     other_dag = TaskTry("p:1", "dag_b", where.run_id, where.task_id, 3, 2)
     assert other_dag.output_uri(store, "model") != where.output_uri(store, "model")
-    assert cache_entry_uri(store, "../evil", "k") == f"{store.root}/.cache/%2E.%2Fevil/k.json"
+    assert cache_entry_uri(store, "../evil", "k") == f"{store.root}/.cache/=2E.=2Fevil/k.json"
 
 
 @pytest.mark.parametrize("field", ["pipeline", "dag_id", "run_id", "task_id", "output"])

@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +32,9 @@ from airflow_kfp.manifest import ArtifactRecord, recorded_as_given
 from airflow_kfp.runners import task_document
 from airflow_kfp.runners.base import ResolvedInputs, RunResult
 from airflow_kfp.runners.local import environment as component_env
-from airflow_kfp.runners.local import launch
+from airflow_kfp.runners.local import launch, workdirs
 from airflow_kfp.runners.local import mounts as local_mounts
-from airflow_kfp.runtime import forkserver, regular, user_code, verify
+from airflow_kfp.runtime import limits, regular, user_code, verify
 from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.messages import where
 from airflow_kfp.spec.model import ComponentSpec, TaskSpec
@@ -209,7 +208,9 @@ class LocalRunner:
                 effective_image(self.component_spec, self.task_spec, settings.default_image),
             )
         install, pip_target = self._package_plan(settings)
-        workdir = Path(tempfile.mkdtemp(prefix=f"{forkserver.DISCARD_PREFIX}{self.task_spec.name[:40]}-"))
+        workdirs.sweep_once()  # folders of tasks killed before they could remove theirs (partial outputs)
+        claimed = workdirs.claim(self.task_spec.name)
+        workdir = claimed.path
         env: dict[str, str] | None = None
         try:
             staged = self._stage_inputs(inputs, store, workdir)
@@ -229,6 +230,7 @@ class LocalRunner:
                 "context": self.launcher_context(context, store),
                 "install_packages": install,
                 "pip_target": pip_target,
+                limits.TASK_KEY: settings.output_parameter_limit(),
             }
             task_file = workdir / "task.json"
             task_file.write_text(json.dumps(task_doc))
@@ -239,13 +241,24 @@ class LocalRunner:
             finally:
                 if mounts is not None:
                     mounts.release()
-            written = json.loads(executor_output.read_text()) if executor_output.exists() else {}
+            written = self._executor_output(executor_output, settings)
             return RunResult(
                 parameters=dict(written.get("parameterValues") or {}),
                 artifacts=self._store_outputs(written, out_paths, output_uris, types, store),
             )
         finally:
             launch.discard(settings.local_launch, workdir, env)
+            claimed.release()
+
+    def _executor_output(self, path: Path, settings: KfpSettings) -> dict[str, Any]:
+        """The launcher's executor output, read only up to what the parameter cap allows for every output."""
+        if not os.path.lexists(path):
+            return {}
+        bound = settings.output_parameter_limit() * (len(self.component_spec.outputs) + 1)
+        try:
+            return dict(json.loads(limits.read_parameter_file(str(path), "(executor output)", bound)))
+        except (limits.ParameterTooLargeError, regular.IrregularEntryError) as exc:
+            raise ComponentFailedError(f"{self.where()}: component '{self.component_spec.name}': {exc}.") from None
 
     def _regularise(self, out_paths: dict[str, Path]) -> None:
         """Outputs are regular files and folders only (``runtime.regular``), checked for every output
