@@ -26,9 +26,13 @@ example: venv
 	@AIRFLOW_HOME=$(EXAMPLE_HOME) AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags_examples $(BIN)/python -m airflow_kfp.runs weekly-retrain
 	@echo "\nArtifacts are under $(EXAMPLE_HOME)/kfp/artifacts; the run's log: $(EXAMPLE_HOME)/last-example-run.log"
 
+# Style, then the architecture's rules: the layering contracts in pyproject.toml ([tool.importlinter]) and
+# names imported from the module that defines them (tools/check_imports.py).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/python -m tools.check_imports
 
 typecheck: venv
 	$(BIN)/mypy airflow_kfp

@@ -15,13 +15,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow.sdk import BaseOperatorLink
-
 from airflow_kfp.cache import index
 from airflow_kfp.cache.key import cache_key, output_cache_key
 from airflow_kfp.errors import InputResolutionError
 from airflow_kfp.manifest import CacheRecord, Manifest, new_manifest
-from airflow_kfp.operators.cache_link import CacheSourceLink
 from airflow_kfp.run_conf import ENABLE_CACHING
 from airflow_kfp.spec.durations import parse_duration
 from airflow_kfp.spec.images import effective_image
@@ -37,9 +34,6 @@ RUN_CONF_SWITCH = ENABLE_CACHING
 """Run conf key: ``{"kfp_enable_caching": false}`` runs every step of that run afresh."""
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
-
-
-_CACHE_LINKS: tuple[BaseOperatorLink, ...] = (CacheSourceLink(),)
 
 
 @dataclass
@@ -290,9 +284,3 @@ class CacheService:
             self.log.info("Recorded cache entry %s for key %s.", decision.uri, decision.key)
         else:
             self.log.info("Cache entry %s was recorded first by a concurrent run; it is kept.", decision.uri)
-
-
-def cache_links(manifest: Manifest | None) -> tuple[BaseOperatorLink, ...]:
-    """Declared for the UI (serialized with the DAG); once the task has run it lists none, so Airflow
-    stores no link in XCom: the plugin computes it from the manifest (``cache_link``)."""
-    return () if manifest is not None else _CACHE_LINKS

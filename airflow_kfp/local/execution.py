@@ -137,10 +137,11 @@ def run_spec(spec: PipelineSpec, arguments: Mapping[str, Any], what: str | None 
     session's configuration; (the run, its scheduler, its plan). Failed tasks do not raise here."""
     from airflow_kfp.local.orchestrator import run_plan
     from airflow_kfp.planning.planner import plan_pipeline
+    from airflow_kfp.planning.workspace import add_workspace
 
     config = LocalExecutionConfig.validate()
     params = _params(spec, arguments, what or f"pipeline '{spec.name}'")
-    plan = plan_pipeline(spec)
+    plan = plan_pipeline(add_workspace(spec), pipeline_version=spec.digest())  # the rewrites to_dag applies
     log.info("Running %s locally (outputs under %s)", what or f"pipeline '{spec.name}'", config.pipeline_root)
     result, scheduler = run_plan(plan, params, config)
     return result, scheduler, plan

@@ -426,7 +426,15 @@ class ComponentOperatorMixin:
         except Exception as exc:
             # a failed try has no cache source: list no link, so Airflow stores none (see ``cache_link``)
             self.operator_extra_links = ()
-            publish_failure(context, exc, self.where(), self.loop_item if self.loop_key else None, cast(Any, self).log)
+            run = self.kfp_run
+            publish_failure(
+                context,
+                exc,
+                self.where(),
+                self.loop_item if self.loop_key else None,
+                cast(Any, self).log,
+                inputs=run.inputs.parameters if run is not None else None,
+            )
             raise
 
     def _execute_component(self, context: Mapping[str, Any], *, resumed: bool = False) -> Manifest:
@@ -497,7 +505,7 @@ class ComponentOperatorMixin:
         override = getattr(self, "__dict__", {}).get("_kfp_extra_links")
         if override is not None:
             return override  # type: ignore[no-any-return]
-        from airflow_kfp.cache.service import cache_links
+        from airflow_kfp.operators.cache_link import cache_links
 
         return cache_links(getattr(self, "kfp_manifest", None))
 

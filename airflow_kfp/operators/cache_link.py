@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 from airflow.sdk import BaseOperatorLink
 
+from airflow_kfp.manifest import Manifest
+
 # The operators the link belongs to, by module and class name: the api-server matches plugin links
 # to serialized tasks by these two strings, so naming them avoids importing the Kubernetes operator
 # (and its client) into every process that loads plugins.
@@ -83,3 +85,12 @@ class CacheSourceLink(BaseOperatorLink):
         if not isinstance(manifest, dict):
             return ""
         return cache_source_url(dict(manifest.get("cache") or {}), str(getattr(ti_key, "dag_id", "")))
+
+
+_CACHE_LINKS: tuple[BaseOperatorLink, ...] = (CacheSourceLink(),)
+
+
+def cache_links(manifest: Manifest | None) -> tuple[BaseOperatorLink, ...]:
+    """Declared for the UI (serialized with the DAG); once the task has run it lists none, so Airflow
+    stores no link in XCom: the plugin computes it from the manifest (:func:`published_manifest`)."""
+    return () if manifest is not None else _CACHE_LINKS
