@@ -40,7 +40,7 @@ def test_pipeline_runs_as_pods(dag_runner: Any, fake_k8s: FakeKubernetes, s3_roo
     # The container component: init container, main container, stage-out, then KPO's sidecar.
     summarise = fake_k8s.created[1]["spec"]
     assert [c["name"] for c in summarise["initContainers"]] == ["kfp-stage-in"]
-    assert [c["name"] for c in summarise["containers"]] == ["base", "kfp-stage-out", "airflow-xcom-sidecar"]
+    assert [c["name"] for c in summarise["containers"]] == ["main", "kfp-stage-out", "airflow-xcom-sidecar"]
     # KPO read every result through exec into its sidecar, stopped the sidecar, and deleted each pod.
     execs = [detail for kind, detail in fake_k8s.requests if kind == "EXEC"]
     assert sum("return.json" in e for e in execs) == 3 and sum(e.endswith('["/bin/sh"]') for e in execs) == 3
