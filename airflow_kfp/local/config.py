@@ -11,6 +11,8 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from airflow_kfp.dsl.pipeline_context import run_outside_pipeline
+
 DEFAULT_PIPELINE_ROOT = "./local_outputs"
 
 
@@ -219,6 +221,7 @@ def init(
             "<AIRFLOW_HOME>/kfp/volumes, as for DAG runs on the local runner; leave workspace_root out."
         )
     workspace_root = tempfile.mkdtemp(prefix="kfp-workspace-")
+    run_outside_pipeline(_run_now)
     LocalExecutionConfig.instance = LocalExecutionConfig(
         runner=runner,
         pipeline_root=pipeline_root,
@@ -228,3 +231,12 @@ def init(
         cache_root=cache_root,
         settings=dict(settings),
     )
+
+
+def _run_now(component: Any, arguments: dict[str, Any]) -> Any:
+    """A component or pipeline called outside ``@dsl.pipeline``: run it now, while :func:`init` holds."""
+    if LocalExecutionConfig.instance is None:
+        return None
+    from airflow_kfp.local.execution import run
+
+    return run(component, arguments)
