@@ -426,7 +426,15 @@ class ComponentOperatorMixin:
         except Exception as exc:
             # a failed try has no cache source: list no link, so Airflow stores none (see ``cache_link``)
             self.operator_extra_links = ()
-            publish_failure(context, exc, self.where(), self.loop_item if self.loop_key else None, cast(Any, self).log)
+            run = self.kfp_run
+            publish_failure(
+                context,
+                exc,
+                self.where(),
+                self.loop_item if self.loop_key else None,
+                cast(Any, self).log,
+                inputs=run.inputs.parameters if run is not None else None,
+            )
             raise
 
     def _execute_component(self, context: Mapping[str, Any], *, resumed: bool = False) -> Manifest:

@@ -97,7 +97,8 @@ def _one_run(session: Any, dag_id: str, run_id: str) -> data.RunRow:
     return found[0]
 
 
-def run(session: Any, dag_id: str, run_id: str) -> dict[str, Any]:
+def run(session: Any, dag_id: str, run_id: str, readable: set[str] | None = None) -> dict[str, Any]:
+    """One run's details; with ``readable``, references to runs of other DAGs outside it are left out."""
     row = _one_run(session, dag_id, run_id)
     _fill_versions(session, [row])
     dag = data.dag_infos(session, [dag_id]).get(dag_id)
@@ -110,7 +111,10 @@ def run(session: Any, dag_id: str, run_id: str) -> dict[str, Any]:
     return {
         "dag": views.dag_view(dag) if dag else None,
         "run": views.run_summary(row, dag, manifests, version, counts),
-        "steps": [views.step_view(s) for s in views.ordered_steps(steps, version)],
+        "steps": [
+            views.redact(views.step_view(s), dag_id, readable if readable is not None else {dag_id})
+            for s in views.ordered_steps(steps, version)
+        ],
     }
 
 

@@ -79,7 +79,7 @@ def create_app() -> FastAPI:
         run_id: Annotated[str, Query(min_length=1, max_length=250)],
     ) -> dict[str, Any]:
         require_readable(user, dag_id, session)
-        return answers.run(session, dag_id, run_id)
+        return answers.run(session, dag_id, run_id, readable_dag_ids(user, session))
 
     @app.get("/api/compare", summary="Two or more runs side by side: params, metrics, versions, ROC, artifacts")
     def compare(
