@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from airflow_kfp.core.artifacts import OutputPath
 from airflow_kfp.dsl.components import ContainerComponent, ContainerSpec
 from airflow_kfp.errors import PipelineDefinitionError
+from airflow_kfp.kubernetes.init_container import add_init_container
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.kubernetes import (
     JSON_PLACE,
@@ -49,6 +50,7 @@ __all__ = [
     "CreatePVC",
     "DeletePVC",
     "add_ephemeral_volume",
+    "add_init_container",
     "add_node_affinity",
     "add_node_affinity_json",
     "add_pod_affinity",

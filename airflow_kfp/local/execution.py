@@ -10,6 +10,7 @@ values: parameters as Python values, artifacts as ``dsl`` artifact objects (``.p
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -41,11 +42,21 @@ def artifact_object(record: Mapping[str, Any], name: str) -> rt_artifacts.Artifa
     """A manifest's artifact record as the ``dsl`` object kfp.local returns (its class by schema title)."""
     cls = _artifact_classes().get(str(record.get("type") or ""), rt_artifacts.Artifact)
     artifact = cls(name=name, uri=str(record.get("uri") or ""), metadata=dict(record.get("metadata") or {}))
+    _RECORDS[artifact] = dict(record)
     return artifact
 
 
+_RECORDS: weakref.WeakKeyDictionary[rt_artifacts.Artifact, dict[str, Any]] = weakref.WeakKeyDictionary()
+"""The manifest record behind each artifact object a local call returned (held while the object lives)."""
+
+
 def artifact_record(value: rt_artifacts.Artifact) -> dict[str, Any]:
-    """An artifact object passed as an argument (e.g. another local task's output): read where it is."""
+    """An artifact object passed as an argument. One a local call returned keeps its manifest record
+    (size, digest, producer), so it is staged from its store and verified like a DAG's upstream output;
+    one made by hand (``dsl.Dataset(uri=...)``) is read where its URI says, as an importer records it."""
+    known = _RECORDS.get(value)
+    if known is not None and known.get("uri") == value.uri:
+        return {**known, "metadata": dict(value.metadata)}
     return {"uri": value.uri, "type": value.schema_title, "metadata": dict(value.metadata), "external": True}
 
 

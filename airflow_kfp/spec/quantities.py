@@ -27,6 +27,11 @@ def _parse(value: object) -> Decimal | None:
     return parsed if parsed >= 0 else None
 
 
+def parse(value: object) -> Decimal | None:
+    """Any quantity the API server accepts (of any resource), or None."""
+    return _parse(value)
+
+
 def cpu_millis(value: object) -> Decimal:
     """CPU in millicores; raises ValueError with the accepted forms."""
     parsed = _parse(value)
