@@ -111,7 +111,7 @@ def test_verify_names_the_artifact_the_producer_and_the_fix(tmp_path: Path) -> N
 
 def test_a_directory_at_the_cache_entry_path_is_named_not_blamed_on_a_concurrent_run(tmp_path: Path) -> None:
     store = LocalArtifactStore(tmp_path / "root")
-    uri = index.entry_uri(store, "comp", "k")
+    uri = index.entry_uri(store, "comp", "k", scope="dag:d", pipeline="p")
     Path(uri[len("file://") :]).mkdir(parents=True)
     with pytest.raises(index.EntryPathTakenError, match="is a directory"):
         index.read_entry(store, uri)
