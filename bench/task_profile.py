@@ -4,8 +4,9 @@
 
 Each file is ``py-spy record --subprocesses --format raw`` (collapsed stacks, one ``stack count``
 per line) of the LocalExecutor's process tree while a batch ran. Only the samples of task processes
-(stacks under the task runner's ``main``) are counted; every sample is put in the first group whose
-frame it contains, innermost wins, so the groups add up to the task processes' samples.
+(stacks under the task runner) are counted; every sample is put in the first group (in ``GROUPS``
+order: specific causes, then phases) one of whose frames it contains, so the groups add up to the
+task processes' samples.
 """
 
 from __future__ import annotations
@@ -14,26 +15,30 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-# (group, substrings of a frame) - checked from the innermost frame outwards
+# (group, substrings of any frame), first match wins: the specific causes first, then the phases.
 GROUPS: list[tuple[str, tuple[str, ...]]] = [
-    ("boto3/botocore client creation", ("session.py:client", "create_client", "botocore/loaders", "botocore/model")),
-    ("S3 requests", ("botocore/endpoint", "urllib3", "s3transfer")),
-    ("execution API calls", ("httpx", "sdk/api/client", "comms.py", "supervisor_comms", "send_request")),
-    ("component run (fork server)", ("runners/local/launch", "forkserver")),
-    ("cache lookup and record", ("airflow_kfp/cache", "operators/caching", "services/caching")),
-    ("lineage", ("openlineage", "airflow_kfp/lineage")),
-    ("airflow-kfp operator (other)", ("airflow_kfp/",)),
-    ("DAG file parse (task process)", ("parse", "DagBag", "_load_modules_from_file", "dag_processing")),
-    ("imports", ("_find_and_load", "<frozen importlib", "exec_module")),
+    ("import of the Kubernetes client", ("<module> (kubernetes/",)),
+    ("import of boto3/botocore/s3transfer", ("<module> (boto3/", "<module> (botocore/", "<module> (s3transfer/")),
+    ("S3 client creation", ("Session.create_client", "Session.client (boto3")),
+    ("S3 requests", ("botocore/endpoint.py", "urllib3/")),
+    ("execution API calls", ("httpx/", "comms.py", "supervisor_comms")),
+    ("component run (fork server)", ("runners/local/launch.py", "run_launcher")),
+    ("cache lookup and record", ("airflow_kfp/cache/", "services/caching")),
+    ("lineage", ("openlineage/", "airflow_kfp/lineage/service", "airflow_kfp/lineage/facets", "lineage/assets")),
+    ("DAG file parse: airflow-kfp (imports, dsl, to_dag)", ("airflow_kfp/", "<module> (dep_")),
+    ("DAG file parse: Airflow", ("parse (airflow/sdk/execution_time/task_runner.py",)),
+    ("execute: airflow-kfp (other)", ("airflow_kfp/",)),
 ]
-TASK_ROOT = ("task_runner.py", "execution_time/task_runner")
+TASK_ROOT = ("task_runner.py",)
 
 
 def group(stack: list[str]) -> str:
-    for frame in reversed(stack):
-        for name, needles in GROUPS:
-            if any(n in frame for n in needles):
-                return name
+    parsing = any("parse (airflow/sdk/execution_time/task_runner.py" in f for f in stack)
+    for name, needles in GROUPS:
+        if name.startswith("DAG file parse") and not parsing:
+            continue
+        if any(n in frame for frame in stack for n in needles):
+            return name
     return "Airflow task runner (other)"
 
 
