@@ -43,6 +43,11 @@ def load_pipeline(path_or_text: str | os.PathLike[str] | dict[str, Any]) -> Pipe
         pipeline = read_pipeline(
             document, spec["root"], name, Where(name, "root"), description=str(info.get("description") or "")
         )
+    except RecursionError:  # a safety net: the loader's depth and alias limits come first
+        raise PipelineDefinitionError(
+            f"pipeline '{name}' ({documents.source}) nests its DAGs or values too deeply to be read (Python's "
+            "recursion limit was reached); nest fewer levels."
+        ) from None
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         # A malformed document (hand-edited, truncated): say so rather than fail with a bare traceback.
         raise PipelineDefinitionError(

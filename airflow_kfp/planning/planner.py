@@ -929,10 +929,35 @@ def plan_pipeline(
         inputs = {i.name: PipelineParameter(i.name) for i in spec.inputs}
     else:
         inputs = {i.name: ExternalArgument(i.name) for i in spec.inputs if i.name in external_inputs}
-    outputs = planner.plan_level(spec, inputs, container, (), (), ())
-    planner.wait_for_all(WORKSPACE_DELETE_TASK)
-    planner.watch_run_state()
-    return replace(planner.finish(), outputs=outputs)
+    try:
+        outputs = planner.plan_level(spec, inputs, container, (), (), ())
+        planner.wait_for_all(WORKSPACE_DELETE_TASK)
+        planner.watch_run_state()
+        plan = replace(planner.finish(), outputs=outputs)
+    except RecursionError:  # a safety net: the known limits below and in the loaders come first
+        raise PipelineDefinitionError(
+            f"pipeline '{spec.name}' nests pipelines, groups or values too deeply to be planned (Python's "
+            "recursion limit was reached); nest fewer levels."
+        ) from None
+    check_airflow_ids(plan, spec.name)
+    return plan
+
+
+AIRFLOW_ID_MAX = 250
+"""Airflow's limit on a task id (a task's id holds the ids of every group around it, joined by dots)."""
+
+
+def check_airflow_ids(plan: PipelinePlan, pipeline: str) -> None:
+    """Every Airflow id fits Airflow's limit, or the pipeline is refused naming the task and the fix."""
+    for task in plan.tasks:
+        if len(task.task_id) > AIRFLOW_ID_MAX:
+            levels = task.task_id.count(".")
+            raise PipelineDefinitionError(
+                f"pipeline '{pipeline}', task '{task.local_id}': its Airflow task id is {len(task.task_id)} "
+                f"characters long, inside {levels} nested groups ('{task.task_id[:80]}...'), more than the "
+                f"{AIRFLOW_ID_MAX} Airflow allows. Each nested pipeline, loop or condition adds its name and a "
+                "dot: nest fewer levels, or give the nested pipelines and tasks shorter names."
+            )
 
 
 def check_pipeline(spec: PipelineSpec) -> None:
