@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.kubernetes.fake_apiserver import FakeKubernetes
+from tests.kubernetes.fake import FakeKubernetes
 
 PIPELINE = "tests.pipelines.moving:pipeline"
 EXPECTED = {"fill-cache-and-volume": "1024|same code, both runners", "read-volume": "same code, both runners"}
