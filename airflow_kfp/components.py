@@ -14,13 +14,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from airflow_kfp.compiler.compiler import is_model_document, read_model
 from airflow_kfp.dsl.components import BaseComponent
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.kfp_yaml.component_v1 import component_from_v1, env_of, is_v1_component
 from airflow_kfp.kfp_yaml.document import Where, check_schema, parse_yaml
 from airflow_kfp.spec.model import ComponentSpec, PipelineSpec, Resources, TaskSpec
+from airflow_kfp.spec.model_file import is_model_document, read_model
 
 __all__ = ["YamlComponent", "load_component_from_file", "load_component_from_text", "load_component_from_url"]
 

@@ -4,8 +4,30 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+
+NEVER_PASSED = re.compile(
+    r"^(AIRFLOW_CONN_|AIRFLOW_VAR_|AIRFLOW__|_AIRFLOW|AWS_|KUBECONFIG$|GOOGLE_APPLICATION_CREDENTIALS$|AZURE_)"
+)
+"""Worker variables no allow-list entry may let through (checked last, as a second line): the
+setting below is refused when it names one, and the local runner's environment never passes one."""
+
+
+def parse_passthrough(setting: str) -> tuple[str, ...]:
+    """``[kfp] local_env_passthrough``: extra worker variables, by name or ``PREFIX*``, comma-separated.
+
+    Raises ValueError for an entry no component may ever get (``AWS_*``, ``AIRFLOW_CONN_*``...).
+    """
+    entries = tuple(e.strip() for e in setting.split(",") if e.strip())
+    refused = [e for e in entries if NEVER_PASSED.match(e.rstrip("*")) or e == "*"]
+    if refused:
+        raise ValueError(
+            f"[kfp] local_env_passthrough names {refused}: worker credentials and Airflow settings never reach "
+            "components; give a component what it needs with set_env_variable(...) in the pipeline instead"
+        )
+    return entries
 
 
 class Runner(enum.StrEnum):
@@ -91,6 +113,24 @@ class KfpSettings:
         "",
         "Part of every cache key: change it to invalidate all cache entries at once.",
         example="2",
+    )
+    cache_scope: str = setting(
+        "",
+        (
+            "Which runs share cache entries, besides the pipeline: empty (the default) keeps every DAG's entries "
+            "its own, as KFP keeps them per namespace; a name shares entries among the DAGs that set the same "
+            "name (one pipeline deployed as several DAGs). A hit from another DAG is copied into the reading "
+            "run's own folder."
+        ),
+        example="churn-regions",
+    )
+    import_from_dags: str = setting(
+        "",
+        (
+            "DAG ids (comma-separated, shell patterns allowed) whose stored outputs this DAG's importers may "
+            "import; empty: only the DAG's own. Data outside the artifact root is not affected."
+        ),
+        example="churn-train,churn-*",
     )
     local_install_packages: str = setting(
         "auto",
@@ -278,9 +318,9 @@ class KfpSettings:
         if self.runner not in RUNNERS:
             raise ValueError(f"[kfp] runner is {self.runner!r}; use one of {', '.join(RUNNERS)}")
         if self.local_env_passthrough:
-            from airflow_kfp.runners.local.environment import parse_passthrough
-
             parse_passthrough(self.local_env_passthrough)
+        if len(self.cache_scope) > 200 or any(c in self.cache_scope for c in "\0\n"):
+            raise ValueError(f"[kfp] cache_scope is {self.cache_scope!r}: use a short name, such as churn-regions")
         if self.accelerators:
             from airflow_kfp.spec.accelerators import parse_table
 

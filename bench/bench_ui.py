@@ -234,7 +234,7 @@ def main() -> int:
         "experiments (best metric)": _timed(
             with_session(lambda s: answers.experiments(s, {dag_id}, "step-10/score", "max")), args.reps
         ),
-        "run graph": _timed(with_session(lambda s: graph_api.graph_answer(s, dag_id, run_ids[0])), args.reps),
+        "run graph": _timed(with_session(lambda s: graph_api.graph_answer(s, dag_id, run_ids[0], readable)), args.reps),
         # first: the index is built from every manifest (a fresh api-server's first lineage request)
         "lineage of an artifact": _timed(
             with_session(

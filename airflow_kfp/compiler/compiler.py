@@ -13,21 +13,15 @@ works unchanged. For KFP IR, compile with the kfp SDK; its YAML runs here throug
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
+from airflow_kfp.dsl.pipeline import spec_of
 from airflow_kfp.errors import PipelineDefinitionError
+from airflow_kfp.planning.artifact_inputs import import_artifact_inputs
+from airflow_kfp.planning.planner import check_pipeline
 from airflow_kfp.spec.model import PipelineSpec
-
-MODEL_KEY = "airflowKfpPipelineModel"
-"""Top-level key of a file written by ``Compiler.compile``: its format version."""
-MODEL_VERSION = 1
-_HEADER = (
-    "# airflow-kfp pipeline model (not KFP pipeline IR), written by airflow_kfp.compiler.Compiler.\n"
-    "# Read it with airflow_kfp.load_pipeline or airflow_kfp.components.load_component_from_file;\n"
-    "# for a KFP server, compile the pipeline with the kfp SDK instead.\n"
-)
+from airflow_kfp.spec.model_file import write_model
 
 
 class Compiler:
@@ -43,9 +37,7 @@ class Compiler:
         type_check: bool = True,
         kubernetes_manifest_format: bool = False,
     ) -> None:
-        from airflow_kfp.compiler.dag import pipeline_params, spec_of
-        from airflow_kfp.planning.artifact_inputs import import_artifact_inputs
-        from airflow_kfp.planning.planner import plan_pipeline
+        from airflow_kfp.compiler.dag import pipeline_params
 
         if kubernetes_manifest_format:
             raise PipelineDefinitionError(
@@ -64,10 +56,8 @@ class Compiler:
             ) from None
         if pipeline_parameters:
             spec = _with_defaults(spec, pipeline_parameters)
-        plan_pipeline(import_artifact_inputs(spec))
-        document = {MODEL_KEY: MODEL_VERSION, "pipeline": spec.model_dump(mode="json")}
-        with open(package_path, "w", encoding="utf-8") as out:
-            out.write(_HEADER + json.dumps(document, indent=1, sort_keys=True) + "\n")
+        check_pipeline(spec)
+        write_model(spec, package_path)
 
 
 def _with_defaults(spec: PipelineSpec, values: dict[str, Any]) -> PipelineSpec:
@@ -77,24 +67,3 @@ def _with_defaults(spec: PipelineSpec, values: dict[str, Any]) -> PipelineSpec:
         for i in spec.inputs
     ]
     return spec.model_copy(update={"inputs": inputs})
-
-
-def is_model_document(document: Any) -> bool:
-    return isinstance(document, dict) and MODEL_KEY in document
-
-
-def read_model(document: dict[str, Any], source: str) -> PipelineSpec:
-    """The pipeline model in a file ``Compiler.compile`` wrote."""
-    from airflow_kfp.spec.validate import validate_pipeline
-
-    version = document.get(MODEL_KEY)
-    if version != MODEL_VERSION:
-        raise PipelineDefinitionError(
-            f"{source}: written by an airflow-kfp whose model format is {version!r}; this one reads "
-            f"{MODEL_VERSION}. Compile the pipeline again with this version."
-        )
-    try:
-        spec = PipelineSpec.model_validate(document.get("pipeline"))
-    except ValueError as exc:
-        raise PipelineDefinitionError(f"{source}: the pipeline model is malformed: {exc}") from exc
-    return validate_pipeline(spec)

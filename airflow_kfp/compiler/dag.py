@@ -18,24 +18,14 @@ from airflow_kfp.compiler.build import OperatorClasses, build
 from airflow_kfp.config import KfpSettings, load_settings
 from airflow_kfp.core import types as ptypes
 from airflow_kfp.dsl.components import BaseComponent
-from airflow_kfp.dsl.pipeline import Pipeline, component_pipeline
+from airflow_kfp.dsl.pipeline import Pipeline, spec_of
 from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.planning.artifact_inputs import URI_LIST_SCHEMA, import_artifact_inputs, uri_list_inputs
 from airflow_kfp.planning.planner import plan_pipeline
+from airflow_kfp.planning.workspace import add_workspace
 from airflow_kfp.spec.model import ARTIFACT, PipelineSpec
-from airflow_kfp.spec.validate import validate_pipeline
 
 __all__ = ["operator_class_for", "pipeline_params", "to_dag", "to_task_group"]
-
-
-def spec_of(pipeline: Pipeline | BaseComponent | PipelineSpec) -> PipelineSpec:
-    if isinstance(pipeline, Pipeline):
-        return pipeline.spec
-    if isinstance(pipeline, BaseComponent):  # KFP runs a bare component as a one-task pipeline
-        return component_pipeline(pipeline)
-    if isinstance(pipeline, PipelineSpec):
-        return validate_pipeline(pipeline)
-    raise TypeError(f"expected a @dsl.pipeline function, a component or a PipelineSpec, got {type(pipeline).__name__}")
 
 
 def _pipeline_tags(spec: PipelineSpec, experiment: str | None) -> list[str]:
@@ -124,6 +114,8 @@ def to_dag(
     enable_caching: bool | None = None,
     max_cache_staleness: str | None = None,
     cache_version: str | None = None,
+    cache_scope: str | None = None,
+    import_from_dags: str | None = None,
     namespace: str | None = None,
     kfp_settings: dict[str, Any] | None = None,
     emit_assets: bool = False,
@@ -135,7 +127,10 @@ def to_dag(
     ``emit_assets=True`` publishes every artifact output as an Airflow Asset (see ``set_output_asset``).
     ``experiment`` files the DAG's runs under a KFP experiment (default: the pipeline's name); one run
     can be filed elsewhere with the run conf key ``kfp_experiment``. An artifact input of the pipeline
-    becomes a Param holding the artifact's URI (see ``planning/artifact_inputs.py``)."""
+    becomes a Param holding the artifact's URI (see ``planning/artifact_inputs.py``).
+    ``cache_scope`` shares cache entries with the other DAGs naming the same scope (default: this DAG
+    only); ``import_from_dags`` lets this DAG's importers read those DAGs' stored outputs (default:
+    its own only). See docs/operating/security.md."""
     spec = import_artifact_inputs(spec_of(pipeline))
     settings, overrides = _settings(
         {
@@ -145,6 +140,8 @@ def to_dag(
             "enable_caching": enable_caching,
             "max_cache_staleness": max_cache_staleness,
             "cache_version": cache_version,
+            "cache_scope": cache_scope,
+            "import_from_dags": import_from_dags,
             "namespace": namespace,
             **(kfp_settings or {}),
         },
@@ -163,7 +160,7 @@ def to_dag(
     doc = f"Kubeflow-style pipeline **{spec.name}**, version `{version[:12]}`."
     dag_kwargs.setdefault("doc_md", f"{spec.description}\n\n{doc}" if spec.description else doc)
     dag = DAG(dag_id=dag_id or spec.name, params=params, tags=tags, **dag_kwargs)
-    plan = plan_pipeline(spec, emit_assets=emit_assets, pipeline_version=version)
+    plan = plan_pipeline(add_workspace(spec), emit_assets=emit_assets, pipeline_version=version)
     build(
         plan,
         dag=dag,
@@ -189,6 +186,8 @@ def to_task_group(
     enable_caching: bool | None = None,
     max_cache_staleness: str | None = None,
     cache_version: str | None = None,
+    cache_scope: str | None = None,
+    import_from_dags: str | None = None,
     namespace: str | None = None,
     kfp_settings: dict[str, Any] | None = None,
     emit_assets: bool = False,
@@ -210,6 +209,8 @@ def to_task_group(
             "enable_caching": enable_caching,
             "max_cache_staleness": max_cache_staleness,
             "cache_version": cache_version,
+            "cache_scope": cache_scope,
+            "import_from_dags": import_from_dags,
             "namespace": namespace,
             **(kfp_settings or {}),
         },
@@ -237,7 +238,13 @@ def to_task_group(
         )
     # ui (issue 12): tag the enclosing DAG so the experiments UI lists it
     group.dag.tags = {*group.dag.tags, *_pipeline_tags(spec, experiment)}
-    plan = plan_pipeline(spec, container=group.group_id, external_inputs=arguments, emit_assets=emit_assets)
+    plan = plan_pipeline(
+        add_workspace(spec),
+        container=group.group_id,
+        external_inputs=arguments,
+        emit_assets=emit_assets,
+        pipeline_version=spec.digest(),
+    )
     build(
         plan,
         dag=group.dag,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from airflow_kfp.core.task_config import TaskConfigField
-from airflow_kfp.dsl.pipeline_context import active_builder, current_builder, kfp_name
+from airflow_kfp.dsl.pipeline_context import active_builder, current_builder, kfp_name, outside_pipeline_call
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.dsl.placeholders import ContainerPlaceholder, placeholder_for, to_ir_string
 from airflow_kfp.dsl.signature import read_signature
@@ -38,12 +38,9 @@ class BaseComponent:
 
     def __call__(self, *args: Any, **kwargs: Any) -> PipelineTask:
         if active_builder() is None and not args:
-            from airflow_kfp.local.config import LocalExecutionConfig
-
-            if LocalExecutionConfig.instance is not None:  # kfp.local: run it now (airflow_kfp.local)
-                from airflow_kfp.local.execution import run
-
-                return run(self, kwargs)  # type: ignore[return-value]
+            ran = outside_pipeline_call(self, kwargs)  # kfp.local: run it now (airflow_kfp.local)
+            if ran is not None:
+                return ran  # type: ignore[no-any-return]
         builder = current_builder(f"component '{self.component_spec.name}'")
         if args:
             raise PipelineDefinitionError(
@@ -294,9 +291,13 @@ def _finish(
     if passthroughs:
         made.component_spec = made.component_spec.model_copy(update={"task_config_passthroughs": passthroughs})
     if output_component_file:
-        from airflow_kfp.compiler.compiler import Compiler
+        from airflow_kfp.dsl.pipeline import component_pipeline
+        from airflow_kfp.planning.planner import check_pipeline
+        from airflow_kfp.spec.model_file import write_model
 
-        Compiler().compile(made, output_component_file)
+        spec = component_pipeline(made)  # what compiler.Compiler().compile(made, ...) checks and writes
+        check_pipeline(spec)
+        write_model(spec, output_component_file)
     return made
 
 

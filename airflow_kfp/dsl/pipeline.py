@@ -165,3 +165,13 @@ def pipeline(
         return made
 
     return decorate(func) if func is not None else decorate
+
+
+def spec_of(pipeline: Pipeline | BaseComponent | PipelineSpec) -> PipelineSpec:
+    if isinstance(pipeline, Pipeline):
+        return pipeline.spec
+    if isinstance(pipeline, BaseComponent):  # KFP runs a bare component as a one-task pipeline
+        return component_pipeline(pipeline)
+    if isinstance(pipeline, PipelineSpec):
+        return validate_pipeline(pipeline)
+    raise TypeError(f"expected a @dsl.pipeline function, a component or a PipelineSpec, got {type(pipeline).__name__}")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.spec.model import Argument, ComponentSpec, GroupSpec, PipelineSpec
@@ -115,3 +116,21 @@ def current_builder(what: str) -> PipelineBuilder:
             "@dsl.pipeline, or run it locally after airflow_kfp.local.init(runner=local.SubprocessRunner())."
         )
     return builder
+
+
+OutsidePipelineCall = Callable[[Any, dict[str, Any]], Any]
+"""Runs a component or pipeline called outside ``@dsl.pipeline`` with these keyword arguments; returns
+None when it does not take the call (local execution not initialised)."""
+_outside_pipeline: OutsidePipelineCall | None = None
+
+
+def run_outside_pipeline(handler: OutsidePipelineCall | None) -> None:
+    """Registered by ``airflow_kfp.local.init`` (kfp.local's behaviour), so the DSL runs such calls
+    without importing the local executor: the dependency points from ``local`` to ``dsl`` only."""
+    global _outside_pipeline
+    _outside_pipeline = handler
+
+
+def outside_pipeline_call(component: Any, arguments: dict[str, Any]) -> Any:
+    """The registered handler's result for a call outside any pipeline, or None."""
+    return _outside_pipeline(component, arguments) if _outside_pipeline is not None else None

@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from airflow_kfp.compiler.compiler import is_model_document, read_model
 from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.kfp_yaml.document import Where, load_documents
 from airflow_kfp.kfp_yaml.platform import kubernetes_settings, pipeline_workspace
 from airflow_kfp.kfp_yaml.tasks import Document, read_pipeline
 from airflow_kfp.pipeline_root import check_root
 from airflow_kfp.spec.model import PipelineSpec
+from airflow_kfp.spec.model_file import is_model_document, read_model
 from airflow_kfp.spec.validate import validate_pipeline
 
 __all__ = ["load_pipeline"]
@@ -43,6 +43,11 @@ def load_pipeline(path_or_text: str | os.PathLike[str] | dict[str, Any]) -> Pipe
         pipeline = read_pipeline(
             document, spec["root"], name, Where(name, "root"), description=str(info.get("description") or "")
         )
+    except RecursionError:  # a safety net: the loader's depth and alias limits come first
+        raise PipelineDefinitionError(
+            f"pipeline '{name}' ({documents.source}) nests its DAGs or values too deeply to be read (Python's "
+            "recursion limit was reached); nest fewer levels."
+        ) from None
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         # A malformed document (hand-edited, truncated): say so rather than fail with a bare traceback.
         raise PipelineDefinitionError(

@@ -163,10 +163,39 @@ def _cast(kind: str, operand: Operand) -> Operand:
     return operand
 
 
+MAX_NESTING = 50
+"""Deepest nesting of parentheses and negations in a condition (the kfp SDK writes two or three levels);
+the parser recurses once per level, so this keeps it far from Python's recursion limit."""
+
+
+def _check_nesting(tokens: list[_Token], text: str) -> None:
+    depth = deepest = 0
+    negations: list[int] = []  # the parenthesis depth of each negation still open
+    for token in tokens:
+        if token.kind == "not":
+            negations.append(depth)
+        elif token.kind == "(":
+            depth += 1
+        elif token.kind == ")":
+            depth -= 1
+            while negations and negations[-1] > depth:
+                negations.pop()
+        elif token.kind in ("and", "or"):
+            while negations and negations[-1] >= depth:
+                negations.pop()
+        deepest = max(deepest, depth + len(negations))
+    if deepest > MAX_NESTING:
+        raise ConditionSyntaxError(
+            f"the condition nests parentheses and negations {deepest} levels deep, more than the {MAX_NESTING} "
+            f"allowed; simplify it (dsl.If takes one comparison; nest dsl.If blocks instead) ({text[:80]!r}...)"
+        )
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = _Lexer(text).run()
+        _check_nesting(self.tokens, text)
         self.i = 0
 
     def peek(self) -> _Token | None:

@@ -28,6 +28,7 @@ from airflow_kfp.spec.kubernetes import (
     EmptyDirMount,
     EphemeralVolume,
     FieldPathAsEnv,
+    InitContainer,
     KubernetesSettings,
     NodeAffinityTerm,
     PodAffinityTerm,
@@ -172,6 +173,25 @@ def _pod_affinity(entry: dict[str, Any], where: Where) -> PodAffinityTerm:
     return term
 
 
+def _init_container(entry: dict[str, Any], where: Where) -> InitContainer:
+    """kfp-kubernetes' ``InitContainer`` message (``add_init_container``)."""
+    resources = entry.get("resources") or {}
+    try:
+        return InitContainer(
+            name=str(entry.get("name") or ""),
+            image=str(entry.get("image") or ""),
+            command=[str(c) for c in entry.get("command") or []],
+            args=[str(a) for a in entry.get("args") or []],
+            env={str(e["name"]): str(e.get("value", "")) for e in entry.get("env") or []},
+            volume_mounts={str(m["volumeName"]): str(m["mountPath"]) for m in entry.get("volumeMounts") or []},
+            restart_policy=entry.get("restartPolicy") or None,
+            resource_requests=_pairs(resources.get("requests")),
+            resource_limits=_pairs(resources.get("limits")),
+        )
+    except (ValidationError, KeyError) as exc:
+        raise where.error(f"the init container is malformed: {exc}") from None
+
+
 def _settings(config: dict[str, Any], where: Where) -> ExecutorPlatform:
     platform = ExecutorPlatform()
     settings = platform.settings
@@ -309,6 +329,8 @@ def _settings(config: dict[str, Any], where: Where) -> ExecutorPlatform:
             )
         elif key == "serviceAccount":
             settings.service_account = str(value)
+        elif key == "initContainers":
+            settings.init_containers += [_init_container(e, at.at(str(i))) for i, e in enumerate(entries)]
         else:
             raise at.error(f"the kfp-kubernetes setting '{key}' is not supported by airflow-kfp.")
     return platform

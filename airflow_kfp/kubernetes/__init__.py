@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from airflow_kfp.core.artifacts import OutputPath
-from airflow_kfp.dsl.components import ContainerComponent, ContainerSpec, container_component
+from airflow_kfp.dsl.components import ContainerComponent, ContainerSpec
 from airflow_kfp.errors import PipelineDefinitionError
+from airflow_kfp.kubernetes.init_container import add_init_container
 from airflow_kfp.spec import quantities
 from airflow_kfp.spec.kubernetes import (
     JSON_PLACE,
@@ -40,6 +41,7 @@ from airflow_kfp.spec.kubernetes import (
 from airflow_kfp.spec.messages import where
 from airflow_kfp.spec.model import ConstantArgument, TaskOutputArgument, argument_leaves
 from airflow_kfp.spec.pvc import pvc_request
+from airflow_kfp.spec.pvc_components import CREATE_PVC, DELETE_PVC
 
 if TYPE_CHECKING:
     from airflow_kfp.dsl.pipeline_task import PipelineTask
@@ -48,6 +50,7 @@ __all__ = [
     "CreatePVC",
     "DeletePVC",
     "add_ephemeral_volume",
+    "add_init_container",
     "add_node_affinity",
     "add_node_affinity_json",
     "add_pod_affinity",
@@ -582,22 +585,16 @@ def _create_pvc(  # type: ignore[no-untyped-def]  # a container component declar
     annotations: dict[str, str] | None = None,
     data_source: dict[str, str] | None = None,
 ):
-    """Create a PersistentVolumeClaim for downstream tasks; its name is the output ``name``.
-
-    ``pvc_name`` is the exact name, or ``pvc_name_suffix`` follows a name generated for the run. As in
-    KFP, ``storage_class_name`` defaults to ``''`` (no class: the claim binds a pre-made PV); ``None``
-    leaves the field out so the cluster's default class provisions it. On the local runner the claim
-    is a folder under ``<AIRFLOW_HOME>/kfp/volumes``.
-    """
-    return ContainerSpec(image="argostub/createpvc")
+    return ContainerSpec(image=CREATE_PVC.implementation.image)  # type: ignore[union-attr]
 
 
 def _delete_pvc(pvc_name: str):  # type: ignore[no-untyped-def]  # a container component declares no return
-    """Delete a PersistentVolumeClaim, e.g. ``pvc_name=create_pvc.outputs['name']``."""
-    return ContainerSpec(image="argostub/deletepvc")
+    return ContainerSpec(image=DELETE_PVC.implementation.image)  # type: ignore[union-attr]
 
 
-_create_pvc.__name__ = "CreatePVC"
-_delete_pvc.__name__ = "DeletePVC"
-CreatePVC = _PvcComponent(_create_pvc, container_component(_create_pvc).component_spec)
-DeletePVC = _PvcComponent(_delete_pvc, container_component(_delete_pvc).component_spec)
+# The signatures above are what a call binds; the components themselves are the model's
+# (spec/pvc_components.py, which the workspace transform uses too; a unit test keeps both the same).
+_create_pvc.__name__, _create_pvc.__doc__ = "CreatePVC", CREATE_PVC.description
+_delete_pvc.__name__, _delete_pvc.__doc__ = "DeletePVC", DELETE_PVC.description
+CreatePVC = _PvcComponent(_create_pvc, CREATE_PVC)
+DeletePVC = _PvcComponent(_delete_pvc, DELETE_PVC)

@@ -12,33 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import SplitResult, quote, unquote
+from urllib.parse import SplitResult
+
+from airflow_kfp.spec.assets import SCHEME, declared_outputs, output_asset_uri, parse_output_asset_uri
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset
 
     from airflow_kfp.manifest import ArtifactRecord, Manifest
-    from airflow_kfp.spec.model import ComponentSpec, TaskSpec
-
-SCHEME = "kfp"
-_SAFE = "-._~"
-
-
-def output_asset_uri(pipeline_name: str, task_id: str, output: str) -> str:
-    """The stable asset URI of one output of one task of a pipeline (the same for every run)."""
-    return f"{SCHEME}://{quote(pipeline_name, safe=_SAFE)}/{quote(task_id, safe=_SAFE)}/{quote(output, safe=_SAFE)}"
-
-
-def parse_output_asset_uri(uri: str) -> tuple[str, str, str]:
-    """(pipeline, task_id, output) of a ``kfp://`` asset URI."""
-    prefix = f"{SCHEME}://"
-    if not uri.startswith(prefix):
-        raise ValueError(f"{uri!r} is not a {prefix} asset URI")
-    pipeline, _, rest = uri[len(prefix) :].partition("/")
-    parts = rest.split("/")
-    if not pipeline or len(parts) != 2 or not all(parts):
-        raise ValueError(f"{uri!r} is not of the form {prefix}<pipeline>/<task_id>/<output>")
-    return unquote(pipeline), unquote(parts[0]), unquote(parts[1])
 
 
 def normalize_asset_uri(parts: SplitResult) -> SplitResult:
@@ -58,14 +39,6 @@ def convert_asset_to_openlineage(asset: Asset, lineage_context: Any = None) -> A
 
     pipeline, task_id, output = parse_output_asset_uri(asset.uri)
     return Dataset(namespace=f"{SCHEME}://{pipeline}", name=f"{task_id}/{output}")
-
-
-def declared_outputs(task_spec: TaskSpec, component_spec: ComponentSpec, emit_all: bool) -> dict[str, str | None]:
-    """Artifact outputs that become assets: all with ``emit_all``, else those set per task."""
-    artifact_outputs = [o.name for o in component_spec.outputs if o.kind == "artifact"]
-    chosen: dict[str, str | None] = dict.fromkeys(artifact_outputs) if emit_all else {}
-    chosen.update(getattr(task_spec, "output_assets", None) or {})
-    return chosen
 
 
 def attach_output_assets(operator: Any, pipeline_name: str, emit_all: bool = False) -> None:

@@ -11,6 +11,8 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from airflow_kfp.dsl.pipeline_context import run_outside_pipeline
+
 DEFAULT_PIPELINE_ROOT = "./local_outputs"
 
 
@@ -189,9 +191,10 @@ def init(
     ``pipeline_root``: where task outputs go (a folder, ``file://`` or ``s3://`` URI). ``raise_on_error``:
     a failed task raises ``RuntimeError`` (True) or is logged and leaves its outputs empty (False).
     ``enable_caching``: reuse an identical earlier task's outputs (off by default, as in kfp.local;
-    ``set_caching_options(False)`` still opts a task out). ``cache_root``: where the cache index lives
-    (default: beside the outputs, under the root's ``.cache``). ``settings``: other ``[kfp]`` options for
-    these runs (e.g. ``local_launch="spawn"``, ``cache_version="2"``)."""
+    ``set_caching_options(False)`` still opts a task out); the index lives with the outputs, under the
+    root's ``.cache``, so ``cache_root`` and ``workspace_root`` are refused rather than ignored.
+    ``settings``: other ``[kfp]`` options for these runs (e.g. ``local_launch="spawn"``,
+    ``cache_version="2"``)."""
     if not isinstance(runner, SubprocessRunner | DockerRunner):
         raise ValueError(
             f"Got unknown runner {runner} of type {type(runner).__name__}. Runner should be one of the following "
@@ -205,10 +208,20 @@ def init(
         raise TypeError(f"init() got unknown argument(s) {unknown}; [kfp] settings it accepts: {sorted(known)}")
     if "://" not in pipeline_root:
         pipeline_root = os.path.abspath(pipeline_root)
-    if workspace_root is None:
-        workspace_root = tempfile.mkdtemp(prefix="kfp-workspace-")
-    if cache_root is not None and "://" not in cache_root:
-        cache_root = os.path.abspath(cache_root)
+    if cache_root is not None:
+        # The index lives beside the artifacts it names, in the same store (cache/index.py): a hit is
+        # checked against those very objects, so it cannot move elsewhere.
+        raise ValueError(
+            f"init(cache_root={cache_root!r}): airflow_kfp.local keeps the cache index with the outputs, under "
+            f"{pipeline_root.rstrip('/')}/.cache; leave cache_root out (pipeline_root decides where both go)."
+        )
+    if workspace_root is not None:
+        raise ValueError(
+            f"init(workspace_root={workspace_root!r}): a run's dsl.PipelineConfig workspace is a folder under "
+            "<AIRFLOW_HOME>/kfp/volumes, as for DAG runs on the local runner; leave workspace_root out."
+        )
+    workspace_root = tempfile.mkdtemp(prefix="kfp-workspace-")
+    run_outside_pipeline(_run_now)
     LocalExecutionConfig.instance = LocalExecutionConfig(
         runner=runner,
         pipeline_root=pipeline_root,
@@ -218,3 +231,12 @@ def init(
         cache_root=cache_root,
         settings=dict(settings),
     )
+
+
+def _run_now(component: Any, arguments: dict[str, Any]) -> Any:
+    """A component or pipeline called outside ``@dsl.pipeline``: run it now, while :func:`init` holds."""
+    if LocalExecutionConfig.instance is None:
+        return None
+    from airflow_kfp.local.execution import run
+
+    return run(component, arguments)

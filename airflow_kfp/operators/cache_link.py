@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 from airflow.sdk import BaseOperatorLink
 
+from airflow_kfp.manifest import Manifest
+
 # The operators the link belongs to, by module and class name: the api-server matches plugin links
 # to serialized tasks by these two strings, so naming them avoids importing the Kubernetes operator
 # (and its client) into every process that loads plugins.
@@ -30,11 +32,13 @@ def cache_source_url(cache: dict[str, Any], dag_id: str) -> str:
     """The UI address of the task instance whose outputs a cache hit reused ("" on a miss)."""
     if not cache.get("hit") or not cache.get("source_run_id"):
         return ""
+    if cache.get("source_dag_id") and cache.get("source_dag_id") != dag_id:
+        return ""  # only a run of the same DAG (same readers); manifests from before scoping could name another
     from airflow.configuration import conf
 
     base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
     url = (
-        f"{base}/dags/{quote(str(cache.get('source_dag_id') or dag_id), safe='')}"
+        f"{base}/dags/{quote(dag_id, safe='')}"
         f"/runs/{quote(str(cache['source_run_id']), safe='')}/tasks/{quote(str(cache.get('source_task_id')), safe='')}"
     )
     map_index = cache.get("source_map_index")
@@ -83,3 +87,12 @@ class CacheSourceLink(BaseOperatorLink):
         if not isinstance(manifest, dict):
             return ""
         return cache_source_url(dict(manifest.get("cache") or {}), str(getattr(ti_key, "dag_id", "")))
+
+
+_CACHE_LINKS: tuple[BaseOperatorLink, ...] = (CacheSourceLink(),)
+
+
+def cache_links(manifest: Manifest | None) -> tuple[BaseOperatorLink, ...]:
+    """Declared for the UI (serialized with the DAG); once the task has run it lists none, so Airflow
+    stores no link in XCom: the plugin computes it from the manifest (:func:`published_manifest`)."""
+    return () if manifest is not None else _CACHE_LINKS

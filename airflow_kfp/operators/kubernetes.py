@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -69,18 +70,45 @@ STAGE_OUT = "kfp-stage-out"
 ENV_CHUNK = 100_000  # bytes per variable; Linux caps one "NAME=value" string at 128 KiB
 ENV_INLINE_MAX = 256 * 1024  # larger task documents go through the artifact store (etcd caps a pod at 1.5 MiB)
 log = logging.getLogger(__name__)
+MAIN_CONTAINER = "main"
+"""The component's container, named as in KFP (dashboards and log queries key on it)."""
+XCOM_SIDECAR = "airflow-xcom-sidecar"
 HELPER_RESOURCES = model(
-    k8s.V1ResourceRequirements, requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "256Mi"}
+    k8s.V1ResourceRequirements,
+    requests={"cpu": "50m", "memory": "64Mi"},
+    limits={"cpu": "1", "memory": "256Mi"},
 )
+"""The staging helpers: limits too, so a namespace whose ResourceQuota counts ``limits.*`` admits the pod."""
+XCOM_SIDECAR_RESOURCES = model(
+    k8s.V1ResourceRequirements,
+    requests={"cpu": "1m", "memory": "10Mi"},
+    limits={"cpu": "50m", "memory": "32Mi"},
+)
+"""KPO's XCom sidecar only sleeps until the main container has written its result; KPO gives it requests
+and no limits."""
+POD_HOME = f"{POD_WORKDIR}/home"
+POD_TMPDIR = f"{POD_WORKDIR}/tmp"
+_KPO_DRY_RUN = "dry_run" in inspect.signature(KubernetesPodOperator.build_pod_request_obj).parameters
 
 
 def _runtime_env() -> list[k8s.V1EnvVar]:
-    """Where the runtime finds its volumes, spelled out in the pod so nothing hides in code defaults."""
+    """Where the runtime finds its volumes, spelled out in the pod so nothing hides in code defaults;
+    ``HOME`` and ``TMPDIR`` on the work volume (writable whatever the image's user, as the local runner
+    gives each task its own folder), created by the runtime before anything runs."""
     return [
         model(k8s.V1EnvVar, name="AIRFLOW_KFP_WORKDIR", value=POD_WORKDIR),
         model(k8s.V1EnvVar, name="AIRFLOW_KFP_XCOM_DIR", value=XCOM_DIR),
         model(k8s.V1EnvVar, name="AIRFLOW_KFP_TERMINATION_LOG", value=TERMINATION_LOG),
+        model(k8s.V1EnvVar, name="HOME", value=POD_HOME),
+        model(k8s.V1EnvVar, name="TMPDIR", value=POD_TMPDIR),
     ]
+
+
+def _main_env(task: TaskSpec) -> list[k8s.V1EnvVar]:
+    """The runtime's variables (those the task sets itself win), KFP's pod identity, then the task's."""
+    user = pod_spec.user_env(task)
+    given = {e.name for e in user}
+    return [*(e for e in _runtime_env() if e.name not in given), *pod_spec.pod_identity_env(), *user]
 
 
 def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, settings: KfpSettings) -> dict[str, Any]:
@@ -108,7 +136,7 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
             where(pipeline_name, task.name),
             res.accelerator_limit,
         )
-    env = [*_runtime_env(), *pod_spec.user_env(task)]
+    env = _main_env(task)
     kwargs: dict[str, Any] = {
         "namespace": settings.namespace or None,
         "kubernetes_conn_id": settings.kubernetes_conn_id or None,
@@ -129,7 +157,7 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
         or None,
         "security_context": pod_security,
         "container_security_context": container_security,
-        "xcom_sidecar_container_security_context": pod_spec.helper_security_context(),
+        "base_container_name": MAIN_CONTAINER,
         "automount_service_account_token": pod_spec.automount_token(task, settings),
         "active_deadline_seconds": task.kubernetes.timeout_seconds,
         "deferrable": task.kubernetes.deferrable if task.kubernetes.deferrable is not None else settings.deferrable,
@@ -137,8 +165,9 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
         "startup_check_interval_seconds": 1,  # one GET a second while the pod starts, not a 5 s wait
         "base_container_status_polling_interval": 1,
     }
+    user_init = pod_spec.init_containers(task, volumes)
     if impl.kind == "python":
-        kwargs.update(cmds=["python3", "-c", BOOTSTRAP], arguments=["run"])
+        kwargs.update(cmds=["python3", "-c", BOOTSTRAP], arguments=["run"], init_containers=user_init or None)
     elif impl.kind == "container":
         helper_env = _runtime_env()
 
@@ -159,7 +188,7 @@ def _pod_kwargs(pipeline_name: str, task: TaskSpec, component: ComponentSpec, se
         kwargs.update(
             cmds=["sh", "-c", CONTAINER_WRAPPER],
             arguments=[],
-            init_containers=[helper(STAGE_IN, "stage-in")],
+            init_containers=[helper(STAGE_IN, "stage-in"), *user_init],
             init_container_logs=[STAGE_IN],
         )
         stage_out = helper(STAGE_OUT, "stage-out")
@@ -231,7 +260,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             kwargs.setdefault(key, value)
         kwargs["do_xcom_push"] = True  # outputs come back through the XCom sidecar
         kwargs.setdefault("log_pod_spec_on_failure", False)  # the spec holds presigned URLs
-        kwargs.setdefault("container_logs", KubernetesPodOperator.BASE_CONTAINER_NAME)
+        kwargs.setdefault("container_logs", kwargs.get("base_container_name") or MAIN_CONTAINER)
         super().__init__(
             pipeline_name=pipeline_name,
             pipeline_version=pipeline_version,
@@ -298,7 +327,14 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
     # -- the pod ------------------------------------------------------------------------------
     def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> k8s.V1Pod:
         """KPO's pod plus the per-run runtime and task document, and run / cache-key labels."""
-        pod = super().build_pod_request_obj(context, dry_run=dry_run)
+        if _KPO_DRY_RUN:
+            pod = super().build_pod_request_obj(context, dry_run=dry_run)
+        else:  # cncf-kubernetes before 10.21
+            pod = super().build_pod_request_obj(context)
+        for container in pod.spec.containers:
+            if container.name == XCOM_SIDECAR:  # restricted-compliant and with limits, on every provider version
+                container.security_context = pod_spec.helper_security_context()
+                container.resources = XCOM_SIDECAR_RESOURCES
         if self._kfp_stage_out is not None and not any(c.name == STAGE_OUT for c in pod.spec.containers):
             # After the main container, before KPO's XCom sidecar; it writes the XCom result.
             pod.spec.containers.insert(1, copy.deepcopy(self._kfp_stage_out))
@@ -385,6 +421,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
             self.volumes = pod["volumes"]
             self.volume_mounts = pod["volume_mounts"]
             self.image_pull_secrets = pod["image_pull_secrets"] or []
+            self.init_containers = pod.get("init_containers") or []
         self.pod_request_obj = None
 
     def prepare_pod(

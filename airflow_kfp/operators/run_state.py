@@ -16,8 +16,10 @@ from typing import Any
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import BaseOperator
 
-RUN_STATE_TASK_ID = "kfp_run_state"
-"""Underscored: KFP task names are ``[a-z0-9-]``, so no pipeline task can take this id."""
+from airflow_kfp.planning.plan import RUN_STATE_TASK_ID
+
+__all__ = ["RUN_STATE_TASK_ID", "RunStateOperator"]
+
 FAILED_STATES = frozenset({"failed", "upstream_failed"})
 
 

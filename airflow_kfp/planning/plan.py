@@ -9,7 +9,9 @@ policy and upstream tasks. The planner (``planning.planner``) decides all of it;
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,6 +22,10 @@ from airflow_kfp.spec.model import ComponentSpec, TaskSpec
 
 LOOP_ITEM_KEY_PREFIX = "__loop_item__:"
 """``external_arguments`` key of a loop's current item: the prefix plus the loop group's Airflow id."""
+
+RUN_STATE_TASK_ID = "kfp_run_state"
+"""The task ``OperatorFamily.RUN_STATE`` plans. Underscored: KFP task names are ``[a-z0-9-]``, so no
+pipeline task can take this id."""
 
 
 class OperatorFamily(enum.StrEnum):
@@ -167,6 +173,18 @@ class PipelinePlan:
     def external_keys(self) -> set[str]:
         return {key for t in self.tasks for key in t.external_keys}
 
+    def describe(self) -> str:
+        """The plan as readable text, one block per group and task (what the plan snapshots hold)."""
+        lines = [f"pipeline {self.pipeline_name}" + (f" in {self.container}" if self.container else "")]
+        for group in self.groups:
+            same = group.group_id.rpartition(".")[2] == group.local_id
+            lines.append(f"group {group.group_id}: {_fields(group, skip=('group_id', *(['local_id'] * same)))}")
+        for task in self.tasks:
+            same = task.task_id.rpartition(".")[2] == task.local_id
+            skip = ("task_id", "task", "component", *(["local_id"] * same))
+            lines.append(f"task {task.task_id}: {_fields(task, skip=skip)}")
+        return "\n".join(lines) + "\n"
+
 
 def iter_bindings(plan: TaskPlan) -> Iterator[Binding]:
     """Every binding a planned task reads (inputs, condition operands, loop items)."""
@@ -176,3 +194,32 @@ def iter_bindings(plan: TaskPlan) -> Iterator[Binding]:
         yield comparison.right
     if plan.items is not None:
         yield plan.items
+
+
+def _show(value: Any) -> str:
+    """A plan value in short: dataclasses with their non-default fields, the rest as JSON or repr."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return f"{type(value).__name__}({_fields(value)})"
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    try:
+        return json.dumps(value, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _fields(value: Any, skip: tuple[str, ...] = ()) -> str:
+    shown = []
+    for f in dataclasses.fields(value):
+        current = getattr(value, f.name)
+        default = f.default if f.default is not dataclasses.MISSING else None
+        if f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        if f.name in skip or current == default or (current in ((), {}, "", None) and f.name != "upstream"):
+            continue
+        shown.append(f"{f.name}={_show(current)}")
+    return ", ".join(shown)

@@ -51,9 +51,9 @@ from airflow_kfp.bindings import (
 )
 from airflow_kfp.core import types as ptypes
 from airflow_kfp.errors import PipelineDefinitionError
-from airflow_kfp.lineage.assets import declared_outputs, output_asset_uri
 from airflow_kfp.planning.plan import (
     LOOP_ITEM_KEY_PREFIX,
+    RUN_STATE_TASK_ID,
     GroupKind,
     GroupPlan,
     OperatorFamily,
@@ -61,7 +61,7 @@ from airflow_kfp.planning.plan import (
     RetryPlan,
     TaskPlan,
 )
-from airflow_kfp.planning.workspace import add_workspace
+from airflow_kfp.spec.assets import declared_outputs, output_asset_uri
 from airflow_kfp.spec.control_flow import looped_artifacts
 from airflow_kfp.spec.durations import parse_duration
 from airflow_kfp.spec.kubernetes import pvc_operation
@@ -358,8 +358,6 @@ class _Planner:
         drafts = list(self.drafts.values())
         if not any(d.fields.get("teardown") or d.fields.get("trigger_rule") == "all_done" for d in drafts):
             return
-        from airflow_kfp.operators.run_state import RUN_STATE_TASK_ID
-
         task_id = self.child_id(self.container, RUN_STATE_TASK_ID)
         watched = tuple(d.task_id for d in drafts)
         self._add_task(
@@ -923,15 +921,49 @@ def plan_pipeline(
     """Plan ``spec`` for Airflow. ``container`` is the Airflow id of the group it is placed in (None
     for a whole DAG); ``external_inputs`` the pipeline inputs given from outside (``to_task_group``),
     which become :class:`ExternalArgument` bindings, the others being the DAG's params;
-    ``pipeline_version`` the spec's digest when the caller has it already."""
+    ``pipeline_version`` the digest of the spec as authored (before the model rewrites of
+    ``planning.workspace`` / ``planning.artifact_inputs``, which the caller applies first)."""
     planner = _Planner(spec.name, pipeline_version or spec.digest(), container, emit_assets)
-    spec = add_workspace(spec)  # a run workspace's create / delete tasks (planning/workspace.py)
     inputs: dict[str, Binding]
     if external_inputs is None:
         inputs = {i.name: PipelineParameter(i.name) for i in spec.inputs}
     else:
         inputs = {i.name: ExternalArgument(i.name) for i in spec.inputs if i.name in external_inputs}
-    outputs = planner.plan_level(spec, inputs, container, (), (), ())
-    planner.wait_for_all(WORKSPACE_DELETE_TASK)
-    planner.watch_run_state()
-    return replace(planner.finish(), outputs=outputs)
+    try:
+        outputs = planner.plan_level(spec, inputs, container, (), (), ())
+        planner.wait_for_all(WORKSPACE_DELETE_TASK)
+        planner.watch_run_state()
+        plan = replace(planner.finish(), outputs=outputs)
+    except RecursionError:  # a safety net: the known limits below and in the loaders come first
+        raise PipelineDefinitionError(
+            f"pipeline '{spec.name}' nests pipelines, groups or values too deeply to be planned (Python's "
+            "recursion limit was reached); nest fewer levels."
+        ) from None
+    check_airflow_ids(plan, spec.name)
+    return plan
+
+
+AIRFLOW_ID_MAX = 250
+"""Airflow's limit on a task id (a task's id holds the ids of every group around it, joined by dots)."""
+
+
+def check_airflow_ids(plan: PipelinePlan, pipeline: str) -> None:
+    """Every Airflow id fits Airflow's limit, or the pipeline is refused naming the task and the fix."""
+    for task in plan.tasks:
+        if len(task.task_id) > AIRFLOW_ID_MAX:
+            levels = task.task_id.count(".")
+            raise PipelineDefinitionError(
+                f"pipeline '{pipeline}', task '{task.local_id}': its Airflow task id is {len(task.task_id)} "
+                f"characters long, inside {levels} nested groups ('{task.task_id[:80]}...'), more than the "
+                f"{AIRFLOW_ID_MAX} Airflow allows. Each nested pipeline, loop or condition adds its name and a "
+                "dot: nest fewer levels, or give the nested pipelines and tasks shorter names."
+            )
+
+
+def check_pipeline(spec: PipelineSpec) -> None:
+    """Every check ``to_dag`` makes before it creates Airflow objects: the model rewrites, then the plan.
+    For ``compiler.Compiler().compile`` and ``output_component_file``, which write the model instead."""
+    from airflow_kfp.planning.artifact_inputs import import_artifact_inputs
+    from airflow_kfp.planning.workspace import add_workspace
+
+    plan_pipeline(add_workspace(import_artifact_inputs(spec)))

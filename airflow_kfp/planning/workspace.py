@@ -26,6 +26,7 @@ from airflow_kfp.spec.model import (
     argument_leaves,
 )
 from airflow_kfp.spec.pvc import WORKSPACE_DELETE_TASK, WORKSPACE_MOUNT_PATH, WORKSPACE_TASK, workspace_request
+from airflow_kfp.spec.pvc_components import CREATE_PVC, DELETE_PVC
 
 __all__ = ["WORKSPACE_DELETE_TASK", "WORKSPACE_TASK", "add_workspace"]
 
@@ -46,8 +47,6 @@ def add_workspace(spec: PipelineSpec) -> PipelineSpec:
     """``spec`` with its run workspace's create and delete tasks and every task mounting it."""
     if spec.workspace is None:
         return spec
-    from airflow_kfp.kubernetes import CreatePVC, DeletePVC
-
     for task in spec.tasks:
         impl = spec.components[task.component].implementation
         if impl.kind == "graph" and _uses_placeholder(impl.pipeline):
@@ -68,8 +67,8 @@ def add_workspace(spec: PipelineSpec) -> PipelineSpec:
         raise PipelineDefinitionError(f"pipeline '{spec.name}': workspace: {exc}.") from None
     components = dict(spec.components)
     create_key, delete_key = f"comp-{WORKSPACE_TASK}", f"comp-{WORKSPACE_DELETE_TASK}"
-    components[create_key] = CreatePVC.component_spec
-    delete_component = DeletePVC.component_spec.model_copy(deep=True)
+    components[create_key] = CREATE_PVC
+    delete_component = DELETE_PVC.model_copy(deep=True)
     delete_component.inputs[0].has_default = True  # "" when the create failed: nothing to delete
     delete_component.inputs[0].default = ""
     components[delete_key] = delete_component

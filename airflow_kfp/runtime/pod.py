@@ -264,10 +264,20 @@ def step_stage_out(task: dict[str, Any], poll_s: float = 1.0) -> int:
     return 0
 
 
+def make_home(workdir: str) -> None:
+    """Create ``$HOME/.cache`` and ``$TMPDIR`` when the pod puts them on the work volume (an image whose
+    user has no home, or a home it cannot write, still gets a writable one, as on the local runner)."""
+    for name, sub in (("HOME", ".cache"), ("TMPDIR", "")):
+        path = os.environ.get(name, "")
+        if path == workdir or path.startswith(workdir.rstrip("/") + "/"):
+            os.makedirs(os.path.join(path, sub) if sub else path, exist_ok=True)
+
+
 def main(argv: list[str]) -> int:
     step = argv[0] if argv else "run"
     workdir, _, termination = _paths()
     try:
+        make_home(workdir)
         task = relocate(decode_task(os.environ), workdir)
         if step == "run":
             return step_run(task)

@@ -29,7 +29,9 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def failure_record(exc: BaseException, where: str, loop_item: Any = None) -> dict[str, Any]:
+def failure_record(
+    exc: BaseException, where: str, loop_item: Any = None, inputs: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What the run view shows for a failed try: the user's exception first, then the rest."""
     report = getattr(exc, "user_report", None) if isinstance(exc, ComponentFailedError) else None
     tail = getattr(exc, "output_tail", None) if isinstance(exc, ComponentFailedError) else None
@@ -42,6 +44,7 @@ def failure_record(exc: BaseException, where: str, loop_item: Any = None) -> dic
         "output_tail": _bounded(tail),
         "message": _bounded(message),
         "loop_item": _jsonable(loop_item),
+        "inputs": _jsonable(inputs) if inputs is not None else None,
     }
 
 
@@ -56,13 +59,20 @@ def name_loop_item(exc: BaseException, loop_item: Any) -> None:
         exc.args = (first + label + sep + rest, *exc.args[1:])
 
 
-def publish_failure(context: Mapping[str, Any], exc: BaseException, where: str, loop_item: Any, log: Any) -> None:
+def publish_failure(
+    context: Mapping[str, Any],
+    exc: BaseException,
+    where: str,
+    loop_item: Any,
+    log: Any,
+    inputs: dict[str, Any] | None = None,
+) -> None:
     """Push the failure record to XCom; never masks the task's own exception."""
     name_loop_item(exc, loop_item)
     ti = context.get("ti")
     if ti is None or not hasattr(ti, "xcom_push"):
         return
     try:
-        ti.xcom_push(key=ERROR_KEY, value=failure_record(exc, where, loop_item))
+        ti.xcom_push(key=ERROR_KEY, value=failure_record(exc, where, loop_item, inputs))
     except Exception as push_error:  # the run view loses the error; the task's failure stands
         log.warning("Could not record the failure for the experiments UI: %s", push_error)

@@ -142,6 +142,23 @@ class PodAffinityTerm(_Model):
         return None
 
 
+class InitContainer(_Model):
+    """``add_init_container`` (kfp-kubernetes 2026-07): a container run to completion before the
+    component's (or, with ``restart_policy="Always"``, a native sidecar beside it)."""
+
+    name: str
+    image: str
+    command: list[str] = Field(default_factory=list)
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    volume_mounts: dict[str, str] = Field(default_factory=dict)
+    """Volume name (one the task mounts: ``empty_dir_mount``'s volume_name, a ``mount_pvc`` claim name...)
+    -> absolute mount path."""
+    restart_policy: Literal["Always"] | None = None
+    resource_requests: dict[str, str] = Field(default_factory=dict)
+    resource_limits: dict[str, str] = Field(default_factory=dict)
+
+
 class KubernetesSettings(_Model):
     secret_as_env: list[SecretAsEnv] = Field(default_factory=list)
     secret_as_volume: list[SecretAsVolume] = Field(default_factory=list)
@@ -160,6 +177,7 @@ class KubernetesSettings(_Model):
     pod_labels: dict[str, str] = Field(default_factory=dict)
     pod_annotations: dict[str, str] = Field(default_factory=dict)
     security_context: SecurityContext | None = None
+    init_containers: list[InitContainer] = Field(default_factory=list)
     service_account: str | None = None
     automount_service_account_token: bool | None = None
     """None: mounted only when the task names a service account (``set_service_account``)."""

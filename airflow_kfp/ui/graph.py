@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any
 
 from airflow_kfp.ui.data import StepRow, VersionInfo
-from airflow_kfp.ui.views import artifact_view, step_view
+from airflow_kfp.ui.views import artifact_view, redact, step_view
 
 FLOW_TYPES = frozenset({"ConditionOperator", "LoopItemsOperator", "NestedLoopItemsOperator", "RunStateOperator"})
 """Operators the compiler adds to carry control flow; not drawn."""
@@ -71,8 +71,11 @@ def _cache_status(steps: list[StepRow]) -> str | None:
     return "miss"
 
 
-def run_graph(dag_id: str, run_id: str, version: VersionInfo | None, steps: list[StepRow]) -> dict[str, Any]:
-    """Nodes, edges and groups of one run, each task with its instances' details for the side panel."""
+def run_graph(
+    dag_id: str, run_id: str, version: VersionInfo | None, steps: list[StepRow], readable: set[str]
+) -> dict[str, Any]:
+    """Nodes, edges and groups of one run, each task with its instances' details for the side panel
+    (what names a DAG outside ``readable`` left out: see ``views.redact``)."""
     by_task: dict[str, list[StepRow]] = {}
     for step in sorted(steps, key=lambda s: (s.task_id, s.map_index)):
         by_task.setdefault(step.task_id, []).append(step)
@@ -103,7 +106,7 @@ def run_graph(dag_id: str, run_id: str, version: VersionInfo | None, steps: list
                 "states": dict(Counter(s.state or "none" for s in instances)),
                 "mapped": mapped,
                 "cache": _cache_status(instances),
-                "instances": [step_view(s) for s in instances],
+                "instances": [redact(step_view(s), dag_id, readable) for s in instances],
             }
         )
         # output artifacts: one node per output (a mapped task's instances' artifacts together)
@@ -198,3 +201,7 @@ def _used_groups(groups: list[Any], direct: set[str]) -> set[str]:
             used.add(current)
             current = parent.get(current)
     return used
+
+
+def redact_artifact(item: dict[str, Any], dag_id: str, readable: set[str]) -> dict[str, Any]:
+    return redact({"artifacts": [item]}, dag_id, readable)["artifacts"][0]  # type: ignore[no-any-return]

@@ -16,18 +16,18 @@ router = APIRouter()
 Name = Annotated[str, Query(min_length=1, max_length=250)]
 
 
-def graph_answer(session: Any, dag_id: str, run_id: str) -> dict[str, Any]:
+def graph_answer(session: Any, dag_id: str, run_id: str, readable: set[str]) -> dict[str, Any]:
     """The run graph: what ``GET /api/graph`` answers once the caller may read the DAG."""
     row = answers._one_run(session, dag_id, run_id)
     answers._fill_versions(session, [row])
     version = data.versions(session, [row.version_id]).get(row.version_id or "")
-    return run_graph(dag_id, run_id, version, data.steps_of_run(session, row))
+    return run_graph(dag_id, run_id, version, data.steps_of_run(session, row), readable)
 
 
 @router.get("/api/graph", summary="A run's graph: task and artifact nodes, groups, states, cache, per-node details")
 def graph(user: User, session: Session, dag_id: Name, run_id: Name) -> dict[str, Any]:
     require_readable(user, dag_id, session)
-    return graph_answer(session, dag_id, run_id)
+    return graph_answer(session, dag_id, run_id, readable_dag_ids(user, session))
 
 
 @router.get(

@@ -131,16 +131,15 @@ def refresh(session: Session, index: LineageIndex = _INDEX) -> LineageIndex:
             query = query.where(XComModel.timestamp >= index.seen_until)
         newest = index.seen_until
         for dag_id, run_id, dag_run_id, task_id, map_index, stamp, value in session.execute(query):
-            value = _json(value)
             if newest is None or (stamp is not None and stamp > newest):
                 newest = stamp
-            if not is_manifest(value):
-                continue
             key = (str(dag_id), str(run_id), str(task_id), int(map_index))
             known = index.steps.get(key)
             if known is not None and known.stamp == stamp:
-                continue
-            index.add(entry_of(key, int(dag_run_id), stamp, value))
+                continue  # read before (the rows of the last instant come again): not decoded again
+            value = _json(value)
+            if is_manifest(value):
+                index.add(entry_of(key, int(dag_run_id), stamp, value))
         index.seen_until = newest
     return index
 
@@ -276,16 +275,24 @@ def _answer(index: LineageIndex, steps: set[StepKey], artifacts: set[ArtifactId]
     for key in steps:
         types.update(index.steps[key].types)
         digests.update(index.steps[key].digests)
+    # an artifact is drawn inside the run that made it (its first producer that ran, else a cache hit)
+    made_in: dict[ArtifactId, str] = {}
+    for key in sorted(steps, key=lambda k: index.steps[k].cache_hit):
+        for art in index.steps[key].outputs.values():
+            made_in.setdefault(art, f"{key[0]}/{key[1]}")
+    imported = {a for k in steps if index.steps[k].importer for a in index.steps[k].outputs.values()}
     for art in sorted(used):
         uri, digest = art, digests.get(art)
         nodes.append(
             {
                 "id": art_ids[art],
                 "kind": "artifact",
-                "uri": uri,
+                # made only in DAGs the viewer may not read: its path would name them
+                "uri": uri if art in made_in or art in imported else None,
                 "digest": digest or None,
                 "type": types.get(art),
-                "label": uri.rstrip("/").rsplit("/", 1)[-1],
+                "label": uri.rstrip("/").rsplit("/", 1)[-1] if art in made_in or art in imported else "(another DAG)",
+                "group": made_in.get(art),
             }
         )
     runs = sorted({(k[0], k[1]) for k in steps})

@@ -175,7 +175,8 @@ def step_view(step: StepRow) -> dict[str, Any]:
         }
         if step.manifest is not None
         else None,
-        "inputs": manifest.get("inputs"),
+        # a failed try published no manifest: its inputs as resolved come with its error
+        "inputs": manifest.get("inputs") if step.manifest is not None else (step.error or {}).get("inputs"),
         "input_artifacts": input_artifacts_view(manifest),
         "error": step.error if step.state in ("failed", "up_for_retry") else None,
         "loop_item": (step.error or {}).get("loop_item"),
@@ -204,6 +205,27 @@ def input_artifacts_view(manifest: dict[str, Any]) -> list[dict[str, Any]]:
                     }
                 )
     return out
+
+
+def redact(step: dict[str, Any], dag_id: str, readable: set[str]) -> dict[str, Any]:
+    """A step view without what names a run of a DAG the viewer may not read: a cache hit's source,
+    an input's or an output's producer (a cache hit or an import can come from another DAG)."""
+
+    def hidden(other: Any) -> bool:
+        return other is not None and str(other) != dag_id and str(other) not in readable
+
+    cache = step.get("cache")
+    if cache and hidden(cache.get("source_dag_id")):
+        for key in ("source_dag_id", "source_run_id", "source_task_id", "source_map_index"):
+            cache[key] = None
+        cache["source_hidden"] = True
+    for item in [*step.get("input_artifacts", []), *step.get("artifacts", [])]:
+        producer = item.get("producer")
+        if isinstance(producer, dict) and hidden(producer.get("dag_id")):
+            item["producer"] = None
+            item["uri"] = None  # its path names the other DAG and run
+            item["source_hidden"] = True
+    return step
 
 
 def ordered_steps(steps: list[StepRow], version: VersionInfo | None) -> list[StepRow]:

@@ -32,7 +32,10 @@ def container_env(container: k8s.V1Container, root: Path) -> dict[str, str]:
     env = {"PATH": os.environ["PATH"], "HOME": str(root / "home"), "LANG": "C.UTF-8"}
     for var in container.env or []:
         if var.value_from is None:  # Secret / ConfigMap references need a cluster
-            env[var.name] = var.value or ""
+            value = var.value or ""
+            if value == "/kfp" or value.startswith("/kfp/"):  # the work volume, mounted at root/kfp here
+                value = str(root / "kfp") + value[len("/kfp") :]
+            env[var.name] = value
     env["AIRFLOW_KFP_WORKDIR"] = str(root / "kfp")
     env["AIRFLOW_KFP_XCOM_DIR"] = str(root / "xcom")
     env["AIRFLOW_KFP_TERMINATION_LOG"] = str(root / f"termination-{container.name}")

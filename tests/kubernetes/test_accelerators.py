@@ -14,9 +14,9 @@ import pytest
 from kubernetes.client import ApiClient
 
 from airflow_kfp import dsl, kubernetes, load_pipeline
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.operators.kubernetes import KubernetesComponentOperator
 from airflow_kfp.spec.accelerators import BUILTIN_ACCELERATORS, markdown_table, parse_table
-from airflow_kfp.spec.validate import PipelineDefinitionError
 from tests.kubernetes.conftest import compile_dag
 
 FEATURES = Path(__file__).parent.parent / "yaml" / "fixtures" / "features.yaml"

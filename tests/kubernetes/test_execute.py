@@ -1,7 +1,7 @@
 """The operator's execute path in real ``dag.test()`` runs against the fake API server.
 
 Nothing in the operator, KubernetesPodOperator or the ``kubernetes`` client is patched: they talk HTTP
-to ``tests/kubernetes/fake_apiserver.py``, whose kubelet runs each pod's containers as local processes
+to ``tests/kubernetes/fake/``, whose kubelet runs each pod's containers as local processes
 against the moto S3 server, and KPO reads the result through the real exec call into its sidecar.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow_kfp.operators.kubernetes import KubernetesComponentOperator
 from tests.kubernetes.conftest import object_sha256
-from tests.kubernetes.fake_apiserver import FakeKubernetes
+from tests.kubernetes.fake import FakeKubernetes
 
 
 def _labels(pod: dict[str, Any]) -> dict[str, str]:
@@ -40,7 +40,7 @@ def test_pipeline_runs_as_pods(dag_runner: Any, fake_k8s: FakeKubernetes, s3_roo
     # The container component: init container, main container, stage-out, then KPO's sidecar.
     summarise = fake_k8s.created[1]["spec"]
     assert [c["name"] for c in summarise["initContainers"]] == ["kfp-stage-in"]
-    assert [c["name"] for c in summarise["containers"]] == ["base", "kfp-stage-out", "airflow-xcom-sidecar"]
+    assert [c["name"] for c in summarise["containers"]] == ["main", "kfp-stage-out", "airflow-xcom-sidecar"]
     # KPO read every result through exec into its sidecar, stopped the sidecar, and deleted each pod.
     execs = [detail for kind, detail in fake_k8s.requests if kind == "EXEC"]
     assert sum("return.json" in e for e in execs) == 3 and sum(e.endswith('["/bin/sh"]') for e in execs) == 3

@@ -50,8 +50,8 @@ def test_python_then_container_component_pods_move_data_through_s3(s3_root: str,
     assert RUNTIME_ENV in env_names and f"{TASK_CHUNK_ENV}_0" in env_names
     assert not any(n.startswith("AWS_") for n in env_names)
     outcome = run_pod(pod, tmp_path / "produce")
-    assert outcome.exit_codes["base"] == 0, outcome.logs["base"]
-    assert "installing tqdm==4.66.5" in outcome.logs["base"]  # packages_to_install, in the pod
+    assert outcome.exit_codes["main"] == 0, outcome.logs["main"]
+    assert "installing tqdm==4.66.5" in outcome.logs["main"]  # packages_to_install, in the pod
 
     result = outcome.xcom
     assert result is not None and result["airflow_kfp"] == 1
@@ -79,11 +79,11 @@ def test_python_then_container_component_pods_move_data_through_s3(s3_root: str,
     pod, uris2, _ = _prepare(summarise, ResolvedInputs(artifacts=records))
     names = [c.name for c in pod.spec.containers]
     assert [c.name for c in pod.spec.init_containers] == [STAGE_IN]
-    assert names == ["base", STAGE_OUT, "airflow-xcom-sidecar"]
+    assert names == ["main", STAGE_OUT, "airflow-xcom-sidecar"]
     main = pod.spec.containers[0]
     assert main.command[:2] == ["sh", "-c"] and not any(e.name == RUNTIME_ENV for e in main.env or [])
     outcome = run_pod(pod, tmp_path / "summarise")
-    assert outcome.exit_codes == {STAGE_IN: 0, "base": 0, STAGE_OUT: 0}, outcome.logs
+    assert outcome.exit_codes == {STAGE_IN: 0, "main": 0, STAGE_OUT: 0}, outcome.logs
     result = outcome.xcom
     assert result is not None and result["parameters"] == {"lines": 7}
     summarise._collect(copy.deepcopy(result), uris2, store)
@@ -97,8 +97,8 @@ def test_failing_function_reports_exit_code_and_tail(s3_root: str, tmp_path: Pat
     op = compile_dag(kube.failing).get_task("exits")
     pod, _, _ = _prepare(op, ResolvedInputs(parameters={"code": 3}))
     outcome = run_pod(pod, tmp_path / "pod")
-    assert outcome.exit_codes["base"] == 3 and outcome.xcom is None
-    message = outcome.termination["base"]
+    assert outcome.exit_codes["main"] == 3 and outcome.xcom is None
+    message = outcome.termination["main"]
     assert message.startswith("exit code 3") and "the data is bad" in message
 
 
@@ -116,10 +116,10 @@ def test_tampered_input_is_refused(s3_root: str, s3: Any, tmp_path: Path) -> Non
     s3.put_object(Bucket=bucket, Key=key, Body=b"changed")
     pod, _, _ = _prepare(check, ResolvedInputs(parameters={"lines": 1, "doubled": 2}, artifacts={"report": [record]}))
     outcome = run_pod(pod, tmp_path / "pod")
-    assert outcome.exit_codes["base"] == 2
-    assert "is not what its producer task wrote" in outcome.termination["base"]
-    assert "Clear that task" in outcome.termination["base"]
-    assert "X-Amz-Signature" not in outcome.logs["base"] + outcome.termination["base"]
+    assert outcome.exit_codes["main"] == 2
+    assert "is not what its producer task wrote" in outcome.termination["main"]
+    assert "Clear that task" in outcome.termination["main"]
+    assert "X-Amz-Signature" not in outcome.logs["main"] + outcome.termination["main"]
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX only")
@@ -134,7 +134,7 @@ def test_shared_volume_root_moves_outputs_into_place(tmp_path: Path, monkeypatch
     assert claim.persistent_volume_claim.claim_name == "kfp-artifacts"
     assert any(m.mount_path == str(root) for m in pod.spec.containers[0].volume_mounts)
     outcome = run_pod(pod, tmp_path / "pod")
-    assert outcome.exit_codes["base"] == 0, outcome.logs["base"]
+    assert outcome.exit_codes["main"] == 0, outcome.logs["main"]
     assert outcome.xcom is not None
     path = store.local_path(uris["data"])
     assert path is not None and path.read_text() == "fresh"

@@ -64,6 +64,7 @@ def test_every_setting_reaches_the_pod(dag: Any) -> None:
     assert spec["activeDeadlineSeconds"] == 3600
     assert spec["securityContext"] == {
         "fsGroup": 2000,
+        "fsGroupChangePolicy": "OnRootMismatch",
         "runAsUser": 1000,
         "runAsGroup": 1000,
         "runAsNonRoot": True,
@@ -93,7 +94,7 @@ def test_container_component_pod_layout(dag: Any) -> None:
     kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
     spec = manifest["spec"]
     assert [c["name"] for c in spec["initContainers"]] == [STAGE_IN]
-    assert [c["name"] for c in spec["containers"]] == ["base", STAGE_OUT, "airflow-xcom-sidecar"]
+    assert [c["name"] for c in spec["containers"]] == ["main", STAGE_OUT, "airflow-xcom-sidecar"]
     main, stage_out = spec["containers"][0], spec["containers"][1]
     stage_in = spec["initContainers"][0]
     assert main["image"] == "busybox:1.36" and main["command"][:2] == ["sh", "-c"]
@@ -235,7 +236,13 @@ def test_security_context_and_token_overrides_per_task(monkeypatch: pytest.Monke
     manifest = as_manifest(build(compile_dag(_pipeline(configure)), "noop"))
     kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
     spec = manifest["spec"]
-    assert spec["securityContext"] == {"runAsUser": 0, "runAsNonRoot": False, "seccompProfile": {"type": "Unconfined"}}
+    assert spec["securityContext"] == {
+        "runAsUser": 0,
+        "runAsNonRoot": False,
+        "fsGroup": 1000,
+        "fsGroupChangePolicy": "OnRootMismatch",
+        "seccompProfile": {"type": "Unconfined"},
+    }
     assert spec["containers"][0]["securityContext"]["capabilities"] == {"add": ["SYS_PTRACE"], "drop": ["ALL"]}
     assert spec["containers"][-1]["securityContext"]["capabilities"] == {"drop": ["ALL"]}  # the sidecar stays tight
     assert spec["automountServiceAccountToken"] is True

@@ -58,6 +58,7 @@ def test_graph_of_nested_pipeline_condition_loop_failure_and_caching_off(admin: 
     failed = next(i for i in check["instances"] if i["state"] == "failed")
     error = failed["error"]
     assert error["loop_item"] == 2
+    assert failed["inputs"] == {"item": 2, "bad": 2, "config": {"depth": 3, "loss": "log"}}  # as resolved
     assert error["user_traceback"].rstrip().endswith("ValueError: item 2 is bad (depth 3)")  # the dict default used
     assert "in check_item" in error["user_traceback"] and "launcher.py" not in error["user_traceback"]
     off = nodes["task:scale"]
@@ -108,6 +109,14 @@ def test_lineage_and_graph_never_show_a_dag_the_viewer_may_not_read(
         text = answer.text
         assert SECRET_DAG not in text and ui_runs.run_id("secret") not in text
         assert "ui-reuse" in text  # what they may read is still shown
+        # the readable run's graph and details name nothing of the hidden DAG (a cache hit's source,
+        # an input's producer, an artifact's path)
+        for path in ("/kfp/api/graph", "/kfp/api/run"):
+            shown = c.get(path, params={"dag_id": "ui-reuse", "run_id": ui_runs.run_id("reuse")})
+            assert shown.status_code == 200
+            assert SECRET_DAG not in shown.text and ui_runs.run_id("secret") not in shown.text, path
+        run_lineage = c.get("/kfp/api/lineage", params={"dag_id": "ui-reuse", "run_id": ui_runs.run_id("reuse")})
+        assert SECRET_DAG not in run_lineage.text and ui_runs.run_id("secret") not in run_lineage.text
         for path, params in (
             ("/kfp/api/graph", {"dag_id": HIDDEN_DAG, "run_id": ui_runs.run_id("broken")}),
             ("/kfp/api/lineage", {"dag_id": SECRET_DAG, "run_id": ui_runs.run_id("secret")}),

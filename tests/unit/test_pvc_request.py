@@ -87,3 +87,16 @@ def test_a_sub_path_outside_the_volume_is_refused_where_mount_pvc_is_called(sub_
 
     message = str(caught.value)
     assert "task 'use'" in message and "mount_pvc" in message and "without '..'" in message
+
+
+def test_the_authoring_api_and_the_workspace_share_one_definition_of_the_pvc_components() -> None:
+    """kubernetes.CreatePVC / DeletePVC are the model's components (spec/pvc_components.py), which the
+    workspace transform adds without the DSL; their Python signatures describe the same inputs."""
+    from airflow_kfp import kubernetes
+    from airflow_kfp.dsl.components import container_component
+    from airflow_kfp.spec.pvc_components import CREATE_PVC, DELETE_PVC
+
+    assert kubernetes.CreatePVC.component_spec is CREATE_PVC
+    assert kubernetes.DeletePVC.component_spec is DELETE_PVC
+    assert container_component(kubernetes._create_pvc).component_spec == CREATE_PVC
+    assert container_component(kubernetes._delete_pvc).component_spec == DELETE_PVC

@@ -197,7 +197,7 @@ def test_run_graph_draws_groups_artifacts_and_edges_without_flow_tasks() -> None
                 },
             )
         )
-    graph = run_graph("d", "r", version, steps)
+    graph = run_graph("d", "r", version, steps, {"d"})
     kinds = {g["id"]: g["kind"] for g in graph["groups"]}
     assert sorted(kinds.values()) == ["condition", "loop", "pipeline"]
     nodes = {n["id"]: n for n in graph["nodes"]}

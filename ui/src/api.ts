@@ -133,6 +133,7 @@ export interface StepView {
     source_map_index: number | null;
     enabled: boolean;
     off_reason: string | null;
+    source_hidden?: boolean;
   };
   inputs: Record<string, unknown> | null;
   input_artifacts: InputArtifactView[];
@@ -218,7 +219,7 @@ export interface LineageNode {
   cache_hit?: boolean;
   importer?: boolean;
   group?: string;
-  uri?: string;
+  uri?: string | null;
   digest?: string | null;
   type?: string | null;
 }

@@ -180,5 +180,11 @@ export function drawGraph(
   parent.append(holder);
   return (id) => {
     drawn.forEach((el, key) => el.classList.toggle("selected", key === id));
+    const el = id ? drawn.get(id) : undefined;
+    if (el) {
+      // bring the selected node into the canvas's view (the graph may be wider than its frame)
+      const box = (el as SVGGraphicsElement).getBBox();
+      holder.parentElement?.scrollTo({ left: Math.max(0, box.x + box.width / 2 - (holder.parentElement?.clientWidth ?? 0) / 2), top: Math.max(0, box.y - 40) });
+    }
   };
 }

@@ -104,6 +104,7 @@ function cacheBadge(step: StepView): Node {
   if (!step.cache.hit && !step.cache.enabled) return h("span", { class: "badge cache-off", title: step.cache.off_reason ?? "" }, "caching off");
   if (!step.cache.hit) return h("span", { class: "badge cache-miss", title: step.cache.key ?? "" }, "cache miss");
   const c = step.cache;
+  if (c.source_hidden) return h("span", { class: "cache-source" }, h("span", { class: "badge cache-hit" }, "cache hit"), " from a run of a DAG you may not read");
   const source = `${c.source_dag_id ?? ""} / ${c.source_run_id ?? ""} / ${c.source_task_id ?? ""}${c.source_map_index !== null && c.source_map_index !== undefined && c.source_map_index >= 0 ? `[${c.source_map_index}]` : ""}`;
   return h(
     "span",

@@ -18,6 +18,7 @@ function kvTable(obj: Record<string, unknown> | null | undefined, empty: string)
 export function cacheLine(step: StepView, dagId: string): Node {
   const c = step.cache;
   if (!c) return h("span", { class: "muted" }, "—");
+  if (c.hit && c.source_hidden) return h("span", { class: "cache-source" }, h("span", { class: "badge cache-hit" }, "cache hit"), " from a run of a DAG you may not read");
   if (c.hit) {
     const where = `${c.source_dag_id ?? dagId} / ${c.source_run_id ?? ""} / ${c.source_task_id ?? ""}${c.source_map_index !== null && c.source_map_index !== undefined && c.source_map_index >= 0 ? `[${c.source_map_index}]` : ""}`;
     return h(
@@ -64,7 +65,7 @@ function artifactRows(dagId: string, runId: string, taskId: string, items: (Arti
           h("dt", {}, "Size"),
           h("dd", {}, fmtBytes(a.size)),
           h("dt", {}, "URI"),
-          h("dd", {}, h("code", { class: "uri" }, a.uri ?? "")),
+          h("dd", {}, a.uri ? h("code", { class: "uri" }, a.uri) : h("span", { class: "muted" }, "made in a DAG you may not read")),
         ),
         Object.keys(a.metadata ?? {}).length ? [h("h5", {}, "Metadata"), kvTable(a.metadata, "")] : "",
         h(
@@ -126,7 +127,10 @@ function stepPanel(step: StepView, dagId: string, runId: string): Node {
           h("h4", {}, "Output artifacts"),
           step.artifacts.length ? artifactRows(dagId, runId, step.task_id, step.artifacts.map((a) => ({ ...a, map_index: step.map_index }))) : h("span", { class: "muted" }, "None."),
         ]
-      : h("p", { class: "muted" }, step.state === "success" ? "This task published no pipeline manifest." : "No outputs yet."),
+      : [
+          step.inputs ? [h("h4", {}, "Input parameters"), kvTable(step.inputs, "None.")] : "",
+          h("p", { class: "muted" }, step.state === "success" ? "This task published no pipeline manifest." : step.error ? "No outputs: this try failed." : "No outputs yet."),
+        ],
   );
 }
 
@@ -236,10 +240,10 @@ export async function renderLineage(parent: HTMLElement, q: { dag_id: string; ru
     kind: n.kind === "step" ? "step" : "artifact",
     label: n.kind === "step" ? n.label : n.label,
     sublabel: n.kind === "step" ? (n.importer ? "importer" : n.cache_hit ? "cache hit" : n.run_id) : `${(n.type ?? "").replace(/^system\./, "")} ${shortDigest(n.digest, 10)}`,
-    group: n.kind === "step" ? (n.group ?? null) : null,
+    group: n.group ?? null,
     cache: n.cache_hit ? "hit" : null,
     icon: { "system.Dataset": "dataset", "system.Model": "model", "system.Metrics": "metrics", "system.ClassificationMetrics": "classification", "system.HTML": "html", "system.Markdown": "markdown" }[n.type ?? ""] ?? "artifact",
-    title: n.kind === "step" ? `${n.dag_id} / ${n.run_id} / ${n.label}` : `${n.uri} ${n.digest ?? ""}`,
+    title: n.kind === "step" ? `${n.dag_id} / ${n.run_id} / ${n.label}` : `${n.uri ?? "made in a DAG you may not read"} ${n.digest ?? ""}`,
   }));
   const mark = drawGraph(canvas, groups, draw, data.edges, (id) => select(id));
   const select = (id: string) => {
@@ -258,7 +262,7 @@ export async function renderLineage(parent: HTMLElement, q: { dag_id: string; ru
       const consumers = data.edges.filter((e) => e.from === id).length;
       panel.append(
         h("h3", {}, n.label, h("span", { class: "muted" }, ` ${n.type ?? ""}`)),
-        h("dl", { class: "facts" }, h("dt", {}, "Digest"), h("dd", {}, h("code", { class: "digest" }, n.digest ?? "—")), h("dt", {}, "URI"), h("dd", {}, h("code", { class: "uri" }, n.uri ?? "")), h("dt", {}, "Made by"), h("dd", {}, producers.join(", ") || "—"), h("dt", {}, "Read by"), h("dd", {}, `${consumers} step(s)`)),
+        h("dl", { class: "facts" }, h("dt", {}, "Digest"), h("dd", {}, h("code", { class: "digest" }, n.digest ?? "—")), h("dt", {}, "URI"), h("dd", {}, n.uri ? h("code", { class: "uri" }, n.uri) : h("span", { class: "muted" }, "made in a DAG you may not read")), h("dt", {}, "Made by"), h("dd", {}, producers.join(", ") || "—"), h("dt", {}, "Read by"), h("dd", {}, `${consumers} step(s)`)),
       );
     }
   };

@@ -21,10 +21,11 @@ as on Kubernetes, where the pod gets only what its spec gives it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from airflow_kfp.config import NEVER_PASSED, parse_passthrough
 
 PASSED_THROUGH = frozenset(
     {
@@ -65,26 +66,6 @@ PASSED_THROUGH = frozenset(
 """Worker variables a component receives unchanged (when set)."""
 
 PASSED_THROUGH_PREFIXES = ("LC_",)
-
-NEVER_PASSED = re.compile(
-    r"^(AIRFLOW_CONN_|AIRFLOW_VAR_|AIRFLOW__|_AIRFLOW|AWS_|KUBECONFIG$|GOOGLE_APPLICATION_CREDENTIALS$|AZURE_)"
-)
-"""Worker variables no allow-list entry may let through (checked last, as a second line)."""
-
-
-def parse_passthrough(setting: str) -> tuple[str, ...]:
-    """``[kfp] local_env_passthrough``: extra worker variables, by name or ``PREFIX*``, comma-separated.
-
-    Raises ValueError for an entry no component may ever get (``AWS_*``, ``AIRFLOW_CONN_*``...).
-    """
-    entries = tuple(e.strip() for e in setting.split(",") if e.strip())
-    refused = [e for e in entries if NEVER_PASSED.match(e.rstrip("*")) or e == "*"]
-    if refused:
-        raise ValueError(
-            f"[kfp] local_env_passthrough names {refused}: worker credentials and Airflow settings never reach "
-            "components; give a component what it needs with set_env_variable(...) in the pipeline instead"
-        )
-    return entries
 
 
 def is_passed_through(name: str, extra: tuple[str, ...] = ()) -> bool:

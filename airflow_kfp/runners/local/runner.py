@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +32,9 @@ from airflow_kfp.manifest import ArtifactRecord, recorded_as_given
 from airflow_kfp.runners import task_document
 from airflow_kfp.runners.base import ResolvedInputs, RunResult
 from airflow_kfp.runners.local import environment as component_env
-from airflow_kfp.runners.local import launch
+from airflow_kfp.runners.local import launch, workdirs
 from airflow_kfp.runners.local import mounts as local_mounts
-from airflow_kfp.runtime import forkserver, limits, regular, user_code, verify
+from airflow_kfp.runtime import limits, regular, user_code, verify
 from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.messages import where
 from airflow_kfp.spec.model import ComponentSpec, TaskSpec
@@ -209,7 +208,9 @@ class LocalRunner:
                 effective_image(self.component_spec, self.task_spec, settings.default_image),
             )
         install, pip_target = self._package_plan(settings)
-        workdir = Path(tempfile.mkdtemp(prefix=f"{forkserver.DISCARD_PREFIX}{self.task_spec.name[:40]}-"))
+        workdirs.sweep_once()  # folders of tasks killed before they could remove theirs (partial outputs)
+        claimed = workdirs.claim(self.task_spec.name)
+        workdir = claimed.path
         env: dict[str, str] | None = None
         try:
             staged = self._stage_inputs(inputs, store, workdir)
@@ -247,6 +248,7 @@ class LocalRunner:
             )
         finally:
             launch.discard(settings.local_launch, workdir, env)
+            claimed.release()
 
     def _executor_output(self, path: Path, settings: KfpSettings) -> dict[str, Any]:
         """The launcher's executor output, read only up to what the parameter cap allows for every output."""

@@ -7,6 +7,7 @@ say "no node has 2 nvidia.com/gpu free" instead of "Pod took too long to start".
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from kubernetes.client import models as k8s
@@ -89,28 +90,118 @@ def diagnose(pod: k8s.V1Pod | None, events: list[k8s.CoreV1Event], task: TaskSpe
     return None
 
 
-def api_refusal(exc: Any, namespace: str, task: TaskSpec, settings: KfpSettings) -> str:
-    """The API server refused to create the pod (quota, RBAC, admission policy)."""
+_RBAC = re.compile(r'User "(?P<user>[^"]*)" cannot (?P<verb>\S+) resource "(?P<resource>[^"]*)"')
+_SERVICE_ACCOUNT = re.compile(r"error looking up service account (?P<ns>[^/\s]+)/(?P<name>[^:\s]+)")
+_WEBHOOK = re.compile(r'admission webhook "(?P<name>[^"]+)" denied the request')
+_FIELD_SETTINGS = (
+    (
+        "nodeSelector",
+        "kubernetes.add_node_selector / add_node_selector_json, or the accelerator table ([kfp] accelerators)",
+    ),
+    ("resources", "set_cpu_*/set_memory_*/set_accelerator_* (an extended resource's request must equal its limit)"),
+    ("initContainers", "kubernetes.add_init_container"),
+    ("tolerations", "kubernetes.add_toleration / add_toleration_json"),
+    ("affinity", "kubernetes.add_node_affinity / add_pod_affinity / add_pod_anti_affinity"),
+    ("volumeMounts", "the mount paths of mount_pvc / empty_dir_mount / use_*_as_volume"),
+    ("volumes", "the volume settings (mount_pvc, empty_dir_mount, add_ephemeral_volume, use_*_as_volume)"),
+    ("env", "set_env_variable / use_secret_as_env / use_config_map_as_env"),
+    ("metadata.labels", "kubernetes.add_pod_label"),
+    ("metadata.annotations", "kubernetes.add_pod_annotation"),
+    ("securityContext", "kubernetes.set_security_context"),
+    ("image", "base_image / the ContainerSpec image / [kfp] default_image"),
+)
+
+
+def _body(exc: Any) -> dict[str, Any]:
     try:
         body = json.loads(exc.body or "{}")
     except (TypeError, ValueError):
-        body = {}
-    message = body.get("message") or exc.reason or str(exc)
-    if exc.status == 403 and "exceeded quota" in message:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _invalid_fields(body: dict[str, Any], message: str) -> str:
+    """What to change for a 422: each refused field, with the task setting that sets it."""
+    causes = (body.get("details") or {}).get("causes") or []
+    fields = [str(c.get("field") or "") for c in causes if isinstance(c, dict)] or [message]
+    hints = []
+    for key, setting in _FIELD_SETTINGS:
+        if any(key in f for f in fields) and setting not in hints:
+            hints.append(setting)
+    return "; ".join(hints) or "the task's Kubernetes settings"
+
+
+def api_refusal(exc: Any, namespace: str, task: TaskSpec, settings: KfpSettings) -> str:
+    """The API server refused to create the pod: the cause, as the API server worded it, and the fix.
+
+    Kinds (the messages of kube-apiserver's admission plugins and validation): ResourceQuota ("exceeded
+    quota", "failed quota: ...: must specify limits.cpu"), LimitRange ("maximum cpu usage per Container is
+    2, but limit is 4"), Pod Security ("violates PodSecurity"), ServiceAccount admission ("error looking up
+    service account"), a validating or mutating webhook ("admission webhook ... denied the request"),
+    RBAC ("User ... cannot create resource"), and 422 ("Pod ... is invalid").
+    """
+    body = _body(exc)
+    message = str(body.get("message") or exc.reason or exc)
+    asks = _asks(task, settings)
+    if exc.status == 422 or body.get("reason") == "Invalid":
+        return (
+            f"the API server found the pod invalid (HTTP 422): {message}. Fix {_invalid_fields(body, message)} on "
+            "the task."
+        )
+    if "exceeded quota" in message:
         return (
             f"the namespace '{namespace}' has a ResourceQuota that refused the pod: {message}. The task asks "
-            f"for {_asks(task, settings)}; lower it, wait for other pods to finish, or ask a cluster admin "
+            f"for {asks}; lower it, wait for other pods to finish, or ask a cluster admin "
             "to raise the quota (or set [kfp] namespace to another namespace)."
         )
-    if exc.status == 403 and "violates PodSecurity" in message:
+    if "failed quota" in message and "must specify" in message:
+        return (
+            f"the namespace '{namespace}' has a ResourceQuota on requests or limits, so every container must "
+            f"state them: {message}. Set them on the task (set_cpu_request/set_cpu_limit, "
+            "set_memory_request/set_memory_limit; init containers: add_init_container's resource_requests / "
+            "resource_limits), or ask a cluster admin for a LimitRange that gives containers defaults."
+        )
+    limit_range = "usage per" in message and ("maximum" in message or "minimum" in message)
+    if limit_range or "limit to request ratio" in message:
+        return (
+            f"the namespace '{namespace}' has a LimitRange the pod's resources break: {message}. The task asks "
+            f"for {asks}; keep set_cpu_*/set_memory_* (and add_init_container resources) within the range, or "
+            "ask a cluster admin to widen it."
+        )
+    if "violates PodSecurity" in message:
         return (
             f"the namespace '{namespace}' enforces a Pod Security policy the pod breaks: {message}. Remove "
-            "the kubernetes.set_security_context overrides that relax the restricted default."
+            "the kubernetes.set_security_context overrides that relax the restricted default (run_as_user=0, "
+            "privileged, capabilities_add, seccomp_profile), or run the task in a namespace whose "
+            "pod-security.kubernetes.io/enforce label allows them."
+        )
+    found = _SERVICE_ACCOUNT.search(message)
+    if found:
+        account = found.group("name")
+        return (
+            f"the service account '{account}' does not exist in namespace '{found.group('ns')}': {message}. "
+            "Create it (the Helm chart creates [kfp] service_account's), or fix kubernetes.set_service_account / "
+            "[kfp] service_account."
+        )
+    found = _WEBHOOK.search(message)
+    if found:
+        return (
+            f"the cluster's admission webhook '{found.group('name')}' (a policy engine such as Gatekeeper or "
+            f"Kyverno) refused the pod: {message}. Change the task so it meets that policy, or ask its owners "
+            "for an exception for this namespace; the pod itself was valid."
+        )
+    found = _RBAC.search(message)
+    if exc.status == 403 and found:
+        verb, resource = found.group("verb"), found.group("resource")
+        return (
+            f"the Airflow worker ({found.group('user')}) may not {verb} {resource} in namespace '{namespace}': "
+            f"{message}. Bind its service account to a Role allowing pods (create, get, list, watch, delete, "
+            "patch), pods/log (get), pods/exec (create, get), events (list) and persistentvolumeclaims there; the "
+            "Helm chart in helm/ does this."
         )
     if exc.status == 403:
         return (
-            f"the Airflow worker may not create pods in namespace '{namespace}': {message}. Bind its service "
-            "account to a Role allowing pods (create, get, list, watch, delete, patch), pods/log (get) and "
-            "pods/exec (create, get) there; the Helm chart in helm/ does this."
+            f"the Kubernetes API refused the pod in namespace '{namespace}' (HTTP 403): {message}. An admission "
+            "policy of the cluster refused it; the message above names which."
         )
     return f"the Kubernetes API refused the pod (HTTP {exc.status}): {message}"

@@ -224,6 +224,63 @@ def user_env(task: TaskSpec) -> list[k8s.V1EnvVar]:
     return env
 
 
+def pod_identity_env() -> list[k8s.V1EnvVar]:
+    """KFP's ``KFP_POD_NAME`` / ``KFP_POD_UID`` (the driver's Downward API variables)."""
+    return [
+        model(
+            k8s.V1EnvVar,
+            name=name,
+            value_from=model(k8s.V1EnvVarSource, field_ref=model(k8s.V1ObjectFieldSelector, field_path=path)),
+        )
+        for name, path in (("KFP_POD_NAME", "metadata.name"), ("KFP_POD_UID", "metadata.uid"))
+    ]
+
+
+def init_containers(task: TaskSpec, volumes: list[k8s.V1Volume]) -> list[k8s.V1Container]:
+    """``add_init_container`` containers, hardened like the pod's own; a mount names a volume of the pod
+    by its kfp-kubernetes name (``empty_dir_mount``'s volume_name, a ``mount_pvc`` claim name...)."""
+    names = {v.name: v.name for v in volumes}
+    for v in volumes:
+        if v.persistent_volume_claim is not None and v.persistent_volume_claim.claim_name:
+            names.setdefault(v.persistent_volume_claim.claim_name, v.name)
+    pending = any(place.startswith("pvc_mount.") for place in task.kubernetes.runtime_values)
+    result = []
+    for c in task.kubernetes.init_containers:
+        mounts = []
+        for volume, path in c.volume_mounts.items():
+            if volume not in names:
+                if pending:  # a claim named at run time: checked when the task runs
+                    continue
+                known = ", ".join(sorted(names)) or "none"
+                raise ValueError(
+                    f"init container {c.name!r} mounts volume {volume!r}, which the task does not have (it has: "
+                    f"{known}); add it with kubernetes.empty_dir_mount / mount_pvc / add_ephemeral_volume"
+                )
+            mounts.append(model(k8s.V1VolumeMount, name=names[volume], mount_path=path))
+        resources = None
+        if c.resource_requests or c.resource_limits:
+            resources = model(
+                k8s.V1ResourceRequirements, requests=c.resource_requests or None, limits=c.resource_limits or None
+            )
+        security = helper_security_context()
+        security.seccomp_profile = model(k8s.V1SeccompProfile, type="RuntimeDefault")
+        result.append(
+            model(
+                k8s.V1Container,
+                name=c.name,
+                image=c.image,
+                command=list(c.command) or None,
+                args=list(c.args) or None,
+                env=[model(k8s.V1EnvVar, name=k, value=v) for k, v in c.env.items()] or None,
+                volume_mounts=mounts or None,
+                restart_policy=c.restart_policy,
+                resources=resources,
+                security_context=security,
+            )
+        )
+    return result
+
+
 def user_volumes(task: TaskSpec) -> tuple[list[k8s.V1Volume], list[k8s.V1VolumeMount]]:
     volumes: list[k8s.V1Volume] = []
     mounts: list[k8s.V1VolumeMount] = []
@@ -290,6 +347,9 @@ def user_volumes(task: TaskSpec) -> tuple[list[k8s.V1Volume], list[k8s.V1VolumeM
 
 
 DEFAULT_USER = 1000
+DEFAULT_GROUP = 1000
+"""The pod's ``fsGroup`` unless ``set_security_context`` names one (or a ``run_as_group``). The primary
+group stays the image's (often 0, as OpenShift-ready images expect)."""
 """The default non-root user: images that declare root (python:3.12-slim) still run, and a cluster
 enforcing the ``restricted`` Pod Security Standard admits the pod."""
 
@@ -300,12 +360,19 @@ def security_contexts(task: TaskSpec) -> tuple[k8s.V1PodSecurityContext, k8s.V1S
     sc = task.kubernetes.security_context or SecurityContext()
     run_as_user = sc.run_as_user if sc.run_as_user is not None else DEFAULT_USER
     run_as_non_root = sc.run_as_non_root if sc.run_as_non_root is not None else run_as_user != 0
+    # A freshly provisioned block volume's root is root-owned 0755: fsGroup makes the kubelet give it
+    # (and the pod's other volumes) to this group, writable; OnRootMismatch skips the recursive chown of
+    # a large dataset volume whose root already matches.
+    fs_group = (
+        sc.fs_group if sc.fs_group is not None else sc.run_as_group if sc.run_as_group is not None else DEFAULT_GROUP
+    )
     pod = model(
         k8s.V1PodSecurityContext,
         run_as_user=run_as_user,
         run_as_group=sc.run_as_group,
         run_as_non_root=run_as_non_root,
-        fs_group=sc.fs_group,
+        fs_group=fs_group,
+        fs_group_change_policy="OnRootMismatch",
         seccomp_profile=model(k8s.V1SeccompProfile, type=sc.seccomp_profile or "RuntimeDefault"),
     )
     return pod, helper_security_context(sc)
