@@ -24,6 +24,8 @@ PUBLIC_FACES = {
     "airflow_kfp.dsl.types.artifact_types",
     "airflow_kfp.kubernetes",
     "airflow_kfp.local",
+    "airflow_kfp.client",
+    "airflow_kfp.registry",
     "airflow_kfp.components",
     "airflow_kfp.compiler",
     "airflow_kfp.errors",

@@ -356,7 +356,7 @@ class Client:
     def _check_package(text: str, source: str) -> Any:
         """Load and build the package as the registry will, so a wrong pipeline fails here, not at parse."""
         from airflow_kfp import load_pipeline, to_dag
-        from airflow_kfp.spec.validate import PipelineDefinitionError
+        from airflow_kfp.errors import PipelineDefinitionError
 
         try:
             spec = load_pipeline(text)
@@ -842,7 +842,7 @@ class Client:
         version = self._resolve_version(pipeline_package_path, pipeline_id, version_id)
         if params:
             from airflow_kfp.compiler.dag import pipeline_params
-            from airflow_kfp.spec.validate import PipelineDefinitionError
+            from airflow_kfp.errors import PipelineDefinitionError
 
             try:
                 pipeline_params(self._check_package(version.package, version.display_name), params)

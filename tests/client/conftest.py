@@ -1,9 +1,14 @@
 """A real Airflow deployment for the client's tests: api-server, scheduler and dag-processor with the
-LocalExecutor on their own SQLite database, the pipeline registry's DAG file in the DAGs folder, and a
-user with a password (Airflow's simple auth manager). Started once per test session, stopped after."""
+LocalExecutor on a PostgreSQL database of their own (Debian's, started as the unprivileged ``nobody`` on
+127.0.0.1: SQLite's single writer stalls the api-server behind the scheduler on a busy machine), the
+pipeline registry's DAG file in the DAGs folder, and a user with a password (Airflow's simple auth
+manager). Started once per test session, stopped after. Skipped where PostgreSQL is not installed
+outside CI (``.ci/run`` installs it)."""
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
 import shutil
@@ -35,6 +40,52 @@ class Deployment:
         return "\n".join(f"--- {name}\n{path.read_text()[-n:]}" for name, path in self.logs.items() if path.exists())
 
 
+PG_BINS = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+
+
+@contextlib.contextmanager
+def _postgres(folder: Path) -> Iterator[str]:
+    """A throwaway PostgreSQL server as ``nobody``; yields the SQLAlchemy URL of its ``airflow`` database."""
+    if not PG_BINS or shutil.which("runuser") is None or os.geteuid() != 0:
+        if os.environ.get("CI"):
+            raise RuntimeError("CI needs Debian's postgresql package and root (.ci/run installs it)")
+        pytest.skip("needs Debian's postgresql package (apt-get install postgresql) and root to start it as nobody")
+    bin_dir = Path(PG_BINS[-1])
+    folder.mkdir(parents=True)
+    shutil.chown(folder, "nobody", "nogroup")
+    as_nobody = ["runuser", "-u", "nobody", "--"]
+    port = _free_port()
+    data = folder / "db"
+    subprocess.run(
+        [*as_nobody, bin_dir / "initdb", "-D", data, "-A", "trust", "-U", "kfp"], check=True, capture_output=True
+    )
+    subprocess.run(
+        [
+            *as_nobody,
+            bin_dir / "pg_ctl",
+            "-D",
+            data,
+            "-o",
+            f"-k {folder} -h 127.0.0.1 -p {port} -c max_connections=200",
+            "-l",
+            folder / "log",
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        subprocess.run(
+            [*as_nobody, bin_dir / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "kfp", "airflow"],
+            check=True,
+            capture_output=True,
+        )
+        yield f"postgresql+psycopg2://kfp@127.0.0.1:{port}/airflow"
+    finally:
+        subprocess.run([*as_nobody, bin_dir / "pg_ctl", "-D", data, "-m", "fast", "stop"], capture_output=True)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -44,6 +95,12 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def deployment() -> Iterator[Deployment]:
     home = Path(tempfile.mkdtemp(prefix="airflow-kfp-client-"))
+    os.chmod(home, 0o755)
+    with _postgres(home / "pg") as database:
+        yield from _deployment(home, database)
+
+
+def _deployment(home: Path, database: str) -> Iterator[Deployment]:
     port = _free_port()
     (home / "passwords.json").write_text(json.dumps(PASSWORDS))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
@@ -54,6 +111,7 @@ def deployment() -> Iterator[Deployment]:
             "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database,
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,viewer:viewer",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
