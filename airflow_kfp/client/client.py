@@ -839,6 +839,7 @@ class Client:
                     dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
                 except ValueError:
                     raise ValueError(f"{label} {value!r} is not an RFC 3339 time") from None
+        cron = kfp_cron(cron_expression) if cron_expression else None
         version = self._resolve_version(pipeline_package_path, pipeline_id, version_id)
         if params:
             from airflow_kfp.compiler.dag import pipeline_params
@@ -855,7 +856,7 @@ class Client:
             pipeline_version_id=version.pipeline_version_id,
             experiment=experiment_id,
             description=description or "",
-            cron_expression=kfp_cron(cron_expression) if cron_expression else None,
+            cron_expression=cron,
             interval_second=int(interval_second) if interval_second else None,
             start_time=start_time,
             end_time=end_time,
