@@ -100,6 +100,24 @@ class KfpSettings:
         "Part of every cache key: change it to invalidate all cache entries at once.",
         example="2",
     )
+    cache_scope: str = setting(
+        "",
+        (
+            "Which runs share cache entries, besides the pipeline: empty (the default) keeps every DAG's entries "
+            "its own, as KFP keeps them per namespace; a name shares entries among the DAGs that set the same "
+            "name (one pipeline deployed as several DAGs). A hit from another DAG is copied into the reading "
+            "run's own folder."
+        ),
+        example="churn-regions",
+    )
+    import_from_dags: str = setting(
+        "",
+        (
+            "DAG ids (comma-separated, shell patterns allowed) whose stored outputs this DAG's importers may "
+            "import; empty: only the DAG's own. Data outside the artifact root is not affected."
+        ),
+        example="churn-train,churn-*",
+    )
     local_install_packages: str = setting(
         "auto",
         (
@@ -287,6 +305,8 @@ class KfpSettings:
             raise ValueError(f"[kfp] runner is {self.runner!r}; use one of {', '.join(RUNNERS)}")
         if self.local_env_passthrough:
             parse_passthrough(self.local_env_passthrough)
+        if len(self.cache_scope) > 200 or any(c in self.cache_scope for c in "\0\n"):
+            raise ValueError(f"[kfp] cache_scope is {self.cache_scope!r}: use a short name, such as churn-regions")
         if self.accelerators:
             from airflow_kfp.spec.accelerators import parse_table
 

@@ -50,6 +50,10 @@ class CacheRecord(TypedDict, total=False):
     source_task_id: str | None
     source_dag_id: str | None
     source_map_index: int | None
+    scope: str
+    """A hit from another DAG of this shared cache scope (``[kfp] cache_scope``); its source is not named."""
+    copied: bool
+    """The hit's outputs were copied into this run's own folder (a hit from another DAG)."""
     enabled: bool
     """False when caching was off for this step (``set_caching_options(False)``, run conf, settings)."""
     off_reason: str | None

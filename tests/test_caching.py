@@ -250,7 +250,7 @@ def test_a_corrupt_entry_is_a_miss_with_a_warning(dag_runner, artifact_root, ran
     first = dag_runner.run_pipeline(CHAIN)
     ran()
     key = first.manifest("train")["cache"]["key"]
-    entry = artifact_root / ".cache" / "train" / f"{key}.json"
+    [entry] = (artifact_root / ".cache").glob(f"dag=3Acache-chain/cache-chain/train/{key}.json")
     entry.write_bytes(entry.read_bytes()[:40])  # a torn write from some other tool
     capfd.readouterr()
 
@@ -276,7 +276,7 @@ def test_a_failed_try_is_never_cached_and_the_retry_runs(dag_runner, artifact_ro
         failed = dag_runner.run_pipeline("tests.pipelines.caching:failing")
         assert failed.state == "failed"
         assert ran() == ["always_fails"]  # runs again every time: a failure is never recorded
-    assert not (artifact_root / ".cache" / "always-fails").exists()
+    assert not list((artifact_root / ".cache").glob("*/*/always-fails"))
 
 
 def test_caching_off_per_task_pipeline_run_and_deployment(dag_runner, artifact_root, ran, monkeypatch):
@@ -321,6 +321,8 @@ def _racing_writes(store, uri, key, n, replaces=None):
             key=key,
             created_at=time.time(),
             source=CacheSource(dag_id="d", run_id=f"run-{i}", task_id="t"),
+            scope="dag:d",
+            pipeline="p",
             manifest={"parameters": {"Output": i}, "artifacts": {}},
         )
         barrier.wait()
@@ -364,18 +366,18 @@ def test_runs_racing_on_one_key_leave_one_complete_entry(any_store):
     from airflow_kfp.cache.index import entry_uri, parse_entry
 
     key = "ab" * 32
-    uri = entry_uri(any_store, "train", key)
+    uri = entry_uri(any_store, "train", key, scope="dag:d", pipeline="p")
     written = _racing_writes(any_store, uri, key, 6)
     assert sorted(written.values()) == [False] * 5 + [True]  # the first complete result wins
     winner = next(i for i, ok in written.items() if ok)
-    entry = parse_entry(any_store.read_bytes(uri), key)
+    entry = parse_entry(any_store.read_bytes(uri), key, scope="dag:d", pipeline="p")
     assert entry.source.run_id == f"run-{winner}" and entry.manifest["parameters"] == {"Output": winner}
 
     # Racers that all found the same stale entry: it is replaced once, by one complete entry.
     stale = any_store.read_bytes(uri)
     written = _racing_writes(any_store, uri, key, 6, replaces=stale)
     assert any(written.values())
-    entry = parse_entry(any_store.read_bytes(uri), key)
+    entry = parse_entry(any_store.read_bytes(uri), key, scope="dag:d", pipeline="p")
     now_there = int(entry.source.run_id.split("-")[1])
     assert written[now_there] is True  # the entry is whole and is the one a racer reported writing
     assert entry.manifest["parameters"] == {"Output": now_there}
@@ -388,7 +390,7 @@ def k8s_cluster(tmp_path, s3_bucket, moto_server, monkeypatch):
     each pod's containers as local processes (the Kubernetes runner's own test harness)."""
     import json
 
-    from tests.kubernetes.fake_apiserver import fake_cluster
+    from tests.kubernetes.fake import fake_cluster
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_server)
     monkeypatch.setenv("AIRFLOW__KFP__ARTIFACT_ROOT", f"s3://{s3_bucket}/root")

@@ -133,7 +133,7 @@ def test_clearing_a_task_reruns_it_and_records_a_fresh_entry(dag_runner, artifac
     first = dag_runner.collect(dag, dag.test(logical_date=WHEN, run_after=WHEN))
     assert ran(logs()) == ["read_region", "write_region"]
     key = first.manifest("write-region")["cache"]["key"]
-    entry_path = next((artifact_root / ".cache" / "write-region").glob("*.json"))
+    entry_path = next((artifact_root / ".cache").glob("*/*/write-region/*.json"))
     before = json.loads(entry_path.read_text())
     old_uri = first.manifest("write-region")["artifacts"]["data"]["uri"]
 

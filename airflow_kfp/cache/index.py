@@ -1,8 +1,14 @@
 """The cache index: one small JSON entry per key, kept in the artifact store beside the artifacts.
 
-Layout: ``<artifact_root>/.cache/<component>/<key>.json``. An entry is written once, whole, after
-every output is stored (``write_bytes(if_absent=True)``), so two runs racing on one key leave one
-complete entry: the first to finish wins and the other keeps its own outputs without recording them.
+Layout: ``<artifact_root>/.cache/<scope>/<pipeline>/<component>/<key>.json``. The scope is the DAG
+(``dag:<dag_id>``, the default: Airflow's access boundary, as KFP's is the namespace) or a sharing
+scope the DAGs opt into by name (``scope:<name>``, ``[kfp] cache_scope``). An entry is written once,
+whole, after every output is stored (``write_bytes(if_absent=True)``), so two runs racing on one key
+leave one complete entry: the first to finish wins and the other keeps its own outputs.
+
+Nothing an entry says is trusted for a read: every artifact it names must lie in a try folder of the
+task it names as its source, in the same root (and, in a DAG's own scope, of the same DAG); an entry
+from the future (beyond :data:`CLOCK_SKEW`) or naming anything else is a miss (``miss_reason``).
 """
 
 from __future__ import annotations
@@ -19,11 +25,23 @@ from airflow_kfp.stores import identity
 from airflow_kfp.stores.artifact_store import ArtifactStore, ArtifactStoreError
 from airflow_kfp.stores.layout import INDEX_FOLDER, cache_entry_uri
 
-__all__ = ["INDEX_FOLDER", "entry_uri"]
+__all__ = ["CLOCK_SKEW", "INDEX_FOLDER", "entry_uri", "scope_of"]
+
+CLOCK_SKEW = timedelta(seconds=60)
+"""How far in the future an entry's creation time may be (writers' clocks differ a little); beyond
+it the entry is a miss: a writer whose clock runs fast would otherwise make entries that never expire."""
+
+DAG_SCOPE = "dag:"
+SHARED_SCOPE = "scope:"
 
 
-def entry_uri(store: ArtifactStore, component: str, key: str) -> str:
-    return cache_entry_uri(store, component, key)
+def scope_of(cache_scope: str, dag_id: str) -> str:
+    """The index scope of a run: its DAG (``dag:<id>``) unless the DAG opted into a shared scope."""
+    return f"{SHARED_SCOPE}{cache_scope}" if cache_scope else f"{DAG_SCOPE}{dag_id}"
+
+
+def entry_uri(store: ArtifactStore, component: str, key: str, *, scope: str, pipeline: str) -> str:
+    return cache_entry_uri(store, scope, pipeline, component, key)
 
 
 @dataclass(frozen=True)
@@ -44,11 +62,16 @@ class CacheEntry:
     source: CacheSource
     manifest: Manifest
     """The producing task's manifest: output parameters and artifact records (original URIs)."""
+    scope: str = ""
+    """The index scope it was written in (``scope_of``); a lookup requires its own."""
+    pipeline: str = ""
 
     def to_bytes(self) -> bytes:
         document = {
             "format": KEY_FORMAT,
             "key": self.key,
+            "scope": self.scope,
+            "pipeline": self.pipeline,
             "created_at": self.created_at,
             "created": datetime.fromtimestamp(self.created_at, UTC).isoformat(),
             "source": vars(self.source),
@@ -61,7 +84,7 @@ class CorruptEntryError(AirflowKfpError, ValueError):
     """An index entry that is not a complete entry of this format for this key."""
 
 
-def parse_entry(data: bytes, key: str) -> CacheEntry:
+def parse_entry(data: bytes, key: str, *, scope: str | None = None, pipeline: str | None = None) -> CacheEntry:
     try:
         document = json.loads(data)
         if not isinstance(document, dict):
@@ -73,8 +96,23 @@ def parse_entry(data: bytes, key: str) -> CacheEntry:
         manifest = document["manifest"]
         if not isinstance(manifest.get("parameters"), dict) or not isinstance(manifest.get("artifacts"), dict):
             raise CorruptEntryError("its manifest lacks parameters or artifacts")
+        if scope is not None and document.get("scope") != scope:
+            raise CorruptEntryError(f"it was written in scope {document.get('scope')!r}, not in {scope!r}")
+        if pipeline is not None and document.get("pipeline") != pipeline:
+            raise CorruptEntryError(f"it was written for pipeline {document.get('pipeline')!r}, not {pipeline!r}")
         source = CacheSource(**document["source"])
-        return CacheEntry(key=key, created_at=float(document["created_at"]), source=source, manifest=manifest)
+        if not isinstance(source.map_index, int) or not all(
+            isinstance(v, str) and v for v in (source.dag_id, source.run_id, source.task_id)
+        ):
+            raise CorruptEntryError("its source does not name a DAG, run, task and map index")
+        return CacheEntry(
+            key=key,
+            created_at=float(document["created_at"]),
+            source=source,
+            manifest=manifest,
+            scope=str(document.get("scope") or ""),
+            pipeline=str(document.get("pipeline") or ""),
+        )
     except CorruptEntryError:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -115,16 +153,56 @@ def miss_reason(
     (size, ETag/version, local modification time or digest: see ``stores.identity``)."""
     now = time.time() if now is None else now
     age = now - entry.created_at
+    if age < -CLOCK_SKEW.total_seconds():
+        return (
+            f"the entry was written {timedelta(seconds=int(-age))} in the future (its writer's clock runs fast, "
+            f"or it was forged), beyond the allowed clock skew of {CLOCK_SKEW}"
+        )
     if max_staleness is not None and age > max_staleness.total_seconds():
         return f"the entry is {timedelta(seconds=int(age))} old, older than the maximum staleness {max_staleness}"
     parameters = entry.manifest.get("parameters") or {}
     artifacts = entry.manifest.get("artifacts") or {}
     if set(parameters) != expected_parameters or set(artifacts) != expected_artifacts:
         return "the entry's outputs do not match the component's outputs"
+    misplaced = outside_source(entry, store)
+    if misplaced is not None:
+        return misplaced
     for name, record in sorted(artifacts.items()):
         reason = identity.changed(store, name, record)
         if reason is not None:
             return reason
+    return None
+
+
+def outside_source(entry: CacheEntry, store: ArtifactStore) -> str | None:
+    """Why an artifact the entry names is not one its source task wrote (None when all are): each
+    must be a task output (never an import) inside a try folder of the source task instance, in this
+    store's root, with the pipeline the index folder says; in a DAG's own scope, of that DAG."""
+    from airflow_kfp.stores.layout import place_in_root
+
+    source = entry.source
+    if entry.scope.startswith(DAG_SCOPE) and source.dag_id != entry.scope[len(DAG_SCOPE) :]:
+        return "the entry names another DAG as its source in this DAG's own cache scope (a forged entry)"
+    for name, record in sorted((entry.manifest.get("artifacts") or {}).items()):
+        uri = record.get("uri") if isinstance(record, dict) else None
+        place = place_in_root(uri, store.root) if isinstance(uri, str) else None
+        producer = record.get("producer") if isinstance(record, dict) else None
+        if (
+            place is None
+            or record.get("external")
+            or not place.in_task_folder(
+                source.dag_id, source.run_id, source.task_id, source.map_index, pipeline=entry.pipeline or None
+            )
+            or (
+                isinstance(producer, dict)
+                and (producer.get("dag_id"), producer.get("run_id"), producer.get("task_id"))
+                != (source.dag_id, source.run_id, source.task_id)
+            )
+        ):
+            return (
+                f"its output artifact '{name}' at {uri!r} is not in the output folder of the task the entry names "
+                f"as its source under {store.root} (a forged or foreign entry); it is not read"
+            )
     return None
 
 

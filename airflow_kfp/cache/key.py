@@ -16,11 +16,14 @@ from airflow_kfp.manifest import ArtifactRecord
 from airflow_kfp.spec.images import effective_image
 from airflow_kfp.spec.model import ComponentSpec, TaskSpec
 
-KEY_FORMAT = 2
+KEY_FORMAT = 3
 """Bump when the key's contents or what entries record change, so older entries never hit.
 
 2: artifacts moved to per-DAG-run, per-try paths and records carry ETag/version/mtime; entries of
 format 1 point at paths that two DAGs could share, so they are ignored (never found: every key changed).
+3: keys and entries are scoped (pipeline and DAG, or a named sharing scope) and live in
+``.cache/<scope>/<pipeline>/<component>/``; entries of format 2 were visible to every DAG on the root,
+so they are never read again.
 """
 
 
@@ -98,10 +101,14 @@ def cache_key(
     cache_version: str = "",
     runner: str = "local",
     image: str | None = None,
+    *,
+    scope: str = "",
+    pipeline: str = "",
 ) -> str:
     """The step's key. A custom ``set_caching_options(cache_key=...)`` replaces the computed part,
-    as in KFP; the cache version, the runner and the format still apply, and the index scopes it to
-    the component. The runner is in the key because the local runner ignores the image: a result
+    as in KFP; the cache version, the runner, the scope, the pipeline and the format still apply, so a
+    custom key never reaches outside its scope (``cache.index.scope_of``: the DAG, or a named
+    sharing scope). The runner is in the key because the local runner ignores the image: a result
     computed on the worker's Python is not reused for a pod, nor the other way round."""
     if task.caching.cache_key:
         document: dict[str, Any] = {"custom": task.caching.cache_key, "component": component.name}
@@ -111,7 +118,7 @@ def cache_key(
             "parameters": dict(parameters),
             "artifacts": {name: [artifact_identity(r) for r in records] for name, records in artifacts.items()},
         }
-    document.update(format=KEY_FORMAT, cache_version=cache_version, runner=runner)
+    document.update(format=KEY_FORMAT, cache_version=cache_version, runner=runner, scope=scope, pipeline=pipeline)
     return _sha256(document)
 
 

@@ -51,6 +51,11 @@ class CacheDecision:
     """The stale, broken or corrupt entry seen at ``uri``; recording may replace it."""
     reason: str = ""
     """Why it is a hit, a miss or off, as logged."""
+    scope: str = ""
+    """The index scope looked in and written to (``cache.index.scope_of``)."""
+    entry: index.CacheEntry | None = None
+    """A hit written by another DAG of a shared scope: to be copied into this try's folder
+    (:meth:`CacheService.republish`) before it becomes ``hit``."""
 
 
 def _switch(value: Any) -> bool | None:
@@ -86,6 +91,16 @@ class CacheService:
     """The task as error messages name it."""
     log: TaskLog
 
+    @staticmethod
+    def dag_of(context: Mapping[str, Any]) -> str:
+        """The DAG the task runs in: its cache scope unless the DAG opted into a shared one."""
+        ti = context.get("ti")
+        return str(getattr(ti, "dag_id", "") or getattr(context.get("dag_run"), "dag_id", "") or "")
+
+    def scope(self, settings: KfpSettings, context: Mapping[str, Any]) -> str:
+        """The index scope (``cache.index.scope_of``): entries are visible only within it."""
+        return index.scope_of(settings.cache_scope, self.dag_of(context))
+
     def switch(self, context: Mapping[str, Any], settings: KfpSettings) -> tuple[bool, str]:
         """(on, why off): per task, then per run (conf), then per pipeline/deployment ([kfp])."""
         if self.component.implementation.kind == "importer":
@@ -116,7 +131,7 @@ class CacheService:
         value = self.task.caching.max_staleness or settings.max_cache_staleness
         return parse_duration(value) if value else None
 
-    def key(self, inputs: ResolvedInputs, settings: KfpSettings) -> str:
+    def key(self, inputs: ResolvedInputs, settings: KfpSettings, context: Mapping[str, Any]) -> str:
         """The step's cache key, with the same effective image the pod and lineage use."""
         return cache_key(
             self.component,
@@ -126,6 +141,8 @@ class CacheService:
             settings.cache_version,
             runner=self.runner,
             image=effective_image(self.component, self.task, settings.default_image),
+            scope=self.scope(settings, context),
+            pipeline=self.pipeline_name,
         )
 
     def _expected_outputs(self) -> tuple[set[str], set[str]]:
@@ -143,14 +160,15 @@ class CacheService:
     ) -> CacheDecision:
         """Hit or miss, with the reason. ``look=False``: only the key and where to record it (a
         resumed task never reads the index)."""
-        key = self.key(inputs, settings)
+        key = self.key(inputs, settings, context)
         on, why_off = self.switch(context, settings)
         decision = CacheDecision(key=key, read=on, write=on)
         if not on:
             decision.reason = f"cache off ({why_off})"
             self.log.info("Cache off (%s); cache key %s.", why_off, key)
             return decision
-        decision.uri = index.entry_uri(store, self.component.name, key)
+        scope = decision.scope = self.scope(settings, context)
+        decision.uri = index.entry_uri(store, self.component.name, key, scope=scope, pipeline=self.pipeline_name)
         try_number = int(getattr(context["ti"], "try_number", 1) or 1)
         if not look:
             decision.read = False
@@ -177,7 +195,7 @@ class CacheService:
                 self.log.info("Cache miss: no entry for key %s (%s).", key, decision.uri)
                 return decision
             try:
-                entry = index.parse_entry(raw, key)
+                entry = index.parse_entry(raw, key, scope=scope, pipeline=self.pipeline_name)
             except index.CorruptEntryError as exc:
                 decision.unusable = raw
                 decision.reason = f"unreadable entry ({exc})"
@@ -205,6 +223,21 @@ class CacheService:
             decision.unusable = raw
             decision.reason = reason
             self.log.info("Cache miss for key %s: %s; running the step.", key, reason)
+            return decision
+        if entry.source.dag_id != self.dag_of(context):
+            # Another DAG of the shared scope computed it: its paths are that DAG's data, readable by
+            # whoever may read that DAG. The outputs are copied into this try's own folder instead
+            # (``cache.republish``), and nothing published names the other DAG or its run.
+            decision.entry, decision.unusable = entry, raw
+            decision.reason = f"hit in cache scope '{settings.cache_scope}': outputs copied from another DAG"
+            self.log.info(
+                "Cache hit in the shared cache scope '%s' (cache key %s, entry written %s by another DAG of the "
+                "scope); its outputs are copied into this run's own folder and checked against their digests; "
+                "no subprocess or pod is started.",
+                settings.cache_scope,
+                key,
+                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(entry.created_at)),
+            )
             return decision
         decision.hit = self._hit_manifest(context, entry)
         decision.reason = f"hit: outputs of run '{entry.source.run_id}', task '{entry.source.task_id}'"
@@ -248,6 +281,50 @@ class CacheService:
         )
         return manifest
 
+    def republish(
+        self,
+        context: Mapping[str, Any],
+        decision: CacheDecision,
+        store: ArtifactStore,
+        output_uris: Mapping[str, str],
+        settings: KfpSettings,
+    ) -> Manifest | None:
+        """A hit from another DAG of the shared scope, copied into this try's own output folder and
+        checked against the digests the entry records: the manifest (naming only this run's paths),
+        or None when a copy differs or fails (a miss: the step runs; what was copied is removed by the
+        caller's ``try_outputs``)."""
+        from airflow_kfp.cache.republish import copy_outputs
+
+        entry = decision.entry
+        assert entry is not None
+        records, reason = copy_outputs(entry, store, output_uris)
+        if records is None:
+            decision.entry = None
+            decision.reason = reason
+            self.log.info("Cache miss for key %s: %s; running the step.", decision.key, reason)
+            return None
+        manifest = self._hit_manifest(context, entry)
+        manifest["artifacts"] = records
+        manifest["cache"] = CacheRecord(
+            key=entry.key,
+            hit=True,
+            source_run_id=None,
+            source_task_id=None,
+            source_dag_id=None,
+            scope=settings.cache_scope,
+            copied=True,
+        )
+        decision.hit = manifest
+        for name, record in sorted((manifest.get("artifacts") or {}).items()):
+            self.log.info(
+                "Copied cached output '%s' to %s (%s bytes, %s)",
+                name,
+                record.get("uri"),
+                record.get("size"),
+                record.get("digest"),
+            )
+        return manifest
+
     def record(
         self, context: Mapping[str, Any], decision: CacheDecision, manifest: Manifest, store: ArtifactStore
     ) -> None:
@@ -266,6 +343,8 @@ class CacheService:
         map_index = getattr(ti, "map_index", -1)
         entry = index.CacheEntry(
             key=decision.key,
+            scope=decision.scope,
+            pipeline=self.pipeline_name,
             created_at=time.time(),
             source=index.CacheSource(
                 dag_id=str(getattr(ti, "dag_id", "")),

@@ -114,6 +114,8 @@ def to_dag(
     enable_caching: bool | None = None,
     max_cache_staleness: str | None = None,
     cache_version: str | None = None,
+    cache_scope: str | None = None,
+    import_from_dags: str | None = None,
     namespace: str | None = None,
     kfp_settings: dict[str, Any] | None = None,
     emit_assets: bool = False,
@@ -125,7 +127,10 @@ def to_dag(
     ``emit_assets=True`` publishes every artifact output as an Airflow Asset (see ``set_output_asset``).
     ``experiment`` files the DAG's runs under a KFP experiment (default: the pipeline's name); one run
     can be filed elsewhere with the run conf key ``kfp_experiment``. An artifact input of the pipeline
-    becomes a Param holding the artifact's URI (see ``planning/artifact_inputs.py``)."""
+    becomes a Param holding the artifact's URI (see ``planning/artifact_inputs.py``).
+    ``cache_scope`` shares cache entries with the other DAGs naming the same scope (default: this DAG
+    only); ``import_from_dags`` lets this DAG's importers read those DAGs' stored outputs (default:
+    its own only). See docs/operating/security.md."""
     spec = import_artifact_inputs(spec_of(pipeline))
     settings, overrides = _settings(
         {
@@ -135,6 +140,8 @@ def to_dag(
             "enable_caching": enable_caching,
             "max_cache_staleness": max_cache_staleness,
             "cache_version": cache_version,
+            "cache_scope": cache_scope,
+            "import_from_dags": import_from_dags,
             "namespace": namespace,
             **(kfp_settings or {}),
         },
@@ -179,6 +186,8 @@ def to_task_group(
     enable_caching: bool | None = None,
     max_cache_staleness: str | None = None,
     cache_version: str | None = None,
+    cache_scope: str | None = None,
+    import_from_dags: str | None = None,
     namespace: str | None = None,
     kfp_settings: dict[str, Any] | None = None,
     emit_assets: bool = False,
@@ -200,6 +209,8 @@ def to_task_group(
             "enable_caching": enable_caching,
             "max_cache_staleness": max_cache_staleness,
             "cache_version": cache_version,
+            "cache_scope": cache_scope,
+            "import_from_dags": import_from_dags,
             "namespace": namespace,
             **(kfp_settings or {}),
         },

@@ -10,6 +10,7 @@ values: parameters as Python values, artifacts as ``dsl`` artifact objects (``.p
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -41,11 +42,21 @@ def artifact_object(record: Mapping[str, Any], name: str) -> rt_artifacts.Artifa
     """A manifest's artifact record as the ``dsl`` object kfp.local returns (its class by schema title)."""
     cls = _artifact_classes().get(str(record.get("type") or ""), rt_artifacts.Artifact)
     artifact = cls(name=name, uri=str(record.get("uri") or ""), metadata=dict(record.get("metadata") or {}))
+    _RECORDS[artifact] = dict(record)
     return artifact
 
 
+_RECORDS: weakref.WeakKeyDictionary[rt_artifacts.Artifact, dict[str, Any]] = weakref.WeakKeyDictionary()
+"""The manifest record behind each artifact object a local call returned (held while the object lives)."""
+
+
 def artifact_record(value: rt_artifacts.Artifact) -> dict[str, Any]:
-    """An artifact object passed as an argument (e.g. another local task's output): read where it is."""
+    """An artifact object passed as an argument. One a local call returned keeps its manifest record
+    (size, digest, producer), so it is staged from its store and verified like a DAG's upstream output;
+    one made by hand (``dsl.Dataset(uri=...)``) is read where its URI says, as an importer records it."""
+    known = _RECORDS.get(value)
+    if known is not None and known.get("uri") == value.uri:
+        return {**known, "metadata": dict(value.metadata)}
     return {"uri": value.uri, "type": value.schema_title, "metadata": dict(value.metadata), "external": True}
 
 
@@ -139,18 +150,47 @@ def run_spec(spec: PipelineSpec, arguments: Mapping[str, Any], what: str | None 
 def run(component: BaseComponent, arguments: Mapping[str, Any]) -> LocalTask:
     """Run ``component`` (a component, or a pipeline) with ``arguments`` under the session's config."""
     from airflow_kfp.dsl.pipeline import Pipeline, component_pipeline
+
+    is_pipeline = isinstance(component, Pipeline)
+    spec = component.spec if is_pipeline else component_pipeline(component)  # type: ignore[attr-defined]
+    outputs = spec.output_specs if is_pipeline else component.component_spec.outputs
+    return _run(spec, arguments, "pipeline" if is_pipeline else "component", {o.name: o.kind for o in outputs})
+
+
+def run_importer(uri: str, artifact_class: Any, reimport: bool, metadata: Mapping[str, Any] | None) -> LocalTask:
+    """``dsl.importer(...)`` called outside a pipeline: the one-task pipeline of the importer, run now."""
+    from airflow_kfp.dsl.importer_node import OUTPUT, importer
+    from airflow_kfp.dsl.pipeline_context import PipelineBuilder
+    from airflow_kfp.spec.model import ARTIFACT, OutputSpec, TaskOutputArgument
+    from airflow_kfp.spec.validate import validate_pipeline
+
+    builder = PipelineBuilder("importer")
+    with builder:
+        task = importer(
+            artifact_uri=uri, artifact_class=artifact_class, reimport=reimport, metadata=dict(metadata or {})
+        )
+    spec = validate_pipeline(
+        builder.spec(
+            description="dsl.importer, run locally",
+            inputs=[],
+            outputs={OUTPUT: TaskOutputArgument(task=task.name, output=OUTPUT)},
+            output_specs=[OutputSpec(name=OUTPUT, kind=ARTIFACT, type=artifact_class.schema_title)],
+        )
+    )
+    return _run(spec, {}, "importer", {OUTPUT: ARTIFACT})
+
+
+def _run(spec: PipelineSpec, arguments: Mapping[str, Any], kind: str, kinds: Mapping[str, str]) -> LocalTask:
     from airflow_kfp.spec.model import ARTIFACT
 
     config = LocalExecutionConfig.validate()
-    is_pipeline = isinstance(component, Pipeline)
-    spec = component.spec if is_pipeline else component_pipeline(component)  # type: ignore[attr-defined]
-    what = f"{'pipeline' if is_pipeline else 'component'} '{spec.name}'"
+    what = f"{kind} '{spec.name}'"
     result, scheduler, plan = run_spec(spec, arguments, what)
     if result.state != "success":
         failed = result.failed_tasks()
         first = next(iter(result.errors.values()), None)
         detail = f": {first}" if first is not None else ""
-        if is_pipeline:
+        if kind == "pipeline":
             msg = f"Pipeline '{spec.name}' finished with status FAILURE. Inner task failed: {', '.join(failed)}{detail}"
         else:
             msg = f"Task '{spec.name}' finished with status FAILURE{detail}"
@@ -159,9 +199,6 @@ def run(component: BaseComponent, arguments: Mapping[str, Any]) -> LocalTask:
         log.error(msg)
         return LocalTask(spec.name, dict(arguments), {}, result)
     log.info("%s finished with status SUCCESS", what[0].upper() + what[1:])
-    kinds = {o.name: o.kind for o in spec.output_specs}
-    if not is_pipeline:
-        kinds = {o.name: o.kind for o in component.component_spec.outputs}
     outputs = _outputs(plan, scheduler, kinds)
     result.outputs = outputs
     values = {

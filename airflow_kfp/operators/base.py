@@ -290,6 +290,36 @@ class ComponentOperatorMixin:
         for name in names:
             inputs.parameters[name] = value
 
+    def known_roots(self, store: ArtifactStore) -> list[str]:
+        """The artifact roots whose layout says which DAG owns a path: this task's and the deployment's."""
+        roots = [store.root]
+        deployment = load_settings().resolved_artifact_root()
+        if deployment not in roots:
+            roots.append(deployment)
+        return roots
+
+    def check_input_access(
+        self, context: Mapping[str, Any], name: str, records: list[Any], store: ArtifactStore
+    ) -> None:
+        """Every input artifact must be where its producer wrote it, in this DAG's outputs (or an import
+        this DAG may read): checked before the cache key, staging or a pod sees it (``access``)."""
+        from airflow_kfp.access import check_input_record
+
+        settings = self.kfp_settings()
+        dag_id = self.dag_id_of(context)
+        roots = self.known_roots(store)
+        for record in records:
+            if isinstance(record, Mapping):
+                check_input_record(
+                    record, roots=roots, dag_id=dag_id, import_from=settings.import_from_dags, where=self.where(name)
+                )
+
+    @staticmethod
+    def dag_id_of(context: Mapping[str, Any]) -> str:
+        from airflow_kfp.cache.service import CacheService
+
+        return CacheService.dag_of(context)
+
     def resolve_inputs(self, context: Mapping[str, Any], store: ArtifactStore | None = None) -> ResolvedInputs:
         resolver = self.resolver(context, store)
         resolver.check_gates(self.gates)
@@ -310,6 +340,8 @@ class ComponentOperatorMixin:
                 value = spec.default  # KFP: with ignore_upstream_failure(), a failed producer means the default
             if spec.kind == ARTIFACT:
                 records = value if isinstance(value, list) else [value]
+                if store is not None:
+                    self.check_input_access(context, spec.name, records, store)
                 resolved.artifacts[spec.name] = [dict(r) for r in records]  # type: ignore[misc]
                 continue
             if value is None:
@@ -452,11 +484,18 @@ class ComponentOperatorMixin:
         cache_service = self.kfp_cache(settings)
         cache = cache_service.lookup(context, inputs, store, settings, look=not resumed)
         self.kfp_cache_key = cache.key
+        prefix = self.output_prefix(context, store)
+        if cache.entry is not None:  # a hit from another DAG of a shared scope: copied into this try
+            with publish.try_outputs(store, prefix, uris, cast(Any, self).log, self.where()):
+                copied = cache_service.republish(context, cache, store, uris, settings)
+            if copied is not None:
+                publish.stamp_producer(copied, self.task_try(context))
+            else:  # the copy differed or failed: a miss; drop what was copied and run the step
+                publish.discard(store, prefix, cast(Any, self).log, self.where())
         if cache.hit is not None:  # nothing runs: the cached manifest is the task's result
             self.stamp_step(cache.hit, inputs)  # ui (issue 12)
             self.kfp_manifest = run.manifest = cache.hit
             return cache.hit
-        prefix = self.output_prefix(context, store)
         with publish.try_outputs(store, prefix, uris, cast(Any, self).log, self.where()):
             if uris and not cache.read:  # else the lookup already proved the store readable
                 publish.check_usable(store, prefix, self.where())

@@ -32,11 +32,13 @@ def cache_source_url(cache: dict[str, Any], dag_id: str) -> str:
     """The UI address of the task instance whose outputs a cache hit reused ("" on a miss)."""
     if not cache.get("hit") or not cache.get("source_run_id"):
         return ""
+    if cache.get("source_dag_id") and cache.get("source_dag_id") != dag_id:
+        return ""  # only a run of the same DAG (same readers); manifests from before scoping could name another
     from airflow.configuration import conf
 
     base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
     url = (
-        f"{base}/dags/{quote(str(cache.get('source_dag_id') or dag_id), safe='')}"
+        f"{base}/dags/{quote(dag_id, safe='')}"
         f"/runs/{quote(str(cache['source_run_id']), safe='')}/tasks/{quote(str(cache.get('source_task_id')), safe='')}"
     )
     map_index = cache.get("source_map_index")

@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_kfp.access import check_import
 from airflow_kfp.config import KfpSettings
 from airflow_kfp.errors import ComponentFailedError
 from airflow_kfp.lineage.mixin import KfpLineageMixin
@@ -62,6 +63,13 @@ class ImporterOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperator):
             record = ArtifactRecord(uri=uri, type=artifact_type, metadata=metadata, external=True)
             return RunResult(parameters={}, artifacts={"artifact": record})
         normalised = uri if "://" in uri else source.uri_for(posixpath.basename(uri.rstrip("/")))
+        check_import(
+            normalised,
+            roots=self.known_roots(store),
+            dag_id=self.dag_id_of(context),
+            import_from=settings.import_from_dags,
+            where=self.where("uri"),
+        )
         try:
             info = source.stat(normalised)
         except ArtifactStoreError as exc:

@@ -105,6 +105,159 @@ class TaskTry:
         return store.uri_for(*self.segments()[:-1])
 
 
-def cache_entry_uri(store: ArtifactStore, component: str, key: str) -> str:
-    """``<root>/.cache/<component>/<key>.json``: one entry per key, grouped by component."""
-    return store.uri_for(INDEX_FOLDER, encode_segment(component), encode_segment(f"{key}.json"))
+def cache_entry_uri(store: ArtifactStore, scope: str, pipeline: str, component: str, key: str) -> str:
+    """``<root>/.cache/<scope>/<pipeline>/<component>/<key>.json``: one entry per key, visible only
+    to runs of the same pipeline in the same cache scope (``cache.index.scope_of``)."""
+    return store.uri_for(
+        INDEX_FOLDER,
+        encode_segment(scope),
+        encode_segment(pipeline),
+        encode_segment(component),
+        encode_segment(f"{key}.json"),
+    )
+
+
+LEGACY_ESCAPE = "%"
+"""The escape character of folders written before ``=`` (``a%3Ab``): still recognised as their owner's."""
+
+
+def _spellings(name: str | int) -> set[str]:
+    """Every segment ``name`` is stored under: today's encoding and the one of earlier versions."""
+    current = encode_segment(name)
+    return {current, current.replace(ESCAPE, LEGACY_ESCAPE)} if "~" not in current else {current}
+
+
+def _decode_with(segment: str, escape: str) -> str | None:
+    if segment == escape:
+        return ""
+    out = bytearray()
+    i = 0
+    while i < len(segment):
+        ch = segment[i]
+        if ch == escape:
+            pair = segment[i + 1 : i + 3]
+            if len(pair) != 2 or any(c not in string.hexdigits for c in pair):
+                return None
+            out.append(int(pair, 16))
+            i += 3
+            continue
+        if ch not in _SAFE:
+            return None
+        out.extend(ch.encode())
+        i += 1
+    try:
+        return out.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return None
+
+
+def decode_segment(segment: str) -> str | None:
+    """The name :func:`encode_segment` made ``segment`` from (today's ``=`` escapes or an earlier
+    version's ``%``); None for a shortened (hashed) segment or one no name encodes to, whose owner is
+    found by encoding candidate names instead (:meth:`StoredPlace.owned_by`)."""
+    if "~" in segment or not segment:
+        return None
+    for escape in (ESCAPE, LEGACY_ESCAPE):
+        name = _decode_with(segment, escape)
+        if name is not None and segment in _spellings(name):
+            return name
+    return None
+
+
+OWN_FOLDER_DEPTH = 2
+"""``<pipeline>/<dag_id>``: the first folder that belongs to one DAG (its runs are below)."""
+TRY_DEPTH = 6
+"""``<pipeline>/<dag_id>/<run_id>/<task_id>/<map_index>/try-<n>-<id>``: one try's output folder."""
+
+
+@dataclass(frozen=True)
+class StoredPlace:
+    """Where a URI lies inside an artifact root, as the layout's segments (still encoded).
+
+    The layout encodes the producing DAG and run losslessly, so a URI in the store names its owner:
+    ``dag_segment`` is the DAG whose runs wrote it. A place with ``.``/``..``/empty segments, the cache
+    index, or a folder above one DAG's (the root itself, a pipeline's folder that holds several DAGs)
+    belongs to no single DAG: ``dag_segment`` is None.
+    """
+
+    root: str
+    segments: tuple[str, ...]
+
+    @property
+    def well_formed(self) -> bool:
+        return all(s not in ("", ".", "..") and "\0" not in s for s in self.segments)
+
+    @property
+    def in_index(self) -> bool:
+        return bool(self.segments) and self.segments[0] == INDEX_FOLDER
+
+    @property
+    def dag_segment(self) -> str | None:
+        if not self.well_formed or self.in_index or len(self.segments) < OWN_FOLDER_DEPTH:
+            return None
+        return self.segments[1]
+
+    @property
+    def run_segment(self) -> str | None:
+        return self.segments[2] if self.dag_segment is not None and len(self.segments) > 2 else None
+
+    def dag_id(self) -> str | None:
+        """The owning DAG's id when its segment decodes (not a shortened one)."""
+        return decode_segment(self.dag_segment) if self.dag_segment is not None else None
+
+    def owned_by(self, dag_id: str) -> bool:
+        return self.dag_segment is not None and self.dag_segment in _spellings(dag_id)
+
+    def in_task_folder(
+        self, dag_id: str, run_id: str, task_id: str, map_index: int, *, pipeline: str | None = None
+    ) -> bool:
+        """True when the place is inside one try folder of that task instance (what it may have
+        written); ``pipeline`` None accepts any pipeline folder (the DAG's own, whichever it is)."""
+        names: list[str | int] = [dag_id, run_id, task_id, map_index]
+        return (
+            self.well_formed
+            and len(self.segments) > TRY_DEPTH
+            and (pipeline is None or self.segments[0] in _spellings(pipeline))
+            and all(seg in _spellings(name) for seg, name in zip(self.segments[1 : TRY_DEPTH - 1], names, strict=True))
+            and self.segments[TRY_DEPTH - 1].startswith("try-")
+        )
+
+
+def _local_real(path: str) -> str:
+    import os
+
+    return os.path.realpath(path)
+
+
+def place_in_root(uri: str, root: str) -> StoredPlace | None:
+    """Where ``uri`` lies under the artifact ``root`` (a store's root URI, file:// or s3://, or a plain
+    path), or None when it is not under it. Local paths are compared after resolving symbolic links
+    and ``..`` (what a read would open); S3 keys are compared as written, segment by segment."""
+    if uri.startswith("s3://") or root.startswith("s3://"):
+        if not (uri.startswith("s3://") and root.startswith("s3://")):
+            return None
+        base = root.rstrip("/") + "/"
+        bucket_only = root[len("s3://") :].strip("/").count("/") == 0
+        if bucket_only:
+            base = "s3://" + root[len("s3://") :].strip("/") + "/"
+        if not uri.startswith(base):
+            return None
+        rel = uri[len(base) :]
+        return StoredPlace(root, tuple(rel.rstrip("/").split("/")) if rel.strip("/") else ())
+    if "://" in uri and not uri.startswith("file://"):
+        return None
+    if "://" in root and not root.startswith("file://"):
+        return None
+
+    def path_of(value: str) -> str:
+        from airflow_kfp.stores.local import file_uri_path  # what the local store opens for this URI
+
+        return _local_real(file_uri_path(value) if value.startswith("file://") else value)
+
+    path, base_path = path_of(uri), path_of(root)
+    if path == base_path:
+        return StoredPlace(root, ())
+    prefix = base_path.rstrip("/") + "/"
+    if not path.startswith(prefix):
+        return None
+    return StoredPlace(root, tuple(path[len(prefix) :].rstrip("/").split("/")))

@@ -79,6 +79,15 @@ def try_outputs(
         raise
 
 
+def discard(store: ArtifactStore, prefix: str, log: logging.Logger | Any, where: str) -> None:
+    """Remove what this try stored under its own ``prefix`` before it stores anything else (a cache
+    copy that turned out unusable); nothing references it."""
+    try:
+        store.delete(prefix, recursive=True)
+    except ArtifactStoreError as exc:
+        log.warning("%s: could not remove %s (%s); nothing references it.", where, prefix, exc)
+
+
 def check_usable(store: ArtifactStore, uri: str, where: str) -> None:
     """Fail before the component runs when the store cannot be used (no bucket, denied, unreachable)."""
     try:

@@ -6,6 +6,7 @@ authorization: a fixed number of queries per page, whatever the number of runs a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import HTTPException, status
@@ -14,6 +15,9 @@ from airflow_kfp import experiment as exp
 from airflow_kfp.ui import data, views
 
 MAX_RUNS = 2000
+
+Visible = Callable[[str, dict[str, Any]], dict[str, Any]]
+"""A manifest as the caller may see it (``access.Visibility.manifest``), given its DAG id."""
 
 
 def _fill_versions(session: Any, runs: list[data.RunRow]) -> None:
@@ -97,13 +101,20 @@ def _one_run(session: Any, dag_id: str, run_id: str) -> data.RunRow:
     return found[0]
 
 
-def run(session: Any, dag_id: str, run_id: str, readable: set[str] | None = None) -> dict[str, Any]:
-    """One run's details; with ``readable``, references to runs of other DAGs outside it are left out."""
+def run(
+    session: Any, dag_id: str, run_id: str, readable: set[str] | None = None, visible: Visible | None = None
+) -> dict[str, Any]:
+    """One run's details; with ``readable``, references to runs of other DAGs outside it are left out;
+    with ``visible``, each manifest is first reduced to what the caller may see (``access.Visibility``)."""
     row = _one_run(session, dag_id, run_id)
     _fill_versions(session, [row])
     dag = data.dag_infos(session, [dag_id]).get(dag_id)
     version = data.versions(session, [row.version_id]).get(row.version_id or "")
     steps = data.steps_of_run(session, row)
+    if visible is not None:
+        for s in steps:
+            if s.manifest is not None:
+                s.manifest = visible(dag_id, s.manifest)
     manifests = [(s.task_id, s.map_index, s.manifest) for s in steps if s.manifest is not None]
     counts: dict[str, int] = {}
     for s in steps:
@@ -118,13 +129,16 @@ def run(session: Any, dag_id: str, run_id: str, readable: set[str] | None = None
     }
 
 
-def compare(session: Any, keys: list[tuple[str, str]]) -> dict[str, Any]:
+def compare(session: Any, keys: list[tuple[str, str]], visible: Visible | None = None) -> dict[str, Any]:
     rows = data.runs_by_key(session, keys)
     found = {(x.dag_id, x.run_id) for x in rows}
     missing = [f"{d}/{r}" for d, r in keys if (d, r) not in found]
     if missing:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no such run(s): {missing}")
     summaries, manifests, versions = _run_summaries(session, rows, full=True)
+    if visible is not None:
+        for r in rows:
+            manifests[r.id] = [(t, i, visible(r.dag_id, m)) for t, i, m in manifests.get(r.id, [])]
     return views.compare_view(
         summaries,
         [manifests.get(r.id, []) for r in rows],

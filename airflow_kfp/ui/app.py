@@ -1,7 +1,9 @@
 """The plugin's FastAPI app, mounted by the api-server at ``/kfp``: the JSON API and the pages.
 
-Every route depends on Airflow's ``get_user`` (401/403 without a valid token or session cookie) and
-asks the auth manager which DAGs the user may read before touching the database.
+Every route, the OpenAPI schema and unknown paths included, depends on Airflow's ``get_user``
+(401/403 without a valid token or session cookie: an app-wide dependency, so a route added later
+cannot forget it) and asks the auth manager which DAGs the user may read before touching the
+database (``access``).
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from fastapi import FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from airflow_kfp.ui import answers, graph_api
-from airflow_kfp.ui.access import readable_dag_ids, require_readable
+from airflow_kfp.ui.access import Visibility, readable_dag_ids, require_readable
 from airflow_kfp.ui.answers import MAX_RUNS
 from airflow_kfp.ui.artifacts import PREVIEW_LIMIT, Target, check_servable, stream
-from airflow_kfp.ui.deps import Session, User
+from airflow_kfp.ui.deps import Session, User, _user_dep
 
 STATIC = Path(__file__).parent / "static"
 PAGE_CSP = (
@@ -39,8 +41,13 @@ def create_app() -> FastAPI:
         description="Experiments, runs with params and metrics, compare, run details and artifacts.",
         docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,  # FastAPI's own schema route takes no dependencies: served below, authenticated
+        dependencies=[_user_dep()],
     )
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    def openapi(user: User) -> dict[str, Any]:
+        return app.openapi()
 
     @app.get("/api/experiments", summary="Experiments with their pipelines, run count, last run, best metric")
     def experiments(
@@ -79,7 +86,9 @@ def create_app() -> FastAPI:
         run_id: Annotated[str, Query(min_length=1, max_length=250)],
     ) -> dict[str, Any]:
         require_readable(user, dag_id, session)
-        return answers.run(session, dag_id, run_id, readable_dag_ids(user, session))
+        return answers.run(
+            session, dag_id, run_id, readable_dag_ids(user, session), visible=Visibility(user, session).manifest
+        )
 
     @app.get("/api/compare", summary="Two or more runs side by side: params, metrics, versions, ROC, artifacts")
     def compare(
@@ -92,7 +101,7 @@ def create_app() -> FastAPI:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "compare needs two or more different runs")
         for dag_id in {d for d, _ in keys}:
             require_readable(user, dag_id, session)
-        return answers.compare(session, keys)
+        return answers.compare(session, keys, visible=Visibility(user, session).manifest)
 
     @app.get("/api/artifact", summary="Stream an artifact a readable run's manifest names (preview is capped)")
     def artifact(
@@ -108,6 +117,7 @@ def create_app() -> FastAPI:
     ) -> Response:
         require_readable(user, dag_id, session)
         record = answers.artifact_record(session, dag_id, run_id, task_id, map_index, output)
+        Visibility(user, session).check_artifact(dag_id, record)
         uri = check_servable(record)
         return stream(Target(uri, str(record.get("type") or ""), record, output), mode=mode, member=member)
 
@@ -140,6 +150,11 @@ def create_app() -> FastAPI:
         if path is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such asset")
         return FileResponse(path, headers={"Cache-Control": "private, max-age=31536000, immutable"})
+
+    @app.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def unknown(rest: str, user: User) -> Response:
+        """Any other path: 404, but only to an authenticated caller (others learn nothing)."""
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found")
 
     return app
 

@@ -11,12 +11,27 @@ from urllib.parse import unquote, urlsplit
 import boto3
 import pytest
 
+from airflow_kfp import dsl
 from airflow_kfp.core.artifacts import uri_to_local_path
+from airflow_kfp.dsl import Dataset, Input, Output
 from airflow_kfp.stores.layout import TaskTry
 from airflow_kfp.stores.local import LocalArtifactStore, file_uri, file_uri_path
 from airflow_kfp.stores.s3 import S3ArtifactStore
 
 pytest_plugins = ["tests.fixtures.moto_server"]
+
+
+@dsl.component
+def write_text(text: str, out: Output[Dataset]):
+    with open(out.path, "w") as f:
+        f.write(text)
+
+
+@dsl.component
+def read_text(data: Input[Dataset]) -> str:
+    with open(data.path) as f:
+        return f.read()
+
 
 RUN_ID = "manual__2026-12-07T20:10:34.123456+00:00"
 WHERE = TaskTry("my pipeline:v2", "dag.with+odd chars", RUN_ID, "grp.train", 3, 1, "0193-ti")
@@ -79,3 +94,25 @@ def test_an_s3_uri_decodes_to_the_key_that_holds_the_bytes(
     key = unquote(parts.path.lstrip("/"))
     assert key == parts.path.lstrip("/")  # decoded or not (boto3, the AWS CLI), the same key
     assert client.get_object(Bucket=s3_bucket, Key=key)["Body"].read() == b'{"acc": 0.9}'
+
+
+def test_airflow_kfp_local_writes_to_an_s3_pipeline_root(
+    s3_bucket: str, moto_server: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """``local.init(pipeline_root="s3://...")``: a component called directly stores its output in the
+    bucket; the artifact object's URI decodes to the key, and the next component reads it from there."""
+    from airflow_kfp import local
+    from airflow_kfp.local.config import LocalExecutionConfig
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_server)
+    local.init(runner=local.SubprocessRunner(), pipeline_root=f"s3://{s3_bucket}/local")
+    try:
+        written = write_text(text="in the bucket").outputs["out"]
+        parts = urlsplit(written.uri)
+        assert parts.scheme == "s3" and parts.netloc == s3_bucket
+        client = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
+        body = client.get_object(Bucket=s3_bucket, Key=unquote(parts.path.lstrip("/")))["Body"].read()
+        assert body == b"in the bucket"
+        assert read_text(data=written).output == "in the bucket"
+    finally:
+        LocalExecutionConfig.instance = None

@@ -28,6 +28,8 @@ SCREENSHOTS = REPO / "docs" / "screenshots"
 HIDDEN_DAG = "ui-broken"
 SECRET_DAG = "ui-secret"
 """A DAG the restricted user may not read that imports the churn run's model (lineage must not show it)."""
+ISO_HIDDEN_DAG = "ui-iso-hidden"
+"""Issue 22: a DAG whose data the restricted user may not read, reached through other DAGs."""
 PASSWORDS = {"admin": "admin-pw", "restricted": "restricted-pw"}
 
 PLAIN_DAG = """
@@ -128,12 +130,16 @@ def _run_pipelines(airflow_db: Path) -> UiRuns:
     out.runs["shapes"] = runner.run_pipeline("tests.ui.pipelines:shapes", enable_caching=True)
     model_uri = out.runs["base"].manifest("train")["artifacts"]["model"]["uri"]
     # the hidden DAG runs first: where a cache hit may cross DAGs, the readable one's steps come from it
+    # (importing another DAG's stored output is an explicit choice of the importing DAG: issue 22)
     out.runs["secret"] = runner.run_pipeline(
-        "tests.ui.pipelines:reuse", conf={"model_uri": model_uri}, dag_id=SECRET_DAG
+        "tests.ui.pipelines:reuse", conf={"model_uri": model_uri}, dag_id=SECRET_DAG, import_from_dags="ui-churn"
     )
-    out.runs["reuse"] = runner.run_pipeline("tests.ui.pipelines:reuse", conf={"model_uri": model_uri})
+    out.runs["reuse"] = runner.run_pipeline(
+        "tests.ui.pipelines:reuse", conf={"model_uri": model_uri}, import_from_dags="ui-churn"
+    )
     plain = runner.load(PLAIN_DAG)
     out.runs["plain"] = runner.run(plain)
+    _run_isolation(runner, out)
     _start_run_in_progress()
     # a deleted artifact: the broken run's dataset is gone from the store, its manifest still names it
     out.runs["broken"].artifact_path("prep", "data").unlink()
@@ -143,6 +149,47 @@ def _run_pipelines(airflow_db: Path) -> UiRuns:
     data.write_bytes(bytes(reversed(data.read_bytes())))
     (out.runs["tampered"].artifact_path("bundle", "out") / "sub" / "values.csv").write_text("a,b\n6,6\n")
     return out
+
+
+def _run_isolation(runner: Any, out: UiRuns) -> None:
+    """Issue 22: the hidden DAG writes data; a readable DAG of the same shared cache scope gets a hit
+    (copied into its own run); a readable DAG whose author lets its importer read the hidden DAG's
+    outputs imports one; a readable DAG's manifest is rewritten as versions before scoping wrote a
+    hit from another DAG (naming that DAG's run and paths)."""
+    data = "tests.pipelines.isolation:secret_data"
+    out.runs["iso-hidden"] = runner.run_pipeline(data, dag_id=ISO_HIDDEN_DAG, cache_scope="ui-regions")
+    out.runs["iso-open"] = runner.run_pipeline(data, dag_id="ui-iso-open", cache_scope="ui-regions")
+    secret_uri = out.runs["iso-hidden"].manifest("write-secret")["artifacts"]["data"]["uri"]
+    out.runs["iso-import"] = runner.run_pipeline(
+        "tests.pipelines.isolation:reader",
+        conf={"uri": secret_uri},
+        dag_id="ui-iso-import",
+        import_from_dags=ISO_HIDDEN_DAG,
+    )
+    legacy = out.runs["iso-legacy"] = runner.run_pipeline(data, dag_id="ui-iso-legacy")
+    hidden = out.runs["iso-hidden"]
+    manifest = dict(hidden.manifest("write-secret"))
+    manifest["run_id"] = legacy.dag_run.run_id
+    manifest["cache"] = {
+        **manifest["cache"],
+        "hit": True,
+        "source_dag_id": ISO_HIDDEN_DAG,
+        "source_run_id": hidden.dag_run.run_id,
+        "source_task_id": "write-secret",
+        "source_map_index": -1,
+    }
+    _rewrite_manifest("ui-iso-legacy", legacy.dag_run.run_id, "write-secret", manifest)
+
+
+def _rewrite_manifest(dag_id: str, run_id: str, task_id: str, manifest: dict[str, Any]) -> None:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.scalars(
+            XComModel.get_many(run_id=run_id, dag_ids=dag_id, task_ids=task_id, key="return_value")
+        ).one()
+        row.value = XComModel.serialize_value(manifest)
 
 
 IN_PROGRESS = "manual__still-running"
@@ -184,7 +231,7 @@ def api_server(ui_runs: UiRuns, airflow_db: Path, ui_artifact_root: Path, ui_s3:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,restricted:viewer",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "KFP_UI_TEST_HIDDEN_DAGS": f"{HIDDEN_DAG},{SECRET_DAG}",
+        "KFP_UI_TEST_HIDDEN_DAGS": f"{HIDDEN_DAG},{SECRET_DAG},{ISO_HIDDEN_DAG}",
         "AIRFLOW__KFP__ARTIFACT_ROOT": str(ui_artifact_root),
         **ui_s3,
     }

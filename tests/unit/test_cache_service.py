@@ -85,9 +85,11 @@ def test_the_policy_says_why_it_is_off(tmp_path: Path) -> None:
 def test_the_key_follows_the_effective_image_and_the_cache_version() -> None:
     cache, inputs = service(), ResolvedInputs(parameters={"x": 1})
     keys = {
-        cache.key(inputs, KfpSettings()),
-        cache.key(inputs, KfpSettings(default_image="registry/ml:1")),
-        cache.key(inputs, KfpSettings(cache_version="2")),
+        cache.key(inputs, KfpSettings(), context("r")),
+        cache.key(inputs, KfpSettings(default_image="registry/ml:1"), context("r")),
+        cache.key(inputs, KfpSettings(cache_version="2"), context("r")),
     }
     assert len(keys) == 3
-    assert cache.key(inputs, KfpSettings()) == service().key(inputs, KfpSettings())  # deterministic
+    assert cache.key(inputs, KfpSettings(), context("r")) == service().key(
+        inputs, KfpSettings(), context("r")
+    )  # deterministic

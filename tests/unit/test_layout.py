@@ -78,7 +78,10 @@ def test_task_try_layout(tmp_path: Path) -> None:
     assert where.task_prefix(store) == where.prefix(store).rsplit("/", 1)[0]
     other_dag = TaskTry("p:1", "dag_b", where.run_id, where.task_id, 3, 2)
     assert other_dag.output_uri(store, "model") != where.output_uri(store, "model")
-    assert cache_entry_uri(store, "../evil", "k") == f"{store.root}/.cache/=2E.=2Fevil/k.json"
+    assert (
+        cache_entry_uri(store, "dag:../x", "p", "../evil", "k")
+        == f"{store.root}/.cache/dag=3A..=2Fx/p/=2E.=2Fevil/k.json"
+    )
 
 
 @pytest.mark.parametrize("field", ["pipeline", "dag_id", "run_id", "task_id", "output"])
