@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from tests.kubernetes.conftest import compile_dag
-from tests.kubernetes.fake_apiserver import FakeKubernetes
+from tests.kubernetes.fake import FakeKubernetes
 
 
 def test_the_pod_spec_holds_only_a_short_lived_url_to_its_task_document(
