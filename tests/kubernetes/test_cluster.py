@@ -87,3 +87,41 @@ def test_workspace_on_a_real_cluster(dag_runner: Any) -> None:
     assert run.state == "success", run.states
     assert run.manifest("put")["parameters"]["Output"] == "/kfp-workspace"
     assert run.manifest("get")["parameters"]["Output"] == "shared through the workspace"
+
+
+def test_the_chart_applies_and_a_restricted_namespace_refuses_as_the_fake_does() -> None:
+    """The chart's objects pass the real API server's validation and admission (the namespace for real,
+    the rest as a server-side dry run), and the real Pod Security refusal reads as the fake's does."""
+    import json
+
+    from kubernetes import client, config, utils
+
+    from tests.kubernetes.fake.chart import chart_values, objects
+
+    config.load_kube_config()
+    api = client.ApiClient()
+    core = client.CoreV1Api(api)
+    namespace = f"kfp-chart-{os.getpid()}"
+    docs = objects(chart_values(podNamespace=namespace, **{"namespace.create": True}))
+    core.create_namespace(next(d for d in docs if d["kind"] == "Namespace"))
+    try:
+        for obj in docs:
+            if obj["kind"] != "Namespace":
+                utils.create_from_dict(api, obj, dry_run="All")
+        unsafe = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "main", "image": "busybox", "command": ["true"]}]},
+        }
+        with pytest.raises(client.exceptions.ApiException) as real:
+            core.create_namespaced_pod(namespace, unsafe, dry_run="All")
+        message = json.loads(real.value.body)["message"]
+        assert real.value.status == 403
+        assert (
+            'pods "p" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false'
+            in message
+        )
+        assert 'seccompProfile (pod or container "main" must set securityContext.seccompProfile.type' in message
+    finally:
+        core.delete_namespace(namespace)

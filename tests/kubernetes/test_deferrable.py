@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow_kfp.operators.kubernetes import KubernetesComponentOperator
 from tests.kubernetes.conftest import object_sha256
-from tests.kubernetes.fake_apiserver import FakeKubernetes
+from tests.kubernetes.fake import FakeKubernetes
 
 
 def test_deferred_pod_frees_the_worker_and_collects_its_outputs(

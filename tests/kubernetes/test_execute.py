@@ -1,7 +1,7 @@
 """The operator's execute path in real ``dag.test()`` runs against the fake API server.
 
 Nothing in the operator, KubernetesPodOperator or the ``kubernetes`` client is patched: they talk HTTP
-to ``tests/kubernetes/fake_apiserver.py``, whose kubelet runs each pod's containers as local processes
+to ``tests/kubernetes/fake/``, whose kubelet runs each pod's containers as local processes
 against the moto S3 server, and KPO reads the result through the real exec call into its sidecar.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow_kfp.operators.kubernetes import KubernetesComponentOperator
 from tests.kubernetes.conftest import object_sha256
-from tests.kubernetes.fake_apiserver import FakeKubernetes
+from tests.kubernetes.fake import FakeKubernetes
 
 
 def _labels(pod: dict[str, Any]) -> dict[str, str]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.kubernetes.fake_apiserver import FakeKubernetes
+from tests.kubernetes.fake import FakeKubernetes
 
 SOURCE = (
     "import datetime\n"

@@ -15,7 +15,7 @@ from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.operators.kubernetes import KubernetesComponentOperator
 from tests.compat.compare import FIXTURES
 from tests.kubernetes.conftest import compile_dag
-from tests.kubernetes.fake_apiserver import FakeKubernetes
+from tests.kubernetes.fake import FakeKubernetes
 from tests.pipelines.pod_affinity import pipeline
 
 NEAR = {

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.kubernetes.fake_apiserver import FakeKubernetes
+from tests.kubernetes.fake import FakeKubernetes
 from tests.test_component_env import SECRETS, STORE_LOGIN, STORE_PASSWORD
 
 

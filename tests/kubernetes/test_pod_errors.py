@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_kfp.operators.kubernetes import KubernetesComponentOperator
-from tests.kubernetes.fake_apiserver import FakeKubernetes, Node
+from tests.kubernetes.fake import FakeKubernetes, Node
 
 
 def _record_errors(mocker: Any) -> dict[str, str]:
@@ -53,6 +53,9 @@ def test_quota_refusal_names_the_quota_and_the_request(
     dag_runner: Any, fake_k8s: FakeKubernetes, s3_root: str, mocker: Any
 ) -> None:
     fake_k8s.quota = {"limits.memory": "1Gi"}
+    # A quota on limits.memory requires every container to state one (the XCom sidecar too): the namespace's
+    # LimitRange gives containers that state none a default, as a cluster admin sets one up.
+    fake_k8s.add_limit_range([{"type": "Container", "default": {"memory": "128Mi"}}])
     errors = _record_errors(mocker)
     run = dag_runner.run_pipeline(
         "tests.pipelines.kube:unrunnable",
@@ -65,3 +68,21 @@ def test_quota_refusal_names_the_quota_and_the_request(
     assert "task 'make'" in quota and "ResourceQuota" in quota and "exceeded quota" in quota
     assert "limits.memory" in quota and "set_memory_request/limit" in quota
     assert [p["metadata"]["labels"]["task_id"] for p in fake_k8s.created] == ["from-missing-image"]
+
+
+def test_a_quota_on_limits_refuses_a_container_without_limits(
+    dag_runner: Any, fake_k8s: FakeKubernetes, s3_root: str, mocker: Any
+) -> None:
+    """No LimitRange: the quota admission refuses every container that states no memory limit."""
+    fake_k8s.quota = {"limits.memory": "64Gi"}
+    errors = _record_errors(mocker)
+    run = dag_runner.run_pipeline(
+        "tests.pipelines.kube:unrunnable",
+        runner="kubernetes",
+        artifact_root=s3_root,
+        kfp_settings={"pod_startup_timeout": "3s"},
+    )
+    assert run.states["from-missing-image"] == "failed"
+    refusal = errors["from-missing-image"]
+    assert "failed quota: compute-resources: must specify limits.memory for: " in refusal
+    assert not fake_k8s.created

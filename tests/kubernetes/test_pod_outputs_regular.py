@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.kubernetes.fake_apiserver import FakeKubernetes
+from tests.kubernetes.fake import FakeKubernetes
 
 
 def _objects(s3: Any, bucket: str, task: str) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.kubernetes.fake_apiserver import FakeKubernetes
+from tests.kubernetes.fake import FakeKubernetes
 
 
 def test_a_pod_cannot_point_the_worker_at_worker_files(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.kubernetes.conftest import object_sha256
-from tests.kubernetes.fake_apiserver import FakeKubernetes
+from tests.kubernetes.fake import FakeKubernetes
 
 WORKER = """
 import datetime, importlib.util, sys

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.kubernetes.fake_apiserver import FakeKubernetes
+from tests.kubernetes.fake import FakeKubernetes
 
 
 def _volumes(pod: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,7 @@ from typing import Any
 from airflow_kfp import load_pipeline, to_dag
 from airflow_kfp.operators.kubernetes import KubernetesComponentOperator
 from tests.compat.compare import FIXTURES
-from tests.kubernetes.fake_apiserver import FakeKubernetes
+from tests.kubernetes.fake import FakeKubernetes
 
 SOURCE = (
     "import datetime\n"

@@ -16,7 +16,7 @@ import pytest
 from airflow_kfp.runtime import transfer
 from airflow_kfp.runtime.verify import dir_digest
 from tests.kubernetes.conftest import object_sha256
-from tests.kubernetes.fake_apiserver import FakeKubernetes
+from tests.kubernetes.fake import FakeKubernetes
 
 MIB = 1024 * 1024
 

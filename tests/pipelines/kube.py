@@ -240,3 +240,33 @@ def big_tree(mib: int = 12):
     w = write_tree(mib=mib)
     read_tree(tree=w.outputs["tree"])
     write_tree_then_miss(mib=mib)
+
+
+@dsl.component
+def hog(mib: int) -> str:
+    """Touches ``mib`` MiB: past the task's memory limit the node kills it (OOMKilled)."""
+    block = bytearray(mib * 2**20)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    return "survived"
+
+
+@dsl.pipeline(name="kube-oom")
+def oom(mib: int = 512):
+    hog(mib=mib).set_memory_limit("256Mi")
+
+
+@dsl.component
+def chatty(lines: int) -> str:
+    """Prints ``lines`` numbered lines over a few seconds, so a followed log stream is open while it runs."""
+    import time
+
+    for i in range(lines):
+        print(f"chatty line {i}", flush=True)
+        time.sleep(0.05)
+    return "spoke"
+
+
+@dsl.pipeline(name="kube-chatty")
+def chatty_pipeline(lines: int = 60):
+    chatty(lines=lines)
