@@ -69,6 +69,8 @@ STAGE_IN = "kfp-stage-in"
 STAGE_OUT = "kfp-stage-out"
 ENV_CHUNK = 100_000  # bytes per variable; Linux caps one "NAME=value" string at 128 KiB
 ENV_INLINE_MAX = 256 * 1024  # larger task documents go through the artifact store (etcd caps a pod at 1.5 MiB)
+DOCUMENT_URL_MARGIN_S = 600
+"""How long after the pod startup timeout the URL of its task document still works (the pod fetches it once)."""
 log = logging.getLogger(__name__)
 MAIN_CONTAINER = "main"
 """The component's container, named as in KFP (dashboards and log queries key on it)."""
@@ -383,7 +385,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
     ) -> dict[str, Any]:
         """What the pod runs: KFP's executor input with pod paths, and its transfer plan."""
         on_volume = self._settings_check(store, settings)
-        expires = int(parse_duration(settings.presigned_url_expiry).total_seconds())
+        expires = self.url_lifetime(store, int(parse_duration(settings.presigned_url_expiry).total_seconds()))
         staged, inputs_plan = pod_staging.input_plan(store, inputs, expires, on_volume)
         types = task_document.output_types(self.component_spec)
         part_size = int(memory_bytes(settings.multipart_part_size))
@@ -437,10 +439,38 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         self.apply_runtime_resources(settings)
         doc = self.task_document(context, inputs, output_uris, store, settings)
         env = encode_task(doc, ENV_CHUNK)
-        if sum(len(v) for v in env.values()) > ENV_INLINE_MAX:
+        if pod_staging.is_s3(store) or sum(len(v) for v in env.values()) > ENV_INLINE_MAX:
+            # On S3 the document holds presigned URLs: never in the pod's spec (anyone who may get pods,
+            # and the API audit log, would read them). The spec holds only a short-lived URL to it.
             env = self._task_document_in_store(context, doc, store, settings)
         self._kfp_run_env = {RUNTIME_ENV: runtime_zip_b64(), **env}
         self.pod_request_obj = None  # built by KPO with the new environment
+
+    def url_lifetime(self, store: ArtifactStore, wanted_s: int) -> int:
+        """``wanted_s``, capped at the remaining lifetime of the credentials that sign the URLs (a 12 h
+        URL signed with 1 h IRSA/assumed-role credentials dies after 1 h), logged when capped."""
+        remaining = getattr(store, "signing_lifetime", lambda: None)()
+        if remaining is None or remaining >= wanted_s:
+            return wanted_s
+        capped = max(1, int(remaining))
+        self.log.warning(
+            "Presigned URLs last %d s, not %d s: the credentials that sign them expire then (temporary "
+            "credentials: IRSA, an assumed role). Give the role a longer session (or use long-lived "
+            "credentials for the store connection) if pods run longer.",
+            capped,
+            wanted_s,
+        )
+        return capped
+
+    def _drop_task_document(self, context: Mapping[str, Any], store: ArtifactStore) -> None:
+        """Once the pod has finished, its task document (and the presigned URLs in it) is removed."""
+        if not pod_staging.is_s3(store):
+            return
+        uri = self._task_document_uri(context, store)
+        try:
+            store.delete(uri)
+        except Exception as exc:  # the URLs in it expire anyway; the result matters more
+            self.log.warning("Could not remove the task document %s: %s", uri, exc)
 
     def _task_document_uri(self, context: Mapping[str, Any], store: ArtifactStore) -> str:
         return f"{self.output_prefix(context, store)}/.kfp-task-document"
@@ -454,9 +484,9 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         local = store.local_path(uri) if settings.artifact_volume_claim else None
         if local is not None:
             url = local.as_uri()
-        else:
-            expires = int(parse_duration(settings.presigned_url_expiry).total_seconds())
-            url = str(store.presigned_url(uri, "GET", expires))
+        else:  # long enough for the pod to start and fetch it once (a slower start fails the task anyway)
+            startup = int(parse_duration(settings.pod_startup_timeout).total_seconds())
+            url = str(store.presigned_url(uri, "GET", self.url_lifetime(store, startup + DOCUMENT_URL_MARGIN_S)))
         self.log.info("The task document (%d bytes compressed) is passed as %s", len(blob), uri)
         return {TASK_URL_ENV: url, TASK_SHA_ENV: hashlib.sha256(blob).hexdigest()}
 
@@ -469,16 +499,20 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         settings: KfpSettings,
     ) -> RunResult:
         result = self._kfp_reentry_result
-        if result is None:
+        if result is not None:
+            self._drop_task_document(context, store)  # the deferred pod came back: it is done
+        else:
             self.prepare_pod(context, inputs, output_uris, store, settings)
             self._kfp_running = True
             try:
                 result = KubernetesPodOperator.execute(self, context)  # type: ignore[arg-type]
+                self._drop_task_document(context, store)
             except AirflowSkipException:
                 self._abort_uploads(output_uris, store)
                 raise
             except AirflowException as exc:
                 self._abort_uploads(output_uris, store)
+                self._drop_task_document(context, store)
                 raise ComponentFailedError(self._failure_message(exc, self.remote_pod)) from None
             except ApiException as exc:
                 self._abort_uploads(output_uris, store)
