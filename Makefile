@@ -95,7 +95,7 @@ test: lint typecheck docs suite suite-oldest
 # Recompile the compatibility suite's pipelines with the real kfp SDK (in its own venv) and record what
 # kfp.local produces for them: tests/compat/fixtures. Needs PyPI the first time.
 compat-refresh: venv
-	$(BIN)/python -m tests.compat.refresh
+	$(BIN)/python -m tools.compat.refresh
 
 bench: venv
 	$(BIN)/python -m bench

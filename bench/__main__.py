@@ -27,7 +27,8 @@ from typing import Any
 from bench import record
 from bench._common import Figure, machine, not_available, python_env, uptime
 
-SECTIONS = ("e2e", "realistic", "fanout", "parse", "compile", "artifacts")
+SECTIONS = ("e2e", "realistic", "fanout", "parse", "compile", "artifacts", "deployment")
+DEFAULT_SECTIONS = SECTIONS[:-1]  # the real deployment (minutes, PostgreSQL, Redis) runs only when asked
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,20 @@ class Sizes:
     fanout_reps: int  # a 1,000-item run takes minutes: fewer repetitions than the rest
     realistic_rows: int = 200_000
     realistic_reps: int | None = None  # None: ``reps``; --quick runs fewer of its multi-second cold runs
+    deploy_reps: int = 3  # batches per side on the real deployment
+    deploy_runs: int = 10  # concurrent runs per batch
+    deploy_steps: int = 10
+    deploy_items: int = 1000
 
     @classmethod
     def pick(cls, quick: bool, reps: int | None) -> Sizes:
         if quick:
-            return cls(reps or 3, 5, 20, 50, 100, 1000, 64, reps or 3, reps or 3, 20_000, reps or 2)
-        return cls(reps or 5, 10, 1000, 200, 200, 2000, 1024, min(reps or 5, 3), min(reps or 5, 3))
+            return cls(
+                reps or 3, 5, 20, 50, 100, 1000, 64, reps or 3, reps or 3, 20_000, reps or 2, reps or 2, 3, 3, 20
+            )
+        return cls(
+            reps or 5, 10, 1000, 200, 200, 2000, 1024, min(reps or 5, 3), min(reps or 5, 3), deploy_reps=reps or 3
+        )
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
@@ -58,7 +67,16 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 repetitions (~3 min)")
     parser.add_argument("--reps", type=int, help="repetitions per side (default 5, --quick 3)")
     parser.add_argument("--profile", action="store_true", help="also cProfile the slower sides")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma list of {', '.join(SECTIONS)}")
+    parser.add_argument(
+        "--only",
+        default=",".join(DEFAULT_SECTIONS),
+        help=f"comma list of {', '.join(SECTIONS)} (default: all but deployment)",
+    )
+    parser.add_argument(
+        "--executors",
+        default="LocalExecutor,CeleryExecutor",
+        help="deployment: which executors to deploy (comma list)",
+    )
     parser.add_argument("--fanout-items", type=int, help="override the ParallelFor size")
     parser.add_argument("--artifact-mib", type=int, help="override the artifact size")
     parser.add_argument("--out", type=Path, help="where to write the record (default: see above)")
@@ -135,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         timings[name] = round(time.perf_counter() - start, 1)
         print(f"  ({timings[name]:.0f} s; {uptime()})", flush=True)
 
-    from bench import artifacts, compile_scaling, e2e, fanout, parse, realistic
+    from bench import artifacts, compile_scaling, deployment, e2e, fanout, parse, realistic
 
     sections: dict[str, Callable[[], Figure | list[Figure]]] = {
         "e2e": lambda: e2e.run(root, reps=sizes.reps, steps=sizes.steps, profile=args.profile),
@@ -146,6 +164,14 @@ def main(argv: list[str] | None = None) -> int:
             root, reps=sizes.reps, small=sizes.compile_small, large=sizes.compile_large, profile=args.profile
         ),
         "artifacts": lambda: artifacts.run(size_mib=sizes.artifact_mib, reps=sizes.artifact_reps),
+        "deployment": lambda: deployment.run(
+            root,
+            reps=sizes.deploy_reps,
+            runs=sizes.deploy_runs,
+            steps=sizes.deploy_steps,
+            items=sizes.deploy_items,
+            executors=tuple(e.strip() for e in args.executors.split(",") if e.strip()),
+        ),
     }
     try:
         for name in only:
@@ -165,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         f"median = only at the median; total {total:.0f} s"
     )
     out = args.out or (record.QUICK_JSON if args.quick else record.FIGURES_JSON)
-    previous = record.load(out) if out.exists() and len(only) < len(SECTIONS) else None
+    previous = record.load(out) if out.exists() and set(only) != set(SECTIONS) else None
     record.save(record.merge(previous, run, figures, replace_all=previous is None), out)
     print(f"wrote {out}" + ("; now run python -m bench.report" if out == record.FIGURES_JSON else ""))
     return 0

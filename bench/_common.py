@@ -47,6 +47,7 @@ class Figure:
     details: dict[str, Any] = field(default_factory=dict)
     note: str = ""
     error: str = ""  # set when the figure could not be measured
+    difference: bool = False  # the figure is A - B (seconds beyond), not A / B
 
     @property
     def reps(self) -> int:
@@ -54,6 +55,9 @@ class Figure:
 
     @property
     def ratios(self) -> list[float]:
+        """Per repetition: A/B, or A-B for a ``difference`` figure."""
+        if self.difference:
+            return [a - b for a, b in zip(self.num_runs, self.den_runs, strict=False)]
         return [a / b for a, b in zip(self.num_runs, self.den_runs, strict=False) if b]
 
     @property

@@ -32,6 +32,13 @@ ORDER = (
     "cached_vs_cold",
     "realistic_example_cached_vs_cold",
     "kfp_local_cached_vs_cold",
+    "celery_s3_task_overhead_s",
+    "localexecutor_hit_vs_noop",
+    "task_cpu_vs_task",
+    "task_process_memory_vs_task",
+    "localexecutor_e2e_vs_airflow",
+    "celery_s3_e2e_vs_airflow",
+    "localexecutor_fanout_vs_mapped",
 )
 
 

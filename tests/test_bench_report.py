@@ -20,6 +20,21 @@ def test_readme_table_is_generated_from_figures_json() -> None:
     assert report.splice(readme, report.render(data)) == readme, "run `python -m bench.report` and commit README.md"
 
 
+def test_docs_page_table_is_generated_from_figures_json() -> None:
+    data = record.load(record.FIGURES_JSON)
+    page = report.DOCS.read_text()
+    wanted = report.splice(page, report.render(data))
+    assert wanted == page, "run `python -m bench.report` and commit docs/benchmarks.md"
+
+
+def test_a_difference_figure_is_seconds_beyond_its_baseline() -> None:
+    fig = Figure(key="overhead", title="t", target=0.2, numerator="a", denominator="b", difference=True)
+    fig.num_runs, fig.den_runs = [1.1, 0.6, 0.5], [0.4, 0.45, 0.4]
+    assert fig.ratios == pytest.approx([0.7, 0.15, 0.1])
+    assert fig.verdict == "median"
+    assert "≤ +0.2 s" in report.render({"figures": [fig.to_json()], "runs": []})
+
+
 def test_figures_json_keeps_every_repetition_and_the_machine() -> None:
     data = record.load(record.FIGURES_JSON)
     assert data["runs"], "no run recorded"
@@ -43,7 +58,7 @@ def test_figures_json_keeps_every_repetition_and_the_machine() -> None:
         if figure.error:
             continue
         # a 1,000-item fan-out run takes minutes per side: fewer repetitions are recorded for it
-        least = 1 if row["key"] == "parallel_for_vs_mapped" else 3
+        least = 1 if row["key"] in ("parallel_for_vs_mapped", "localexecutor_fanout_vs_mapped") else 3
         assert figure.reps >= least and len(figure.num_runs) == len(figure.den_runs), row["key"]
         assert row["spread"] == figure.spread() and row["holds"] == figure.holds(), row["key"]
 

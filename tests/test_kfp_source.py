@@ -284,6 +284,12 @@ def test_pipeline_outputs_are_checked_like_task_arguments():
 def test_after_a_task_in_a_loop_waits_for_every_iteration(dag_runner):
     from airflow.utils.session import create_session
 
+    from airflow_kfp.planning.planner import plan_pipeline
+    from tests.pipelines.kfp_source import after_loop
+
+    plan = plan_pipeline(after_loop.spec)  # the order is the plan's edges, not a race a sleep would tip
+    assert plan.task("print-op-3").upstream == ("for-loop-1",)
+    assert plan.task("for-loop-3.print-op-4").upstream == ("for-loop-1",)
     result = dag_runner.run_pipeline(f"{P}:after_loop")
     assert result.state == "success", result.states
     assert result.states[("for-loop-1.condition-2.print-op-2", 1)] == "skipped"  # item 2: branch not taken

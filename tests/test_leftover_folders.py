@@ -21,6 +21,7 @@ def test_the_next_local_task_sweeps_a_killed_tasks_folder(
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # this test's temp dir only
     monkeypatch.setattr(workdirs, "_swept", False)
+    monkeypatch.setattr(workdirs, "GRACE_S", 0.0)  # the killed task's folder is seconds old here
     dead = subprocess.Popen([sys.executable, "-c", HOLD, str(scratch)], stdout=subprocess.PIPE, text=True)
     live = subprocess.Popen([sys.executable, "-c", HOLD, str(scratch)], stdout=subprocess.PIPE, text=True)
     try:

@@ -150,18 +150,47 @@ def run_spec(spec: PipelineSpec, arguments: Mapping[str, Any], what: str | None 
 def run(component: BaseComponent, arguments: Mapping[str, Any]) -> LocalTask:
     """Run ``component`` (a component, or a pipeline) with ``arguments`` under the session's config."""
     from airflow_kfp.dsl.pipeline import Pipeline, component_pipeline
+
+    is_pipeline = isinstance(component, Pipeline)
+    spec = component.spec if is_pipeline else component_pipeline(component)  # type: ignore[attr-defined]
+    outputs = spec.output_specs if is_pipeline else component.component_spec.outputs
+    return _run(spec, arguments, "pipeline" if is_pipeline else "component", {o.name: o.kind for o in outputs})
+
+
+def run_importer(uri: str, artifact_class: Any, reimport: bool, metadata: Mapping[str, Any] | None) -> LocalTask:
+    """``dsl.importer(...)`` called outside a pipeline: the one-task pipeline of the importer, run now."""
+    from airflow_kfp.dsl.importer_node import OUTPUT, importer
+    from airflow_kfp.dsl.pipeline_context import PipelineBuilder
+    from airflow_kfp.spec.model import ARTIFACT, OutputSpec, TaskOutputArgument
+    from airflow_kfp.spec.validate import validate_pipeline
+
+    builder = PipelineBuilder("importer")
+    with builder:
+        task = importer(
+            artifact_uri=uri, artifact_class=artifact_class, reimport=reimport, metadata=dict(metadata or {})
+        )
+    spec = validate_pipeline(
+        builder.spec(
+            description="dsl.importer, run locally",
+            inputs=[],
+            outputs={OUTPUT: TaskOutputArgument(task=task.name, output=OUTPUT)},
+            output_specs=[OutputSpec(name=OUTPUT, kind=ARTIFACT, type=artifact_class.schema_title)],
+        )
+    )
+    return _run(spec, {}, "importer", {OUTPUT: ARTIFACT})
+
+
+def _run(spec: PipelineSpec, arguments: Mapping[str, Any], kind: str, kinds: Mapping[str, str]) -> LocalTask:
     from airflow_kfp.spec.model import ARTIFACT
 
     config = LocalExecutionConfig.validate()
-    is_pipeline = isinstance(component, Pipeline)
-    spec = component.spec if is_pipeline else component_pipeline(component)  # type: ignore[attr-defined]
-    what = f"{'pipeline' if is_pipeline else 'component'} '{spec.name}'"
+    what = f"{kind} '{spec.name}'"
     result, scheduler, plan = run_spec(spec, arguments, what)
     if result.state != "success":
         failed = result.failed_tasks()
         first = next(iter(result.errors.values()), None)
         detail = f": {first}" if first is not None else ""
-        if is_pipeline:
+        if kind == "pipeline":
             msg = f"Pipeline '{spec.name}' finished with status FAILURE. Inner task failed: {', '.join(failed)}{detail}"
         else:
             msg = f"Task '{spec.name}' finished with status FAILURE{detail}"
@@ -170,9 +199,6 @@ def run(component: BaseComponent, arguments: Mapping[str, Any]) -> LocalTask:
         log.error(msg)
         return LocalTask(spec.name, dict(arguments), {}, result)
     log.info("%s finished with status SUCCESS", what[0].upper() + what[1:])
-    kinds = {o.name: o.kind for o in spec.output_specs}
-    if not is_pipeline:
-        kinds = {o.name: o.kind for o in component.component_spec.outputs}
     outputs = _outputs(plan, scheduler, kinds)
     result.outputs = outputs
     values = {

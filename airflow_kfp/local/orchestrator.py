@@ -289,7 +289,6 @@ class _Scheduler:
             self.states[key] = decided
             return
         retries = planned.retry.retries if planned.retry is not None else 0
-        delay = planned.retry.retry_delay.total_seconds() if planned.retry is not None else 0.0
         for try_number in range(1, retries + 2):
             ti = LocalTaskInstance(self, planned.task_id, map_index, try_number)
             try:
@@ -303,11 +302,7 @@ class _Scheduler:
                 retry = try_number <= retries and not _is_fail_now(exc)
                 self._log_failure(planned, map_index, try_number, exc, retry)
                 if retry:
-                    time.sleep(
-                        min(delay * (planned.retry.retry_exponential_backoff or 1) ** (try_number - 1), 60.0)
-                        if planned.retry is not None
-                        else 0
-                    )
+                    time.sleep(_retry_delay(planned, try_number))
                     continue
                 self.states[key] = FAILED
                 self.result.errors[self._result_key(planned, map_index)] = exc
@@ -373,6 +368,16 @@ def _execute(operator: Any, context: dict[str, Any]) -> Any:
     except ImportError:  # pragma: no cover - older task SDKs have no safeguard
         return operator.execute(context)
     return operator.execute(context, **{f"{type(operator).__name__}__sentinel": ExecutorSafeguard.sentinel_value})
+
+
+def _retry_delay(planned: TaskPlan, try_number: int) -> float:
+    """Seconds before the next try, as ``set_retry`` asks (KFP: backoff_duration times backoff_factor per
+    try, at most backoff_max_duration); the IR's default backoff is 0s, so usually none."""
+    retry = planned.retry
+    if retry is None:
+        return 0.0
+    delay = retry.retry_delay.total_seconds() * (retry.retry_exponential_backoff or 1) ** (try_number - 1)
+    return min(delay, retry.max_retry_delay.total_seconds())
 
 
 def _is_skip(exc: BaseException) -> bool:

@@ -61,6 +61,7 @@ class BindingResolver:
         self.where = where
         self._placeholders = placeholders
         self._placeholder_values: Mapping[str, str] | None = None
+        self._manifests: dict[tuple[str, int], Any] = {}
 
     # -- XCom --------------------------------------------------------------------------------
     def manifest(
@@ -74,7 +75,11 @@ class BindingResolver:
         if index_from is not None:
             key, group = index_from
             map_index = int(self.external_arguments[key]["indexes"][group])
-        value = ti.xcom_pull(task_ids=task_id, key="return_value", map_indexes=map_index)
+        if (task_id, map_index) not in self._manifests:  # one execution-API round trip per producer, not per input
+            self._manifests[task_id, map_index] = ti.xcom_pull(
+                task_ids=task_id, key="return_value", map_indexes=map_index
+            )
+        value = self._manifests[task_id, map_index]
         return value if isinstance(value, dict) else None
 
     def _output(

@@ -131,16 +131,15 @@ def refresh(session: Session, index: LineageIndex = _INDEX) -> LineageIndex:
             query = query.where(XComModel.timestamp >= index.seen_until)
         newest = index.seen_until
         for dag_id, run_id, dag_run_id, task_id, map_index, stamp, value in session.execute(query):
-            value = _json(value)
             if newest is None or (stamp is not None and stamp > newest):
                 newest = stamp
-            if not is_manifest(value):
-                continue
             key = (str(dag_id), str(run_id), str(task_id), int(map_index))
             known = index.steps.get(key)
             if known is not None and known.stamp == stamp:
-                continue
-            index.add(entry_of(key, int(dag_run_id), stamp, value))
+                continue  # read before (the rows of the last instant come again): not decoded again
+            value = _json(value)
+            if is_manifest(value):
+                index.add(entry_of(key, int(dag_run_id), stamp, value))
         index.seen_until = newest
     return index
 

@@ -6,8 +6,11 @@ botocore's own ``before-send`` event, exactly where a cut network would fail a r
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -120,12 +123,36 @@ def test_a_directory_at_the_cache_entry_path_is_named_not_blamed_on_a_concurrent
         index.write_entry(store, uri, entry)
 
 
+def _without_permission_override() -> None:
+    """Drop CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from the bounding set before exec, so a process
+    started as root honours permission bits as any user does (CI runs as root)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH (linux/capability.h)
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
 def test_local_root_that_cannot_be_written_is_refused(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root ignores directory permissions")
     (tmp_path / "ro").mkdir(mode=0o500)
-    with pytest.raises(ArtifactAccessDeniedError, match="not writable"):
-        LocalArtifactStore(tmp_path / "ro").check_usable("x")
+    if os.geteuid() != 0:
+        with pytest.raises(ArtifactAccessDeniedError, match="not writable"):
+            LocalArtifactStore(tmp_path / "ro").check_usable("x")
+        return
+    check = (
+        "import sys; from airflow_kfp.stores.artifact_store import ArtifactAccessDeniedError; "
+        "from airflow_kfp.stores.local import LocalArtifactStore\n"
+        "try:\n    LocalArtifactStore(sys.argv[1]).check_usable('x')\n"
+        "except ArtifactAccessDeniedError as exc:\n    print(exc)\nelse:\n    sys.exit('not refused')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", check, str(tmp_path / "ro")],
+        preexec_fn=_without_permission_override,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "not writable" in result.stdout
 
 
 class Cut:

@@ -12,9 +12,9 @@ import pytest
 from kubernetes.client import ApiClient
 
 from airflow_kfp import dsl, kubernetes, load_pipeline
+from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.operators.kubernetes import STAGE_IN, KubernetesComponentOperator
 from airflow_kfp.runtime.pod import make_home
-from airflow_kfp.spec.validate import PipelineDefinitionError
 from tests.kubernetes.conftest import compile_dag
 from tests.kubernetes.test_pod_spec import _restricted_violations
 from tests.pipelines import kube

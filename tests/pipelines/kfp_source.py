@@ -328,9 +328,6 @@ def returns(force: str = "heads", model_ids: str = "s1,s2,s3"):
 # -- 6. .after(task_in_a_ParallelFor) from outside the loop --------------------------------------------------
 @dsl.component
 def print_op(message: str) -> str:
-    import time
-
-    time.sleep(0.3 if message.endswith("1") else 0)
     return message
 
 

@@ -449,3 +449,14 @@ def test_roots_kfp_local_can_move_are_refused_not_ignored(tmp_path: Path) -> Non
     with pytest.raises(ValueError, match="kfp/volumes"):
         local.init(runner=local.SubprocessRunner(), workspace_root=str(tmp_path / "ws"))
     assert LocalExecutionConfig.instance is None
+
+
+def test_importer_called_directly_records_the_artifact(session: Path, tmp_path: Path) -> None:
+    (tmp_path / "given.csv").write_text("a,b\n1,2\n")
+    imported = dsl.importer(artifact_uri=str(tmp_path / "given.csv"), artifact_class=Dataset, metadata={"k": 1})
+    artifact = imported.output
+    assert isinstance(artifact, Dataset) and artifact.metadata == {"k": 1}
+    assert Path(artifact.path).read_text() == "a,b\n1,2\n"
+    assert count_rows(data=artifact).output == 2
+    with pytest.raises(RuntimeError, match="does not exist"):
+        dsl.importer(artifact_uri=str(tmp_path / "missing.csv"), artifact_class=Dataset)

@@ -31,6 +31,12 @@ log = logging.getLogger(__name__)
 
 OWNER = ".kfp-owner"
 UNCLAIMED_AGE_S = 24 * 3600.0  # a folder with no owner file is left alone for this long
+GRACE_S = 120.0
+"""A folder changed this recently is left alone: a finished task hands its folder to the fork server,
+which removes it while idle, off every task's path (a sweep must not do that work on one)."""
+SWEEP_INTERVAL_S = 600.0
+"""At most one sweep per user and temp dir this often (a stamp file's mtime): a sweep lists the temp
+dir, and under the real executor every task is a new process (issue 29 profile)."""
 
 
 class Workdir:
@@ -65,19 +71,26 @@ _swept = False
 
 
 def sweep_once(base: str | None = None) -> None:
-    """:func:`sweep`, once per process (a task process runs one task; a long-lived one sweeps at start)."""
+    """:func:`sweep`, at most once per process and once per :data:`SWEEP_INTERVAL_S` on the host."""
     global _swept
     if _swept:
         return
     _swept = True
     try:
+        stamp = Path(base or tempfile.gettempdir()) / f".airflow-kfp-sweep-{os.getuid()}"
+        with contextlib.suppress(FileNotFoundError):
+            if time.time() - stamp.stat().st_mtime < SWEEP_INTERVAL_S:
+                return
+        stamp.touch()
         sweep(base)
     except Exception:  # a sweep must never fail a task
         log.warning("could not sweep leftover working folders", exc_info=True)
 
 
-def sweep(base: str | None = None, *, now: Callable[[], float] = time.time) -> list[Path]:
-    """Remove the ``kfp-*`` folders under ``base`` whose owner is gone; returns what was removed."""
+def sweep(base: str | None = None, *, now: Callable[[], float] = time.time, grace_s: float | None = None) -> list[Path]:
+    """Remove the ``kfp-*`` folders under ``base`` whose owner is gone (and that have not changed for
+    ``grace_s``, default :data:`GRACE_S`); returns what was removed."""
+    grace = GRACE_S if grace_s is None else grace_s
     root = Path(base or tempfile.gettempdir())
     removed: list[Path] = []
     try:
@@ -94,6 +107,8 @@ def sweep(base: str | None = None, *, now: Callable[[], float] = time.time) -> l
             continue
         if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid:
             continue  # never a link, never another user's folder
+        if now() - st.st_mtime < grace:
+            continue
         path = Path(entry.path)
         if _remove_if_abandoned(path, st.st_mtime, now()):
             removed.append(path)

@@ -1,7 +1,7 @@
 """Scan KFP's own pipelines through airflow-kfp (a dev tool, not part of CI).
 
-    .venv/bin/python -m tests.compat.scan KFP [--verbose] [--json OUT]
-    .venv/bin/python -m tests.compat.scan KFP --run [--kfp-python bench/.kfp-venv/bin/python]
+    .venv/bin/python -m tools.compat.scan KFP [--verbose] [--json OUT]
+    .venv/bin/python -m tools.compat.scan KFP --run [--kfp-python bench/.kfp-venv/bin/python]
 
 ``KFP`` is a checkout of github.com/kubeflow/pipelines, or its bare git directory (then the needed
 folders are extracted from ``HEAD`` into a temporary folder). Every Python file of KFP's SDK test
@@ -418,7 +418,7 @@ def airflow_phase(root: Path, records: dict[str, Any], cache: Path, jobs: int) -
     for i, chunk in enumerate(_chunks(runnable, jobs)):
         home = work / f"home-{i}"
         shutil.copytree(template, home)
-        command = [sys.executable, "-m", "tests.compat.scan", str(root), "--run-worker", str(work / f"out-{i}.jsonl")]
+        command = [sys.executable, "-m", "tools.compat.scan", str(root), "--run-worker", str(work / f"out-{i}.jsonl")]
         commands.append(([*command, *chunk], {**os.environ, **_airflow_env(home)}, work / f"worker-{i}.log"))
     _parallel(commands)
     outcomes: list[RunOutcome] = []
@@ -534,7 +534,7 @@ def _dag_source(kind: str, dag_id: str, path: str, name: str, compiled: str) -> 
         "import datetime\n"
         "from airflow_kfp import to_dag\n"
         "from airflow_kfp.kfp_yaml import load_pipeline\n"
-        "from tests.compat.scan import load_ported\n"
+        "from tools.compat.scan import load_ported\n"
         f"dag = to_dag({target}, dag_id={dag_id!r}, start_date=datetime.datetime(2024, 1, 1))\n"
     )
 

@@ -1,7 +1,7 @@
 """Runs INSIDE the kfp virtual environment (never the project's): compile one compat pipeline with
 the real kfp compiler and run it with ``kfp.local`` to record what KFP produces, task by task.
 
-    <kfp-venv>/bin/python tests/compat/kfp_worker.py NAME OUT_DIR
+    <kfp-venv>/bin/python tools/compat/kfp_worker.py NAME OUT_DIR
 
 Writes ``OUT_DIR/NAME.yaml`` (the compiled pipeline) and ``OUT_DIR/NAME.expected.json``: the run
 state, and per task its status and outputs (parameter values; artifact metadata and file contents).

@@ -5,7 +5,7 @@ Runs in the project's environment but never imports kfp: it creates (or reuses) 
 virtual environment of ``bench/kfp_venv.py``, adds kfp-kubernetes to it, and runs
 ``kfp_worker.py`` there once per pipeline in ``tests/compat/pipelines`` (or the names given):
 
-    python -m tests.compat.refresh [NAME ...]
+    python -m tools.compat.refresh [NAME ...]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
+COMPAT = REPO / "tests" / "compat"
 KFP_KUBERNETES_VERSION = "2.17.0"
 NOTEBOOK_PACKAGES = ["nbclient>=0.10,<1", "ipykernel>=6,<7", "jupyter_client>=7,<9"]
 """KFP's default packages of a notebook component."""
@@ -42,12 +43,12 @@ def kfp_python() -> Path:
 
 def main(argv: list[str]) -> int:
     python = kfp_python()
-    names = argv or sorted(p.stem for p in (HERE / "pipelines").glob("*.py") if not p.stem.startswith("_"))
+    names = argv or sorted(p.stem for p in (COMPAT / "pipelines").glob("*.py") if not p.stem.startswith("_"))
     failed = []
     for name in names:
         print(f"compat: {name}", flush=True)
         result = subprocess.run(
-            [str(python), str(HERE / "kfp_worker.py"), name, str(HERE / "fixtures")],
+            [str(python), str(HERE / "kfp_worker.py"), name, str(COMPAT / "fixtures")],
             cwd=REPO,
             capture_output=True,
             text=True,

@@ -1,6 +1,6 @@
 """Runs INSIDE the kfp virtual environment (never the project's): the KFP half of ``scan --run``.
 
-    <kfp-venv>/bin/python tests/compat/kfp_scan_worker.py CACHE ROOT FILE [FILE ...]
+    <kfp-venv>/bin/python tools/compat/kfp_scan_worker.py CACHE ROOT FILE [FILE ...]
 
 For each KFP file (its path relative to ``ROOT``), imported unported, every pipeline it defines (or,
 with none, every component: KFP runs a bare component as a one-task pipeline) is compiled by kfp and,
