@@ -5,22 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.kubernetes.fake import FakeKubernetes
-from tests.kubernetes.fake.kubelet import ENFORCES_PERMISSIONS
 
 
 def _volumes(pod: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {v["name"]: v for v in pod["spec"].get("volumes") or []}
 
 
-@pytest.mark.xfail(
-    ENFORCES_PERMISSIONS,
-    strict=True,
-    reason="issue 27 (k8s-pods): the pod writes to a claim's fresh, root-owned volume without fsGroup; remove this "
-    "marker with the fix",
-)
 def test_names_from_inputs_and_outputs_reach_the_pods(dag_runner: Any, fake_k8s: FakeKubernetes, s3_root: str) -> None:
     fake_k8s.secrets["vault"] = {"password": "pw-from-the-secret"}
     fake_k8s.add_claim("team-a-data")  # a claim the team made beforehand (a pod naming a missing one stays Pending)
