@@ -244,6 +244,8 @@ class Deployment:
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
                 "AIRFLOW__API_AUTH__JWT_SECRET": "bench-secret-not-for-production",
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+                # a loaded machine answers the execution API slowly; the default 5 s fails tasks there
+                "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__KFP__ARTIFACT_ROOT": "s3://bench-artifacts/runs",
                 "AIRFLOW__KFP__ARTIFACT_CONN_ID": "bench_s3",

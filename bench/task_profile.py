@@ -61,10 +61,10 @@ def summarise(paths: list[Path]) -> tuple[Counter[str], int]:
 def main(argv: list[str] | None = None) -> int:
     paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])]
     counts, total = summarise(paths)
-    print(f"{'group':<36} {'samples':>8} {'share':>6}")
+    print(f"{'group':<52} {'samples':>8} {'share':>6}")
     for name, n in counts.most_common():
-        print(f"{name:<36} {n:>8} {n / max(1, total):>6.1%}")
-    print(f"{'task processes, all':<36} {total:>8}")
+        print(f"{name:<52} {n:>8} {n / max(1, total):>6.1%}")
+    print(f"{'task processes, all':<52} {total:>8}")
     return 0
 
 
