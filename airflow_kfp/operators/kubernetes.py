@@ -33,6 +33,7 @@ from kubernetes.client.exceptions import ApiException
 
 from airflow_kfp.bindings import Binding, Gate
 from airflow_kfp.config import KfpSettings, Runner, load_settings
+from airflow_kfp.core.task_document import TaskDocument
 from airflow_kfp.errors import ComponentFailedError, PipelineDefinitionError
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
@@ -44,7 +45,6 @@ from airflow_kfp.runners.pod import spec as pod_spec
 from airflow_kfp.runners.pod import staging as pod_staging
 from airflow_kfp.runners.pod.bundle import runtime_zip_b64
 from airflow_kfp.runners.pod.spec import model
-from airflow_kfp.runtime.limits import TASK_KEY as MAX_PARAMETER_BYTES
 from airflow_kfp.runtime.pod import (
     BOOTSTRAP,
     CONTAINER_WRAPPER,
@@ -382,7 +382,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         output_uris: dict[str, str],
         store: ArtifactStore,
         settings: KfpSettings,
-    ) -> dict[str, Any]:
+    ) -> TaskDocument:
         """What the pod runs: KFP's executor input with pod paths, and its transfer plan."""
         on_volume = self._settings_check(store, settings)
         expires = self.url_lifetime(store, int(parse_duration(settings.presigned_url_expiry).total_seconds()))
@@ -390,19 +390,22 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         types = task_document.output_types(self.component_spec)
         part_size = int(memory_bytes(settings.multipart_part_size))
         outputs, outputs_plan = pod_staging.output_plan(store, output_uris, types, expires, on_volume, part_size)
-        param_files = task_document.output_parameter_files(self.component_spec, f"{POD_WORKDIR}/outputs/parameters")
         impl = self.component_spec.implementation
-        return {
-            "component": task_document.runtime_component(self.component_spec, self.task_spec),
-            "executor_input": task_document.executor_input(
-                inputs.parameters, staged, outputs, param_files, f"{POD_WORKDIR}/executor_output.json"
-            ),
-            "context": self.launcher_context(context, store),
-            "install_packages": bool(getattr(impl, "packages_to_install", None)),
-            "pip_target": f"{POD_WORKDIR}/site-packages",
-            MAX_PARAMETER_BYTES: settings.output_parameter_limit(),
-            "pod": {"inputs": inputs_plan, "outputs": outputs_plan},
-        }
+        document = task_document.task_document(
+            self.component_spec,
+            self.task_spec,
+            inputs.parameters,
+            staged,
+            outputs,
+            f"{POD_WORKDIR}/outputs/parameters",
+            f"{POD_WORKDIR}/executor_output.json",
+            context=self.launcher_context(context, store),
+            install_packages=bool(getattr(impl, "packages_to_install", None)),  # a pod starts from its image
+            pip_target=f"{POD_WORKDIR}/site-packages",
+            max_parameter_bytes=settings.output_parameter_limit(),
+        )
+        document["pod"] = {"inputs": inputs_plan, "outputs": outputs_plan}
+        return document
 
     def apply_runtime_resources(self, settings: KfpSettings) -> None:
         """(dslgaps, issue 14) Settings given as pipeline inputs or task outputs (``set_cpu_limit(task.output)``,
@@ -476,7 +479,7 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         return f"{self.output_prefix(context, store)}/.kfp-task-document"
 
     def _task_document_in_store(
-        self, context: Mapping[str, Any], doc: dict[str, Any], store: ArtifactStore, settings: KfpSettings
+        self, context: Mapping[str, Any], doc: TaskDocument, store: ArtifactStore, settings: KfpSettings
     ) -> dict[str, str]:
         blob = pack_task(doc)
         uri = self._task_document_uri(context, store)

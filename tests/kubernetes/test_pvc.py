@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.kubernetes.fake import FakeKubernetes
+from tests.kubernetes.fake.kubelet import ENFORCES_PERMISSIONS
 
 
 def _claims(cluster: FakeKubernetes) -> dict[str, dict[str, Any]]:
@@ -16,6 +17,7 @@ def _claims(cluster: FakeKubernetes) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.xfail(
+    ENFORCES_PERMISSIONS,
     strict=True,
     reason="issue 27 (k8s-pods): a claim's fresh volume is owned by root (0755) and the default pod sets no "
     "fsGroup, so the component (UID 1000) cannot write to it on a real cluster, as the fake now enforces; "
@@ -111,6 +113,7 @@ def test_refusals_name_the_task_and_the_fix(
 
 
 @pytest.mark.xfail(
+    ENFORCES_PERMISSIONS,
     strict=True,
     reason="issue 27 (k8s-pods): a claim's fresh volume is owned by root (0755) and the default pod sets no "
     "fsGroup, so the component (UID 1000) cannot write to it on a real cluster, as the fake now enforces; "
