@@ -65,16 +65,20 @@ suite: venv helm
 # KubernetesPodOperator builds. Not the whole suite: Airflow 3.1's dag.test() costs about 11 s of CPU
 # per run where 3.3's costs under 1 s, so the whole suite would take most of an hour there.
 AIRFLOW_OLDEST ?= 3.1.8
+# With the oldest apache-airflow-providers-cncf-kubernetes the package admits (pyproject): the pods
+# KubernetesPodOperator builds and runs there too (issue 27).
+CNCF_KUBERNETES_OLDEST ?= 10.9.0
 VENV_OLDEST ?= .venv-airflow-$(AIRFLOW_OLDEST)
 OLDEST_TESTS ?= tests/unit tests/test_airflow_compat.py tests/test_loop_mapped.py tests/test_failures.py \
-	tests/test_empty_loops.py tests/test_provider.py tests/kubernetes/test_pod_spec.py tests/kubernetes/test_execute.py
+	tests/test_empty_loops.py tests/test_provider.py tests/kubernetes/test_pod_spec.py tests/kubernetes/test_execute.py \
+	tests/kubernetes/test_pod_parity.py
 
 $(VENV_OLDEST)/bin/python:
 	$(PYTHON) -m venv $(VENV_OLDEST)
 	$(VENV_OLDEST)/bin/pip install --quiet --disable-pip-version-check uv
 
 venv-oldest: $(VENV_OLDEST)/bin/python
-	echo "apache-airflow==$(AIRFLOW_OLDEST)" > $(VENV_OLDEST)/airflow-pin.txt
+	printf 'apache-airflow==%s\napache-airflow-providers-cncf-kubernetes==%s\n' $(AIRFLOW_OLDEST) $(CNCF_KUBERNETES_OLDEST) > $(VENV_OLDEST)/airflow-pin.txt
 	$(VENV_OLDEST)/bin/uv pip install --quiet --python $(VENV_OLDEST)/bin/python -e ".[test]" --override $(VENV_OLDEST)/airflow-pin.txt
 
 suite-oldest: venv-oldest

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from airflow_kfp.core.errors import AirflowKfpError
-from airflow_kfp.stores.layout import StoredPlace, place_in_root
+from airflow_kfp.stores.layout import StoredPlace, place_by_shape, place_in_root
 
 __all__ = [
     "ArtifactAccessError",
@@ -71,8 +71,10 @@ def _allowed(place: StoredPlace, dag_id: str, patterns: tuple[str, ...]) -> bool
 
 def check_import(uri: str, *, roots: Iterable[str], dag_id: str, import_from: str, where: str) -> None:
     """Refuse an imported ``uri`` that lies in an artifact root but not in this DAG's own outputs
-    (nor in those of a DAG ``import_from`` names). Data outside every root passes: it is no DAG's."""
-    place = stored_place(uri, roots)
+    (nor in those of a DAG ``import_from`` names). A URI in no root this worker knows that still has
+    the shape of a stored output (another DAG's own ``artifact_root``) names its DAG all the same.
+    Data outside every root passes: it is no DAG's."""
+    place = stored_place(uri, roots) or place_by_shape(uri)
     if place is None:
         return
     patterns = import_patterns(import_from)

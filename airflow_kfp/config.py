@@ -220,7 +220,8 @@ class KfpSettings:
         "12h",
         (
             "Lifetime of the presigned URLs a pod uses to read and write its artifacts; it must cover the pod's "
-            "queueing and run time (at most 7d for S3)."
+            "queueing and run time (at most 7d for S3). Capped at the remaining lifetime of the credentials that "
+            "sign them (IRSA, an assumed role), with a warning in the task log."
         ),
         example="2d",
     )

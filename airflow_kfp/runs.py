@@ -47,7 +47,13 @@ def format_outputs(dag_id: str, run_id: str, outputs: list[tuple[str, int, dict[
     for task_id, map_index, manifest in outputs:
         label = task_id if map_index < 0 else f"{task_id}[{map_index}]"
         cache = manifest.get("cache") or {}
-        note = f"  (cache hit from run {cache.get('source_run_id')})" if cache.get("hit") else ""
+        note = ""
+        if cache.get("hit"):
+            note = (
+                f"  (cache hit from run {cache.get('source_run_id')})"
+                if cache.get("source_run_id")
+                else f"  (cache hit, copied from cache scope '{cache.get('scope')}')"
+            )
         lines.append(f"\n{label}{note}")
         for name, value in (manifest.get("parameters") or {}).items():
             lines.append(f"  {name} = {json.dumps(value)}")

@@ -282,7 +282,7 @@ class Deployment:
             env.update(
                 {
                     "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{self.redis_port}/0",
-                    "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{db.replace('+psycopg2', '')}",
+                    "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{db}",  # +psycopg2: SQLAlchemy's default is psycopg 3
                     "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(max(1, self.parallelism // 2)),
                 }
             )

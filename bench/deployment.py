@@ -273,7 +273,7 @@ def run(
             )
         except Exception as exc:  # the LocalExecutor's figures stand on their own
             log(f"  CeleryExecutor failed: {type(exc).__name__}: {exc}")
-            reason = f"{type(exc).__name__}: {str(exc)[:500]}"
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
             failed = [
                 not_available(key, key, TARGETS[key], reason)
                 for key in ("celery_s3_e2e_vs_airflow", "celery_s3_task_overhead_s")

@@ -9,7 +9,7 @@ from airflow_kfp.core.artifacts import Artifact
 from airflow_kfp.dsl.channels import PipelineChannel
 from airflow_kfp.dsl.control_flow import CollectedChannel, OneOfChannel
 from airflow_kfp.dsl.formatting import TOKEN, has_token
-from airflow_kfp.dsl.pipeline_context import PipelineBuilder, active_builder, current_builder
+from airflow_kfp.dsl.pipeline_context import PipelineBuilder, active_builder, current_builder, outside_pipeline_call
 from airflow_kfp.dsl.pipeline_task import PipelineTask
 from airflow_kfp.errors import PipelineDefinitionError
 from airflow_kfp.spec.model import (
@@ -40,12 +40,10 @@ def importer(
     modification time) is recorded, so the cache sees when the data behind the URI changes.
     """
     if active_builder() is None and isinstance(artifact_uri, str):
-        from airflow_kfp.local.config import LocalExecutionConfig
-
-        if LocalExecutionConfig.instance is not None:  # kfp.local: import now (airflow_kfp.local)
-            from airflow_kfp.local.execution import run_importer
-
-            return run_importer(artifact_uri, artifact_class, reimport, metadata)  # type: ignore[return-value]
+        given = {"uri": artifact_uri, "artifact_class": artifact_class, "reimport": reimport, "metadata": metadata}
+        ran = outside_pipeline_call(importer, given)  # kfp.local: import now (airflow_kfp.local)
+        if ran is not None:
+            return ran  # type: ignore[no-any-return]
     builder = current_builder("dsl.importer")
     if download_to_workspace:
         raise PipelineDefinitionError(

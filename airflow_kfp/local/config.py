@@ -237,6 +237,9 @@ def _run_now(component: Any, arguments: dict[str, Any]) -> Any:
     """A component or pipeline called outside ``@dsl.pipeline``: run it now, while :func:`init` holds."""
     if LocalExecutionConfig.instance is None:
         return None
-    from airflow_kfp.local.execution import run
+    from airflow_kfp.dsl.importer_node import importer
+    from airflow_kfp.local.execution import run, run_importer
 
+    if component is importer:  # dsl.importer(...) outside a pipeline
+        return run_importer(**arguments)
     return run(component, arguments)

@@ -33,6 +33,7 @@ from kubernetes.client.exceptions import ApiException
 
 from airflow_kfp.bindings import Binding, Gate
 from airflow_kfp.config import KfpSettings, Runner, load_settings
+from airflow_kfp.core.task_document import TaskDocument
 from airflow_kfp.errors import ComponentFailedError, PipelineDefinitionError
 from airflow_kfp.lineage.mixin import KfpLineageMixin
 from airflow_kfp.manifest import ArtifactRecord
@@ -44,7 +45,6 @@ from airflow_kfp.runners.pod import spec as pod_spec
 from airflow_kfp.runners.pod import staging as pod_staging
 from airflow_kfp.runners.pod.bundle import runtime_zip_b64
 from airflow_kfp.runners.pod.spec import model
-from airflow_kfp.runtime.limits import TASK_KEY as MAX_PARAMETER_BYTES
 from airflow_kfp.runtime.pod import (
     BOOTSTRAP,
     CONTAINER_WRAPPER,
@@ -69,6 +69,8 @@ STAGE_IN = "kfp-stage-in"
 STAGE_OUT = "kfp-stage-out"
 ENV_CHUNK = 100_000  # bytes per variable; Linux caps one "NAME=value" string at 128 KiB
 ENV_INLINE_MAX = 256 * 1024  # larger task documents go through the artifact store (etcd caps a pod at 1.5 MiB)
+DOCUMENT_URL_MARGIN_S = 600
+"""How long after the pod startup timeout the URL of its task document still works (the pod fetches it once)."""
 log = logging.getLogger(__name__)
 MAIN_CONTAINER = "main"
 """The component's container, named as in KFP (dashboards and log queries key on it)."""
@@ -380,27 +382,30 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         output_uris: dict[str, str],
         store: ArtifactStore,
         settings: KfpSettings,
-    ) -> dict[str, Any]:
+    ) -> TaskDocument:
         """What the pod runs: KFP's executor input with pod paths, and its transfer plan."""
         on_volume = self._settings_check(store, settings)
-        expires = int(parse_duration(settings.presigned_url_expiry).total_seconds())
+        expires = self.url_lifetime(store, int(parse_duration(settings.presigned_url_expiry).total_seconds()))
         staged, inputs_plan = pod_staging.input_plan(store, inputs, expires, on_volume)
         types = task_document.output_types(self.component_spec)
         part_size = int(memory_bytes(settings.multipart_part_size))
         outputs, outputs_plan = pod_staging.output_plan(store, output_uris, types, expires, on_volume, part_size)
-        param_files = task_document.output_parameter_files(self.component_spec, f"{POD_WORKDIR}/outputs/parameters")
         impl = self.component_spec.implementation
-        return {
-            "component": task_document.runtime_component(self.component_spec, self.task_spec),
-            "executor_input": task_document.executor_input(
-                inputs.parameters, staged, outputs, param_files, f"{POD_WORKDIR}/executor_output.json"
-            ),
-            "context": self.launcher_context(context, store),
-            "install_packages": bool(getattr(impl, "packages_to_install", None)),
-            "pip_target": f"{POD_WORKDIR}/site-packages",
-            MAX_PARAMETER_BYTES: settings.output_parameter_limit(),
-            "pod": {"inputs": inputs_plan, "outputs": outputs_plan},
-        }
+        document = task_document.task_document(
+            self.component_spec,
+            self.task_spec,
+            inputs.parameters,
+            staged,
+            outputs,
+            f"{POD_WORKDIR}/outputs/parameters",
+            f"{POD_WORKDIR}/executor_output.json",
+            context=self.launcher_context(context, store),
+            install_packages=bool(getattr(impl, "packages_to_install", None)),  # a pod starts from its image
+            pip_target=f"{POD_WORKDIR}/site-packages",
+            max_parameter_bytes=settings.output_parameter_limit(),
+        )
+        document["pod"] = {"inputs": inputs_plan, "outputs": outputs_plan}
+        return document
 
     def apply_runtime_resources(self, settings: KfpSettings) -> None:
         """(dslgaps, issue 14) Settings given as pipeline inputs or task outputs (``set_cpu_limit(task.output)``,
@@ -437,16 +442,44 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         self.apply_runtime_resources(settings)
         doc = self.task_document(context, inputs, output_uris, store, settings)
         env = encode_task(doc, ENV_CHUNK)
-        if sum(len(v) for v in env.values()) > ENV_INLINE_MAX:
+        if pod_staging.is_s3(store) or sum(len(v) for v in env.values()) > ENV_INLINE_MAX:
+            # On S3 the document holds presigned URLs: never in the pod's spec (anyone who may get pods,
+            # and the API audit log, would read them). The spec holds only a short-lived URL to it.
             env = self._task_document_in_store(context, doc, store, settings)
         self._kfp_run_env = {RUNTIME_ENV: runtime_zip_b64(), **env}
         self.pod_request_obj = None  # built by KPO with the new environment
+
+    def url_lifetime(self, store: ArtifactStore, wanted_s: int) -> int:
+        """``wanted_s``, capped at the remaining lifetime of the credentials that sign the URLs (a 12 h
+        URL signed with 1 h IRSA/assumed-role credentials dies after 1 h), logged when capped."""
+        remaining = getattr(store, "signing_lifetime", lambda: None)()
+        if remaining is None or remaining >= wanted_s:
+            return wanted_s
+        capped = max(1, int(remaining))
+        self.log.warning(
+            "Presigned URLs last %d s, not %d s: the credentials that sign them expire then (temporary "
+            "credentials: IRSA, an assumed role). Give the role a longer session (or use long-lived "
+            "credentials for the store connection) if pods run longer.",
+            capped,
+            wanted_s,
+        )
+        return capped
+
+    def _drop_task_document(self, context: Mapping[str, Any], store: ArtifactStore) -> None:
+        """Once the pod has finished, its task document (and the presigned URLs in it) is removed."""
+        if not pod_staging.is_s3(store):
+            return
+        uri = self._task_document_uri(context, store)
+        try:
+            store.delete(uri)
+        except Exception as exc:  # the URLs in it expire anyway; the result matters more
+            self.log.warning("Could not remove the task document %s: %s", uri, exc)
 
     def _task_document_uri(self, context: Mapping[str, Any], store: ArtifactStore) -> str:
         return f"{self.output_prefix(context, store)}/.kfp-task-document"
 
     def _task_document_in_store(
-        self, context: Mapping[str, Any], doc: dict[str, Any], store: ArtifactStore, settings: KfpSettings
+        self, context: Mapping[str, Any], doc: TaskDocument, store: ArtifactStore, settings: KfpSettings
     ) -> dict[str, str]:
         blob = pack_task(doc)
         uri = self._task_document_uri(context, store)
@@ -454,9 +487,9 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         local = store.local_path(uri) if settings.artifact_volume_claim else None
         if local is not None:
             url = local.as_uri()
-        else:
-            expires = int(parse_duration(settings.presigned_url_expiry).total_seconds())
-            url = str(store.presigned_url(uri, "GET", expires))
+        else:  # long enough for the pod to start and fetch it once (a slower start fails the task anyway)
+            startup = int(parse_duration(settings.pod_startup_timeout).total_seconds())
+            url = str(store.presigned_url(uri, "GET", self.url_lifetime(store, startup + DOCUMENT_URL_MARGIN_S)))
         self.log.info("The task document (%d bytes compressed) is passed as %s", len(blob), uri)
         return {TASK_URL_ENV: url, TASK_SHA_ENV: hashlib.sha256(blob).hexdigest()}
 
@@ -469,16 +502,20 @@ class KubernetesComponentOperator(KfpLineageMixin, ComponentOperatorMixin, Kuber
         settings: KfpSettings,
     ) -> RunResult:
         result = self._kfp_reentry_result
-        if result is None:
+        if result is not None:
+            self._drop_task_document(context, store)  # the deferred pod came back: it is done
+        else:
             self.prepare_pod(context, inputs, output_uris, store, settings)
             self._kfp_running = True
             try:
                 result = KubernetesPodOperator.execute(self, context)  # type: ignore[arg-type]
+                self._drop_task_document(context, store)
             except AirflowSkipException:
                 self._abort_uploads(output_uris, store)
                 raise
             except AirflowException as exc:
                 self._abort_uploads(output_uris, store)
+                self._drop_task_document(context, store)
                 raise ComponentFailedError(self._failure_message(exc, self.remote_pod)) from None
             except ApiException as exc:
                 self._abort_uploads(output_uris, store)

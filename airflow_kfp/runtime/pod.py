@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 from airflow_kfp.runtime import limits, staging, transport, user_code
@@ -71,7 +72,7 @@ fi
 """
 
 
-def encode_task(doc: dict[str, Any], chunk_size: int) -> dict[str, str]:
+def encode_task(doc: Mapping[str, Any], chunk_size: int) -> dict[str, str]:
     """The task document as compressed base64 environment variables of at most ``chunk_size`` bytes."""
     blob = base64.b64encode(pack_task(doc)).decode()
     chunks = [blob[i : i + chunk_size] for i in range(0, len(blob), chunk_size)] or [""]
@@ -80,7 +81,7 @@ def encode_task(doc: dict[str, Any], chunk_size: int) -> dict[str, str]:
     return env
 
 
-def pack_task(doc: dict[str, Any]) -> bytes:
+def pack_task(doc: Mapping[str, Any]) -> bytes:
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 9)
 
 

@@ -27,6 +27,7 @@ instance id), so a path that a manifest or a cache entry names is never written 
 from __future__ import annotations
 
 import hashlib
+import re
 import string
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -261,3 +262,29 @@ def place_in_root(uri: str, root: str) -> StoredPlace | None:
     if not path.startswith(prefix):
         return None
     return StoredPlace(root, tuple(path[len(prefix) :].rstrip("/").split("/")))
+
+
+_TRY_SEGMENT = re.compile(r"^try-[0-9]+(-.+)?$")
+_MAP_SEGMENT = re.compile(r"^-?[0-9]+$")
+
+
+def place_by_shape(uri: str) -> StoredPlace | None:
+    """Where ``uri`` lies in *some* artifact root, judged by the layout's shape alone
+    (``.../<pipeline>/<dag_id>/<run_id>/<task_id>/<map_index>/try-<n>-<id>/<output>``): for roots this
+    process is not configured with (another DAG's own ``artifact_root``). None when it has no such shape."""
+    if uri.startswith("s3://"):
+        parts = uri[len("s3://") :].split("/")
+        prefix = "s3://"
+    elif uri.startswith("file://") or "://" not in uri:
+        from airflow_kfp.stores.local import file_uri_path
+
+        parts = _local_real(file_uri_path(uri) if uri.startswith("file://") else uri).split("/")
+        prefix = ""
+    else:
+        return None
+    for i in range(len(parts) - 2, TRY_DEPTH - 2, -1):
+        if _TRY_SEGMENT.match(parts[i]) and _MAP_SEGMENT.match(parts[i - 1]):
+            base = i - (TRY_DEPTH - 1)
+            if base >= 1:
+                return StoredPlace(prefix + "/".join(parts[:base]), tuple(parts[base:]))
+    return None

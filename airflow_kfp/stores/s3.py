@@ -522,6 +522,25 @@ class S3ArtifactStore(ArtifactStore):
             )
         )
 
+    def signing_lifetime(self) -> float | None:
+        """Seconds until the credentials that sign presigned URLs expire (IRSA, an assumed role, SSO),
+        or None for credentials without an expiry (access keys). A URL signed with temporary
+        credentials stops working when they expire, whatever its own ``ExpiresIn``."""
+        import datetime
+
+        try:
+            credentials = self.client._request_signer._credentials
+        except AttributeError:  # pragma: no cover - a client without a signer signs nothing
+            return None
+        expiry = getattr(credentials, "_expiry_time", None)
+        if expiry is None:
+            return None
+        if hasattr(credentials, "get_frozen_credentials"):
+            credentials.get_frozen_credentials()  # refreshes credentials about to expire first
+            expiry = getattr(credentials, "_expiry_time", expiry)
+        now = datetime.datetime.now(datetime.UTC)
+        return max(0.0, (expiry - now).total_seconds())
+
     # -- presigned multipart uploads (k8s helper, issue 16: pods upload outputs of any size) -------
     def _create_upload(self, uri: str) -> str:
         bucket, key = split_s3_uri(uri)

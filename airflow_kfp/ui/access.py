@@ -17,7 +17,7 @@ from fastapi import HTTPException, status
 from sqlalchemy.orm import Session
 
 from airflow_kfp.access import stored_place
-from airflow_kfp.stores.layout import encode_segment
+from airflow_kfp.stores.layout import encode_segment, place_by_shape
 
 _ENTITIES = ("RUN", "TASK_INSTANCE", "XCOM")
 
@@ -79,6 +79,13 @@ def record_owners(record: dict[str, Any], dag_id: str) -> tuple[set[str], set[st
         return ids, segments, None
     place = stored_place(uri, _roots())
     if place is None:
+        shaped = place_by_shape(uri)  # under a DAG's own artifact_root: its path still names its DAG
+        if shaped is not None and shaped.dag_segment is not None:
+            owner = shaped.dag_id()
+            if owner is not None:
+                ids.add(owner)
+            else:
+                segments.add(shaped.dag_segment)
         if record.get("external"):
             return (
                 ids,

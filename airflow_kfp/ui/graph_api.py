@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 
 from airflow_kfp.ui import answers, data
-from airflow_kfp.ui.access import readable_dag_ids, require_readable
+from airflow_kfp.ui.access import Visibility, readable_dag_ids, require_readable
 from airflow_kfp.ui.deps import Session, User
 from airflow_kfp.ui.graph import run_graph
 from airflow_kfp.ui.lineage import lineage
@@ -16,18 +16,27 @@ router = APIRouter()
 Name = Annotated[str, Query(min_length=1, max_length=250)]
 
 
-def graph_answer(session: Any, dag_id: str, run_id: str, readable: set[str]) -> dict[str, Any]:
-    """The run graph: what ``GET /api/graph`` answers once the caller may read the DAG."""
+def graph_answer(
+    session: Any, dag_id: str, run_id: str, readable: set[str], visible: answers.Visible | None = None
+) -> dict[str, Any]:
+    """The run graph: what ``GET /api/graph`` answers once the caller may read the DAG; with
+    ``visible``, each manifest is first reduced to what the caller may see (``access.Visibility``),
+    as run details do."""
     row = answers._one_run(session, dag_id, run_id)
     answers._fill_versions(session, [row])
     version = data.versions(session, [row.version_id]).get(row.version_id or "")
-    return run_graph(dag_id, run_id, version, data.steps_of_run(session, row), readable)
+    steps = data.steps_of_run(session, row)
+    if visible is not None:
+        for step in steps:
+            if step.manifest is not None:
+                step.manifest = visible(dag_id, step.manifest)
+    return run_graph(dag_id, run_id, version, steps, readable)
 
 
 @router.get("/api/graph", summary="A run's graph: task and artifact nodes, groups, states, cache, per-node details")
 def graph(user: User, session: Session, dag_id: Name, run_id: Name) -> dict[str, Any]:
     require_readable(user, dag_id, session)
-    return graph_answer(session, dag_id, run_id, readable_dag_ids(user, session))
+    return graph_answer(session, dag_id, run_id, readable_dag_ids(user, session), Visibility(user, session).manifest)
 
 
 @router.get(

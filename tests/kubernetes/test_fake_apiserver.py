@@ -20,6 +20,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from tests.kubernetes.fake import ADMIN, FakeKubernetes, Node, fake_cluster
+from tests.kubernetes.fake.kubelet import ENFORCES_PERMISSIONS
 
 SAFE = {
     "allowPrivilegeEscalation": False,
@@ -398,6 +399,7 @@ def test_a_read_write_once_claim_does_not_attach_on_a_second_node(cluster: FakeK
     wait(lambda: phase(core, "second") == "Succeeded")  # attaches once the first pod is done
 
 
+@pytest.mark.skipif(not ENFORCES_PERMISSIONS, reason="root that cannot run containers as another user ignores modes")
 def test_fresh_volumes_are_root_owned_and_home_is_not_writable(cluster: FakeKubernetes, tmp_path: Path) -> None:
     core = api(cluster, tmp_path)
     claim = {

@@ -11,13 +11,14 @@ import copy
 import hashlib
 import os
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from airflow_kfp.operators.kubernetes import STAGE_IN, STAGE_OUT
 from airflow_kfp.runners.base import ResolvedInputs
-from airflow_kfp.runtime.pod import RUNTIME_ENV, TASK_CHUNK_ENV
+from airflow_kfp.runtime.pod import RUNTIME_ENV, TASK_URL_ENV
 from airflow_kfp.stores.digest import dir_digest
 from tests.kubernetes.conftest import compile_dag, object_sha256
 from tests.kubernetes.local_kubelet import run_pod
@@ -34,7 +35,8 @@ def _prepare(op: Any, inputs: ResolvedInputs) -> tuple[Any, dict[str, str], Any]
         for o in op.component_spec.outputs
         if o.kind == "artifact"
     }
-    op.prepare_pod({"run_id": RUN}, inputs, uris, store, settings)
+    ti = SimpleNamespace(task_id=op.task_id, dag_id=op.dag_id, map_index=-1, try_number=1, id="try-uuid")
+    op.prepare_pod({"run_id": RUN, "ti": ti}, inputs, uris, store, settings)
     return op.build_pod_request_obj(None, dry_run=True), uris, store
 
 
@@ -47,7 +49,8 @@ def test_python_then_container_component_pods_move_data_through_s3(s3_root: str,
     base = pod.spec.containers[0]
     assert base.command[:2] == ["python3", "-c"] and base.args == ["run"]
     env_names = {e.name for e in base.env}
-    assert RUNTIME_ENV in env_names and f"{TASK_CHUNK_ENV}_0" in env_names
+    # on S3 the task document (it holds presigned URLs) is never in the pod spec, only a short-lived URL to it
+    assert RUNTIME_ENV in env_names and TASK_URL_ENV in env_names and not any("TASK_Z" in n for n in env_names)
     assert not any(n.startswith("AWS_") for n in env_names)
     outcome = run_pod(pod, tmp_path / "produce")
     assert outcome.exit_codes["main"] == 0, outcome.logs["main"]

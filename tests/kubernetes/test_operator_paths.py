@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from airflow_kfp.operators.kubernetes import KubernetesComponentOperator
 from tests.kubernetes.fake import FakeKubernetes
 
@@ -73,6 +75,11 @@ def test_a_container_over_its_memory_limit_fails_the_task_as_oom_killed(
     assert "set_memory_limit" in errors["hog"] and "256Mi" in errors["hog"]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 27 (k8s-pods, error advice): the pod's status says Evicted and why (the node's pressure), "
+    "but the task fails with 'exit code unknown ... returned a failure'; remove this marker with the fix",
+)
 def test_an_evicted_pod_fails_the_task_naming_the_eviction(
     dag_runner: Any, fake_k8s: FakeKubernetes, s3_root: str, mocker: Any
 ) -> None:

@@ -15,12 +15,6 @@ def _claims(cluster: FakeKubernetes) -> dict[str, dict[str, Any]]:
     return {name: obj for (_, name), obj in cluster.call(lambda: dict(cluster.claims)).items()}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 27 (k8s-pods): a claim's fresh volume is owned by root (0755) and the default pod sets no "
-    "fsGroup, so the component (UID 1000) cannot write to it on a real cluster, as the fake now enforces; "
-    "remove this marker with the fix",
-)
 def test_create_mount_delete_a_generated_claim(dag_runner: Any, fake_k8s: FakeKubernetes, s3_root: str) -> None:
     made = fake_k8s.created_claims
     run = dag_runner.run_pipeline("tests.pipelines.pvc:pvc_lifecycle", runner="kubernetes", artifact_root=s3_root)
@@ -110,12 +104,6 @@ def test_refusals_name_the_task_and_the_fix(
     assert ("persistentvolumeclaims in that namespace" in log) or ("raise the quota" in log)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 27 (k8s-pods): a claim's fresh volume is owned by root (0755) and the default pod sets no "
-    "fsGroup, so the component (UID 1000) cannot write to it on a real cluster, as the fake now enforces; "
-    "remove this marker with the fix",
-)
 def test_a_run_workspace_is_created_mounted_by_every_pod_and_deleted(
     dag_runner: Any, fake_k8s: FakeKubernetes, s3_root: str
 ) -> None:

@@ -14,6 +14,7 @@ def _volumes(pod: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_names_from_inputs_and_outputs_reach_the_pods(dag_runner: Any, fake_k8s: FakeKubernetes, s3_root: str) -> None:
     fake_k8s.secrets["vault"] = {"password": "pw-from-the-secret"}
+    fake_k8s.add_claim("team-a-data")  # a claim the team made beforehand (a pod naming a missing one stays Pending)
     run = dag_runner.run_pipeline(
         "tests.pipelines.kube_names:runtime_names",
         conf={"secret": "vault", "prefix": "team-a"},
@@ -23,7 +24,7 @@ def test_names_from_inputs_and_outputs_reach_the_pods(dag_runner: Any, fake_k8s:
     assert run.state == "success", run.states
     assert run.manifest("write-shared")["parameters"]["Output"] == "pw-from-the-secret|pw-from-the-secret|True|True"
     assert run.manifest("read-shared")["parameters"]["Output"] == "hello from the first pod"
-    assert (fake_k8s.root / "pvc" / "default" / "team-a-data" / "shared.txt").read_text() == "hello from the first pod"
+    assert (fake_k8s.claim_folder("default", "team-a-data") / "shared.txt").read_text() == "hello from the first pod"
     pods = {p["metadata"]["labels"]["task_id"]: p for p in fake_k8s.created}
     writer = pods["write-shared"]
     volumes = _volumes(writer)

@@ -39,6 +39,7 @@ def _launcher_pod_settings(pod: dict[str, Any]) -> dict[str, Any]:
 def test_task_config_reaches_the_component_and_forwarded_settings_stay_off_its_pod(
     dag_runner: Any, fake_k8s: FakeKubernetes, s3_root: str
 ) -> None:
+    fake_k8s.add_claim("shared")  # made beforehand: a pod naming a missing claim stays Pending
     dag = dag_runner.load(SOURCE.format(root=s3_root))
     run = dag_runner.run(dag)
     assert run.state == "success", run.states

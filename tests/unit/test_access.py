@@ -93,3 +93,17 @@ def test_a_uri_spelled_otherwise_still_names_its_owner(tmp_path: Path) -> None:
     legacy = place_in_root(store.root + "/pipe/dag%3Ax/r", store.root)
     assert legacy is not None and legacy.owned_by("dag:x") and legacy.dag_id() == "dag:x"
     assert decode_segment("dag=3Ax") == "dag:x" and decode_segment("dag=3ax") is None
+
+
+def test_a_stored_output_under_a_root_this_worker_does_not_know_still_names_its_dag(tmp_path: Path) -> None:
+    """Another DAG may keep its own artifact_root: the layout's shape names the owner anyway."""
+    theirs = LocalArtifactStore(tmp_path / "team-a-root")
+    uri = _output(theirs, "dag-a")
+    with pytest.raises(ArtifactAccessError, match="DAG 'dag-a'"):
+        check_import(uri, roots=[str(tmp_path / "root")], dag_id="dag-b", import_from="", where="w")
+    s3 = "s3://team-a/kfp/pipe/dag-a/run/t/-1/try-2-x/model"
+    with pytest.raises(ArtifactAccessError, match="DAG 'dag-a'"):
+        check_import(s3, roots=["s3://ours/kfp"], dag_id="dag-b", import_from="", where="w")
+    check_import(s3, roots=["s3://ours/kfp"], dag_id="dag-a", import_from="", where="w")
+    for data in ("s3://lake/tables/2024/01/part-0.parquet", f"file://{tmp_path}/models/try-1/-1/x"):
+        check_import(data, roots=["s3://ours/kfp"], dag_id="dag-b", import_from="", where="w")

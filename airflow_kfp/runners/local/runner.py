@@ -220,18 +220,20 @@ class LocalRunner:
                 name: task_document.artifact_entry(name, {"uri": uri, "type": types[name]}, str(out_paths[name]))
                 for name, uri in output_uris.items()
             }
-            param_files = task_document.output_parameter_files(self.component_spec, str(workdir / "parameters"))
             executor_output = workdir / "executor_output.json"
-            task_doc = {
-                "component": task_document.runtime_component(self.component_spec, self.task_spec),
-                "executor_input": task_document.executor_input(
-                    inputs.parameters, staged, outputs, param_files, str(executor_output)
-                ),
-                "context": self.launcher_context(context, store),
-                "install_packages": install,
-                "pip_target": pip_target,
-                limits.TASK_KEY: settings.output_parameter_limit(),
-            }
+            task_doc = task_document.task_document(
+                self.component_spec,
+                self.task_spec,
+                inputs.parameters,
+                staged,
+                outputs,
+                str(workdir / "parameters"),
+                str(executor_output),
+                context=self.launcher_context(context, store),
+                install_packages=install,
+                pip_target=pip_target,
+                max_parameter_bytes=settings.output_parameter_limit(),
+            )
             task_file = workdir / "task.json"
             task_file.write_text(json.dumps(task_doc))
             env = self._env(workdir, settings)

@@ -176,6 +176,32 @@ class FakeKubernetes:
     def add_service_account(self, name: str, namespace: str | None = None, automount: bool = True) -> None:
         self.service_accounts[(namespace or self.namespace, name)] = {"automountServiceAccountToken": automount}
 
+    def add_claim(self, name: str, storage: str = "1Gi", access_modes: tuple[str, ...] = ("ReadWriteOnce",)) -> None:
+        """A Bound claim made outside the test (by an admin, or another pipeline), in the namespace."""
+
+        def add() -> None:
+            uid = str(uuid.uuid4())
+            self.claims[(self.namespace, name)] = {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {
+                    "name": name,
+                    "namespace": self.namespace,
+                    "uid": uid,
+                    "resourceVersion": self.next_version(),
+                    "finalizers": ["kubernetes.io/pvc-protection"],
+                },
+                "spec": {
+                    "accessModes": list(access_modes),
+                    "resources": {"requests": {"storage": storage}},
+                    "storageClassName": "standard",
+                    "volumeName": f"pvc-{uid}",
+                },
+                "status": {"phase": "Bound", "accessModes": list(access_modes), "capacity": {"storage": storage}},
+            }
+
+        self.call(add)
+
     def inject(self, verb: str, resource: str, code: int, times: int = 1, retry_after: int = 1) -> Fault:
         fault = Fault(verb, resource, code, times, retry_after)
         self.faults.append(fault)

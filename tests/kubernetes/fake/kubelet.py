@@ -53,6 +53,8 @@ def _world_readable(path: Path) -> bool:
 
 RUN_AS_POD_USER = os.geteuid() == 0 and _world_readable(Path(sys.prefix)) and _world_readable(Path(__file__).parents[3])
 """Containers run as the pod's user: only as root, and only where that user can reach Python and the code."""
+ENFORCES_PERMISSIONS = RUN_AS_POD_USER or os.geteuid() != 0
+"""Whether a folder the pod's user may not write is unwritable here (root ignores permission bits)."""
 
 
 @dataclass
