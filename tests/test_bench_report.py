@@ -1,4 +1,4 @@
-"""The benchmark record: the README's figures table is the one bench/figures.json generates, and the
+"""The benchmark record: docs/benchmarks.md's figures table is the one bench/figures.json generates, and the
 verdicts in it follow from each figure's repetitions (no timing is asserted here)."""
 
 from __future__ import annotations
@@ -12,12 +12,6 @@ from bench import record, report
 from bench._common import Figure
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def test_readme_table_is_generated_from_figures_json() -> None:
-    data = record.load(record.FIGURES_JSON)
-    readme = (REPO / "README.md").read_text()
-    assert report.splice(readme, report.render(data)) == readme, "run `python -m bench.report` and commit README.md"
 
 
 def test_docs_page_table_is_generated_from_figures_json() -> None:

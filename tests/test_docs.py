@@ -75,3 +75,26 @@ def test_compiled_yaml_sample_runs_end_to_end(dag_runner) -> None:
     source = source.replace("HERE = Path(__file__).parent", f"HERE = Path({str(DOCS / 'examples')!r})")
     result = dag_runner.run(dag_runner.load(source))
     assert result.state == "success", result.states
+
+
+def test_the_readme_example_is_the_tested_file() -> None:
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", readme, re.S | re.M)
+    assert len(blocks) == 1, "the README holds one Python sample: docs/examples/readme.py"
+    example = (DOCS / "examples" / "readme.py").read_text()
+    region = example.split("# readme:begin\n", 1)[1].split("# readme:end", 1)[0].strip()
+    assert region in blocks[0], "the README's sample must be docs/examples/readme.py's readme region"
+    for line in blocks[0].splitlines():
+        assert not line.startswith(("import ", "from ")) or line in example, f"{line!r} is not in the tested file"
+
+
+def test_the_readme_links_resolve() -> None:
+    readme = (REPO / "README.md").read_text()
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", readme):
+        assert (REPO / target).exists(), f"README links to {target}, which does not exist"
+
+
+def test_readme_example_runs_end_to_end(dag_runner) -> None:
+    result = dag_runner.run(dag_runner.load((DOCS / "examples" / "readme.py").read_text()), conf={"rows": 20})
+    assert result.state == "success", result.states
+    assert result.manifest("train")["artifacts"]["metrics"]["metadata"]["accuracy"] == 0.52

@@ -23,7 +23,7 @@ SOURCE = (
 
 def _launcher_pod_settings(pod: dict[str, Any]) -> dict[str, Any]:
     spec = pod["spec"]
-    base = next(c for c in spec["containers"] if c["name"] == "base")
+    base = next(c for c in spec["containers"] if c["name"] == "main")
     return {
         "env": sorted(e["name"] for e in base.get("env") or []),
         "resources": base.get("resources") or {},
