@@ -4,6 +4,7 @@ result out (no operator, no DAG run, no database)."""
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,19 @@ def test_a_failing_component_fails_the_try_with_its_error(tmp_path: Path) -> Non
     store = LocalArtifactStore(tmp_path / "root")
     with pytest.raises(ComponentFailedError, match="no rows today"):
         _runner(fails, "fails").run_component({}, ResolvedInputs(), {}, store, _settings(tmp_path / "root"))
+
+
+def test_a_temp_folder_too_deep_for_a_socket_path_moves_the_fork_servers_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from airflow_kfp.runners.local import launch
+
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    monkeypatch.delenv(launch.SERVER_ENV, raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    base = launch.private_dir()
+    assert base == Path("/tmp") / f"airflow-kfp-{os.getuid()}"
+    assert len(os.fsencode(base / ("k" * 20 + ".sock"))) <= launch.SUN_PATH_MAX

@@ -92,9 +92,16 @@ def server_key(env: Mapping[str, str]) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:20]
 
 
+SUN_PATH_MAX = 107
+"""Longest path an AF_UNIX socket takes on Linux (``sockaddr_un.sun_path`` is 108 bytes with its NUL)."""
+
+
 def private_dir() -> Path | None:
-    """The socket directory, made 0700 if new; None if it is not private to this user."""
+    """The socket directory, made 0700 if new; None if it is not private to this user. Under a temp
+    folder too deep for a socket path (a long ``TMPDIR``) it is ``/tmp/airflow-kfp-<uid>`` instead."""
     base = Path(os.environ.get(SERVER_ENV) or Path(tempfile.gettempdir()) / f"airflow-kfp-{os.getuid()}")
+    if len(os.fsencode(base)) + len("/0123456789abcdef0123.sock") > SUN_PATH_MAX and not os.environ.get(SERVER_ENV):
+        base = Path("/tmp") / f"airflow-kfp-{os.getuid()}"
     with contextlib.suppress(FileExistsError):
         base.mkdir(mode=0o700, parents=True)
     st = os.lstat(base)
@@ -158,6 +165,11 @@ def server_socket(env: Mapping[str, str]) -> socket.socket:
         raise LaunchError("no private directory for the fork server's socket")
     key = server_key(env)
     path = base / f"{key}.sock"
+    if len(os.fsencode(path)) > SUN_PATH_MAX:
+        raise LaunchError(
+            f"the fork server's socket path {path} is longer than a Unix socket allows ({SUN_PATH_MAX} bytes): "
+            f"set {SERVER_ENV} to a shorter private folder, or [kfp] local_launch = spawn"
+        )
     sock = _connect(path)
     if sock is not None:
         return sock
