@@ -242,6 +242,7 @@ class Client:
         self._registry_root = registry or os.environ.get("AIRFLOW_KFP_REGISTRY")
         self._registry_conn_id = registry_conn_id
         self._registry: Any = None
+        self._version_refs: dict[str, m.V2beta1PipelineVersionReference] = {}
         self.dag_wait_timeout = dag_wait_timeout
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -641,19 +642,7 @@ class Client:
         if state == "FAILED" and str(airflow_run.get("note") or "").startswith(_TERMINATED_NOTE):
             state = "CANCELED"
         summary = (details or {}).get("run") or {}
-        snap_version = None
-        version_ref = None
-        try:
-            snap = self.registry.snapshot()
-            snap_version = next((v for v in snap.versions.values() if v.dag_id == dag_id), None)
-            if snap_version is None:
-                job = next((j for j in snap.recurring.values() if j.dag_id == dag_id), None)
-                if job is not None:
-                    snap_version = snap.versions.get(job.pipeline_version_id)
-        except Exception:  # runs of pipelines from DAG files have no registry entry
-            snap_version = None
-        if snap_version is not None:
-            version_ref = m.V2beta1PipelineVersionReference(snap_version.pipeline_id, snap_version.pipeline_version_id)
+        version_ref = self._version_reference(dag_id)
         params = summary.get("params") or {k: v for k, v in conf.items() if k not in KFP_SWITCHES}
         run = m.V2beta1Run(
             run_id=f"{dag_id}/{airflow_run['dag_run_id']}",
@@ -679,6 +668,26 @@ class Client:
             if failed and run.error is None:
                 run.error = failed[0].error
         return run
+
+    def _version_reference(self, dag_id: str) -> m.V2beta1PipelineVersionReference | None:
+        """The registry version a DAG runs (None for DAGs from DAG files). Registry records never change,
+        so a DAG's version is looked up once per client, not at every poll of a run."""
+        known = self._version_refs.get(dag_id)
+        if known is not None:
+            return known
+        try:
+            snap = self.registry.snapshot()
+        except Exception:  # no registry reachable: runs of pipelines from DAG files have no entry anyway
+            return None
+        version = next((v for v in snap.versions.values() if v.dag_id == dag_id), None)
+        if version is None:
+            job = next((j for j in snap.recurring.values() if j.dag_id == dag_id), None)
+            version = snap.versions.get(job.pipeline_version_id) if job is not None else None
+        if version is None:
+            return None
+        ref = m.V2beta1PipelineVersionReference(version.pipeline_id, version.pipeline_version_id)
+        self._version_refs[dag_id] = ref
+        return ref
 
     def _task_view(self, dag_id: str, airflow_run_id: str, step: dict[str, Any]) -> m.V2beta1PipelineTaskDetail:
         task_id = str(step.get("task_id"))
