@@ -67,7 +67,7 @@ suite: venv helm
 AIRFLOW_OLDEST ?= 3.1.8
 # With the oldest apache-airflow-providers-cncf-kubernetes the package admits (pyproject): the pods
 # KubernetesPodOperator builds and runs there too (issue 27).
-CNCF_KUBERNETES_OLDEST ?= 10.9.0
+CNCF_KUBERNETES_OLDEST ?= 10.21.0
 VENV_OLDEST ?= .venv-airflow-$(AIRFLOW_OLDEST)
 OLDEST_TESTS ?= tests/unit tests/test_airflow_compat.py tests/test_loop_mapped.py tests/test_failures.py \
 	tests/test_empty_loops.py tests/test_provider.py tests/kubernetes/test_pod_spec.py tests/kubernetes/test_execute.py \

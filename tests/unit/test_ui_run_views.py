@@ -41,7 +41,10 @@ def dict_defaults(config: dict = {"depth": 3, "opts": {"a": [1, 2]}}, names: lis
 
 
 def serialized(dag: Any) -> dict[str, Any]:
-    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.serialization import serialized_objects
+
+    # Airflow 3.3 names the serialiser DagSerialization; 3.1 and 3.2 SerializedDAG
+    DagSerialization = getattr(serialized_objects, "DagSerialization", None) or serialized_objects.SerializedDAG
 
     return json.loads(json.dumps(DagSerialization.to_dict(dag)))
 
