@@ -354,16 +354,30 @@ class Client:
     # -- pipelines ------------------------------------------------------------------------------
 
     @staticmethod
-    def _check_package(text: str, source: str) -> Any:
-        """Load and build the package as the registry will, so a wrong pipeline fails here, not at parse."""
-        from airflow_kfp import load_pipeline, to_dag
+    def _load_package(text: str, source: str) -> Any:
+        """The package's pipeline model; a package that does not load fails naming its file."""
+        from airflow_kfp import load_pipeline
         from airflow_kfp.errors import PipelineDefinitionError
 
         try:
-            spec = load_pipeline(text)
+            return load_pipeline(text)
+        except PipelineDefinitionError as exc:
+            raise ValueError(f"{source}: the pipeline cannot run on Airflow: {exc}") from None
+
+    @staticmethod
+    def _check_builds(spec: Any, source: str) -> None:
+        """Build the DAG as the registry will, so a wrong pipeline fails here, not at parse."""
+        from airflow_kfp import to_dag
+        from airflow_kfp.errors import PipelineDefinitionError
+
+        try:
             to_dag(spec, dag_id="kfp-upload-check", auto_register=False)
         except PipelineDefinitionError as exc:
             raise ValueError(f"{source}: the pipeline cannot run on Airflow: {exc}") from None
+
+    def _check_package(self, text: str, source: str) -> Any:
+        spec = self._load_package(text, source)
+        self._check_builds(spec, source)
         return spec
 
     @staticmethod
@@ -488,8 +502,9 @@ class Client:
         return path
 
     def _version_for_package(self, text: str, source: str) -> rec.VersionRecord:
-        """The registry version holding this exact package: uploaded now if new (named by its digest)."""
-        spec = self._check_package(text, source)
+        """The registry version holding this exact package: uploaded now if new (named by its digest). A
+        package already in the registry was built when it was uploaded, so only a new one is built now."""
+        spec = self._load_package(text, source)
         snap = self.registry.snapshot()
         digest = hashlib.sha256(text.encode()).hexdigest()  # what the registry records for the package
         pipeline = snap.pipeline_named(spec.name)
@@ -497,7 +512,8 @@ class Client:
             for version in snap.versions_of(pipeline.pipeline_id):
                 if version.digest == digest:
                     return version
-        else:
+        self._check_builds(spec, source)
+        if pipeline is None:
             try:
                 pipeline = self.registry.add_pipeline(spec.name, spec.description or "")
             except Exception:  # another client created it meanwhile
@@ -855,7 +871,7 @@ class Client:
             from airflow_kfp.errors import PipelineDefinitionError
 
             try:
-                pipeline_params(self._check_package(version.package, version.display_name), params)
+                pipeline_params(self._load_package(version.package, version.display_name), params)
             except PipelineDefinitionError as exc:
                 raise ValueError(str(exc).replace("to_dag(arguments=...)", "params")) from None
         record = rec.RecurringRunRecord(

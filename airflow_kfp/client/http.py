@@ -70,11 +70,14 @@ class AirflowApi:
             )
         self._token = str(response.json()["access_token"])
 
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
     def request(
         self, method: str, path: str, *, ok: tuple[int, ...] = (200, 201, 204), **kwargs: Any
     ) -> httpx.Response:
         for attempt in (1, 2):
-            headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+            headers = self._headers()
             try:
                 response = self.http.request(method, path, headers=headers, **kwargs)
             except httpx.HTTPError as exc:
@@ -106,8 +109,7 @@ class AirflowApi:
             "map_index": artifact.map_index,
             "mode": "download",
         }
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
-        with self.http.stream("GET", "/kfp/api/artifact", params=params, headers=headers) as response:
+        with self.http.stream("GET", "/kfp/api/artifact", params=params, headers=self._headers()) as response:
             if response.status_code != 200:
                 response.read()
                 raise ApiException(response.status_code, f"download of {artifact.uri}", _detail(response))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_kfp.registry import records as rec
-from airflow_kfp.registry.store import PipelineRegistry, Snapshot, default_root
+from airflow_kfp.registry.store import PipelineRegistry, Snapshot, default_root, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +54,7 @@ def _spec(version: rec.VersionRecord, where: Path) -> Any:
     if hashlib.sha256(version.package.encode()).hexdigest() != version.digest:
         raise ValueError("the stored package does not match its digest")
     spec = load_pipeline(version.package)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(spec.model_dump_json())
-    os.replace(tmp, path)
+    write_atomically(path, spec.model_dump_json().encode())
     return spec
 
 

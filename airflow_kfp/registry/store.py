@@ -144,8 +144,13 @@ class PipelineRegistry:
         except FileNotFoundError:
             pass
         data = self.store.read_bytes(uri)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_atomically(path, data)
         return data
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write a cache file whole or not at all: parses in other processes read it at any moment."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
